@@ -1,0 +1,23 @@
+"""nnfast: fast, transparent CPU neural networks.
+
+Layers with an explicit ``forward`` and ``backward`` on compiled kernels
+(Cython and C, OpenMP), with a NumPy twin of every kernel
+(``nf.set_backend("reference")``).
+"""
+from nnfast._backend import get_backend, set_backend, use_backend
+from nnfast._random import seed
+from nnfast._runtime import get_num_threads, limit_blas_threads, openmp_enabled, set_num_threads
+from nnfast.parameter import Parameter
+from nnfast.network import Sequential
+from nnfast.gradcheck import gradcheck
+from nnfast import init, layers
+
+__version__ = "0.1.0"
+
+limit_blas_threads()
+
+__all__ = [
+    "Parameter", "Sequential", "layers", "init", "gradcheck",
+    "get_backend", "set_backend", "use_backend",
+    "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
+]

@@ -1,0 +1,118 @@
+"""Fully connected layer kernels: GEMM and bias in one pass per thread block.
+
+Threads split the batch (forward, input gradient) or the input features
+(weight gradient) into one contiguous block each; every thread runs
+single-threaded BLAS on its block and then the element-wise work on the same
+block while it is still in cache (../DESIGN.md, "Threads").
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, threadid
+
+from nnfast._kernels._blas cimport gemm, blas_int
+from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
+from nnfast._kernels._threads cimport threads_for, split_range
+
+
+cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
+                         const floating[::1] bias, floating[:, ::1] out,
+                         int t, int nt) noexcept nogil:
+    """out[lo:hi] := x[lo:hi] @ weight.T + bias, rows [lo, hi) thread t's block"""
+    cdef Py_ssize_t i, j, lo, hi
+    cdef Py_ssize_t n_out = weight.shape[0], n_in = weight.shape[1]
+    cdef floating *row
+    split_range(x.shape[0], t, nt, &lo, &hi)
+    if hi <= lo:
+        return
+    gemm(False, True, hi - lo, n_out, n_in, 1, &x[lo, 0], n_in,
+         &weight[0, 0], n_in, 0, &out[lo, 0], n_out)
+    for i in range(lo, hi):
+        row = &out[i, 0]
+        for j in range(n_out):
+            row[j] += bias[j]
+
+
+def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
+                   const floating[::1] bias, floating[:, ::1] out):
+    """out := x @ weight.T + bias
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_features)          # IN
+    weight : ndarray of shape (out_features, in_features)  # IN
+    bias : ndarray of shape (out_features,)                # IN
+    out : ndarray of shape (n_samples, out_features)       # OUT
+    """
+    cdef Py_ssize_t n = x.shape[0]
+    cdef int nt = threads_for(2.0 * n * weight.shape[0] * weight.shape[1])
+    if nt > n:
+        nt = <int>n
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _forward_block(x, weight, bias, out, 0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _forward_block(x, weight, bias, out, threadid(), omp_get_num_threads())
+
+
+cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
+                          const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
+                          floating[:, ::1] grad_weight, floating[::1] grad_bias,
+                          bint need_grad_x, int t, int nt) noexcept nogil:
+    """Thread t's share of the three gradients (see linear_backward)."""
+    cdef Py_ssize_t n = x.shape[0]
+    cdef Py_ssize_t n_out = weight.shape[0], n_in = weight.shape[1]
+    cdef Py_ssize_t lo, hi, i, j
+    cdef floating s
+    # grad_weight[:, lo:hi] += grad_out.T @ x[:, lo:hi]: a column block, so
+    # no two threads write the same element and no reduction is needed.
+    split_range(n_in, t, nt, &lo, &hi)
+    if hi > lo:
+        gemm(True, False, n_out, hi - lo, n, 1, &grad_out[0, 0], n_out,
+             &x[0, lo], n_in, 1, &grad_weight[0, lo], n_in)
+    # grad_bias[lo:hi] += grad_out[:, lo:hi].sum(axis=0)
+    split_range(n_out, t, nt, &lo, &hi)
+    for j in range(lo, hi):
+        s = 0
+        for i in range(n):
+            s = s + grad_out[i, j]
+        grad_bias[j] += s
+    # grad_x[lo:hi] := grad_out[lo:hi] @ weight
+    if need_grad_x:
+        split_range(n, t, nt, &lo, &hi)
+        if hi > lo:
+            gemm(False, False, hi - lo, n_in, n_out, 1, &grad_out[lo, 0], n_out,
+                 &weight[0, 0], n_in, 0, &grad_x[lo, 0], n_in)
+
+
+def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
+                    const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
+                    floating[:, ::1] grad_weight, floating[::1] grad_bias):
+    """Gradients of out = x @ weight.T + bias.
+
+    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0);
+    grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_features)                 # IN
+    weight : ndarray of shape (out_features, in_features)         # IN
+    grad_out : ndarray of shape (n_samples, out_features)         # IN
+    grad_x : ndarray of shape (n_samples, in_features) or None    # OUT
+    grad_weight : ndarray of shape (out_features, in_features)    # IN/OUT, accumulated
+    grad_bias : ndarray of shape (out_features,)                  # IN/OUT, accumulated
+    """
+    cdef bint need_grad_x = grad_x is not None
+    cdef double flops = 2.0 * x.shape[0] * weight.shape[0] * weight.shape[1]
+    cdef int nt = threads_for(flops * (2 if need_grad_x else 1))
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
+                            need_grad_x, 0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
+                        need_grad_x, threadid(), omp_get_num_threads())

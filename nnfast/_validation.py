@@ -1,0 +1,131 @@
+"""Checks at the boundary: every public entry point converts and checks its
+arguments here, before any kernel runs, and raises ``ValueError`` or
+``TypeError`` naming the argument, what was expected and what came."""
+import math
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+INT32_MAX = 2**31 - 1  # BLAS dimensions are C ints (see _kernels/_blas.pxd)
+
+
+def float_dtype(dtype, name="dtype"):
+    """``dtype`` as np.float32 or np.float64; anything else is a TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {dtype!r}") from None
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be np.float32 or np.float64, got {dt}")
+    return dt.type
+
+
+def _numeric(x, name):
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{name} must be a numeric array, got {type(x).__name__} ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric (int or float) array, got dtype {arr.dtype}")
+    return arr
+
+
+def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
+    """``x`` as a C-contiguous float array, converted at most once.
+
+    Parameters
+    ----------
+    x : array_like
+    name : str
+        The argument's name, for error messages.
+    dtype : np.float32, np.float64 or None
+        Cast to this dtype; None keeps float32/float64 and casts the rest to
+        float32.
+    ndim : int, tuple of int, or None
+        Allowed ranks.
+    """
+    arr = _numeric(x, name)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {arr.shape} ({arr.ndim} dimensions)")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float32
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_shape(arr, name, expected):
+    """Raise ValueError unless ``arr.shape`` matches ``expected`` (None = any)."""
+    if len(arr.shape) != len(expected) or any(
+        e is not None and s != e for s, e in zip(arr.shape, expected)
+    ):
+        want = "(" + ", ".join("N" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+
+
+def check_int(value, name, minimum=None, maximum=None):
+    """``value`` as an int within [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(value, name, minimum=None, maximum=None, min_inclusive=True,
+                max_inclusive=True):
+    """``value`` as a finite float within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (value == minimum and not min_inclusive)):
+        op = ">=" if min_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (value == maximum and not max_inclusive)):
+        op = "<=" if max_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {maximum}, got {value}")
+    return value
+
+
+def check_labels(target, n_samples, n_classes, name="target"):
+    """Class labels as int64 of shape (n_samples,), each in [0, n_classes).
+
+    Accepts integer labels of shape (N,), integral floats, or one-hot rows of
+    shape (N, n_classes) (converted by argmax after checking they are one-hot).
+    """
+    arr = _numeric(target, name)
+    if arr.ndim == 2:
+        if arr.shape != (n_samples, n_classes):
+            raise ValueError(f"{name} (one-hot) must have shape ({n_samples}, {n_classes}), got {arr.shape}")
+        ones = arr == 1
+        if not (np.all(ones | (arr == 0)) and np.all(ones.sum(axis=1) == 1)):
+            raise ValueError(f"{name} of shape {arr.shape} must be one-hot: one 1 per row, 0 elsewhere")
+        return np.ascontiguousarray(arr.argmax(axis=1), dtype=np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be class labels of shape ({n_samples},) or one-hot of shape ({n_samples}, {n_classes}), got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must hold {n_samples} labels (one per sample), got {arr.shape[0]}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name} must be integer class labels, got non-integral values of dtype {arr.dtype}")
+    elif arr.dtype.kind == "b":
+        raise TypeError(f"{name} must be integer class labels, got dtype bool")
+    labels = np.ascontiguousarray(arr, dtype=np.int64)
+    if labels.size:
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} labels must be in [0, {n_classes - 1}], got {bad}")
+    return labels

@@ -1,0 +1,108 @@
+"""Central-difference gradient check of a layer, a network or a loss."""
+import numpy as np
+
+from nnfast._validation import as_float_array, check_float, check_int
+
+
+def _relative_error(analytic, numeric):
+    """max |a - n| over the tensor, relative to the tensor's largest magnitude."""
+    scale = max(np.max(np.abs(analytic)), np.max(np.abs(numeric)))
+    if scale == 0.0:
+        return 0.0
+    return float(np.max(np.abs(analytic - numeric)) / scale)
+
+
+def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
+              max_checks=400, rng=0, raise_on_failure=True):
+    """Compare backward's gradients with central differences, in float64.
+
+    For a layer or network, the checked function is
+    ``f = sum(module.forward(x) * grad_output)`` (``grad_output`` random if not
+    given), and the analytic gradients are what ``module.backward(grad_output)``
+    returns (input) and accumulates (each Parameter's ``grad``). For a loss
+    (``target`` given), ``f = module.forward(x, target)`` and the analytic
+    input gradient is ``module.backward()``.
+
+    Parameters
+    ----------
+    module : Layer, Sequential or loss
+        Its parameters must be float64 (differences of 1e-6 need them).
+    x : ndarray
+        Input (or prediction, for a loss); cast to float64.
+    target : ndarray, optional
+        The loss's target; makes ``module`` a loss.
+    eps : float
+        Step of the central difference.
+    rtol : float
+        Largest relative error accepted: ``max|a - n| / max(|a|, |n|)`` per tensor.
+    max_checks : int
+        Elements checked per tensor, drawn at random when it has more.
+    rng : int or numpy.random.Generator
+    raise_on_failure : bool
+        Raise AssertionError naming the tensor when an error exceeds ``rtol``.
+
+    Returns
+    -------
+    errors : dict
+        Tensor name ("input", "<layer index>.<parameter name>") -> relative error.
+    """
+    eps = check_float(eps, "eps", 0.0, min_inclusive=False)
+    rtol = check_float(rtol, "rtol", 0.0)
+    max_checks = check_int(max_checks, "max_checks", 1)
+    rng = np.random.default_rng(rng)
+    x = np.array(as_float_array(x, "x", np.float64), copy=True)
+    is_loss = target is not None
+    params = [] if is_loss else _named_parameters(module)
+    for name, p in params:
+        if p.value.dtype != np.float64:
+            raise ValueError(f"gradcheck needs float64 parameters; {name} is {p.value.dtype} (build the module with dtype=np.float64)")
+
+    if is_loss:
+        def f():
+            return float(module.forward(x, target))
+        f()
+        analytic_x = np.array(module.backward(), dtype=np.float64)
+    else:
+        out = module.forward(x)
+        if grad_output is None:
+            grad_output = rng.standard_normal(np.shape(out))
+        grad_output = as_float_array(grad_output, "grad_output", np.float64)
+
+        def f():
+            return float(np.sum(module.forward(x) * grad_output))
+        for _, p in params:
+            p.zero_grad()
+        analytic_x = module.backward(grad_output)
+
+    tensors = [("input", x, analytic_x)] if analytic_x is not None else []
+    tensors += [(name, p.value, p.grad.copy()) for name, p in params]
+
+    errors = {}
+    for name, value, analytic in tensors:
+        flat = value.reshape(-1)
+        idx = np.arange(flat.size)
+        if flat.size > max_checks:
+            idx = rng.choice(flat.size, max_checks, replace=False)
+        numeric = np.empty(idx.size)
+        for k, i in enumerate(idx):
+            old = flat[i]
+            flat[i] = old + eps
+            f_plus = f()
+            flat[i] = old - eps
+            f_minus = f()
+            flat[i] = old
+            numeric[k] = (f_plus - f_minus) / (2 * eps)
+        errors[name] = _relative_error(np.asarray(analytic).reshape(-1)[idx], numeric)
+    if raise_on_failure:
+        bad = {k: v for k, v in errors.items() if not v <= rtol}
+        if bad:
+            raise AssertionError(f"gradient check failed (rtol={rtol}): {bad}")
+    return errors
+
+
+def _named_parameters(module):
+    layers = getattr(module, "layers", None)
+    if layers is None:
+        return [(p.name or str(i), p) for i, p in enumerate(module.parameters())]
+    return [(f"{i}.{p.name or j}", p) for i, layer in enumerate(layers)
+            for j, p in enumerate(layer.parameters())]

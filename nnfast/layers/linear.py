@@ -1,0 +1,64 @@
+"""Fully connected layer."""
+import numpy as np
+
+from nnfast import _backend, init
+from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
+from nnfast.layers.base import Layer
+from nnfast.parameter import Parameter
+
+
+class Linear(Layer):
+    """y = x @ weight.T + bias.
+
+    Parameters
+    ----------
+    in_features, out_features : int >= 1
+    dtype : np.float32 (default) or np.float64
+        Parameters' dtype; input of another dtype is cast to it.
+    rng : int, numpy.random.Generator or None
+        For the initial weights; None draws from ``nf.seed``'s generator.
+
+    Attributes
+    ----------
+    weight : Parameter of shape (out_features, in_features)
+    bias : Parameter of shape (out_features,)
+
+    Weights start as PyTorch's do: U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    """
+
+    def __init__(self, in_features, out_features, dtype=np.float32, rng=None):
+        super().__init__()
+        self.in_features = check_int(in_features, "in_features", 1, INT32_MAX)
+        self.out_features = check_int(out_features, "out_features", 1, INT32_MAX)
+        self.dtype = float_dtype(dtype)
+        bound = 1.0 / np.sqrt(self.in_features)
+        self.weight = Parameter(init.uniform((self.out_features, self.in_features),
+                                             -bound, bound, self.dtype, rng), "weight")
+        self.bias = Parameter(init.uniform((self.out_features,), -bound, bound,
+                                           self.dtype, rng), "bias")
+        self._x = None
+        self._config = {"in_features": self.in_features,
+                        "out_features": self.out_features,
+                        "dtype": np.dtype(self.dtype).name}
+
+    def parameters(self):
+        return [self.weight, self.bias]
+
+    def forward(self, x):
+        """x : (N, in_features) -> (N, out_features)"""
+        x = as_float_array(x, "x", self.dtype, ndim=2)
+        if x.shape[1] != self.in_features:
+            raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
+        out = np.empty((x.shape[0], self.out_features), dtype=self.dtype)
+        _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out)
+        self._x = x
+        self._remember_output_shape(out.shape)
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (N, out_features) -> grad_input (N, in_features) or None"""
+        g = self._check_grad_output(grad_output, self.dtype)
+        grad_x = np.empty_like(self._x) if self.requires_input_grad else None
+        _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_x,
+                                           self.weight.grad, self.bias.grad)
+        return grad_x

@@ -1,0 +1,63 @@
+"""Sequential: layers applied in order, backpropagated in reverse."""
+from nnfast.layers.base import Layer
+
+
+class Sequential(Layer):
+    """A network: ``forward`` runs the layers in order, ``backward`` in reverse.
+
+    Parameters
+    ----------
+    layers : list of Layer
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be an nnfast Layer, got {type(layer).__name__}")
+        if not layers:
+            raise ValueError("layers must hold at least one Layer, got an empty list")
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_output):
+        """Backpropagate ``grad_output`` (gradient of the loss wrt the output).
+
+        Fills every Parameter's ``grad`` (accumulating) and returns the
+        gradient wrt the network's input, or None when the first layer's
+        ``requires_input_grad`` is False.
+        """
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __repr__(self):
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner},\n])"

@@ -1,0 +1,28 @@
+"""Fully connected layer kernels in NumPy: twins of ``nnfast._kernels.linear``."""
+import numpy as np
+
+
+def linear_forward(x, weight, bias, out):
+    """out := x @ weight.T + bias
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_features)
+    weight : ndarray of shape (out_features, in_features)
+    bias : ndarray of shape (out_features,)
+    out : ndarray of shape (n_samples, out_features)
+    """
+    np.matmul(x, weight.T, out=out)
+    out += bias
+
+
+def linear_backward(x, weight, grad_out, grad_x, grad_weight, grad_bias):
+    """Gradients of out = x @ weight.T + bias.
+
+    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0);
+    grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
+    """
+    grad_weight += grad_out.T @ x
+    grad_bias += grad_out.sum(axis=0)
+    if grad_x is not None:
+        np.matmul(grad_out, weight, out=grad_x)

@@ -1,0 +1,137 @@
+"""Build nnfast's compiled kernels.
+
+Every ``nnfast/_kernels/*.pyx`` becomes one extension module. A module that
+needs C sources from ``csrc/`` names them in a ``# distutils: sources = ...``
+line at its top, which ``cythonize`` reads.
+
+Environment switches
+--------------------
+NNFAST_DEBUG=1
+    Cython bounds, wraparound and initialisation checks on, ``-O0 -g``: for
+    debugging and for a CI job that hunts out-of-bounds accesses.
+NNFAST_NATIVE=1
+    ``-march=native``: faster element-wise loops on the build machine, a
+    wheel that may not run on an older CPU.
+NNFAST_NO_OPENMP=1
+    Build serial kernels even where OpenMP works.
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import warnings
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEBUG = os.environ.get("NNFAST_DEBUG", "0") not in ("", "0")
+NATIVE = os.environ.get("NNFAST_NATIVE", "0") not in ("", "0")
+NO_OPENMP = os.environ.get("NNFAST_NO_OPENMP", "0") not in ("", "0")
+
+OPENMP_PROBE = textwrap.dedent(
+    """
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d\\n", n);
+        return n >= 1 ? 0 : 1;
+    }
+    """
+)
+
+
+def openmp_flags(compiler):
+    """Compile, link and run a tiny OpenMP program, as scikit-learn's build does.
+
+    Returns the (compile, link) flags that made it work, or None: a compiler
+    that accepts ``-fopenmp`` but whose runtime is missing would otherwise
+    give extensions that fail at import.
+    """
+    if NO_OPENMP:
+        return None
+    if compiler.compiler_type == "msvc":
+        candidates = [(["/openmp"], [])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"])]
+    for cflags, lflags in candidates:
+        tmp = tempfile.mkdtemp()
+        try:
+            src = os.path.join(tmp, "probe.c")
+            with open(src, "w") as f:
+                f.write(OPENMP_PROBE)
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            exe = os.path.join(tmp, "probe")
+            compiler.link_executable(objs, exe, extra_postargs=lflags)
+            out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+            if out.returncode == 0 and out.stdout.strip().isdigit():
+                return cflags, lflags
+        except Exception:  # any failure means: no usable OpenMP
+            pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return None
+
+
+class BuildExt(build_ext):
+    """build_ext that adds OpenMP flags where a probe program ran."""
+
+    def build_extensions(self):
+        flags = openmp_flags(self.compiler)
+        if flags is None:
+            warnings.warn(
+                "nnfast: OpenMP was not found (or NNFAST_NO_OPENMP is set); "
+                "building serial kernels. nnfast.openmp_enabled() will say False."
+            )
+            print("nnfast: building WITHOUT OpenMP", file=sys.stderr)
+        for ext in self.extensions:
+            if flags is not None:
+                ext.extra_compile_args += flags[0]
+                ext.extra_link_args += flags[1]
+        super().build_extensions()
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    if DEBUG:
+        cflags = ["-O0", "-g"]
+    else:
+        cflags = ["-O3"]
+        if NATIVE:
+            cflags.append("-march=native")
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join("nnfast", "_kernels", "*.pyx"))):
+        name = os.path.splitext(pyx)[0].replace(os.sep, ".")
+        exts.append(
+            Extension(
+                name,
+                [pyx],
+                include_dirs=["csrc"],
+                extra_compile_args=list(cflags),
+                extra_link_args=[],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            )
+        )
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": DEBUG,
+            "wraparound": False,
+            "initializedcheck": DEBUG,
+            "cdivision": True,
+            "nonecheck": False,
+            "embedsignature": True,
+        },
+        compile_time_env={"NNFAST_DEBUG": DEBUG},
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

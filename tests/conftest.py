@@ -1,0 +1,42 @@
+"""Shared fixtures: thread counts, dtypes, tolerances, torch (when importable)."""
+import numpy as np
+import pytest
+
+import nnfast as nf
+from nnfast._kernels import _threads
+
+DTYPES = [np.float32, np.float64]
+# fast == reference tolerances (DESIGN.md: float32 rtol 1e-4, float64 rtol 1e-10)
+RTOL = {np.float32: 1e-4, np.float64: 1e-10}
+
+
+def assert_close(actual, expected, dtype, rtol=None):
+    """Elementwise rtol, with an absolute floor scaled to the array's magnitude
+    (sums of many products of either sign cancel towards 0)."""
+    rtol = RTOL[np.dtype(dtype).type] if rtol is None else rtol
+    expected = np.asarray(expected)
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    """Run with 1 and 2 OpenMP threads, the parallel path forced on even for
+    tiny shapes (the serial cut-off lowered to 1 flop)."""
+    old = nf.get_num_threads()
+    nf.set_num_threads(request.param)
+    _threads.set_flops_per_thread(1.0)
+    yield request.param
+    _threads.set_flops_per_thread(1.0e5)
+    nf.set_num_threads(old)
+
+
+@pytest.fixture(params=DTYPES, ids=["float32", "float64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def torch():
+    """PyTorch (CPU) if importable, else the test is skipped."""
+    return pytest.importorskip("torch")
