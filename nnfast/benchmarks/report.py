@@ -143,6 +143,10 @@ def markdown(results, command=None, chart=None):
               "softmax cross-entropy, SGD lr 0.003 momentum 0.9, float32, the same data and "
               "initial weights for every implementation.", ""]
     lines += training_table(results)
+    errors = [f"- {impl}, {row['workload']} ({row['threads']} threads): {res['error']}"
+              for row in results["training"] for impl, res in row["results"].items() if "error" in res]
+    if errors:
+        lines += ["", "Errors:", ""] + errors
     rows, threads = target_rows(results)
     if rows:
         lines += ["", f"Targets ({threads} threads):", "", "| workload | target | measured | met |",

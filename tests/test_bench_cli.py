@@ -1,0 +1,185 @@
+"""`nnfast bench`: the instrument works (no timing is ever asserted)."""
+import builtins
+import copy
+import io
+import json
+
+import numpy as np
+import pytest
+
+import nnfast as nf
+from nnfast.benchmarks import report, runner, worker
+from nnfast.benchmarks import workloads as wl
+from nnfast.cli import bench
+
+
+def _has_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bench_main(argv):
+    """`nnfast bench ARGV` through the `nnfast` command when it has the
+    subcommand, else through the module's own entry point."""
+    try:
+        from nnfast.cli.main import main
+    except ImportError:
+        return bench.main(argv)
+    return main(["bench"] + list(argv))
+
+
+def test_quick_run_writes_table_chart_and_json(tmp_path, capsys):
+    impls = "fast,reference,torch" if _has_torch() else "fast,reference"
+    code = bench_main(["--quick", "--workloads", "mlp-lab", "--threads", "1", "--repeats", "1",
+                       "--steps", "2", "--implementations", impls, "--out", str(tmp_path)])
+    assert code in (0, None)
+    text = (tmp_path / "bench.md").read_text()
+    assert "| mlp-lab | 64 | 1 |" in text
+    assert "nnfast bench --quick" in text  # the command that reproduces it
+    results = json.loads((tmp_path / "bench.json").read_text())
+    row = results["training"][0]
+    for impl in impls.split(","):
+        res = row["results"][impl]
+        assert "error" not in res, res
+        assert len(res["samples_per_s"]) == 1 and res["median"] > 0
+    # Same data and weights everywhere: the first step's loss agrees.
+    first = [res["first_loss"] for res in row["results"].values()]
+    np.testing.assert_allclose(first, first[0], rtol=1e-4)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in text
+    else:
+        assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| mlp-lab | 64 | 1 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--threads", "0"], "--threads"),
+    (["--threads", "two"], "--threads"),
+    (["--workloads", "resnet"], "--workloads"),
+    (["--implementations", "jax"], "--implementations"),
+    (["--repeats", "0"], "repeats"),
+])
+def test_bad_arguments_exit_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(argv)
+    assert e.value.code == 2
+    assert message.strip("-") in capsys.readouterr().err
+
+
+def test_worker_protocol_reports_errors_instead_of_dying():
+    out = io.StringIO()
+    requests = [{"cmd": "nonsense"}, {"cmd": "setup", "workload": "resnet", "batch_size": 4,
+                                      "threads": 1}, {"cmd": "quit"}]
+    worker.serve("reference", io.StringIO("".join(json.dumps(r) + "\n" for r in requests)), out)
+    replies = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["ok"] for r in replies] == [False, False, True]
+    assert "nonsense" in replies[0]["error"]
+    assert "workload must be one of" in replies[1]["error"]
+
+
+def test_missing_torch_is_reported_not_fatal(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("No module named 'torch'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    out = io.StringIO()
+    worker.serve("torch", io.StringIO('{"cmd": "hello"}\n'), out)
+    reply = json.loads(out.getvalue())
+    assert not reply["ok"] and "No module named 'torch'" in reply["error"]
+
+
+def test_workload_weights_and_flops():
+    for name, spec in wl.WORKLOADS.items():
+        weights = wl.init_weights(name, seed=3)
+        assert all(w.dtype == np.float32 for w in weights)
+        np.testing.assert_array_equal(weights[0], wl.init_weights(name, seed=3)[0])
+        assert wl.flops_per_step(name, 2 * spec["batch_size"]) == 2 * wl.flops_per_step(name, spec["batch_size"])
+    # mlp-lab: forward 2*N*(784*30 + 30*10), weight grads the same, input grad of the second layer only
+    n = 64
+    assert wl.flops_per_step("mlp-lab", n) == 4 * n * 784 * 30 + 6 * n * 30 * 10
+    with pytest.raises(ValueError, match="workload must be one of"):
+        wl.check_workload("resnet")
+
+
+@pytest.mark.parametrize("name", list(wl.WORKLOADS))
+def test_workloads_are_the_same_network_in_nnfast_and_torch(torch, name):
+    """Same weights and batch: the same logits and the same first-step loss."""
+    weights = wl.init_weights(name)
+    X, y = wl.make_data(4)
+    model, loss, _ = wl.build_nnfast(name, weights)
+    tmodel, tloss, _ = wl.build_torch(name, weights)
+    logits = model.forward(X)
+    assert logits.dtype == np.float32 and logits.shape == (4, wl.N_CLASSES)
+    with torch.no_grad():
+        tlogits = tmodel(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(logits, tlogits, rtol=1e-4, atol=1e-5)
+    assert loss.forward(logits, y) == pytest.approx(
+        tloss(torch.from_numpy(tlogits), torch.from_numpy(y)).item(), rel=1e-4)
+
+
+def _fake_results():
+    rows = []
+    for name, fast, ref, tor in [("mlp-lab", 90000.0, 20000.0, 30000.0),
+                                 ("mlp-wide", 6000.0, 3000.0, 5500.0)]:
+        for t in (1, 2):
+            res = {"fast": {"median": fast * t, "samples_per_s": [fast * t], "first_loss": 2.3,
+                            "gflops": 10.0 * t, "fraction_of_peak": 0.1 * t},
+                   "reference": {"median": ref * t, "samples_per_s": [ref * t], "first_loss": 2.3},
+                   "torch": {"median": tor * t, "samples_per_s": [tor * t], "first_loss": 2.3}}
+            rows.append({"workload": name, "threads": t, "batch_size": 64, "steps": 20,
+                         "repeats": 5, "flops_per_step": 1e6, "results": res})
+    return {"machine": {"cpu": "Test CPU", "cores": 2, "os": "Linux", "python": "3",
+                        "numpy": "2", "openmp": True, "date": "today"},
+            "implementations": ["fast", "reference", "torch"], "unavailable": {},
+            "config": {"threads": [1, 2], "repeats": 5, "steps": 20},
+            "sgemm_peak_gflops": {"1": 50.0, "2": 100.0}, "training": rows,
+            "memory": {"workload": "cnn32-64", "n_samples": 6400, "threads": 2,
+                       "results": {"fast": {"peak_mb": 100.0, "baseline_mb": 90.0, "growth_mb": 10.0,
+                                            "epoch_s": 1.0},
+                                   "torch": {"peak_mb": 300.0, "baseline_mb": 250.0, "growth_mb": 50.0,
+                                             "epoch_s": 2.0}}},
+            "scaling": [{"workload": "mlp-lab", "batch_size": b, "threads": t, "epoch_samples": 6400,
+                         "results": {"fast": {"median": 1000.0 * b, "epoch_s": 6.4 / b}}}
+                        for b in (16, 64, 256) for t in (1, 2)]}
+
+
+def test_report_markdown_ratios_targets_memory_scaling():
+    text = report.markdown(_fake_results(), command="nnfast bench", chart="bench.png")
+    assert "| mlp-lab | 64 | 2 | 180,000 | 40,000 | 60,000 | 3.00x | 4.50x | 20.0 | 20 % |" in text
+    assert "| mlp-lab | fast >= 2x torch | 3.00x | yes |" in text
+    assert "| mlp-wide | fast >= 1.2x torch | 1.09x | no |" in text
+    assert "| mlp-wide | fast >= 75 % of sgemm peak | 20 % | no |" in text
+    assert "not higher than PyTorch's (100 vs 300 MB)" in text
+    assert "| mlp-lab | fast | 2 | 0.40 | 0.10 | 0.03 |" in text
+    assert "Reproduce: `nnfast bench`" in text
+
+
+def test_report_without_matplotlib_is_the_table_and_a_note(tmp_path, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    paths = report.write_report(copy.deepcopy(_fake_results()), str(tmp_path))
+    assert paths["png"] is None and not (tmp_path / "bench.png").exists()
+    assert "matplotlib is not installed" in (tmp_path / "bench.md").read_text()
+
+
+def test_errors_of_one_implementation_leave_the_others(tmp_path):
+    results = _fake_results()
+    results["training"][0]["results"]["reference"] = {"error": "AttributeError: no Conv2D"}
+    text = report.markdown(results, chart=None)
+    assert "| mlp-lab | 64 | 1 | 90,000 | error | 30,000 | 3.00x | – |" in text
+    assert "no Conv2D" in text
