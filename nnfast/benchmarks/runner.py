@@ -94,21 +94,25 @@ def _log(progress, text):
 
 
 def start_workers(impls, progress=True):
-    """{impl: Worker} for the implementations that start, {impl: reason} for the rest."""
+    """{impl: Worker} for the implementations that start, {impl: reason} for the rest.
+
+    All processes start at once (their imports overlap), then each says hello.
+    """
+    started = [Worker(impl) for impl in impls]
     workers, unavailable = {}, {}
-    for impl in impls:
-        worker = Worker(impl)
+    for worker in started:
         try:
             info = worker.request("hello")
         except WorkerError as e:
             worker.close()
             text = str(e)
-            unavailable[impl] = ("not installed" if impl == "torch" and "No module named 'torch'" in text
-                                 else "failed: " + text.splitlines()[0][:200])
-            _log(progress, f"  {impl}: {unavailable[impl]}")
+            unavailable[worker.impl] = ("not installed" if worker.impl == "torch"
+                                        and "No module named 'torch'" in text
+                                        else "failed: " + text.splitlines()[0][:200])
+            _log(progress, f"  {worker.impl}: {unavailable[worker.impl]}")
             continue
         worker.info = info
-        workers[impl] = worker
+        workers[worker.impl] = worker
     return workers, unavailable
 
 

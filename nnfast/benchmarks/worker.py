@@ -207,26 +207,33 @@ class Session:
 
 def serve(impl, stdin, stdout):
     """Answer requests from ``stdin`` on ``stdout`` until "quit" or EOF."""
-    session = None
+    # Import the implementation before the first request arrives, so that
+    # workers started together import in parallel; a failure (no torch, say)
+    # is the answer to every request.
+    try:
+        session, failure = Session(impl), None
+    except Exception as e:
+        session, failure = None, {"ok": False, "error": f"{type(e).__name__}: {e}",
+                                  "traceback": traceback.format_exc()}
     for line in stdin:
         line = line.strip()
         if not line:
             continue
+        cmd = None
         try:
             msg = json.loads(line)
             cmd = msg.get("cmd")
             if cmd == "quit":
                 reply = {"ok": True}
+            elif failure is not None:
+                reply = failure
+            elif cmd not in ("hello", "setup", "run", "memory"):
+                raise ValueError(f"unknown command {cmd!r}")
             else:
-                if session is None:
-                    session = Session(impl)
-                if cmd not in ("hello", "setup", "run", "memory"):
-                    raise ValueError(f"unknown command {cmd!r}")
                 reply = {"ok": True, **getattr(session, cmd)(msg)}
         except Exception as e:  # reported to the parent, which decides
             reply = {"ok": False, "error": f"{type(e).__name__}: {e}",
                      "traceback": traceback.format_exc()}
-            cmd = None
         stdout.write(json.dumps(reply) + "\n")
         stdout.flush()
         if cmd == "quit":

@@ -79,11 +79,26 @@ def add_parser(subparsers):
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(run=run, parser=parser)
     return parser
 
 
-def run(args, argv=None):
+def reproduce_command(args, repeats, steps, warmup):
+    """The ``nnfast bench`` command line that repeats this measurement."""
+    parts = ["nnfast", "bench"] + (["--quick"] if args.quick else [])
+    parts += ["--workloads", ",".join(args.workloads), "--threads", ",".join(map(str, args.threads)),
+              "--implementations", ",".join(args.implementations),
+              "--repeats", str(repeats), "--steps", str(steps), "--warmup", str(warmup)]
+    if args.seed:
+        parts += ["--seed", str(args.seed)]
+    if args.scaling:
+        parts.append("--scaling")
+    if not args.memory and not args.quick:
+        parts.append("--no-memory")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def run(args, parser=None):
     """Measure, write the report, print the Markdown table; returns 0."""
     from nnfast.benchmarks.report import write_report
     from nnfast.benchmarks.runner import run_all
@@ -96,9 +111,7 @@ def run(args, argv=None):
     results = run_all(args.workloads, args.implementations, args.threads, repeats, steps,
                       warmup=warmup, seed=args.seed, memory=memory, scaling=args.scaling,
                       peak_size=512 if args.quick else 1536)
-    if argv is None:  # called from the ``nnfast`` command: its arguments after "bench"
-        argv = sys.argv[sys.argv.index("bench") + 1:] if "bench" in sys.argv else []
-    command = "nnfast bench" + "".join(" " + shlex.quote(a) for a in argv)
+    command = reproduce_command(args, repeats, steps, warmup)
     paths = write_report(results, args.out, command=command)
     with open(paths["markdown"]) as f:
         print(f.read())
@@ -112,7 +125,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = add_arguments(argparse.ArgumentParser(prog="nnfast bench", description=__doc__,
                                                    formatter_class=argparse.RawDescriptionHelpFormatter))
-    return run(parser.parse_args(argv), argv)
+    return run(parser.parse_args(argv), parser)
 
 
 if __name__ == "__main__":
