@@ -132,13 +132,18 @@ def markdown(results, command=None, chart=None):
                  f"Python {m['python']}, NumPy {m['numpy']}"
                  + "".join(f", {k} {v}" for k, v in _versions(results).items())
                  + f"; nnfast built {'with' if m.get('openmp') else 'WITHOUT'} OpenMP.")
+    if m.get("load_average"):
+        lines[-1] += (" Load average when the run started (1, 5, 15 min): "
+                      + ", ".join(f"{x:.2f}" for x in m["load_average"]) + ".")
     if command:
         lines += ["", f"Reproduce: `{command}`"]
     peaks = results.get("sgemm_peak_gflops", {})
     if peaks:
         lines += ["", "sgemm peak (NumPy's BLAS, same run): " + ", ".join(
             f"{p:.1f} GFLOP/s on {t} thread(s)" for t, p in peaks.items()) + "."]
-    lines += ["", f"Training samples/s: median of {cfg['repeats']} runs of {cfg['steps']} steps each, "
+    runs = (f"{cfg['steps']} steps" if cfg.get("steps") else
+            f"about {cfg.get('run_time', 0.4):g} s (steps per run in bench.json)")
+    lines += ["", f"Training samples/s: median of {cfg['repeats']} runs of {runs} each, "
               "implementations alternated run by run, each in its own process; "
               "softmax cross-entropy, SGD lr 0.003 momentum 0.9, float32, the same data and "
               "initial weights for every implementation.", ""]

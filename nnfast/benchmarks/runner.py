@@ -25,6 +25,11 @@ IMPLEMENTATIONS = ("fast", "reference", "torch")
 # Scaling and memory epochs: 6,400 samples (100 batches of 64).
 EPOCH_SAMPLES = 6400
 SCALING_BATCH_SIZES = (16, 64, 256)
+# Seconds one timed run lasts when the step count is left to the runner:
+# long enough to average over a shared machine's hiccups, short enough for
+# five workloads x two thread counts x three implementations x five repeats
+# to take a couple of minutes.
+RUN_TIME = 0.4
 
 
 class WorkerError(RuntimeError):
@@ -160,6 +165,8 @@ def machine_info():
     info = {"cpu": cpu, "cores": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "numpy": np.__version__,
             "date": time.strftime("%Y-%m-%d %H:%M")}
+    if hasattr(os, "getloadavg"):  # other work on the machine skews 2-thread runs most
+        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     try:
         import nnfast as nf
 
@@ -170,9 +177,20 @@ def machine_info():
     return info
 
 
+def steps_for(step_s, run_time=RUN_TIME, min_steps=3, max_steps=1000):
+    """Steps that make a run last about ``run_time`` seconds."""
+    if not step_s or step_s <= 0:
+        return min_steps
+    return int(min(max_steps, max(min_steps, round(run_time / step_s))))
+
+
 def _measure(workers, name, batch_size, threads, repeats, steps, warmup, seed, n_batches,
              progress=True):
     """Median samples/s of each worker on one (workload, batch size, threads).
+
+    ``steps`` per run: an int, or None to size each implementation's runs to
+    about RUN_TIME seconds from its warm-up steps (samples/s is a rate, so
+    implementations need not run the same number of steps).
 
     An implementation whose setup or run fails (a layer it lacks, say) gets
     {"error": ...} for this row and the others go on.
@@ -187,6 +205,7 @@ def _measure(workers, name, batch_size, threads, repeats, steps, warmup, seed, n
             errors[impl] = str(e).splitlines()[0]
             _log(progress, f"  {name}: {errors[impl]}")
     impls = [impl for impl in workers if impl in setups]
+    n_steps = {impl: steps or steps_for(setups[impl]["step_s"]) for impl in impls}
     rates = {impl: [] for impl in impls}
     losses = {impl: None for impl in impls}
     for r in range(repeats if impls else 0):
@@ -195,17 +214,18 @@ def _measure(workers, name, batch_size, threads, repeats, steps, warmup, seed, n
             if impl in errors:
                 continue
             try:
-                reply = workers[impl].request("run", steps=steps)
+                reply = workers[impl].request("run", steps=n_steps[impl])
             except WorkerError as e:
                 errors[impl] = str(e).splitlines()[0]
                 _log(progress, f"  {name}: {errors[impl]}")
                 continue
-            rates[impl].append(steps * batch_size / reply["seconds"])
+            rates[impl].append(n_steps[impl] * batch_size / reply["seconds"])
             losses[impl] = reply["loss"]
     out = {impl: {"error": err} for impl, err in errors.items()}
     for impl in impls:
         if impl not in errors:
             out[impl] = {"samples_per_s": rates[impl], "median": statistics.median(rates[impl]),
+                         "steps": n_steps[impl],
                          "first_loss": setups[impl]["first_loss"], "last_loss": losses[impl]}
     return out
 
@@ -243,17 +263,16 @@ def run_training(workers, names, threads_list, repeats, steps, warmup=3, seed=0,
 
 
 def run_scaling(workers, names, threads_list, batch_sizes=SCALING_BATCH_SIZES, repeats=3,
-                min_samples=1024, warmup=2, seed=0, progress=True):
+                steps=None, warmup=3, seed=0, progress=True):
     """Time per epoch (EPOCH_SAMPLES samples) at each batch size and thread count.
 
-    Each point runs enough steps to cover ``min_samples`` samples (at least
-    2), medians over ``repeats`` alternated runs, and is extrapolated to
-    an epoch: EPOCH_SAMPLES / (median samples/s).
+    Each point is the median of ``repeats`` alternated runs (of ``steps``
+    steps, or about RUN_TIME seconds when None), extrapolated to an epoch:
+    EPOCH_SAMPLES / (median samples/s).
     """
     rows = []
     for name in names:
         for batch_size in batch_sizes:
-            steps = max(2, -(-min_samples // batch_size))
             for threads in threads_list:
                 results = _measure(workers, name, batch_size, threads, repeats, steps,
                                    warmup, seed, n_batches=4, progress=progress)
@@ -303,7 +322,7 @@ def run_all(names, impls, threads_list, repeats, steps, warmup=3, seed=0, memory
                "unavailable": unavailable,
                "worker_info": {impl: w.info for impl, w in workers.items()},
                "config": {"workloads": list(names), "threads": list(threads_list),
-                          "repeats": repeats, "steps": steps, "warmup": warmup, "seed": seed},
+                          "repeats": repeats, "steps": steps, "run_time": RUN_TIME, "warmup": warmup, "seed": seed},
                "sgemm_peak_gflops": {str(t): p for t, p in peaks.items()}}
         if not workers:
             raise WorkerError("no implementation could start: " + json.dumps(unavailable))
@@ -312,7 +331,8 @@ def run_all(names, impls, threads_list, repeats, steps, warmup=3, seed=0, memory
                                        seed, peaks=peaks, progress=progress)
         if scaling:
             _log(progress, "scaling:")
-            out["scaling"] = run_scaling(workers, names, threads_list, seed=seed, progress=progress)
+            out["scaling"] = run_scaling(workers, names, threads_list, steps=steps, warmup=warmup,
+                                         seed=seed, progress=progress)
     finally:
         for w in workers.values():
             w.close()

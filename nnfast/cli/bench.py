@@ -8,7 +8,7 @@ import argparse
 import shlex
 import sys
 
-DEFAULTS = {"repeats": 5, "steps": 20, "warmup": 3}
+DEFAULTS = {"repeats": 5, "steps": None, "warmup": 3}  # steps None: runs of ~0.4 s
 QUICK = {"repeats": 1, "steps": 3, "warmup": 1}
 
 
@@ -42,7 +42,7 @@ def _choices(allowed, name):
 
 
 def add_arguments(parser):
-    from nnfast.benchmarks.runner import IMPLEMENTATIONS
+    from nnfast.benchmarks.runner import IMPLEMENTATIONS, RUN_TIME
     from nnfast.benchmarks.workloads import WORKLOADS
 
     parser.add_argument("--workloads", type=_choices(list(WORKLOADS), "--workloads"),
@@ -58,7 +58,8 @@ def add_arguments(parser):
                         help=f"runs per implementation, alternated; the median is quoted "
                              f"(default {DEFAULTS['repeats']}, --quick {QUICK['repeats']})")
     parser.add_argument("--steps", type=_positive, default=None,
-                        help=f"training steps per run (default {DEFAULTS['steps']}, --quick {QUICK['steps']})")
+                        help=f"training steps per run (default: as many as fill ~{RUN_TIME} s, "
+                             f"from the warm-up steps' time; --quick {QUICK['steps']})")
     parser.add_argument("--warmup", type=int, default=None,
                         help=f"untimed steps after setup (default {DEFAULTS['warmup']})")
     parser.add_argument("--seed", type=int, default=0, help="data and initial weights (default 0)")
@@ -88,7 +89,8 @@ def reproduce_command(args, repeats, steps, warmup):
     parts = ["nnfast", "bench"] + (["--quick"] if args.quick else [])
     parts += ["--workloads", ",".join(args.workloads), "--threads", ",".join(map(str, args.threads)),
               "--implementations", ",".join(args.implementations),
-              "--repeats", str(repeats), "--steps", str(steps), "--warmup", str(warmup)]
+              "--repeats", str(repeats)] + (["--steps", str(steps)] if steps else []) + [
+              "--warmup", str(warmup)]
     if args.seed:
         parts += ["--seed", str(args.seed)]
     if args.scaling:
