@@ -112,18 +112,24 @@ def test_workload_weights_and_flops():
 
 @pytest.mark.parametrize("name", list(wl.WORKLOADS))
 def test_workloads_are_the_same_network_in_nnfast_and_torch(torch, name):
-    """Same weights and batch: the same logits and the same first-step loss."""
+    """Same weights and batch: the same logits, loss and parameter gradients."""
+    from conftest import assert_close
+
     weights = wl.init_weights(name)
     X, y = wl.make_data(4)
-    model, loss, _ = wl.build_nnfast(name, weights)
+    model, loss, _, backward = wl.build_nnfast(name, weights)
     tmodel, tloss, _ = wl.build_torch(name, weights)
     logits = model.forward(X)
     assert logits.dtype == np.float32 and logits.shape == (4, wl.N_CLASSES)
-    with torch.no_grad():
-        tlogits = tmodel(torch.from_numpy(X)).numpy()
-    np.testing.assert_allclose(logits, tlogits, rtol=1e-4, atol=1e-5)
-    assert loss.forward(logits, y) == pytest.approx(
-        tloss(torch.from_numpy(tlogits), torch.from_numpy(y)).item(), rel=1e-4)
+    value = loss.forward(logits, y)
+    assert backward(loss.backward()) is None  # stops at the first layer with parameters
+    tlogits = tmodel(torch.from_numpy(X))
+    tvalue = tloss(tlogits, torch.from_numpy(y))
+    tvalue.backward()
+    assert_close(logits, tlogits.detach().numpy(), np.float32)
+    assert value == pytest.approx(tvalue.item(), rel=1e-4)
+    for p, tp in zip(model.parameters(), tmodel.parameters()):
+        assert_close(p.grad, tp.grad.numpy(), np.float32)
 
 
 def _fake_results():

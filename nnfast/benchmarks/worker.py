@@ -87,14 +87,14 @@ class NnfastTrainer:
             lib.set_num_threads(n)
 
     def build(self, name, weights, X, y, batch_size):
-        self.model, self.loss, self.opt = workloads.build_nnfast(name, weights)
+        self.model, self.loss, self.opt, self.backward = workloads.build_nnfast(name, weights)
         self.batches = [(X[i:i + batch_size].copy(), y[i:i + batch_size].copy())
                         for i in range(0, len(X) - batch_size + 1, batch_size)]
 
     def step(self, i):
         x, y = self.batches[i % len(self.batches)]
         value = self.loss.forward(self.model.forward(x), y)
-        self.model.backward(self.loss.backward())
+        self.backward(self.loss.backward())
         self.opt.step()
         self.opt.zero_grad()
         return value

@@ -146,7 +146,13 @@ def make_data(n_samples, seed=0):
 
 
 def build_nnfast(name, weights):
-    """(model, loss, optimizer) in nnfast, starting from ``weights``."""
+    """(model, loss, optimizer, backward) in nnfast, starting from ``weights``.
+
+    ``backward(grad)`` backpropagates through the model as ``nf.fit`` does
+    and as PyTorch does for input that needs no gradient: it stops at the
+    first layer with parameters, which skips its input gradient
+    (``requires_input_grad = False``).
+    """
     import nnfast as nf
 
     layers = []
@@ -172,7 +178,16 @@ def build_nnfast(name, weights):
         p.value[...] = w
     loss = nf.losses.CrossEntropyLoss()
     opt = nf.optim.SGD(params, lr=LR, momentum=MOMENTUM)
-    return model, loss, opt
+    first = next(i for i, layer in enumerate(layers) if layer.parameters())
+    for layer in layers[:first + 1]:
+        layer.requires_input_grad = False
+    run = layers[first:][::-1]
+
+    def backward(grad):
+        for layer in run:
+            grad = layer.backward(grad)
+        return grad
+    return model, loss, opt, backward
 
 
 def build_torch(name, weights):
