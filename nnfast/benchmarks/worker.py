@@ -174,15 +174,15 @@ class Session:
         # At least one step: its loss checks that every implementation
         # starts alike; the later ones (the first pays for lazy set-up) say
         # how long a step takes, from which the parent sizes its runs.
-        first_loss, step_s = None, float("inf")
+        times = []
         for k in range(max(1, int(msg.get("warmup", 2)))):
-            t0 = time.perf_counter()
+            start_step = time.perf_counter()
             value = self.trainer.step(self.step_index)
+            times.append(time.perf_counter() - start_step)
             if k == 0:
                 first_loss = self.trainer.loss_value(value)
-            if k > 0 or step_s == float("inf"):
-                step_s = time.perf_counter() - t0 if k == 1 else min(step_s, time.perf_counter() - t0)
             self.step_index += 1
+        step_s = min(times[1:]) if len(times) > 1 else times[0]
         return {"first_loss": first_loss, "step_s": step_s,
                 "setup_s": time.perf_counter() - start}
 
