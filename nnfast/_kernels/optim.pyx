@@ -24,6 +24,14 @@ cdef inline floating _sign(floating x) noexcept nogil:
     return <floating>((x > 0) - (x < 0))
 
 
+cdef inline floating _sqrt(floating x) noexcept nogil:
+    """sqrt rounded to x's type, so that float32 arithmetic stays float32 (a
+    bare sqrt() returns a double, and the expression around it would be
+    evaluated in double). The double sqrt of a float, rounded to float, is
+    the correctly rounded float sqrt."""
+    return <floating>sqrt(x)
+
+
 cdef inline floating _penalized(floating g, floating w, floating weight_decay,
                                 floating l1) noexcept nogil:
     """g + weight_decay * w + l1 * sign(w): the gradient with L2 and L1 terms."""
@@ -138,7 +146,7 @@ cdef void _adam_block(floating *value, const floating *grad, floating *exp_avg,
         exp_avg[i] = m
         v = exp_avg_sq[i] * beta2 + one_minus_beta2 * d * d
         exp_avg_sq[i] = v
-        denom = sqrt(v) / bias_correction2_sqrt + eps
+        denom = _sqrt(v) / bias_correction2_sqrt + eps
         value[i] = value[i] - step_size * (m / denom)
 
 
@@ -204,7 +212,7 @@ cdef void _adagrad_block(floating *value, const floating *grad, floating *state_
         d = _penalized(grad[i], value[i], weight_decay, l1)
         s = state_sum[i] + d * d
         state_sum[i] = s
-        value[i] = value[i] - clr * (d / (sqrt(s) + eps))
+        value[i] = value[i] - clr * (d / (_sqrt(s) + eps))
 
 
 def adagrad_update(floating[::1] value, const floating[::1] grad,
@@ -272,9 +280,9 @@ cdef void _rmsprop_block(floating *value, const floating *grad,
             var = sa - ga * ga
             if var < 0:
                 var = 0
-            avg = sqrt(var) + eps
+            avg = _sqrt(var) + eps
         else:
-            avg = sqrt(sa) + eps
+            avg = _sqrt(sa) + eps
         if buf != NULL:
             b = buf[i] * momentum + d / avg
             buf[i] = b
