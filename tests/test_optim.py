@@ -359,3 +359,13 @@ def test_training_a_linear_model_converges():
             opt.step()
             opt.zero_grad()
         assert np.mean((layer.forward(x) - y) ** 2) < 1e-3, cls.__name__
+
+
+def test_non_numeric_grad_rejected():
+    p = Parameter(np.zeros(3))
+    opt = nf.optim.SGD([p], lr=0.1)
+    p.grad = np.zeros(3, dtype=complex)
+    with pytest.raises(TypeError, match="grad"):
+        opt.step()
+    with pytest.raises(TypeError, match="grad"):
+        nf.optim.SGD([p], lr=0.1)

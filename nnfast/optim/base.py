@@ -50,6 +50,8 @@ def _check_arrays(p, i):
     if not isinstance(g, np.ndarray) or g.shape != v.shape:
         raise ValueError(f"params[{i}].grad must be an array of shape {v.shape}, got "
                          f"{getattr(g, 'shape', type(g).__name__)}")
+    if g.dtype.kind not in "biuf":
+        raise TypeError(f"params[{i}].grad must be a real numeric array, got dtype {g.dtype}")
 
 
 def _number(x):
@@ -128,6 +130,7 @@ class Optimizer:
                 or not isinstance(g, np.ndarray) or g.shape != v.shape):
             _check_arrays(p, i)
         if g.dtype != v.dtype or not g.flags.c_contiguous:
+            _check_arrays(p, i)
             g = np.ascontiguousarray(g, dtype=v.dtype)
         state = self.state[p]
         for name in self._STATE_ARRAYS:
