@@ -11,6 +11,7 @@ from nnfast.parameter import Parameter
 from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
+from nnfast import losses
 
 __version__ = "0.1.0"
 
@@ -20,4 +21,5 @@ __all__ = [
     "Parameter", "Sequential", "layers", "init", "gradcheck",
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
+    "losses",
 ]

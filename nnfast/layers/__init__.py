@@ -1,3 +1,6 @@
 """Layers: each with ``forward``, ``backward``, ``parameters``, train/eval."""
 from nnfast.layers.base import Layer
 from nnfast.layers.linear import Linear
+from nnfast.layers.activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
+from nnfast.layers.softmax import LogSoftmax, Softmax
+from nnfast.layers.flatten import Flatten
