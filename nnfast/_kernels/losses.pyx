@@ -17,9 +17,10 @@ from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for, split_range
 
 # torch clamps log(p) at -100 in BCE so that p == 0 gives a finite loss, and
-# divides its gradient by max(p * (1 - p), 1e-12) (aten's EPSILON).
+# divides its gradient by max(p * (1 - p), 1e-12), aten's EPSILON, a float
+# constant: 1e-12 rounded to float32, which float64 gradients see too.
 cdef double BCE_LOG_MIN = -100.0
-cdef double BCE_GRAD_EPS = 1e-12
+cdef double BCE_GRAD_EPS = <float>1e-12
 
 
 cdef int _threads(double work, Py_ssize_t units) noexcept nogil:
@@ -173,12 +174,16 @@ def nll_forward(const floating[:, ::1] log_prob, const int64_t[::1] labels,
     return loss, weight_sum
 
 
-def nll_backward(const int64_t[::1] labels, const floating[::1] weight, double scale,
-                 floating[:, ::1] grad_x):
+def nll_backward(const floating[:, ::1] log_prob, const int64_t[::1] labels,
+                 const floating[::1] weight, double scale, floating[:, ::1] grad_x):
     """grad_x := -scale * w[y_i] * onehot(y_i)
 
     Parameters
     ----------
+    log_prob : ndarray of shape (n_samples, n_classes)  # IN, not read: the
+                                                        # gradient does not depend on it,
+                                                        # but it fixes the dtype when
+                                                        # weight is None
     labels : int64 ndarray of shape (n_samples,)       # IN
     weight : ndarray of shape (n_classes,) or None     # IN
     scale : float                                      # 1 / sum_i w[y_i] for "mean", 1 for "sum"

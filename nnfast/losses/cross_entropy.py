@@ -102,11 +102,11 @@ class NLLLoss(_LabelLoss):
         pred, labels, w = self._inputs(pred, target)
         total, weight_sum = _backend.kernels().nll_forward(pred, labels, w)
         value, scale = self._reduce(total, weight_sum)
-        self._saved = (pred.shape, pred.dtype, labels, w, scale)
+        self._saved = (pred, labels, w, scale)
         return value
 
     def _backward(self):
-        shape, dtype, labels, w, scale = self._saved
-        grad = np.empty(shape, dtype=dtype)
-        _backend.kernels().nll_backward(labels, w, scale, grad)
+        pred, labels, w, scale = self._saved
+        grad = np.empty_like(pred)
+        _backend.kernels().nll_backward(pred, labels, w, scale, grad)
         return grad

@@ -7,7 +7,7 @@ backwards write the gradient of the reduced loss, ``scale`` being 1 for
 import numpy as np
 
 BCE_LOG_MIN = -100.0
-BCE_GRAD_EPS = 1e-12
+BCE_GRAD_EPS = float(np.float32(1e-12))  # torch's EPSILON is a float constant
 
 
 def _sum(a):
@@ -49,7 +49,7 @@ def nll_forward(log_prob, labels, weight):
     return -float(np.dot(w.astype(np.float64), picked.astype(np.float64))), _sum(w)
 
 
-def nll_backward(labels, weight, scale, grad_x):
+def nll_backward(log_prob, labels, weight, scale, grad_x):
     """grad_x := -scale * w[y_i] * onehot(y_i)"""
     grad_x[...] = 0
     w = _sample_weights(labels, weight, np.float64)
