@@ -34,10 +34,8 @@ cdef inline floating f_tanh(floating x) noexcept nogil:
 
 
 cdef inline floating f_sigmoid(floating x) noexcept nogil:
-    """1 / (1 + exp(-x)) without overflow: exp of a non-positive number only,
-    so exp never overflows and the limits are exactly 0 and 1."""
-    cdef floating e
-    if x >= 0:
-        return 1 / (1 + f_exp(-x))
-    e = f_exp(x)
-    return e / (1 + e)
+    """1 / (1 + exp(-x)) without overflow: with e = exp(-|x|) (never above 1),
+    1 / (1 + e) for x >= 0 and e / (1 + e) below, so the limits are exactly
+    0 and 1."""
+    cdef floating e = f_exp(-x if x >= 0 else x)
+    return (1 if x >= 0 else e) / (1 + e)
