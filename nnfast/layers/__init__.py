@@ -2,3 +2,6 @@
 from nnfast.layers.base import Layer
 from nnfast.layers.linear import Linear
 from nnfast.layers.dropout import Dropout
+from nnfast.layers.activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
+from nnfast.layers.softmax import LogSoftmax, Softmax
+from nnfast.layers.flatten import Flatten
