@@ -129,3 +129,14 @@ def check_labels(target, n_samples, n_classes, name="target"):
             bad = lo if lo < 0 else hi
             raise ValueError(f"{name} labels must be in [0, {n_classes - 1}], got {bad}")
     return labels
+
+
+def check_int_pair(value, name, minimum=None, maximum=None):
+    """``value`` (an int, or a pair (h, w) of ints) as a tuple (h, w) of ints
+    within [minimum, maximum]: for kernel sizes, strides, paddings."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w) of ints, got {value!r}")
+        return tuple(check_int(v, name, minimum, maximum) for v in value)
+    v = check_int(value, name, minimum, maximum)
+    return (v, v)

@@ -1,3 +1,5 @@
 """Layers: each with ``forward``, ``backward``, ``parameters``, train/eval."""
 from nnfast.layers.base import Layer
 from nnfast.layers.linear import Linear
+from nnfast.layers.conv import Conv2D
+from nnfast.layers.pooling import AvgPool2D, MaxPool2D
