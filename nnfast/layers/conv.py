@@ -10,13 +10,15 @@ from nnfast.parameter import Parameter
 ALGORITHMS = ("auto", "im2col", "direct")
 
 
-def auto_algorithm(in_channels, kernel_size):
+def auto_algorithm(in_channels, kernel_size, input_grad=True):
     """The convolution algorithm ``algorithm="auto"`` picks: "direct" or "im2col".
 
     Parameters
     ----------
     in_channels : int
     kernel_size : (kernel_h, kernel_w)
+    input_grad : bool
+        Whether backward computes the input gradient (``requires_input_grad``).
     """
     kh, kw = kernel_size
     return "direct" if in_channels * kh * kw <= 25 else "im2col"
@@ -163,7 +165,8 @@ class Conv2D(Layer):
         out = np.empty(out_shape, dtype=self.dtype)
         algorithm = self.algorithm
         if algorithm == "auto":
-            algorithm = auto_algorithm(self.in_channels, self.kernel_size)
+            algorithm = auto_algorithm(self.in_channels, self.kernel_size,
+                                       self.requires_input_grad)
         k = _backend.kernels()
         if algorithm == "im2col":
             k.conv2d_forward_im2col(x, self.weight.value, self.bias.value, self.stride,
