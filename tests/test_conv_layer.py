@@ -149,9 +149,12 @@ def test_conv2d_auto_gives_same_results_as_both(backend):
 
 def test_auto_algorithm_rule():
     rule = nf.layers.conv.auto_algorithm
-    assert rule(32, (3, 3)) == "im2col"
-    assert rule(6, (5, 5)) == "im2col"
-    assert rule(32, (3, 3), input_grad=False) == "im2col"
+    # measured on this machine: im2col faster everywhere (see auto_algorithm)
+    for args in [(32, (3, 3)), (6, (5, 5)), (1, (5, 5), False), (1, (3, 3), True)]:
+        assert rule(*args) == "im2col"
+    layer = nf.layers.Conv2D(1, 6, 5, padding=2)
+    layer.forward(np.ones((1, 1, 28, 28)))
+    assert layer._algorithm_used == "im2col"
 
 
 # -- bad input -------------------------------------------------------------
