@@ -144,3 +144,14 @@ def check_in_range(arr, name, low, high):
     if not np.all(inside):
         bad = arr.reshape(-1)[np.argmin(inside.reshape(-1))]
         raise ValueError(f"{name} must hold values in [{low}, {high}], got {bad}")
+
+
+def check_int_pair(value, name, minimum=None, maximum=None):
+    """``value`` (an int, or a pair (h, w) of ints) as a tuple (h, w) of ints
+    within [minimum, maximum]: for kernel sizes, strides, paddings."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w) of ints, got {value!r}")
+        return tuple(check_int(v, name, minimum, maximum) for v in value)
+    v = check_int(value, name, minimum, maximum)
+    return (v, v)
