@@ -12,6 +12,7 @@ from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
 from nnfast import optim
+from nnfast import losses
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,5 @@ __all__ = [
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "optim",
+    "losses",
 ]
