@@ -161,9 +161,10 @@ def _fake_results():
 def test_report_markdown_ratios_targets_memory_scaling():
     text = report.markdown(_fake_results(), command="nnfast bench", chart="bench.png")
     assert "| mlp-lab | 64 | 2 | 180,000 | 40,000 | 60,000 | 3.00x | 4.50x | 20.0 | 20 % |" in text
-    assert "| mlp-lab | fast >= 2x torch | 3.00x | yes |" in text
-    assert "| mlp-wide | fast >= 1.2x torch | 1.09x | no |" in text
-    assert "| mlp-wide | fast >= 75 % of sgemm peak | 20 % | no |" in text
+    assert "| mlp-lab | 2 | fast >= 2x torch | 3.00x | yes |" in text
+    assert "| mlp-wide | 2 | fast >= 1.2x torch | 1.09x | no |" in text
+    assert "| mlp-wide | 2 | fast >= 75 % of sgemm peak | 20 % | no |" in text
+    assert "| mlp-wide | 1 | fast >= 75 % of sgemm peak | 10 % | no |" in text
     assert "not higher than PyTorch's (100 vs 300 MB)" in text
     assert "| mlp-lab | fast | 2 | 0.40 | 0.10 | 0.03 |" in text
     assert "Reproduce: `nnfast bench`" in text
