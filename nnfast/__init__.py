@@ -11,6 +11,9 @@ from nnfast.parameter import Parameter
 from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
+from nnfast import datasets
+from nnfast.training import History, fit
+from nnfast.io import load, save
 
 __version__ = "0.1.0"
 
@@ -20,4 +23,5 @@ __all__ = [
     "Parameter", "Sequential", "layers", "init", "gradcheck",
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
+    "datasets", "fit", "History", "load", "save",
 ]
