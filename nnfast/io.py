@@ -207,6 +207,8 @@ def load(path, with_optimizer=False):
             raise ValueError("a bare .npy array, not an .npz archive")
         with z:
             arrays = {k: z[k] for k in z.files}
+        if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+            raise ValueError("an entry is not a .npy array")
     except _READ_ERRORS as e:
         raise ValueError(f"{name!r} is not a readable nnfast model file (truncated, corrupt or "
                          f"another format): {e}") from None
