@@ -23,10 +23,13 @@ def main(argv=None):
     """Run ``nnfast`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        args, extra = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
         if args.command is None:
             parser.print_help()
             return 2
+        if extra:
+            # reported by the subcommand's parser, whose --help lists what it takes
+            args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return int(args.run(args, args.parser) or 0)
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else 1
