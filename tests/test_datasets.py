@@ -77,7 +77,7 @@ GOOD = idx_bytes(np.arange(24, dtype=np.int16).reshape(2, 3, 4))
     (GOOD[:12], "truncated"),                                # header only
     (GOOD + b"\x00", "past the end"),                        # trailing data
     # oversized claims: checked against the payload before allocating
-    (b"\x00\x00\x0e\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\x00" * 8, "truncated"),
+    (b"\x00\x00\x0e\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\x00" * 8, "max_bytes"),
     (b"\x00\x00\x08\x01" + struct.pack(">I", 2**32 - 1) + b"abc", "truncated"),
     # wrong ndim: the header claims 2 dimensions for data laid out as 3
     (idx_bytes(np.zeros((2, 3, 4), np.uint8), ndim=2, dims=(2, 3, 4)), "past the end"),
@@ -86,6 +86,17 @@ GOOD = idx_bytes(np.arange(24, dtype=np.int16).reshape(2, 3, 4))
 def test_load_idx_rejects_damaged_files(tmp_path, data, message, gz):
     with pytest.raises(ValueError, match=message):
         load_idx(write(tmp_path / "bad", data, gz))
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_load_idx_max_bytes(tmp_path, gz):
+    """A claim above max_bytes is refused before reading: a gzip stream of
+    zeros can decompress to far more than it occupies."""
+    data = idx_bytes(np.zeros((64, 64), np.float64))
+    path = write(tmp_path / "big", data, gz)
+    with pytest.raises(ValueError, match="more than max_bytes=1000"):
+        load_idx(path, max_bytes=1000)
+    assert load_idx(path, max_bytes=64 * 64 * 8).shape == (64, 64)
 
 
 def test_load_idx_rejects_corrupt_gzip(tmp_path):
@@ -105,6 +116,8 @@ def test_load_idx_bad_paths(tmp_path):
         load_idx(tmp_path)
     with pytest.raises(TypeError, match="path"):
         load_idx(3)
+    with pytest.raises(ValueError, match="max_bytes"):
+        load_idx(tmp_path / "nope", max_bytes=-1)
 
 
 def test_load_mnist_bundled():

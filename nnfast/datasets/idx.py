@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from nnfast._validation import check_int
+
 # type code -> big-endian dtype of the data
 IDX_DTYPES = {
     0x08: np.dtype(">u1"),
@@ -27,14 +29,20 @@ GZIP_MAGIC = b"\x1f\x8b"
 # gzip payloads are read in chunks, so that memory grows with the bytes that
 # really decompress, not with what the header claims
 _CHUNK = 1 << 20
+# a header claiming more than this is refused before reading: a gzip stream
+# can decompress to far more than its own size (a "zip bomb")
+MAX_BYTES = 1 << 32
 
 
-def load_idx(path):
+def load_idx(path, max_bytes=MAX_BYTES):
     """Read an IDX file, gzip-compressed or not.
 
     Parameters
     ----------
     path : str or os.PathLike
+    max_bytes : int
+        Largest data size accepted (default 4 GiB); a header claiming more
+        is refused before anything is read or allocated.
 
     Returns
     -------
@@ -47,12 +55,13 @@ def load_idx(path):
     ValueError
         On a missing file, a bad magic number or type code, no dimensions,
         a truncated header or payload, data past the end of the payload,
-        or a corrupt gzip stream.
+        a claimed size above ``max_bytes``, or a corrupt gzip stream.
     TypeError
         If ``path`` is not a path.
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    max_bytes = check_int(max_bytes, "max_bytes", 0)
     name = os.fsdecode(path)
     try:
         f = open(path, "rb")
@@ -61,11 +70,11 @@ def load_idx(path):
     except IsADirectoryError:
         raise ValueError(f"IDX file {name!r} is a directory, not a file") from None
     with f:
-        return read_idx(f, name)
+        return read_idx(f, name, max_bytes)
 
 
-def read_idx(f, name="<stream>"):
-    """Read an IDX array from the binary file object ``f`` (gzip or not).
+def read_idx(f, name="<stream>", max_bytes=MAX_BYTES):
+    """Read an IDX array from the seekable binary file object ``f`` (gzip or not).
 
     ``name`` is used in error messages. See ``load_idx``.
     """
@@ -74,7 +83,7 @@ def read_idx(f, name="<stream>"):
         f.seek(0)
         with gzip.GzipFile(fileobj=f, mode="rb") as gz:
             try:
-                return _read_idx_stream(gz, name, payload_size=None)
+                return _read_idx_stream(gz, name, None, max_bytes)
             except (OSError, EOFError, zlib.error) as e:
                 # gzip.BadGzipFile is an OSError; a cut-off stream is an EOFError
                 raise ValueError(f"IDX file {name!r}: corrupt or truncated gzip data ({e})") from None
@@ -84,7 +93,7 @@ def read_idx(f, name="<stream>"):
         payload_size = os.fstat(f.fileno()).st_size
     except (OSError, AttributeError, ValueError):
         pass  # not a real file (e.g. a package resource): read in chunks instead
-    return _read_idx_stream(f, name, payload_size)
+    return _read_idx_stream(f, name, payload_size, max_bytes)
 
 
 def _read_exact(f, n):
@@ -100,7 +109,7 @@ def _read_exact(f, n):
     return b"".join(chunks)
 
 
-def _read_idx_stream(f, name, payload_size):
+def _read_idx_stream(f, name, payload_size, max_bytes):
     """Parse an uncompressed IDX stream; ``payload_size`` is the file size if known."""
     magic = f.read(4)
     if len(magic) == 0:
@@ -128,6 +137,9 @@ def _read_idx_stream(f, name, payload_size):
     for d in shape:
         n_bytes *= d
     header = 4 + 4 * ndim
+    if n_bytes > max_bytes:
+        raise ValueError(f"IDX file {name!r} claims shape {shape} of {dtype.name} ({n_bytes} bytes), "
+                         f"more than max_bytes={max_bytes}")
     if payload_size is not None:
         actual = payload_size - header
         if actual < n_bytes:
