@@ -312,3 +312,14 @@ def test_evaluate_and_predict_reject_bad_arguments():
         model.evaluate(X, y, loss=None)
     with pytest.raises(ValueError, match="x must have shape"):
         model.predict(np.zeros((3, 5)))
+
+
+def test_fit_schedule_scales_initial_lr_when_the_optimizer_has_one():
+    """A second fit restarts the schedule from the rate the optimizer was built with."""
+    X, y = blobs(16)
+    model = net()
+    opt = PlainSGD(model.parameters(), 0.5)
+    opt.initial_lr = 0.4
+    h = nf.fit(model, X, y, loss=SoftmaxCE(), optimizer=opt, epochs=2, batch_size=8,
+               schedule=lambda epoch, base_lr: base_lr / (epoch + 1), progress=False)
+    assert h.lr == [0.4, 0.2]

@@ -40,9 +40,10 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         Show a tqdm progress bar with the running loss (none if tqdm is
         not installed).
     schedule : callable or None
-        ``schedule(epoch, base_lr) -> lr`` (epoch counted from 0, base_lr the
-        optimizer's ``lr`` when ``fit`` starts), applied to ``optimizer.lr``
-        at the start of each epoch; e.g. ``nf.optim.StepLR``.
+        ``schedule(epoch, base_lr) -> lr`` (epoch counted from 0; base_lr the
+        optimizer's ``initial_lr``, the rate it was built with, or its ``lr``
+        when ``fit`` starts if it has no ``initial_lr``), applied to
+        ``optimizer.lr`` at the start of each epoch; e.g. ``nf.optim.StepLR``.
     track_grad_norms : bool
         Record, per layer with parameters, the L2 norm of its weight
         gradient averaged over each epoch's batches (``History.grad_norms``).
@@ -88,7 +89,7 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(history), got {type(callback).__name__}")
     rng = get_rng(rng)
-    base_lr = getattr(optimizer, "lr", None)
+    base_lr = getattr(optimizer, "initial_lr", getattr(optimizer, "lr", None))
     kind = target_kind(y)
     history = History()
     backward, tracked = _plan(model)
