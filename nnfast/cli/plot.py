@@ -19,6 +19,7 @@ def plot_histories(histories, path):
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(11, 4.2))
     FigureCanvasAgg(fig)
@@ -36,6 +37,7 @@ def plot_histories(histories, path):
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy: train (solid) vs test (dashed)")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
