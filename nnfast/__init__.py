@@ -11,6 +11,7 @@ from nnfast.parameter import Parameter
 from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
+from nnfast import optim
 from nnfast import datasets
 from nnfast.training import History, fit
 from nnfast.io import load, save
@@ -23,5 +24,6 @@ __all__ = [
     "Parameter", "Sequential", "layers", "init", "gradcheck",
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
+    "optim",
     "datasets", "fit", "History", "load", "save",
 ]

@@ -7,3 +7,5 @@ any kernel runs). Every name here has a twin of the same signature in
 """
 from nnfast._kernels.gemm import gemm
 from nnfast._kernels.linear import linear_backward, linear_forward
+from nnfast._kernels.optim import adagrad_update, adam_update, rmsprop_update, sgd_update
+from nnfast._kernels.dropout import dropout_backward, dropout_forward

@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast import _backend, init
+from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
 from nnfast.layers.base import Layer
 from nnfast.parameter import Parameter
@@ -17,29 +18,48 @@ class Linear(Layer):
         Parameters' dtype; input of another dtype is cast to it.
     rng : int, numpy.random.Generator or None
         For the initial weights; None draws from ``nf.seed``'s generator.
+    weight_init, bias_init : str, float, callable or None
+        How to initialize ``weight`` and ``bias``: a name ("he", "xavier",
+        "uniform", "zeros", ... see ``nf.init.initialize``), a constant, or a
+        callable ``f(shape, fan_in, fan_out, dtype, rng)``, with
+        fan_in = in_features and fan_out = out_features. None (default):
+        PyTorch's U(-1/sqrt(in_features), 1/sqrt(in_features)).
 
     Attributes
     ----------
     weight : Parameter of shape (out_features, in_features)
     bias : Parameter of shape (out_features,)
 
-    Weights start as PyTorch's do: U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    By default weights and bias start as PyTorch's do:
+    U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
-    def __init__(self, in_features, out_features, dtype=np.float32, rng=None):
+    def __init__(self, in_features, out_features, dtype=np.float32, rng=None,
+                 weight_init=None, bias_init=None):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", 1, INT32_MAX)
         self.out_features = check_int(out_features, "out_features", 1, INT32_MAX)
         self.dtype = float_dtype(dtype)
-        bound = 1.0 / np.sqrt(self.in_features)
-        self.weight = Parameter(init.uniform((self.out_features, self.in_features),
-                                             -bound, bound, self.dtype, rng), "weight")
-        self.bias = Parameter(init.uniform((self.out_features,), -bound, bound,
-                                           self.dtype, rng), "bias")
+        specs = {"weight_init": weight_init, "bias_init": bias_init}
+        for key, spec in specs.items():
+            specs[key] = "uniform" if spec is None else init.check_spec(spec, key)
+        # One generator for both draws: an int seed turned into a generator per
+        # draw would make the bias a copy of the weight's first values.
+        rng = get_rng(rng)
+        fans = (self.in_features, self.out_features)
+        self.weight = Parameter(init.initialize(specs["weight_init"], (self.out_features, self.in_features),
+                                                *fans, self.dtype, rng, "weight_init"), "weight")
+        self.bias = Parameter(init.initialize(specs["bias_init"], (self.out_features,), *fans,
+                                              self.dtype, rng, "bias_init"), "bias")
         self._x = None
         self._config = {"in_features": self.in_features,
                         "out_features": self.out_features,
                         "dtype": np.dtype(self.dtype).name}
+        # Names and numbers are kept (a callable cannot be saved as JSON; the
+        # saved weights restore the values anyway).
+        for key, given in (("weight_init", weight_init), ("bias_init", bias_init)):
+            if given is not None and isinstance(specs[key], (str, float)):
+                self._config[key] = specs[key]
 
     def parameters(self):
         return [self.weight, self.bias]

@@ -4,3 +4,5 @@ compiled ones in ``nnfast._kernels``. Select them with
 """
 from nnfast.reference.gemm import gemm
 from nnfast.reference.linear import linear_backward, linear_forward
+from nnfast.reference.optim import adagrad_update, adam_update, rmsprop_update, sgd_update
+from nnfast.reference.dropout import dropout_backward, dropout_forward

@@ -1,0 +1,71 @@
+"""Learning-rate schedules: ``schedule(epoch, base_lr) -> lr``.
+
+``nf.fit`` calls the schedule at the start of each epoch (``epoch`` counted
+from 0) with the optimizer's ``initial_lr`` and sets ``optimizer.lr`` to the
+result. The values are those of torch.optim.lr_scheduler's StepLR and
+CosineAnnealingLR after ``epoch`` calls of ``scheduler.step()``.
+"""
+import math
+
+from nnfast._validation import check_float, check_int
+
+
+class StepLR:
+    """Decay the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    lr = base_lr * gamma ** (epoch // step_size)
+
+    Parameters
+    ----------
+    step_size : int >= 1
+    gamma : float >= 0, default 0.1
+    """
+
+    def __init__(self, step_size, gamma=0.1):
+        self.step_size = check_int(step_size, "step_size", 1)
+        self.gamma = check_float(gamma, "gamma", 0.0)
+
+    def __call__(self, epoch, base_lr):
+        epoch, base_lr = _check_call(epoch, base_lr)
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+    def config(self):
+        return {"step_size": self.step_size, "gamma": self.gamma}
+
+    def __repr__(self):
+        return f"StepLR(step_size={self.step_size}, gamma={self.gamma})"
+
+
+class CosineLR:
+    """Cosine annealing from ``base_lr`` down to ``eta_min`` over ``T_max`` epochs.
+
+    lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
+
+    Past ``T_max`` the cosine goes on (back up to ``base_lr`` at 2 T_max), as
+    torch's CosineAnnealingLR does.
+
+    Parameters
+    ----------
+    T_max : int >= 1
+        Epochs of one half-period.
+    eta_min : float >= 0, default 0
+    """
+
+    def __init__(self, T_max, eta_min=0.0):
+        self.T_max = check_int(T_max, "T_max", 1)
+        self.eta_min = check_float(eta_min, "eta_min", 0.0)
+
+    def __call__(self, epoch, base_lr):
+        epoch, base_lr = _check_call(epoch, base_lr)
+        return self.eta_min + (base_lr - self.eta_min) * (
+            1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+    def config(self):
+        return {"T_max": self.T_max, "eta_min": self.eta_min}
+
+    def __repr__(self):
+        return f"CosineLR(T_max={self.T_max}, eta_min={self.eta_min})"
+
+
+def _check_call(epoch, base_lr):
+    return check_int(epoch, "epoch", 0), check_float(base_lr, "base_lr", 0.0)
