@@ -103,7 +103,10 @@ def extensions():
     if DEBUG:
         cflags = ["-O0", "-g"]
     else:
-        cflags = ["-O3"]
+        # No errno from math functions and no FP traps (nnfast never enables
+        # them): without these two GCC will not vectorise loops with sqrt or
+        # exp in them.
+        cflags = ["-O3", "-fno-math-errno", "-fno-trapping-math"]
         if NATIVE:
             cflags.append("-march=native")
     exts = []
@@ -119,8 +122,17 @@ def extensions():
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )
+    # The generated C depends on the directives (bounds checks on or off):
+    # regenerate it all when the build mode changes, not only when a .pyx does.
+    mode = "debug" if DEBUG else "release"
+    stamp = os.path.join("build", "nnfast-cython-mode")
+    previous = open(stamp).read() if os.path.exists(stamp) else None
+    os.makedirs("build", exist_ok=True)
+    with open(stamp, "w") as f:
+        f.write(mode)
     return cythonize(
         exts,
+        force=previous is not None and previous != mode,
         compiler_directives={
             "language_level": 3,
             "boundscheck": DEBUG,

@@ -12,6 +12,7 @@ from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
 from nnfast import optim
+from nnfast import losses
 from nnfast import datasets
 from nnfast.training import History, fit
 from nnfast.io import load, save
@@ -25,5 +26,6 @@ __all__ = [
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "optim",
+    "losses",
     "datasets", "fit", "History", "load", "save",
 ]

@@ -129,3 +129,29 @@ def check_labels(target, n_samples, n_classes, name="target"):
             bad = lo if lo < 0 else hi
             raise ValueError(f"{name} labels must be in [0, {n_classes - 1}], got {bad}")
     return labels
+
+
+def check_choice(value, name, choices):
+    """``value`` if it is one of the strings ``choices``, else ValueError."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_in_range(arr, name, low, high):
+    """Raise ValueError unless every element of ``arr`` lies in [low, high] (NaN does not)."""
+    inside = (arr >= low) & (arr <= high)
+    if not np.all(inside):
+        bad = arr.reshape(-1)[np.argmin(inside.reshape(-1))]
+        raise ValueError(f"{name} must hold values in [{low}, {high}], got {bad}")
+
+
+def check_int_pair(value, name, minimum=None, maximum=None):
+    """``value`` (an int, or a pair (h, w) of ints) as a tuple (h, w) of ints
+    within [minimum, maximum]: for kernel sizes, strides, paddings."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (h, w) of ints, got {value!r}")
+        return tuple(check_int(v, name, minimum, maximum) for v in value)
+    v = check_int(value, name, minimum, maximum)
+    return (v, v)

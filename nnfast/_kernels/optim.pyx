@@ -1,4 +1,3 @@
-# distutils: extra_compile_args = -fno-math-errno
 # -fno-math-errno: sqrt() need not set errno (never read here). With errno
 # semantics GCC calls libm per element and cannot vectorize the Adam,
 # Adagrad and RMSprop loops; without, Adam on 1M floats went from ~6.3 ms to

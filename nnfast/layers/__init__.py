@@ -2,3 +2,8 @@
 from nnfast.layers.base import Layer
 from nnfast.layers.linear import Linear
 from nnfast.layers.dropout import Dropout
+from nnfast.layers.activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
+from nnfast.layers.softmax import LogSoftmax, Softmax
+from nnfast.layers.flatten import Flatten
+from nnfast.layers.conv import Conv2D
+from nnfast.layers.pooling import AvgPool2D, MaxPool2D

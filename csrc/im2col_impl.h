@@ -1,0 +1,102 @@
+/* Body of im2col.c, included once per element type with
+ *   NNFAST_T       float or double
+ *   NNFAST_FN(n)   n ## _f32 or n ## _f64 */
+
+void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
+                       int64_t height, int64_t width, int64_t height_col,
+                       int64_t width_col, int64_t kernel_h, int64_t kernel_w,
+                       int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                       int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
+                       int64_t h_col_begin, int64_t h_col_end,
+                       NNFAST_T *restrict data_col)
+{
+    const int64_t channels_col = channels * kernel_h * kernel_w;
+    const int64_t rows = h_col_end - h_col_begin;
+    (void)height_col; /* kept for PyTorch's signature; the rows bound the loop */
+    for (int64_t c_col = 0; c_col < channels_col; ++c_col) {
+        const int64_t w_offset = c_col % kernel_w;
+        const int64_t h_offset = (c_col / kernel_w) % kernel_h;
+        const int64_t c_im = c_col / kernel_h / kernel_w;
+        const NNFAST_T *im = data_im + c_im * height * width;
+        NNFAST_T *col = data_col + c_col * rows * width_col;
+        const int64_t w_shift = w_offset * dilation_w - pad_w;
+        int64_t w_lo, w_hi;
+        nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
+        for (int64_t h_col = h_col_begin; h_col < h_col_end; ++h_col) {
+            const int64_t h_im = h_col * stride_h - pad_h + h_offset * dilation_h;
+            int64_t w_col = 0;
+            /* 0 <= h_im < height in one unsigned comparison: a negative
+             * h_im converts to a value above any valid height (Caffe's
+             * trick); a whole padded row is then zero-filled at once. */
+            if ((uint64_t)h_im >= (uint64_t)height) {
+                for (; w_col < width_col; ++w_col) col[w_col] = 0;
+                col += width_col;
+                continue;
+            }
+            const NNFAST_T *row = im + h_im * width;
+            for (; w_col < w_lo; ++w_col) col[w_col] = 0;
+            if (stride_w == 1) {
+                for (; w_col < w_hi; ++w_col) col[w_col] = row[w_col + w_shift];
+            } else {
+                for (; w_col < w_hi; ++w_col)
+                    col[w_col] = row[w_col * stride_w + w_shift];
+            }
+            for (; w_col < width_col; ++w_col) col[w_col] = 0;
+            col += width_col;
+        }
+    }
+}
+
+void NNFAST_FN(col2im_add)(const NNFAST_T *restrict data_col, int64_t channels,
+                           int64_t height, int64_t width, int64_t height_col,
+                           int64_t width_col, int64_t kernel_h, int64_t kernel_w,
+                           int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                           int64_t stride_w, int64_t dilation_h,
+                           int64_t dilation_w, int64_t h_col_begin,
+                           int64_t h_col_end, NNFAST_T *restrict data_im)
+{
+    const int64_t channels_col = channels * kernel_h * kernel_w;
+    const int64_t rows = h_col_end - h_col_begin;
+    (void)height_col; /* kept for PyTorch's signature; the rows bound the loop */
+    for (int64_t c_col = 0; c_col < channels_col; ++c_col) {
+        const int64_t w_offset = c_col % kernel_w;
+        const int64_t h_offset = (c_col / kernel_w) % kernel_h;
+        const int64_t c_im = c_col / kernel_h / kernel_w;
+        NNFAST_T *im = data_im + c_im * height * width;
+        const NNFAST_T *col = data_col + c_col * rows * width_col;
+        const int64_t w_shift = w_offset * dilation_w - pad_w;
+        int64_t w_lo, w_hi;
+        nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
+        for (int64_t h_col = h_col_begin; h_col < h_col_end;
+             ++h_col, col += width_col) {
+            const int64_t h_im = h_col * stride_h - pad_h + h_offset * dilation_h;
+            /* 0 <= h_im < height in one unsigned comparison (see im2col). */
+            if ((uint64_t)h_im >= (uint64_t)height) continue;
+            NNFAST_T *row = im + h_im * width;
+            /* += never =: with overlapping windows (kernel > stride) several
+             * columns feed one pixel, and each must add its share. */
+            if (stride_w == 1) {
+                for (int64_t w_col = w_lo; w_col < w_hi; ++w_col)
+                    row[w_col + w_shift] += col[w_col];
+            } else {
+                for (int64_t w_col = w_lo; w_col < w_hi; ++w_col)
+                    row[w_col * stride_w + w_shift] += col[w_col];
+            }
+        }
+    }
+}
+
+void NNFAST_FN(col2im)(const NNFAST_T *restrict data_col, int64_t channels,
+                       int64_t height, int64_t width, int64_t height_col,
+                       int64_t width_col, int64_t kernel_h, int64_t kernel_w,
+                       int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                       int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
+                       NNFAST_T *restrict data_im)
+{
+    const int64_t size = channels * height * width;
+    for (int64_t i = 0; i < size; ++i) data_im[i] = 0;
+    NNFAST_FN(col2im_add)(data_col, channels, height, width, height_col,
+                          width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
+                          stride_w, dilation_h, dilation_w, 0, height_col,
+                          data_im);
+}

@@ -1,0 +1,41 @@
+# Scalar math for fused float/double kernels: the float32 specialisation calls
+# the C float functions (expf, logf, ...), so float32 never round-trips
+# through double in the element-wise loops.
+from cython cimport floating
+from libc.math cimport exp, expf, log, logf, log1p, log1pf, tanh, tanhf
+
+
+cdef inline floating f_exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating f_log(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+cdef inline floating f_log1p(floating x) noexcept nogil:
+    if floating is float:
+        return log1pf(x)
+    else:
+        return log1p(x)
+
+
+cdef inline floating f_tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating f_sigmoid(floating x) noexcept nogil:
+    """1 / (1 + exp(-x)) without overflow: with e = exp(-|x|) (never above 1),
+    1 / (1 + e) for x >= 0 and e / (1 + e) below, so the limits are exactly
+    0 and 1."""
+    cdef floating e = f_exp(-x if x >= 0 else x)
+    return (1 if x >= 0 else e) / (1 + e)

@@ -1,0 +1,701 @@
+# distutils: sources = csrc/im2col.c csrc/conv_direct.c
+"""2-D convolution kernels: im2col + GEMM, and direct (no column buffer).
+
+im2col + GEMM. Work is cut into items of (sample, block of output rows); each
+OpenMP thread takes a contiguous run of items and, for each, unrolls the
+block into its own column buffer (``csrc/im2col.c``) and runs a
+single-threaded GEMM on it (../DESIGN.md, "Threads"). A block holds as many
+output rows as fit the column budget (``set_column_bytes``, 256 KiB by
+default: half this machine's 512 KiB L2 per core), so a layer's extra memory
+is one buffer per thread whatever the batch size, and the buffer is still in
+cache when the GEMM reads it. When the batch is smaller than the thread
+count the rows are cut finer (forward, weight gradient) or the input
+channels are split (input gradient), so every thread has work. The weight
+gradient is a sum over items: thread 0 accumulates straight into
+``grad_weight``, every other thread into its own slice of the workspace,
+added in at the end. A 1x1 kernel with stride 1 and no padding needs no
+column buffer: the image already is its column matrix.
+
+Direct. One (sample, channel) plane per item (``csrc/conv_direct.c``);
+faster than im2col when channels * kernel_h * kernel_w is small (a first
+layer on images), where the GEMM is too thin to pay for the buffer.
+
+Geometry arguments, as in the layer: ``stride`` = (stride_h, stride_w),
+``padding`` = (top, bottom, left, right), ``dilation`` = (dilation_h,
+dilation_w). The output size comes from ``out``'s shape, which the caller
+computed from them.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, threadid
+from libc.stdint cimport int64_t
+from libc.string cimport memset
+
+import numpy as np
+
+from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
+from nnfast._kernels._threads cimport threads_for, max_threads, split_range
+
+
+cdef extern from "im2col.h" nogil:
+    void im2col_f32(const float *data_im, int64_t channels, int64_t height,
+                    int64_t width, int64_t height_col, int64_t width_col,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t dilation_h, int64_t dilation_w,
+                    int64_t h_col_begin, int64_t h_col_end, float *data_col)
+    void im2col_f64(const double *data_im, int64_t channels, int64_t height,
+                    int64_t width, int64_t height_col, int64_t width_col,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t dilation_h, int64_t dilation_w,
+                    int64_t h_col_begin, int64_t h_col_end, double *data_col)
+    void col2im_add_f32(const float *data_col, int64_t channels, int64_t height,
+                        int64_t width, int64_t height_col, int64_t width_col,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t dilation_h, int64_t dilation_w,
+                        int64_t h_col_begin, int64_t h_col_end, float *data_im)
+    void col2im_add_f64(const double *data_col, int64_t channels, int64_t height,
+                        int64_t width, int64_t height_col, int64_t width_col,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t dilation_h, int64_t dilation_w,
+                        int64_t h_col_begin, int64_t h_col_end, double *data_im)
+    void col2im_f32(const float *data_col, int64_t channels, int64_t height,
+                    int64_t width, int64_t height_col, int64_t width_col,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t dilation_h, int64_t dilation_w, float *data_im)
+    void col2im_f64(const double *data_col, int64_t channels, int64_t height,
+                    int64_t width, int64_t height_col, int64_t width_col,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
+                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t dilation_h, int64_t dilation_w, double *data_im)
+
+cdef extern from "conv_direct.h" nogil:
+    void conv2d_direct_forward_plane_f32(
+        const float *x, int64_t channels, int64_t height, int64_t width,
+        const float *weight, int64_t kernel_h, int64_t kernel_w, float bias,
+        int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t stride_w,
+        int64_t dilation_h, int64_t dilation_w, int64_t height_col,
+        int64_t width_col, float *out)
+    void conv2d_direct_forward_plane_f64(
+        const double *x, int64_t channels, int64_t height, int64_t width,
+        const double *weight, int64_t kernel_h, int64_t kernel_w, double bias,
+        int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t stride_w,
+        int64_t dilation_h, int64_t dilation_w, int64_t height_col,
+        int64_t width_col, double *out)
+    void conv2d_direct_backward_input_plane_f32(
+        const float *grad_out, int64_t out_channels, int64_t height_col,
+        int64_t width_col, const float *weight, int64_t channels, int64_t c,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t stride_h, int64_t stride_w, int64_t dilation_h,
+        int64_t dilation_w, int64_t height, int64_t width, float *grad_x)
+    void conv2d_direct_backward_input_plane_f64(
+        const double *grad_out, int64_t out_channels, int64_t height_col,
+        int64_t width_col, const double *weight, int64_t channels, int64_t c,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t stride_h, int64_t stride_w, int64_t dilation_h,
+        int64_t dilation_w, int64_t height, int64_t width, double *grad_x)
+    void conv2d_direct_backward_weight_plane_f32(
+        const float *x, int64_t batch, int64_t channels, int64_t c,
+        int64_t height, int64_t width, const float *grad_out,
+        int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t stride_h, int64_t stride_w, int64_t dilation_h,
+        int64_t dilation_w, float *grad_weight)
+    void conv2d_direct_backward_weight_plane_f64(
+        const double *x, int64_t batch, int64_t channels, int64_t c,
+        int64_t height, int64_t width, const double *grad_out,
+        int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t stride_h, int64_t stride_w, int64_t dilation_h,
+        int64_t dilation_w, double *grad_weight)
+
+
+# Bytes of one thread's column buffer. 256 KiB: half of this machine's L2 per
+# core, leaving room for the GEMM's packed panels of the other operand.
+cdef Py_ssize_t _column_bytes = 256 * 1024
+
+
+cdef struct Geometry:
+    Py_ssize_t batch, channels, height, width
+    Py_ssize_t out_channels, kernel_h, kernel_w, height_col, width_col
+    Py_ssize_t pad_h, pad_w              # top and left padding
+    Py_ssize_t stride_h, stride_w, dilation_h, dilation_w
+    Py_ssize_t ckk                       # channels * kernel_h * kernel_w: GEMM depth
+    Py_ssize_t max_rows                  # output rows one column buffer holds
+    Py_ssize_t rows, blocks              # this call's rows per item, items per sample
+    bint pointwise                       # 1x1, stride 1, unpadded: no buffer needed
+
+
+cdef Geometry _geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
+                        Py_ssize_t *out_shape, stride, padding, dilation,
+                        Py_ssize_t itemsize):
+    cdef Geometry g
+    g.batch, g.channels = x_shape[0], x_shape[1]
+    g.height, g.width = x_shape[2], x_shape[3]
+    g.out_channels, g.kernel_h, g.kernel_w = w_shape[0], w_shape[2], w_shape[3]
+    g.height_col, g.width_col = out_shape[2], out_shape[3]
+    g.stride_h, g.stride_w = stride[0], stride[1]
+    g.pad_h, g.pad_w = padding[0], padding[2]
+    g.dilation_h, g.dilation_w = dilation[0], dilation[1]
+    g.ckk = g.channels * g.kernel_h * g.kernel_w
+    g.pointwise = (g.kernel_h == 1 and g.kernel_w == 1 and g.stride_h == 1
+                   and g.stride_w == 1 and g.pad_h == 0 and g.pad_w == 0
+                   and g.height_col == g.height and g.width_col == g.width)
+    g.max_rows = _column_bytes // itemsize // (g.ckk * g.width_col)
+    if g.max_rows < 1:
+        g.max_rows = 1
+    if g.max_rows > g.height_col:
+        g.max_rows = g.height_col
+    g.rows = g.max_rows
+    g.blocks = (g.height_col + g.rows - 1) // g.rows
+    return g
+
+
+cdef inline Py_ssize_t _column_size(Geometry *g) noexcept nogil:
+    """Elements of one thread's column buffer."""
+    return 0 if g.pointwise else g.max_rows * g.ckk * g.width_col
+
+
+cdef inline Py_ssize_t _workspace_size(Geometry *g, int nt) noexcept nogil:
+    """nt column buffers, then nt - 1 weight-gradient accumulators."""
+    return nt * _column_size(g) + (nt - 1) * g.out_channels * g.ckk
+
+
+cdef int _plan(Geometry *g, double flops, Py_ssize_t workspace_len) noexcept nogil:
+    """Threads for this call (as many as the work and the workspace allow),
+    and g.rows / g.blocks so that there is at least one item per thread."""
+    cdef int nt = threads_for(flops)
+    if nt > g.batch * g.height_col:
+        nt = <int>(g.batch * g.height_col)
+    while nt > 1 and _workspace_size(g, nt) > workspace_len:
+        nt -= 1
+    if g.batch * g.blocks < nt:
+        g.blocks = (nt + g.batch - 1) // g.batch
+        if g.blocks > g.height_col:
+            g.blocks = g.height_col
+        g.rows = (g.height_col + g.blocks - 1) // g.blocks
+        g.blocks = (g.height_col + g.rows - 1) // g.rows
+    return nt
+
+
+def set_column_bytes(Py_ssize_t nbytes):
+    """Set the byte size of one thread's im2col buffer (>= 1; one output row
+    is the floor). For tests (small values force many blocks) and tuning."""
+    global _column_bytes
+    _column_bytes = nbytes if nbytes > 0 else 1
+
+
+def get_column_bytes():
+    """Byte size of one thread's im2col buffer."""
+    return _column_bytes
+
+
+def conv2d_workspace_size(weight_shape, out_shape, dtype):
+    """Elements of ``dtype`` the im2col kernels need as ``workspace``.
+
+    Enough for ``nnfast.get_num_threads()`` threads: one column buffer each
+    (bounded by ``get_column_bytes()``, not by the batch size) and one
+    weight-gradient accumulator per thread but the first. Given a smaller
+    workspace (threads added since), the kernels use fewer threads; given
+    less than one thread's share, they would write past it.
+
+    Parameters
+    ----------
+    weight_shape : (out_channels, in_channels, kernel_h, kernel_w)
+    out_shape : (n_samples, out_channels, height_col, width_col)
+    dtype : np.float32 or np.float64
+    """
+    cdef Py_ssize_t x_shape[4]
+    cdef Py_ssize_t w_shape[4]
+    cdef Py_ssize_t o_shape[4]
+    for i in range(4):
+        w_shape[i] = weight_shape[i]
+        o_shape[i] = out_shape[i]
+    x_shape[0], x_shape[1] = out_shape[0], weight_shape[1]
+    x_shape[2], x_shape[3] = out_shape[2], out_shape[3]
+    cdef Geometry g = _geometry(x_shape, w_shape, o_shape, (1, 1), (0, 0, 0, 0),
+                                (1, 1), np.dtype(dtype).itemsize)
+    # Sized as if a column buffer were needed: the 1x1 shortcut needs none,
+    # and stride and padding (which decide it) are not arguments here.
+    g.pointwise = False
+    return _workspace_size(&g, max_threads())
+
+
+# -- dispatch on the element type -------------------------------------------
+
+cdef inline void _im2col(const floating *im, Geometry *g, Py_ssize_t h0,
+                         Py_ssize_t h1, floating *col) noexcept nogil:
+    if floating is float:
+        im2col_f32(im, g.channels, g.height, g.width, g.height_col, g.width_col,
+                   g.kernel_h, g.kernel_w, g.pad_h, g.pad_w, g.stride_h,
+                   g.stride_w, g.dilation_h, g.dilation_w, h0, h1, col)
+    else:
+        im2col_f64(im, g.channels, g.height, g.width, g.height_col, g.width_col,
+                   g.kernel_h, g.kernel_w, g.pad_h, g.pad_w, g.stride_h,
+                   g.stride_w, g.dilation_h, g.dilation_w, h0, h1, col)
+
+
+cdef inline void _col2im_add(const floating *col, Py_ssize_t channels,
+                             Geometry *g, Py_ssize_t h0, Py_ssize_t h1,
+                             floating *im) noexcept nogil:
+    if floating is float:
+        col2im_add_f32(col, channels, g.height, g.width, g.height_col,
+                       g.width_col, g.kernel_h, g.kernel_w, g.pad_h, g.pad_w,
+                       g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+                       h0, h1, im)
+    else:
+        col2im_add_f64(col, channels, g.height, g.width, g.height_col,
+                       g.width_col, g.kernel_h, g.kernel_w, g.pad_h, g.pad_w,
+                       g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+                       h0, h1, im)
+
+
+cdef inline floating _sum(const floating *p, Py_ssize_t n) noexcept nogil:
+    """sum(p[:n]) with four independent partial sums (vectorizable without
+    -ffast-math, and a shorter dependency chain)."""
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t i = 0
+    while i + 4 <= n:
+        s0 += p[i]
+        s1 += p[i + 1]
+        s2 += p[i + 2]
+        s3 += p[i + 3]
+        i += 4
+    while i < n:
+        s0 += p[i]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+# -- im2col / col2im ----------------------------------------------------------
+
+def im2col(const floating[:, :, ::1] image, kernel_size, stride, padding,
+           dilation, floating[:, :, ::1] col):
+    """col[c_col, h_col, w_col] := image[c_im, h_im, w_im], 0 in the padding.
+
+    c_col = (c_im * kernel_h + h_offset) * kernel_w + w_offset,
+    h_im = h_col * stride_h - pad_top + h_offset * dilation_h (w alike).
+
+    Parameters
+    ----------
+    image : ndarray of shape (channels, height, width)                       # IN
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # OUT
+    """
+    cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
+    cdef Py_ssize_t sh = stride[0], sw = stride[1]
+    cdef Py_ssize_t ph = padding[0], pw = padding[2]
+    cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
+    with nogil:
+        if floating is float:
+            im2col_f32(&image[0, 0, 0], image.shape[0], image.shape[1],
+                       image.shape[2], col.shape[1], col.shape[2], kh, kw, ph,
+                       pw, sh, sw, dh, dw, 0, col.shape[1], &col[0, 0, 0])
+        else:
+            im2col_f64(&image[0, 0, 0], image.shape[0], image.shape[1],
+                       image.shape[2], col.shape[1], col.shape[2], kh, kw, ph,
+                       pw, sh, sw, dh, dw, 0, col.shape[1], &col[0, 0, 0])
+
+
+def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
+           dilation, floating[:, :, ::1] image):
+    """image := 0, then every col entry added back at the pixel im2col took it
+    from (the adjoint of ``im2col``; overlapping windows add up).
+
+    Parameters
+    ----------
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # IN
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    image : ndarray of shape (channels, height, width)                       # OUT
+    """
+    cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
+    cdef Py_ssize_t sh = stride[0], sw = stride[1]
+    cdef Py_ssize_t ph = padding[0], pw = padding[2]
+    cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
+    with nogil:
+        if floating is float:
+            col2im_f32(&col[0, 0, 0], image.shape[0], image.shape[1],
+                       image.shape[2], col.shape[1], col.shape[2], kh, kw, ph,
+                       pw, sh, sw, dh, dw, &image[0, 0, 0])
+        else:
+            col2im_f64(&col[0, 0, 0], image.shape[0], image.shape[1],
+                       image.shape[2], col.shape[1], col.shape[2], kh, kw, ph,
+                       pw, sh, sw, dh, dw, &image[0, 0, 0])
+
+
+# -- im2col + GEMM --------------------------------------------------------------
+
+cdef void _forward_im2col_block(const floating *x, const floating *weight,
+                                const floating *bias, floating *out,
+                                floating *workspace, Geometry *g, int t,
+                                int nt) noexcept nogil:
+    """Thread t's items: out[n, :, rows] := weight @ columns + bias."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t image = g.channels * g.height * g.width
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p
+    cdef floating *column = workspace + t * _column_size(g)
+    cdef const floating *col
+    cdef floating *dst
+    cdef floating b
+    split_range(g.batch * g.blocks, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.blocks
+        h0 = (item % g.blocks) * g.rows
+        h1 = min(h0 + g.rows, g.height_col)
+        nb = (h1 - h0) * g.width_col
+        if g.pointwise:
+            col = x + n * image + h0 * g.width_col
+            ldcol = size_col
+        else:
+            _im2col(x + n * image, g, h0, h1, column)
+            col = column
+            ldcol = nb
+        dst = out + n * g.out_channels * size_col + h0 * g.width_col
+        gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
+             ldcol, 0, dst, size_col)
+        # bias while the block is still in cache
+        for o in range(g.out_channels):
+            b = bias[o]
+            for p in range(nb):
+                dst[o * size_col + p] += b
+
+
+def conv2d_forward_im2col(const floating[:, :, :, ::1] x,
+                          const floating[:, :, :, ::1] weight,
+                          const floating[::1] bias, stride, padding, dilation,
+                          floating[:, :, :, ::1] out, floating[::1] workspace):
+    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)                 # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
+    bias : ndarray of shape (out_channels,)                                      # IN
+    stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)               # scratch
+    """
+    cdef Geometry g = _geometry(x.shape, weight.shape, out.shape, stride,
+                                padding, dilation, sizeof(floating))
+    cdef int nt = _plan(&g, 2.0 * g.batch * g.out_channels * g.ckk
+                        * g.height_col * g.width_col, workspace.shape[0])
+    cdef floating *ws = &workspace[0] if workspace.shape[0] > 0 else NULL
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _forward_im2col_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
+                                  &out[0, 0, 0, 0], ws, &g, 0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _forward_im2col_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
+                              &out[0, 0, 0, 0], ws, &g, threadid(),
+                              omp_get_num_threads())
+
+
+cdef void _backward_weight_im2col_block(const floating *x,
+                                        const floating *grad_out,
+                                        floating *grad_weight,
+                                        floating *grad_bias,
+                                        floating *workspace, Geometry *g,
+                                        int t, int nt, int nt_planned) noexcept nogil:
+    """Thread t's share of grad_bias (a block of channels) and of grad_weight
+    (its items, summed into its own accumulator)."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t image = g.channels * g.height * g.width
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o
+    cdef floating *column = workspace + t * _column_size(g)
+    cdef floating *acc = grad_weight
+    cdef const floating *col
+    cdef floating s
+    if t > 0:
+        acc = (workspace + nt_planned * _column_size(g)
+               + (t - 1) * g.out_channels * g.ckk)
+    split_range(g.out_channels, t, nt, &lo, &hi)
+    for o in range(lo, hi):
+        s = 0
+        for n in range(g.batch):
+            s = s + _sum(grad_out + (n * g.out_channels + o) * size_col, size_col)
+        grad_bias[o] += s
+    split_range(g.batch * g.blocks, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.blocks
+        h0 = (item % g.blocks) * g.rows
+        h1 = min(h0 + g.rows, g.height_col)
+        nb = (h1 - h0) * g.width_col
+        if g.pointwise:
+            col = x + n * image + h0 * g.width_col
+            ldcol = size_col
+        else:
+            _im2col(x + n * image, g, h0, h1, column)
+            col = column
+            ldcol = nb
+        gemm(False, True, g.out_channels, g.ckk, nb, 1,
+             grad_out + n * g.out_channels * size_col + h0 * g.width_col,
+             size_col, col, ldcol, 1, acc, g.ckk)
+
+
+cdef void _backward_input_im2col_block(const floating *weight,
+                                       const floating *grad_out,
+                                       floating *grad_x, floating *workspace,
+                                       Geometry *g, Py_ssize_t groups, int t,
+                                       int nt) noexcept nogil:
+    """Thread t's items of (sample, group of input channels):
+    grad_x[n, channels] := col2im(weight[:, channels].T @ grad_out[n])."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t plane = g.height * g.width
+    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
+    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
+    cdef floating *column = workspace + t * _column_size(g)
+    cdef floating *gx
+    cdef const floating *gn
+    split_range(g.batch * groups, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // groups
+        split_range(g.channels, <int>(item % groups), <int>groups, &c_lo, &c_hi)
+        cg = c_hi - c_lo
+        if cg <= 0:
+            continue
+        gx = grad_x + (n * g.channels + c_lo) * plane
+        gn = grad_out + n * g.out_channels * size_col
+        if g.pointwise:
+            gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
+                 g.ckk, gn, size_col, 0, gx, plane)
+            continue
+        memset(gx, 0, cg * plane * sizeof(floating))
+        h0 = 0
+        while h0 < g.height_col:
+            h1 = min(h0 + g.max_rows, g.height_col)
+            nb = (h1 - h0) * g.width_col
+            gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk,
+                 g.ckk, gn + h0 * g.width_col, size_col, 0, column, nb)
+            _col2im_add(column, cg, g, h0, h1, gx)
+            h0 = h1
+
+
+def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
+                           const floating[:, :, :, ::1] weight,
+                           const floating[:, :, :, ::1] grad_out, stride,
+                           padding, dilation, floating[:, :, :, ::1] grad_x,
+                           floating[:, :, :, ::1] grad_weight,
+                           floating[::1] grad_bias, floating[::1] workspace):
+    """Gradients of out = conv2d(x, weight) + bias.
+
+    grad_weight += sum_n grad_out[n] @ im2col(x[n]).T;
+    grad_bias += grad_out.sum((0, 2, 3));
+    grad_x := col2im(weight.T @ grad_out[n]) for each n (skipped when
+    ``grad_x`` is None).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)                 # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
+    grad_out : ndarray of shape (n_samples, out_channels, height_col, width_col) # IN
+    stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    grad_x : ndarray like x, or None                                             # OUT
+    grad_weight : ndarray like weight                                            # IN/OUT, accumulated
+    grad_bias : ndarray of shape (out_channels,)                                 # IN/OUT, accumulated
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)               # scratch
+    """
+    cdef Geometry g = _geometry(x.shape, weight.shape, grad_out.shape, stride,
+                                padding, dilation, sizeof(floating))
+    cdef double flops = (2.0 * g.batch * g.out_channels * g.ckk
+                         * g.height_col * g.width_col)
+    cdef int nt = _plan(&g, flops, workspace.shape[0])
+    cdef floating *ws = &workspace[0] if workspace.shape[0] > 0 else NULL
+    cdef floating *acc
+    cdef Py_ssize_t i, t, groups, n_acc = g.out_channels * g.ckk
+    cdef floating *gw = &grad_weight[0, 0, 0, 0]
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _backward_weight_im2col_block(&x[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                          gw, &grad_bias[0], ws, &g, 0, 1, 1)
+    else:
+        acc = ws + nt * _column_size(&g)
+        memset(acc, 0, (nt - 1) * n_acc * sizeof(floating))
+        with nogil, parallel(num_threads=nt):
+            nnfast_flush_denormals()
+            _backward_weight_im2col_block(&x[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                          gw, &grad_bias[0], ws, &g, threadid(),
+                                          omp_get_num_threads(), nt)
+        with nogil:
+            for t in range(nt - 1):
+                for i in range(n_acc):
+                    gw[i] += acc[t * n_acc + i]
+    if grad_x is None:
+        return
+    # Input gradient: items of whole samples, or, when there are fewer
+    # samples than threads, of (sample, group of input channels): col2im of
+    # two row blocks of one sample overlap, of two channel groups never.
+    groups = 1
+    if g.batch < nt:
+        groups = min(g.channels, (nt + g.batch - 1) // g.batch)
+    if nt <= 1:
+        with nogil:
+            _backward_input_im2col_block(&weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                         &grad_x[0, 0, 0, 0], ws, &g, groups, 0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _backward_input_im2col_block(&weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                     &grad_x[0, 0, 0, 0], ws, &g, groups,
+                                     threadid(), omp_get_num_threads())
+
+
+# -- direct ---------------------------------------------------------------------
+
+cdef void _forward_direct_block(const floating *x, const floating *weight,
+                                const floating *bias, floating *out,
+                                Geometry *g, int t, int nt) noexcept nogil:
+    """Thread t's (sample, output channel) planes of out."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t image = g.channels * g.height * g.width
+    cdef Py_ssize_t lo, hi, item, n, o
+    split_range(g.batch * g.out_channels, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.out_channels
+        o = item % g.out_channels
+        if floating is float:
+            conv2d_direct_forward_plane_f32(
+                x + n * image, g.channels, g.height, g.width, weight + o * g.ckk,
+                g.kernel_h, g.kernel_w, bias[o], g.pad_h, g.pad_w, g.stride_h,
+                g.stride_w, g.dilation_h, g.dilation_w, g.height_col,
+                g.width_col, out + item * size_col)
+        else:
+            conv2d_direct_forward_plane_f64(
+                x + n * image, g.channels, g.height, g.width, weight + o * g.ckk,
+                g.kernel_h, g.kernel_w, bias[o], g.pad_h, g.pad_w, g.stride_h,
+                g.stride_w, g.dilation_h, g.dilation_w, g.height_col,
+                g.width_col, out + item * size_col)
+
+
+def conv2d_forward_direct(const floating[:, :, :, ::1] x,
+                          const floating[:, :, :, ::1] weight,
+                          const floating[::1] bias, stride, padding, dilation,
+                          floating[:, :, :, ::1] out):
+    """out := conv2d(x, weight) + bias, without a column buffer.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)                 # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
+    bias : ndarray of shape (out_channels,)                                      # IN
+    stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
+    """
+    cdef Geometry g = _geometry(x.shape, weight.shape, out.shape, stride,
+                                padding, dilation, sizeof(floating))
+    cdef int nt = threads_for(2.0 * g.batch * g.out_channels * g.ckk
+                              * g.height_col * g.width_col)
+    if nt > g.batch * g.out_channels:
+        nt = <int>(g.batch * g.out_channels)
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _forward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
+                                  &out[0, 0, 0, 0], &g, 0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _forward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
+                              &out[0, 0, 0, 0], &g, threadid(),
+                              omp_get_num_threads())
+
+
+cdef void _backward_direct_block(const floating *x, const floating *weight,
+                                 const floating *grad_out, floating *grad_x,
+                                 floating *grad_weight, floating *grad_bias,
+                                 Geometry *g, int t, int nt) noexcept nogil:
+    """Thread t's share of the three gradients; each is split over disjoint
+    outputs (channels of grad_bias, [o, c] filters of grad_weight, (n, c)
+    planes of grad_x), so no thread needs an accumulator of its own."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t plane = g.height * g.width
+    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
+    cdef Py_ssize_t lo, hi, item, n, o, c
+    cdef floating s
+    split_range(g.out_channels, t, nt, &lo, &hi)
+    for o in range(lo, hi):
+        s = 0
+        for n in range(g.batch):
+            s = s + _sum(grad_out + (n * g.out_channels + o) * size_col, size_col)
+        grad_bias[o] += s
+    split_range(g.out_channels * g.channels, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        o = item // g.channels
+        c = item % g.channels
+        if floating is float:
+            conv2d_direct_backward_weight_plane_f32(
+                x, g.batch, g.channels, c, g.height, g.width, grad_out,
+                g.out_channels, o, g.height_col, g.width_col, g.kernel_h,
+                g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, grad_weight + item * kk)
+        else:
+            conv2d_direct_backward_weight_plane_f64(
+                x, g.batch, g.channels, c, g.height, g.width, grad_out,
+                g.out_channels, o, g.height_col, g.width_col, g.kernel_h,
+                g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, grad_weight + item * kk)
+    if grad_x == NULL:
+        return
+    split_range(g.batch * g.channels, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.channels
+        c = item % g.channels
+        if floating is float:
+            conv2d_direct_backward_input_plane_f32(
+                grad_out + n * g.out_channels * size_col, g.out_channels,
+                g.height_col, g.width_col, weight, g.channels, c, g.kernel_h,
+                g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, g.height, g.width,
+                grad_x + item * plane)
+        else:
+            conv2d_direct_backward_input_plane_f64(
+                grad_out + n * g.out_channels * size_col, g.out_channels,
+                g.height_col, g.width_col, weight, g.channels, c, g.kernel_h,
+                g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, g.height, g.width,
+                grad_x + item * plane)
+
+
+def conv2d_backward_direct(const floating[:, :, :, ::1] x,
+                           const floating[:, :, :, ::1] weight,
+                           const floating[:, :, :, ::1] grad_out, stride,
+                           padding, dilation, floating[:, :, :, ::1] grad_x,
+                           floating[:, :, :, ::1] grad_weight,
+                           floating[::1] grad_bias):
+    """Gradients of out = conv2d(x, weight) + bias, without a column buffer.
+
+    Same arguments and results as ``conv2d_backward_im2col`` (no workspace).
+    """
+    cdef Geometry g = _geometry(x.shape, weight.shape, grad_out.shape, stride,
+                                padding, dilation, sizeof(floating))
+    cdef bint need_grad_x = grad_x is not None
+    cdef int nt = threads_for(2.0 * (2 if need_grad_x else 1) * g.batch
+                              * g.out_channels * g.ckk * g.height_col
+                              * g.width_col)
+    cdef floating *gx = &grad_x[0, 0, 0, 0] if need_grad_x else NULL
+    if nt <= 1:
+        with nogil:
+            nnfast_flush_denormals()
+            _backward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0],
+                                   &grad_out[0, 0, 0, 0], gx,
+                                   &grad_weight[0, 0, 0, 0], &grad_bias[0], &g,
+                                   0, 1)
+        return
+    with nogil, parallel(num_threads=nt):
+        nnfast_flush_denormals()
+        _backward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0],
+                               &grad_out[0, 0, 0, 0], gx,
+                               &grad_weight[0, 0, 0, 0], &grad_bias[0], &g,
+                               threadid(), omp_get_num_threads())

@@ -1,0 +1,192 @@
+"""Softmax and log-softmax over axis 1, forward and backward.
+
+Arrays are (n_samples, n_classes, size): a classifier's (N, C) logits are
+``size == 1``, an (N, C, H, W) map is ``size == H * W`` (layers pass
+``reshape(N, C, -1)``). Each of the n_samples * size vectors along axis 1 is
+independent; threads split them into one contiguous block each. Stability
+for logits of any magnitude: subtract the vector's maximum before exp, so
+every exp is of a non-positive number, and the log-sum-exp is
+``max + log(sum(exp(x - max)))`` (sums in double).
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, threadid
+
+from nnfast._kernels._math cimport f_exp, f_log
+from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
+from nnfast._kernels._threads cimport threads_for, split_range
+
+cdef enum Op:
+    SOFTMAX_FORWARD
+    SOFTMAX_BACKWARD
+    LOG_SOFTMAX_FORWARD
+    LOG_SOFTMAX_BACKWARD
+
+# Work per element for threads_for: one exp (~10 adds) and a few passes.
+cdef double COST_PER_ELEMENT = 12.0
+
+
+cdef inline void _softmax_vector(const floating *x, floating *out,
+                                 Py_ssize_t n_classes, Py_ssize_t stride) noexcept nogil:
+    """out[c*stride] := exp(x[c*stride] - max) / sum(exp(x - max))"""
+    cdef Py_ssize_t c
+    cdef floating m = x[0], e
+    cdef double total = 0
+    for c in range(1, n_classes):
+        if x[c * stride] > m:
+            m = x[c * stride]
+    for c in range(n_classes):
+        e = f_exp(x[c * stride] - m)
+        out[c * stride] = e
+        total += e
+    e = <floating>(1.0 / total)
+    for c in range(n_classes):
+        out[c * stride] *= e
+
+
+cdef inline void _log_softmax_vector(const floating *x, floating *out,
+                                     Py_ssize_t n_classes, Py_ssize_t stride) noexcept nogil:
+    """out[c*stride] := (x[c*stride] - max) - log(sum(exp(x - max)))"""
+    cdef Py_ssize_t c
+    cdef floating m = x[0], log_total
+    cdef double total = 0
+    for c in range(1, n_classes):
+        if x[c * stride] > m:
+            m = x[c * stride]
+    for c in range(n_classes):
+        total += f_exp(x[c * stride] - m)
+    # (x - max) - log(total), not x - (max + log(total)): for |x| ~ 1e4 in
+    # float32 the sum max + log(total) would round away log(total)'s digits.
+    log_total = <floating>f_log(<floating>total)
+    for c in range(n_classes):
+        out[c * stride] = (x[c * stride] - m) - log_total
+
+
+cdef inline void _softmax_backward_vector(const floating *y, const floating *g,
+                                          floating *gx, Py_ssize_t n_classes,
+                                          Py_ssize_t stride) noexcept nogil:
+    """gx := y * (g - sum(g * y)), y the softmax output"""
+    cdef Py_ssize_t c
+    cdef double dot = 0
+    cdef floating d
+    for c in range(n_classes):
+        dot += g[c * stride] * y[c * stride]
+    d = <floating>dot
+    for c in range(n_classes):
+        gx[c * stride] = y[c * stride] * (g[c * stride] - d)
+
+
+cdef inline void _log_softmax_backward_vector(const floating *y, const floating *g,
+                                              floating *gx, Py_ssize_t n_classes,
+                                              Py_ssize_t stride) noexcept nogil:
+    """gx := g - exp(y) * sum(g), y the log-softmax output"""
+    cdef Py_ssize_t c
+    cdef double total = 0
+    cdef floating s
+    for c in range(n_classes):
+        total += g[c * stride]
+    s = <floating>total
+    for c in range(n_classes):
+        gx[c * stride] = g[c * stride] - f_exp(y[c * stride]) * s
+
+
+cdef void _block(Op op, const floating *a, const floating *b, floating *out,
+                 Py_ssize_t n_samples, Py_ssize_t n_classes, Py_ssize_t size,
+                 int t, int nt) noexcept nogil:
+    """Thread t's block of the n_samples * size vectors along axis 1."""
+    cdef Py_ssize_t r, lo, hi, base
+    nnfast_flush_denormals()
+    split_range(n_samples * size, t, nt, &lo, &hi)
+    for r in range(lo, hi):
+        # vector r: sample r // size, position r % size; classes `size` apart
+        base = (r // size) * n_classes * size + r % size
+        if size == 1:  # contiguous rows: the stride is a constant the compiler sees
+            if op == SOFTMAX_FORWARD:
+                _softmax_vector(a + base, out + base, n_classes, 1)
+            elif op == LOG_SOFTMAX_FORWARD:
+                _log_softmax_vector(a + base, out + base, n_classes, 1)
+            elif op == SOFTMAX_BACKWARD:
+                _softmax_backward_vector(a + base, b + base, out + base, n_classes, 1)
+            else:
+                _log_softmax_backward_vector(a + base, b + base, out + base, n_classes, 1)
+        else:
+            if op == SOFTMAX_FORWARD:
+                _softmax_vector(a + base, out + base, n_classes, size)
+            elif op == LOG_SOFTMAX_FORWARD:
+                _log_softmax_vector(a + base, out + base, n_classes, size)
+            elif op == SOFTMAX_BACKWARD:
+                _softmax_backward_vector(a + base, b + base, out + base, n_classes, size)
+            else:
+                _log_softmax_backward_vector(a + base, b + base, out + base, n_classes, size)
+
+
+cdef void _run(Op op, const floating[:, :, ::1] a, const floating *b,
+               floating[:, :, ::1] out) noexcept nogil:
+    cdef Py_ssize_t n = a.shape[0], n_classes = a.shape[1], size = a.shape[2]
+    cdef int nt
+    if n == 0 or n_classes == 0 or size == 0:
+        return
+    nt = threads_for(COST_PER_ELEMENT * n * n_classes * size)
+    if nt > n * size:
+        nt = <int>(n * size)
+    if nt <= 1:
+        _block(op, &a[0, 0, 0], b, &out[0, 0, 0], n, n_classes, size, 0, 1)
+        return
+    with parallel(num_threads=nt):
+        _block(op, &a[0, 0, 0], b, &out[0, 0, 0], n, n_classes, size,
+               threadid(), omp_get_num_threads())
+
+
+def softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
+    """out := exp(x - max) / sum(exp(x - max)), over axis 1
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, n_classes, size)    # IN
+    out : ndarray of shape (n_samples, n_classes, size)  # OUT
+    """
+    with nogil:
+        _run(SOFTMAX_FORWARD, x, <const floating *>NULL, out)
+
+
+def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
+                     floating[:, :, ::1] grad_x):
+    """grad_x := out * (grad_out - sum(grad_out * out, axis=1))
+
+    Parameters
+    ----------
+    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
+    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    """
+    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+        return
+    with nogil:
+        _run(SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)
+
+
+def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
+    """out := (x - max) - log(sum(exp(x - max))), over axis 1
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, n_classes, size)    # IN
+    out : ndarray of shape (n_samples, n_classes, size)  # OUT
+    """
+    with nogil:
+        _run(LOG_SOFTMAX_FORWARD, x, <const floating *>NULL, out)
+
+
+def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
+                         floating[:, :, ::1] grad_x):
+    """grad_x := grad_out - exp(out) * sum(grad_out, axis=1)
+
+    Parameters
+    ----------
+    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
+    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    """
+    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+        return
+    with nogil:
+        _run(LOG_SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)

@@ -1,0 +1,125 @@
+"""2-D max and average pooling layers."""
+import numpy as np
+
+from nnfast import _backend
+from nnfast._validation import INT32_MAX, as_float_array, check_int_pair
+from nnfast.layers.base import Layer
+
+
+class _Pool2D(Layer):
+    """Shared arguments, checks and output size of the pooling layers."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", 1, INT32_MAX)
+        self.stride = (self.kernel_size if stride is None
+                       else check_int_pair(stride, "stride", 1, INT32_MAX))
+        self.padding = check_int_pair(padding, "padding", 0, INT32_MAX)
+        # As PyTorch: more padding would allow windows that hold padding only
+        # (a max of nothing, an average of zeros).
+        for p, k in zip(self.padding, self.kernel_size):
+            if 2 * p > k:
+                raise ValueError(f"padding must be at most half of kernel_size {self.kernel_size}, "
+                                 f"got padding={self.padding}")
+        self._x_shape = None
+        self._dtype = None
+        self._config = {"kernel_size": list(self.kernel_size),
+                        "stride": list(self.stride),
+                        "padding": list(self.padding)}
+
+    def output_shape(self, input_shape):
+        """(N, C, height_col, width_col) for an input of shape (N, C, height,
+        width) (floor mode); ValueError if the window does not fit."""
+        n, c, height, width = input_shape
+        size = []
+        for axis, extent, k, s, p in (("height", height, self.kernel_size[0], self.stride[0], self.padding[0]),
+                                      ("width", width, self.kernel_size[1], self.stride[1], self.padding[1])):
+            if k > extent + 2 * p:
+                raise ValueError(f"kernel_size {self.kernel_size} is larger than the padded "
+                                 f"input's {axis} {extent + 2 * p} = {extent} + 2 * padding {p}")
+            size.append((extent + 2 * p - k) // s + 1)
+        return (n, c, size[0], size[1])
+
+    def _check_input(self, x):
+        x = as_float_array(x, "x", None, ndim=4)
+        return x, self.output_shape(x.shape)
+
+
+class MaxPool2D(_Pool2D):
+    """2-D max pooling (PyTorch's ``nn.MaxPool2d``, floor mode).
+
+    Forward records where each window's maximum came from; backward sends
+    each output gradient there (a pixel that is the maximum of several
+    overlapping windows receives their sum).
+
+    Parameters
+    ----------
+    kernel_size : int or (h, w)
+    stride : int or (h, w), default kernel_size
+    padding : int or (h, w), at most half the kernel size
+        Implicit -inf padding on both sides: it is never the maximum.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size, stride, padding)
+        self._argmax = None
+
+    def forward(self, x):
+        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
+        and float64 kept, other dtypes cast to float32."""
+        x, out_shape = self._check_input(x)
+        out = np.empty(out_shape, dtype=x.dtype)
+        argmax = np.empty(out_shape, dtype=np.int64)
+        _backend.kernels().maxpool2d_forward(x, self.kernel_size, self.stride,
+                                             self.padding, out, argmax)
+        self._argmax = argmax
+        self._x_shape = x.shape
+        self._dtype = x.dtype
+        self._remember_output_shape(out_shape)
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
+        height, width), or None when ``requires_input_grad`` is False."""
+        g = self._check_grad_output(grad_output, self._dtype)
+        if not self.requires_input_grad:
+            return None
+        grad_x = np.empty(self._x_shape, dtype=self._dtype)
+        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x)
+        return grad_x
+
+
+class AvgPool2D(_Pool2D):
+    """2-D average pooling (PyTorch's ``nn.AvgPool2d``, floor mode,
+    count_include_pad=True: a window's sum is always divided by
+    kernel_h * kernel_w, zero padding included).
+
+    Parameters
+    ----------
+    kernel_size : int or (h, w)
+    stride : int or (h, w), default kernel_size
+    padding : int or (h, w), at most half the kernel size
+    """
+
+    def forward(self, x):
+        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
+        and float64 kept, other dtypes cast to float32."""
+        x, out_shape = self._check_input(x)
+        out = np.empty(out_shape, dtype=x.dtype)
+        _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
+                                             self.padding, out)
+        self._x_shape = x.shape
+        self._dtype = x.dtype
+        self._remember_output_shape(out_shape)
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
+        height, width), or None when ``requires_input_grad`` is False."""
+        g = self._check_grad_output(grad_output, self._dtype)
+        if not self.requires_input_grad:
+            return None
+        grad_x = np.empty(self._x_shape, dtype=self._dtype)
+        _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
+                                              self.padding, grad_x)
+        return grad_x

@@ -1,0 +1,66 @@
+"""Softmax and LogSoftmax over axis 1 (the class or channel axis)."""
+import numpy as np
+
+from nnfast import _backend
+from nnfast._validation import as_float_array
+from nnfast.layers.base import Layer
+
+
+class _OverClasses(Layer):
+    """Normalises over axis 1 of (N, C) or (N, C, *spatial) input.
+
+    N-D input is viewed as (N, C, size) without a copy; the kernels walk the
+    C entries of each of the N * size vectors with a stride. Backward reads
+    the saved output. Float32/float64 keep their dtype; other numeric input
+    is cast to float32.
+    """
+
+    _forward_kernel = None
+    _backward_kernel = None
+
+    def __init__(self):
+        super().__init__()
+        self._out = None
+        self._config = {}
+
+    @staticmethod
+    def _as_3d(a):
+        return a.reshape(a.shape[0], a.shape[1], -1)
+
+    def forward(self, x):
+        """x : (N, C) or (N, C, *spatial) -> same shape, normalised over axis 1"""
+        x = as_float_array(x, "x")
+        if x.ndim < 2:
+            raise ValueError(f"x must have at least 2 dimensions (N, C, ...) for "
+                             f"{type(self).__name__} over axis 1, got shape {x.shape}")
+        out = np.empty_like(x)
+        getattr(_backend.kernels(), self._forward_kernel)(self._as_3d(x), self._as_3d(out))
+        self._out = out
+        self._remember_output_shape(out.shape)
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : the output's shape -> grad_input (same shape) or None
+        when ``requires_input_grad`` is False"""
+        dtype = self._out.dtype.type if self._out is not None else None
+        g = self._check_grad_output(grad_output, dtype)
+        if not self.requires_input_grad:
+            return None
+        grad_x = np.empty_like(g)
+        getattr(_backend.kernels(), self._backward_kernel)(
+            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_x))
+        return grad_x
+
+
+class Softmax(_OverClasses):
+    """y = exp(x - max) / sum(exp(x - max)) over axis 1; finite for any finite x."""
+
+    _forward_kernel = "softmax_forward"
+    _backward_kernel = "softmax_backward"
+
+
+class LogSoftmax(_OverClasses):
+    """y = (x - max) - log(sum(exp(x - max))) over axis 1; finite for any finite x."""
+
+    _forward_kernel = "log_softmax_forward"
+    _backward_kernel = "log_softmax_backward"

@@ -1,0 +1,10 @@
+"""Losses: ``forward(pred, target) -> float``, ``backward() -> grad wrt pred``."""
+from nnfast.losses.base import Loss
+from nnfast.losses.cross_entropy import CrossEntropyLoss, NLLLoss
+from nnfast.losses.mse import MSELoss
+from nnfast.losses.binary import BCELoss, BCEWithLogitsLoss
+from nnfast.losses.dice import DiceLoss
+from nnfast.losses.hinge import HingeLoss
+
+__all__ = ["Loss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss",
+           "BCELoss", "DiceLoss", "HingeLoss"]

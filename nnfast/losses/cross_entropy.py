@@ -1,0 +1,112 @@
+"""Cross-entropy on logits (softmax fused in) and NLL on log-probabilities."""
+import numpy as np
+
+from nnfast import _backend
+from nnfast._validation import as_float_array, check_labels
+from nnfast.losses.base import Loss
+
+
+def _check_class_weight(weight):
+    """weight as a float64 (C,) array of finite non-negative numbers, or None."""
+    if weight is None:
+        return None
+    w = as_float_array(weight, "weight", np.float64, ndim=1)
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"weight must hold finite numbers, got {w[~np.isfinite(w)][0]}")
+    if np.any(w < 0):
+        raise ValueError(f"weight must be non-negative, got {w[w < 0][0]}")
+    return w
+
+
+class _LabelLoss(Loss):
+    """A loss on (N, C) scores and class labels, with optional class weights.
+
+    "mean" is torch's: sum_i w[y_i] * l_i / sum_i w[y_i] (the plain mean over
+    the batch without weights).
+    """
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.weight = _check_class_weight(weight)
+        self._config = {"weight": None if self.weight is None else self.weight.tolist(),
+                        "reduction": self.reduction}
+
+    def _inputs(self, pred, target):
+        pred = self._pred(pred, ndim=2)
+        n, c = pred.shape
+        labels = check_labels(target, n, c)
+        w = None
+        if self.weight is not None:
+            if self.weight.shape[0] != c:
+                raise ValueError(f"weight must have shape ({c},) (one per class of pred "
+                                 f"{pred.shape}), got {self.weight.shape}")
+            w = self.weight.astype(pred.dtype)
+        return pred, labels, w
+
+    def _reduce(self, total, weight_sum):
+        if self.reduction == "sum":
+            return total, 1.0
+        if weight_sum == 0:
+            raise ValueError("the class weights of this batch's labels sum to 0: "
+                             "the weighted mean is undefined (use reduction='sum')")
+        return total / weight_sum, 1.0 / weight_sum
+
+
+class CrossEntropyLoss(_LabelLoss):
+    """Softmax cross-entropy on logits: l_i = -log softmax(x_i)[y_i].
+
+    Softmax and log are fused (log-sum-exp with the row's maximum subtracted),
+    so logits of any magnitude give a finite loss.
+
+    Parameters
+    ----------
+    weight : array_like of shape (C,), optional
+        Non-negative class weights (cost-sensitive learning).
+    reduction : {"mean", "sum"}
+        "mean": sum_i w[y_i] * l_i / sum_i w[y_i], as torch.
+
+    forward(pred, target): pred (N, C) logits; target int labels (N,) in
+    [0, C) or one-hot (N, C).
+    """
+
+    def _forward(self, pred, target):
+        pred, labels, w = self._inputs(pred, target)
+        prob = np.empty_like(pred)
+        total, weight_sum = _backend.kernels().cross_entropy_forward(pred, labels, w, prob)
+        value, scale = self._reduce(total, weight_sum)
+        self._saved = (prob, labels, w, scale)
+        return value
+
+    def _backward(self):
+        prob, labels, w, scale = self._saved
+        grad = np.empty_like(prob)
+        _backend.kernels().cross_entropy_backward(prob, labels, w, scale, grad)
+        return grad
+
+
+class NLLLoss(_LabelLoss):
+    """Negative log-likelihood on log-probabilities: l_i = -pred[i, y_i].
+
+    Parameters
+    ----------
+    weight : array_like of shape (C,), optional
+        Non-negative class weights.
+    reduction : {"mean", "sum"}
+        "mean": sum_i w[y_i] * l_i / sum_i w[y_i], as torch.
+
+    forward(pred, target): pred (N, C) log-probabilities (e.g. LogSoftmax's
+    output); target int labels (N,) or one-hot (N, C).
+    """
+
+    def _forward(self, pred, target):
+        pred, labels, w = self._inputs(pred, target)
+        total, weight_sum = _backend.kernels().nll_forward(pred, labels, w)
+        value, scale = self._reduce(total, weight_sum)
+        self._saved = (pred, labels, w, scale)
+        return value
+
+    def _backward(self):
+        pred, labels, w, scale = self._saved
+        grad = np.empty_like(pred)
+        _backend.kernels().nll_backward(pred, labels, w, scale, grad)
+        return grad

@@ -1,0 +1,158 @@
+"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv``.
+
+``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is (top, bottom,
+left, right); the output size comes from ``out``'s shape. The im2col twins
+build all the columns of the batch at once with one strided slice per
+kernel tap; the direct twins never build columns: they add one tap's
+contribution at a time.
+"""
+import numpy as np
+
+
+def _tap(xpad, h_offset, w_offset, stride, dilation, height_col, width_col):
+    """The (..., height_col, width_col) view of padded input that kernel tap
+    (h_offset, w_offset) meets: xpad[..., h_col * stride_h + h_offset * dilation_h, ...]."""
+    h0 = h_offset * dilation[0]
+    w0 = w_offset * dilation[1]
+    return xpad[..., h0:h0 + stride[0] * (height_col - 1) + 1:stride[0],
+                w0:w0 + stride[1] * (width_col - 1) + 1:stride[1]]
+
+
+def _pad(x, padding, value=0.0):
+    top, bottom, left, right = padding
+    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    return np.pad(x, widths, constant_values=value)
+
+
+def _columns(x, kernel_size, stride, padding, dilation, height_col, width_col):
+    """(..., C, H, W) -> columns (..., C, kernel_h, kernel_w, height_col, width_col)."""
+    kh, kw = kernel_size
+    xpad = _pad(x, padding)
+    cols = np.empty(x.shape[:-2] + (kh, kw, height_col, width_col), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[..., i, j, :, :] = _tap(xpad, i, j, stride, dilation, height_col, width_col)
+    return cols
+
+
+def _add_columns(cols, image_shape, stride, padding, dilation):
+    """The adjoint of _columns: every column entry added back at its pixel."""
+    kh, kw, height_col, width_col = cols.shape[-4:]
+    top, bottom, left, right = padding
+    height, width = image_shape[-2:]
+    gpad = np.zeros(image_shape[:-2] + (height + top + bottom, width + left + right),
+                    dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            _tap(gpad, i, j, stride, dilation, height_col, width_col)[...] += cols[..., i, j, :, :]
+    return gpad[..., top:top + height, left:left + width]
+
+
+def im2col(image, kernel_size, stride, padding, dilation, col):
+    """col[c_col, h_col, w_col] := image[c_im, h_im, w_im], 0 in the padding.
+
+    Parameters
+    ----------
+    image : ndarray of shape (channels, height, width)
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
+    """
+    cols = _columns(image, kernel_size, stride, padding, dilation, *col.shape[1:])
+    col[...] = cols.reshape(col.shape)
+
+
+def col2im(col, kernel_size, stride, padding, dilation, image):
+    """image := 0, then every col entry added back at the pixel im2col took it from.
+
+    Parameters
+    ----------
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    image : ndarray of shape (channels, height, width)
+    """
+    kh, kw = kernel_size
+    cols = col.reshape((image.shape[0], kh, kw) + col.shape[1:])
+    image[...] = _add_columns(cols, image.shape, stride, padding, dilation)
+
+
+def conv2d_workspace_size(weight_shape, out_shape, dtype):
+    """Scratch elements these kernels need: none (NumPy allocates its own)."""
+    return 0
+
+
+def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, workspace):
+    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)
+    bias : ndarray of shape (out_channels,)
+    stride, dilation : (h, w) pairs of int
+    padding : (top, bottom, left, right)
+    out : ndarray of shape (n_samples, out_channels, height_col, width_col)
+    workspace : ignored
+    """
+    n, o = out.shape[:2]
+    cols = _columns(x, weight.shape[2:], stride, padding, dilation, *out.shape[2:])
+    prod = weight.reshape(o, -1) @ cols.reshape(n, -1, out.shape[2] * out.shape[3])
+    out[...] = prod.reshape(out.shape) + bias[:, None, None]
+
+
+def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
+                           grad_x, grad_weight, grad_bias, workspace):
+    """Gradients of out = conv2d(x, weight) + bias.
+
+    grad_weight += sum_n grad_out[n] @ im2col(x[n]).T;
+    grad_bias += grad_out.sum((0, 2, 3));
+    grad_x := col2im(weight.T @ grad_out[n]) for each n (skipped when
+    ``grad_x`` is None).
+    """
+    n, o, oh, ow = grad_out.shape
+    g = grad_out.reshape(n, o, oh * ow)
+    cols = _columns(x, weight.shape[2:], stride, padding, dilation, oh, ow)
+    cols = cols.reshape(n, -1, oh * ow)
+    grad_weight += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
+    grad_bias += g.sum(axis=(0, 2))
+    if grad_x is not None:
+        gcols = (weight.reshape(o, -1).T @ g).reshape(x.shape[:2] + weight.shape[2:] + (oh, ow))
+        grad_x[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
+
+
+def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out):
+    """out := conv2d(x, weight) + bias, one kernel tap at a time.
+
+    Same arguments as ``conv2d_forward_im2col`` (no workspace).
+    """
+    xpad = _pad(x, padding)
+    acc = np.broadcast_to(bias[:, None, None], out.shape[1:]).astype(out.dtype)
+    acc = np.repeat(acc[None], out.shape[0], axis=0)
+    for i in range(weight.shape[2]):
+        for j in range(weight.shape[3]):
+            tap = _tap(xpad, i, j, stride, dilation, *out.shape[2:])
+            acc += np.einsum("oc,nchw->nohw", weight[:, :, i, j], tap)
+    out[...] = acc
+
+
+def conv2d_backward_direct(x, weight, grad_out, stride, padding, dilation,
+                           grad_x, grad_weight, grad_bias):
+    """Gradients of out = conv2d(x, weight) + bias, one kernel tap at a time.
+
+    Same arguments and results as ``conv2d_backward_im2col`` (no workspace).
+    """
+    oh, ow = grad_out.shape[2:]
+    xpad = _pad(x, padding)
+    gpad = np.zeros_like(xpad) if grad_x is not None else None
+    grad_bias += grad_out.sum(axis=(0, 2, 3))
+    for i in range(weight.shape[2]):
+        for j in range(weight.shape[3]):
+            tap = _tap(xpad, i, j, stride, dilation, oh, ow)
+            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_out, tap)
+            if gpad is not None:
+                _tap(gpad, i, j, stride, dilation, oh, ow)[...] += np.einsum(
+                    "oc,nohw->nchw", weight[:, :, i, j], grad_out)
+    if grad_x is not None:
+        top, _, left, _ = padding
+        grad_x[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]

@@ -1,0 +1,108 @@
+"""Max and average pooling kernels in NumPy: twins of ``nnfast._kernels.pooling``.
+
+``kernel_size``, ``stride`` and ``padding`` are (h, w) pairs, the padding
+applied on both sides; the output size comes from ``out``'s shape. Each
+kernel loops over the window's taps, every tap a strided view of the whole
+batch.
+"""
+import numpy as np
+
+
+def _tap(xpad, i, j, stride, height_col, width_col):
+    return xpad[..., i:i + stride[0] * (height_col - 1) + 1:stride[0],
+                j:j + stride[1] * (width_col - 1) + 1:stride[1]]
+
+
+def _pad(x, padding, value):
+    ph, pw = padding
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
+    """out := each window's maximum; argmax := its index h * width + w in the
+    (height, width) plane (NaN wins; among equal values the first in
+    row-major order). Padding never wins.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, channels, height, width)
+    kernel_size, stride, padding : (h, w) pairs of int
+    out : ndarray of shape (n_samples, channels, height_col, width_col)
+    argmax : int64 ndarray of out's shape
+    """
+    height, width = x.shape[2:]
+    oh, ow = out.shape[2:]
+    h_start = np.arange(oh) * stride[0] - padding[0]
+    w_start = np.arange(ow) * stride[1] - padding[1]
+    # Start from each window's first pixel inside the image, as the C loop does.
+    h_first = np.maximum(h_start, 0)[:, None]
+    w_first = np.maximum(w_start, 0)[None, :]
+    best = x[:, :, h_first, w_first]
+    best_index = np.broadcast_to(h_first * width + w_first, best.shape).copy()
+    xpad = _pad(x, padding, -np.inf)
+    for i in range(kernel_size[0]):
+        h_im = (h_start + i)[:, None]
+        for j in range(kernel_size[1]):
+            w_im = (w_start + j)[None, :]
+            inside = (h_im >= 0) & (h_im < height) & (w_im >= 0) & (w_im < width)
+            v = _tap(xpad, i, j, stride, oh, ow)
+            take = inside & ((v > best) | np.isnan(v))
+            best = np.where(take, v, best)
+            best_index = np.where(take, h_im * width + w_im, best_index)
+    out[...] = best
+    argmax[...] = best_index
+
+
+def maxpool2d_backward(grad_out, argmax, grad_x):
+    """grad_x := 0, then each grad_out added at its window's argmax.
+
+    Parameters
+    ----------
+    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)
+    argmax : int64 ndarray of grad_out's shape, from maxpool2d_forward
+    grad_x : ndarray of shape (n_samples, channels, height, width)
+    """
+    planes = grad_x.shape[0] * grad_x.shape[1]
+    size = grad_x.shape[2] * grad_x.shape[3]
+    flat = argmax.reshape(planes, -1) + (np.arange(planes) * size)[:, None]
+    gx = np.zeros(planes * size, dtype=grad_x.dtype)
+    np.add.at(gx, flat.ravel(), grad_out.ravel())
+    grad_x[...] = gx.reshape(grad_x.shape)
+
+
+def avgpool2d_forward(x, kernel_size, stride, padding, out):
+    """out := window sum / (kernel_h * kernel_w), padding counted as zeros.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, channels, height, width)
+    kernel_size, stride, padding : (h, w) pairs of int
+    out : ndarray of shape (n_samples, channels, height_col, width_col)
+    """
+    oh, ow = out.shape[2:]
+    xpad = _pad(x, padding, 0)
+    total = np.zeros(out.shape, dtype=out.dtype)
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            total += _tap(xpad, i, j, stride, oh, ow)
+    out[...] = total * out.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+
+
+def avgpool2d_backward(grad_out, kernel_size, stride, padding, grad_x):
+    """grad_x := 0, then each grad_out / (kernel_h * kernel_w) added over its window.
+
+    Parameters
+    ----------
+    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)
+    kernel_size, stride, padding : (h, w) pairs of int
+    grad_x : ndarray of shape (n_samples, channels, height, width)
+    """
+    oh, ow = grad_out.shape[2:]
+    ph, pw = padding
+    height, width = grad_x.shape[2:]
+    gpad = np.zeros(grad_x.shape[:2] + (height + 2 * ph, width + 2 * pw), dtype=grad_x.dtype)
+    g = grad_out * grad_x.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            _tap(gpad, i, j, stride, oh, ow)[...] += g
+    grad_x[...] = gpad[:, :, ph:ph + height, pw:pw + width]

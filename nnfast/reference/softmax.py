@@ -1,0 +1,31 @@
+"""Softmax and log-softmax in NumPy: twins of ``nnfast._kernels.softmax``.
+
+Arrays are (n_samples, n_classes, size); every function works over axis 1.
+"""
+import numpy as np
+
+
+def softmax_forward(x, out):
+    """out := exp(x - max) / sum(exp(x - max)), over axis 1"""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    total = e.sum(axis=1, keepdims=True, dtype=np.float64)
+    out[...] = e * (1.0 / total).astype(x.dtype)
+
+
+def softmax_backward(out, grad_out, grad_x):
+    """grad_x := out * (grad_out - sum(grad_out * out, axis=1))"""
+    dot = np.sum(grad_out * out, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
+    grad_x[...] = out * (grad_out - dot)
+
+
+def log_softmax_forward(x, out):
+    """out := (x - max) - log(sum(exp(x - max))), over axis 1"""
+    shifted = x - x.max(axis=1, keepdims=True)
+    total = np.sum(np.exp(shifted), axis=1, keepdims=True, dtype=np.float64)
+    out[...] = shifted - np.log(total).astype(x.dtype)
+
+
+def log_softmax_backward(out, grad_out, grad_x):
+    """grad_x := grad_out - exp(out) * sum(grad_out, axis=1)"""
+    total = np.sum(grad_out, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
+    grad_x[...] = grad_out - np.exp(out) * total

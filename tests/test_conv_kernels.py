@@ -1,0 +1,165 @@
+"""Convolution kernels: fast == reference (im2col and direct, every code path
+of the blocked im2col kernels), im2col/col2im adjointness, and equality with
+torch.nn.functional.conv2d."""
+import numpy as np
+import pytest
+
+from nnfast import _kernels, reference
+from nnfast._kernels import conv as fast_conv
+from conftest import assert_close
+
+SEEDS = range(100)
+
+
+def out_size(size, kernel, stride, before, after, dilation):
+    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def random_conv_case(seed, dtype):
+    """Random shapes, strides, per-side paddings and dilations; every fifth
+    case is a 1x1 stride-1 unpadded kernel (the no-buffer shortcut)."""
+    rng = np.random.default_rng(seed)
+    n, c, o = (int(v) for v in rng.integers(1, [4, 5, 6]))
+    if seed % 5 == 0:
+        kh = kw = sh = sw = dh = dw = 1
+        padding = (0, 0, 0, 0)
+    else:
+        kh, kw, sh, sw, dh, dw = (int(v) for v in rng.integers(1, [4, 4, 3, 3, 3, 3]))
+        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    h = int(rng.integers(max(1, span_h - padding[0] - padding[1]), span_h + 8))
+    w = int(rng.integers(max(1, span_w - padding[2] - padding[3]), span_w + 8))
+    oh = out_size(h, kh, sh, padding[0], padding[1], dh)
+    ow = out_size(w, kw, sw, padding[2], padding[3], dw)
+    return dict(
+        x=rng.standard_normal((n, c, h, w)).astype(dtype),
+        weight=rng.standard_normal((o, c, kh, kw)).astype(dtype),
+        bias=rng.standard_normal(o).astype(dtype),
+        grad_out=rng.standard_normal((n, o, oh, ow)).astype(dtype),
+        stride=(sh, sw), padding=padding, dilation=(dh, dw))
+
+
+def run_conv(kernels, algorithm, case, need_grad_x):
+    x, weight, bias, g = case["x"], case["weight"], case["bias"], case["grad_out"]
+    geometry = (case["stride"], case["padding"], case["dilation"])
+    out = np.empty_like(g)
+    grad_x = np.empty_like(x) if need_grad_x else None
+    grad_weight = np.ones_like(weight)  # accumulates: start from non-zero
+    grad_bias = np.ones_like(bias)
+    if algorithm == "im2col":
+        size = kernels.conv2d_workspace_size(weight.shape, g.shape, x.dtype)
+        workspace = np.full(size, np.nan, dtype=x.dtype)  # garbage must not leak
+        kernels.conv2d_forward_im2col(x, weight, bias, *geometry, out, workspace)
+        kernels.conv2d_backward_im2col(x, weight, g, *geometry, grad_x, grad_weight,
+                                       grad_bias, workspace)
+    else:
+        kernels.conv2d_forward_direct(x, weight, bias, *geometry, out)
+        kernels.conv2d_backward_direct(x, weight, g, *geometry, grad_x, grad_weight,
+                                       grad_bias)
+    return out, grad_x, grad_weight, grad_bias
+
+
+@pytest.fixture
+def column_bytes(request):
+    """Set the fast im2col kernels' column budget for one test, then restore it."""
+    old = fast_conv.get_column_bytes()
+    yield fast_conv.set_column_bytes
+    fast_conv.set_column_bytes(old)
+
+
+def budget_for(seed):
+    """Odd seeds: a column budget so small that every block is one output
+    row (many blocks per sample); even seeds: the default, cache-sized one."""
+    return 64 if seed % 2 else fast_conv.get_column_bytes()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv2d_fast_matches_reference(seed, dtype, threads, column_bytes):
+    column_bytes(budget_for(seed))
+    case = random_conv_case(seed, dtype)
+    need_grad_x = seed % 4 != 3
+    expected = run_conv(reference, "im2col", case, need_grad_x)
+    for kernels, algorithm in ((reference, "direct"), (_kernels, "im2col"),
+                               (_kernels, "direct")):
+        got = run_conv(kernels, algorithm, case, need_grad_x)
+        for name, a, e in zip(("out", "grad_x", "grad_weight", "grad_bias"), got, expected):
+            if e is None:
+                assert a is None
+                continue
+            assert a.dtype == dtype, name
+            assert_close(a, e, dtype)
+
+
+@pytest.mark.parametrize("seed", range(1, 100, 10))
+def test_conv2d_fast_many_samples_and_threads(seed, threads, column_bytes):
+    """A batch larger than the thread count with several blocks per sample:
+    the split over items and the per-thread weight accumulators."""
+    column_bytes(64)
+    case = random_conv_case(seed, np.float64)
+    rng = np.random.default_rng(seed)
+    case["x"] = np.concatenate([case["x"]] * 5) + rng.standard_normal((5,) + case["x"].shape[1:]).repeat(
+        case["x"].shape[0], axis=0)
+    case["grad_out"] = np.concatenate([case["grad_out"]] * 5)
+    expected = run_conv(reference, "im2col", case, True)
+    for algorithm in ("im2col", "direct"):
+        for a, e in zip(run_conv(_kernels, algorithm, case, True), expected):
+            assert_close(a, e, np.float64)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_im2col_col2im_fast_match_reference(seed, dtype):
+    case = random_conv_case(seed, dtype)
+    image = case["x"][0]
+    kernel_size = case["weight"].shape[2:]
+    geometry = (kernel_size, case["stride"], case["padding"], case["dilation"])
+    col_shape = (image.shape[0] * kernel_size[0] * kernel_size[1],) + case["grad_out"].shape[2:]
+    cols, images = [], []
+    y = np.random.default_rng(seed).standard_normal(col_shape).astype(dtype)
+    for kernels in (_kernels, reference):
+        col = np.full(col_shape, np.nan, dtype)
+        kernels.im2col(image, *geometry, col)
+        back = np.full(image.shape, np.nan, dtype)
+        kernels.col2im(y, *geometry, back)
+        cols.append(col)
+        images.append(back)
+    np.testing.assert_array_equal(cols[0], cols[1])
+    assert_close(images[0], images[1], dtype)
+    # col2im is the adjoint of im2col: <im2col(x), y> == <x, col2im(y)>
+    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(np.vdot(cols[0], y), np.vdot(image, images[0]),
+                               rtol=rtol, atol=rtol * np.abs(y).sum())
+
+
+def test_col2im_adds_overlapping_windows():
+    # 3x3 windows, stride 1, on a 3x4 image: the middle pixels are in several windows
+    image = np.zeros((1, 3, 4))
+    col = np.ones((9, 1, 2))
+    for kernels in (_kernels, reference):
+        kernels.col2im(col, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), image)
+        np.testing.assert_array_equal(image[0], [[1, 2, 2, 1]] * 3)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_conv2d_matches_torch(seed, torch):
+    F = torch.nn.functional
+    case = random_conv_case(seed, np.float64)
+    top, bottom, left, right = case["padding"]
+    x = torch.tensor(case["x"], requires_grad=True)
+    w = torch.tensor(case["weight"], requires_grad=True)
+    b = torch.tensor(case["bias"], requires_grad=True)
+    out = F.conv2d(F.pad(x, (left, right, top, bottom)), w, b, stride=case["stride"],
+                   dilation=case["dilation"])
+    out.backward(torch.tensor(case["grad_out"]))
+    for algorithm in ("im2col", "direct"):
+        got = run_conv(_kernels, algorithm, case, True)
+        expected = (out.detach().numpy(), x.grad.numpy(), w.grad.numpy() + 1,
+                    b.grad.numpy() + 1)
+        for a, e in zip(got, expected):
+            assert_close(a, e, np.float64, rtol=1e-9)
+
+
+def test_workspace_size_does_not_grow_with_batch():
+    small = _kernels.conv2d_workspace_size((64, 32, 3, 3), (2, 64, 14, 14), np.float32)
+    large = _kernels.conv2d_workspace_size((64, 32, 3, 3), (4096, 64, 14, 14), np.float32)
+    assert small == large > 0
+    assert reference.conv2d_workspace_size((64, 32, 3, 3), (2, 64, 14, 14), np.float32) == 0
