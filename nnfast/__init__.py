@@ -13,6 +13,9 @@ from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
 from nnfast import optim
 from nnfast import losses
+from nnfast import datasets
+from nnfast.training import History, fit
+from nnfast.io import load, save
 
 __version__ = "0.1.0"
 
@@ -24,4 +27,5 @@ __all__ = [
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "optim",
     "losses",
+    "datasets", "fit", "History", "load", "save",
 ]

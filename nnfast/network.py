@@ -61,3 +61,23 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Sequential([\n{inner},\n])"
+
+    # -- training, inference and persistence (see nnfast.training, nnfast.io)
+    def predict(self, X, batch_size=256):
+        """The last layer's output on ``X`` (N, ...), in eval mode, batched;
+        the previous train/eval mode is restored. See ``nnfast.training.predict``."""
+        from nnfast.training import predict
+        return predict(self, X, batch_size=batch_size)
+
+    def evaluate(self, X, y, loss, batch_size=256):
+        """``{"loss": float, "accuracy": float or None}`` on ``(X, y)``, in
+        eval mode, batched. See ``nnfast.training.evaluate``."""
+        from nnfast.training import evaluate
+        return evaluate(self, X, y, loss=loss, batch_size=batch_size)
+
+    def save(self, path, optimizer=None):
+        """Write the model (and optionally the optimizer's state) to ``path``
+        atomically, as a versioned .npz; ``nf.load(path)`` reads it back.
+        See ``nnfast.io.save``."""
+        from nnfast.io import save
+        save(self, path, optimizer=optimizer)

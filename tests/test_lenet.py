@@ -4,27 +4,10 @@ Conv 1->6 5x5 pad 2, ReLU, maxpool 2, conv 6->16 5x5, ReLU, maxpool 2,
 Linear 400-120-84-10 with ReLU; SGD with momentum; a few epochs over 4,000
 training images (a few seconds here).
 """
-import gzip
-import os
-
 import numpy as np
 import pytest
 
 import nnfast as nf
-
-DATA = os.path.join(os.path.dirname(nf.__file__), "datasets", "data", "mnist5k")
-
-
-def load_mnist_subset(kind):
-    """Images (N, 1, 28, 28) float32 in [0, 1] and labels (N,) int64 from the
-    bundled IDX files (16-byte image header, 8-byte label header)."""
-    with gzip.open(os.path.join(DATA, f"{kind}-images-idx3-ubyte.gz")) as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16)
-    with gzip.open(os.path.join(DATA, f"{kind}-labels-idx1-ubyte.gz")) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
-    images = images.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
-    return images, labels.astype(np.int64)
-
 
 def lenet5():
     L = nf.layers
@@ -39,8 +22,7 @@ def lenet5():
 
 
 def test_lenet5_trains_on_mnist_subset():
-    x_train, y_train = load_mnist_subset("train")
-    x_test, y_test = load_mnist_subset("t10k")
+    (x_train, y_train), (x_test, y_test) = nf.datasets.load_mnist()
     nf.seed(0)
     model = lenet5()
     model.layers[0].requires_input_grad = False    # nothing below the first layer

@@ -1,1 +1,1 @@
-"""The ``nnfast`` command line."""
+"""The ``nnfast`` command line: ``nnfast train`` (and more subcommands)."""

@@ -1,0 +1,43 @@
+"""Training curves as a PNG (matplotlib, imported only when asked for)."""
+
+EXTRA_HINT = "pip install 'nnfast[plot]'"
+
+
+def have_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plot_histories(histories, path):
+    """Loss per epoch (left) and train vs test accuracy (right), one colour
+    per run; ``histories`` maps a label (e.g. "3 hidden") to a History.
+
+    Uses the Agg canvas directly: no pyplot, no global backend change.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        ax_loss.plot(h.epoch, h.loss, color=color, marker="o", ms=3, label=f"{label} train")
+        if any(v is not None for v in h.val_loss):
+            ax_loss.plot(h.epoch, h.val_loss, color=color, ls="--", label=f"{label} test")
+        if any(v is not None for v in h.accuracy):
+            ax_acc.plot(h.epoch, h.accuracy, color=color, marker="o", ms=3, label=f"{label} train")
+        if any(v is not None for v in h.val_accuracy):
+            ax_acc.plot(h.epoch, h.val_accuracy, color=color, ls="--", label=f"{label} test")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss per epoch")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy: train (solid) vs test (dashed)")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)

@@ -1,0 +1,5 @@
+"""Data sets: IDX files and MNIST-format data (a 5,000-digit sample ships inside)."""
+from nnfast.datasets.idx import load_idx, read_idx
+from nnfast.datasets.mnist import load_mnist
+
+__all__ = ["load_idx", "read_idx", "load_mnist"]

@@ -1,0 +1,338 @@
+"""Saving and loading models: a versioned ``.npz`` (no pickle).
+
+The file holds one JSON header (the format name and version, the
+architecture as each layer's class name and ``config()``, the parameters'
+shapes and dtypes, and optionally the optimizer's class, ``lr`` and state)
+and one array per parameter and per optimizer-state array. Layer and
+optimizer classes are looked up by name among nnfast's own classes only:
+loading a file never imports or calls anything else.
+"""
+import json
+import numbers
+import os
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from nnfast import _random
+from nnfast.layers.base import Layer
+
+FORMAT = "nnfast-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "header"
+# what np.load and reading a damaged archive can raise
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+                UnicodeDecodeError)
+
+
+# -- registries: nnfast's own classes, by name ---------------------------
+def _own_classes(module, base):
+    return {name: obj for name, obj in vars(module).items()
+            if isinstance(obj, type) and issubclass(obj, base)
+            and obj.__module__.startswith("nnfast.")}
+
+
+def layer_registry():
+    """Layer classes that ``load`` may construct: nnfast.layers' and Sequential."""
+    from nnfast import layers
+    from nnfast.network import Sequential
+    registry = _own_classes(layers, Layer)
+    registry.pop("Layer", None)
+    registry["Sequential"] = Sequential
+    return registry
+
+
+def optimizer_registry():
+    """Optimizer classes that ``load`` may construct (those in nnfast.optim)."""
+    try:
+        from nnfast import optim
+    except ImportError:
+        return {}
+    return {name: obj for name, obj in vars(optim).items()
+            if isinstance(obj, type) and obj.__module__.startswith("nnfast.")
+            and callable(getattr(obj, "load_state_dict", None))}
+
+
+# -- saving ----------------------------------------------------------------
+def save(model, path, optimizer=None):
+    """Write ``model`` (and optionally ``optimizer``'s state) to ``path``.
+
+    Parameters
+    ----------
+    model : Sequential or Layer
+        Its layers must be nnfast's own classes with JSON-friendly
+        ``config()``.
+    path : str or os.PathLike
+        Written as given (no suffix is added), atomically: a temporary file
+        in the same directory is written, flushed to disk and renamed over
+        ``path``, so a crash never leaves a half-written model there.
+    optimizer : nnfast optimizer or None
+        Saved with its class name, ``lr`` and ``state_dict()``; read back
+        with ``load(path, with_optimizer=True)``.
+    """
+    if not isinstance(model, Layer):
+        raise TypeError(f"model must be an nnfast Sequential or Layer, got {type(model).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    params = model.parameters()
+    arrays = {f"param_{i}": np.ascontiguousarray(p.value) for i, p in enumerate(params)}
+    header = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "model": _describe(model, layer_registry()),
+        "parameters": [{"shape": list(p.value.shape), "dtype": p.value.dtype.name} for p in params],
+        "optimizer": None,
+    }
+    if optimizer is not None:
+        header["optimizer"] = _describe_optimizer(optimizer, arrays)
+    arrays[HEADER_KEY] = np.array(json.dumps(header, allow_nan=True))
+    _write_atomically(os.fspath(path), arrays)
+
+
+def _describe(layer, registry):
+    name = type(layer).__name__
+    if registry.get(name) is not type(layer):
+        raise TypeError(f"cannot save a {type(layer).__module__}.{name}: only nnfast's own layer "
+                        "classes can be saved (load looks classes up by name)")
+    if name == "Sequential":
+        return {"class": name, "layers": [_describe(sub, registry) for sub in layer.layers]}
+    config = layer.config()
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}.config() must be JSON-friendly to be saved, got {config!r} ({e})") from None
+    return {"class": name, "config": config}
+
+
+def _describe_optimizer(optimizer, arrays):
+    name = type(optimizer).__name__
+    if optimizer_registry().get(name) is not type(optimizer):
+        raise TypeError(f"optimizer must be an nnfast.optim optimizer to be saved, got {type(optimizer).__name__}")
+    desc = {"class": name, "lr": _jsonable_scalar(getattr(optimizer, "lr", None)),
+            "config": None, "state": None}
+    if callable(getattr(optimizer, "config", None)):
+        desc["config"] = _encode(optimizer.config(), arrays)
+    desc["state"] = _encode(optimizer.state_dict(), arrays)
+    return desc
+
+
+def _jsonable_scalar(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    return x if x is None or isinstance(x, (numbers.Real, str)) else None
+
+
+def _encode(obj, arrays):
+    """Optimizer state as JSON, its arrays moved to ``arrays`` (tagged lists:
+    JSON alone cannot tell a tuple from a list or keep non-string keys)."""
+    if isinstance(obj, np.ndarray):
+        key = f"state_{sum(k.startswith('state_') for k in arrays)}"
+        arrays[key] = np.ascontiguousarray(obj)
+        return {"a": key}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        return {"d": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"t": [_encode(v, arrays) for v in obj]}
+    if isinstance(obj, list):
+        return {"l": [_encode(v, arrays) for v in obj]}
+    raise TypeError(f"cannot save optimizer state holding a {type(obj).__name__}")
+
+
+def _write_atomically(path, arrays):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# -- loading -----------------------------------------------------------------
+def load(path, with_optimizer=False):
+    """Read a model written by ``save`` (``model.save``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    with_optimizer : bool
+        Also rebuild the optimizer saved with the model, over the loaded
+        model's parameters.
+
+    Returns
+    -------
+    model, or (model, optimizer) when ``with_optimizer`` is True
+        The model gives bit-for-bit the predictions of the saved one.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, truncated, corrupt, not an nnfast model,
+        from a newer nnfast (a higher format version), names a class that is
+        not nnfast's, or holds parameters of the wrong shape or dtype; and
+        with ``with_optimizer=True``, if no optimizer was saved.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise ValueError(f"model file {name!r} does not exist")
+    try:
+        z = np.load(name, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError("a bare .npy array, not an .npz archive")
+        with z:
+            arrays = {k: z[k] for k in z.files}
+        if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+            raise ValueError("an entry is not a .npy array")
+    except _READ_ERRORS as e:
+        raise ValueError(f"{name!r} is not a readable nnfast model file (truncated, corrupt or "
+                         f"another format): {e}") from None
+    header = _read_header(arrays, name)
+    model = _build_with_rng_kept(header["model"], layer_registry(), name)
+    _set_parameters(model, header, arrays, name)
+    if not with_optimizer:
+        return model
+    if header.get("optimizer") is None:
+        raise ValueError(f"{name!r} holds no optimizer state (save it with model.save(path, optimizer=opt))")
+    return model, _build_optimizer(model, header["optimizer"], arrays, name)
+
+
+def _read_header(arrays, name):
+    raw = arrays.get(HEADER_KEY)
+    if raw is None or raw.shape != () or raw.dtype.kind != "U":
+        raise ValueError(f"{name!r} is not an nnfast model file (no {HEADER_KEY!r} entry)")
+    try:
+        header = json.loads(str(raw))
+    except ValueError as e:
+        raise ValueError(f"{name!r}: corrupt model header ({e})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{name!r} is not an nnfast model file (format {header.get('format') if isinstance(header, dict) else None!r})")
+    version = header.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{name!r}: bad format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{name!r} was written by a newer nnfast (format version {version}); "
+                         f"this nnfast reads format versions up to {FORMAT_VERSION}: upgrade nnfast")
+    if not isinstance(header.get("model"), dict) or not isinstance(header.get("parameters"), list):
+        raise ValueError(f"{name!r}: corrupt model header (no architecture or parameter list)")
+    return header
+
+
+def _build_with_rng_kept(desc, registry, name):
+    # constructing layers draws initial weights that are overwritten at once:
+    # keep nf.seed's random stream as it was, so loading changes nothing else
+    state = _random.get_rng().bit_generator.state
+    try:
+        return _build(desc, registry, name, "model")
+    finally:
+        _random.get_rng().bit_generator.state = state
+
+
+def _build(desc, registry, name, where):
+    if not isinstance(desc, dict) or not isinstance(desc.get("class"), str):
+        raise ValueError(f"{name!r}: corrupt architecture at {where}")
+    cls_name = desc["class"]
+    cls = registry.get(cls_name)
+    if cls is None:
+        raise ValueError(f"{name!r}: unknown layer class {cls_name!r} at {where} "
+                         "(only nnfast's own layers can be loaded)")
+    if cls_name == "Sequential":
+        layers = desc.get("layers")
+        if not isinstance(layers, list):
+            raise ValueError(f"{name!r}: corrupt architecture at {where} (Sequential without layers)")
+        return cls([_build(d, registry, name, f"{where}[{i}]") for i, d in enumerate(layers)])
+    config = desc.get("config")
+    if not isinstance(config, dict):
+        raise ValueError(f"{name!r}: corrupt architecture at {where} ({cls_name} without a config)")
+    try:
+        return cls(**{k: _tuples(v) for k, v in config.items()})
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name!r}: cannot build {cls_name} at {where} from {config!r}: {e}") from None
+
+
+def _tuples(v):
+    """JSON lists back to tuples: configs hold (h, w) pairs, not lists."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def _set_parameters(model, header, arrays, name):
+    params = model.parameters()
+    specs = header["parameters"]
+    if len(specs) != len(params):
+        raise ValueError(f"{name!r}: the architecture has {len(params)} parameters, the file lists {len(specs)}")
+    for i, p in enumerate(params):
+        arr = arrays.get(f"param_{i}")
+        if arr is None:
+            raise ValueError(f"{name!r}: parameter {i} is missing")
+        if arr.shape != p.value.shape or arr.dtype != p.value.dtype:
+            raise ValueError(f"{name!r}: parameter {i} must be {p.value.dtype} of shape {p.value.shape}, "
+                             f"got {arr.dtype} of shape {arr.shape}")
+        p.value[...] = arr
+
+
+def _decode(obj, arrays, name):
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict) and len(obj) == 1:
+        (tag, v), = obj.items()
+        if tag == "a" and isinstance(v, str) and v.startswith("state_") and v in arrays:
+            return arrays[v].copy()
+        if tag in ("l", "t", "d") and isinstance(v, list):
+            if tag == "l":
+                return [_decode(x, arrays, name) for x in v]
+            if tag == "t":
+                return tuple(_decode(x, arrays, name) for x in v)
+            if all(isinstance(kv, list) and len(kv) == 2 for kv in v):
+                try:
+                    return {_decode(k, arrays, name): _decode(x, arrays, name) for k, x in v}
+                except TypeError:  # an unhashable key
+                    pass
+    raise ValueError(f"{name!r}: corrupt optimizer state")
+
+
+def _build_optimizer(model, desc, arrays, name):
+    if not isinstance(desc, dict):
+        raise ValueError(f"{name!r}: corrupt optimizer description")
+    cls = optimizer_registry().get(desc.get("class"))
+    if cls is None:
+        raise ValueError(f"{name!r}: unknown optimizer class {desc.get('class')!r}")
+    config = _decode(desc.get("config"), arrays, name)
+    lr = desc.get("lr")
+    try:
+        if isinstance(config, dict):
+            opt = cls(model.parameters(), **config)
+        elif lr is not None:
+            opt = cls(model.parameters(), lr=lr)
+        else:
+            opt = cls(model.parameters())
+        opt.load_state_dict(_decode(desc.get("state"), arrays, name))
+    except (TypeError, ValueError, KeyError, IndexError) as e:
+        raise ValueError(f"{name!r}: cannot rebuild the {desc.get('class')} optimizer: {e}") from None
+    if lr is not None and hasattr(opt, "lr"):
+        opt.lr = lr
+    return opt
