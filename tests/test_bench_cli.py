@@ -71,11 +71,24 @@ def test_bad_arguments_exit_with_a_message(argv, message, capsys):
     assert message.strip("-") in capsys.readouterr().err
 
 
-def test_worker_protocol_reports_errors_instead_of_dying():
+@pytest.fixture
+def in_process_worker():
+    """``worker.serve`` run here switches the backend and thread counts as a
+    worker process would: put them back afterwards."""
+    backend, threads = nf.get_backend(), nf.get_num_threads()
+    blas = [(lib, lib.num_threads) for lib in worker.numpy_blas_controllers()]
+    yield worker.serve
+    nf.set_backend(backend)
+    nf.set_num_threads(threads)
+    for lib, n in blas:
+        lib.set_num_threads(n)
+
+
+def test_worker_protocol_reports_errors_instead_of_dying(in_process_worker):
     out = io.StringIO()
     requests = [{"cmd": "nonsense"}, {"cmd": "setup", "workload": "resnet", "batch_size": 4,
                                       "threads": 1}, {"cmd": "quit"}]
-    worker.serve("reference", io.StringIO("".join(json.dumps(r) + "\n" for r in requests)), out)
+    in_process_worker("reference", io.StringIO("".join(json.dumps(r) + "\n" for r in requests)), out)
     replies = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["ok"] for r in replies] == [False, False, True]
     assert "nonsense" in replies[0]["error"]
@@ -190,3 +203,21 @@ def test_errors_of_one_implementation_leave_the_others(tmp_path):
     text = report.markdown(results, chart=None)
     assert "| mlp-lab | 64 | 1 | 90,000 | error | 30,000 | 3.00x | – |" in text
     assert "no Conv2D" in text
+
+
+def test_worker_run_stops_at_its_time_limit(in_process_worker):
+    """A run sized from a quick warm-up stops after max_seconds (at least one step)."""
+    requests = [{"cmd": "setup", "workload": "mlp-lab", "batch_size": 4, "threads": 1,
+                 "n_batches": 2, "warmup": 2},
+                {"cmd": "run", "steps": 10 ** 6, "max_seconds": 0.0},
+                {"cmd": "run", "steps": 3}]
+    out = io.StringIO()
+    in_process_worker("reference", io.StringIO("".join(json.dumps(r) + "\n" for r in requests)), out)
+    setup, limited, full = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert setup["ok"] and setup["step_s"] > 0 and np.isfinite(setup["first_loss"])
+    assert limited["ok"] and limited["steps"] == 1
+    assert full["ok"] and full["steps"] == 3 and np.isfinite(full["loss"])
+
+
+def test_in_process_worker_leaves_the_fast_backend():
+    assert nf.get_backend() == "fast"

@@ -214,12 +214,13 @@ def _measure(workers, name, batch_size, threads, repeats, steps, warmup, seed, n
             if impl in errors:
                 continue
             try:
-                reply = workers[impl].request("run", steps=n_steps[impl])
+                reply = workers[impl].request("run", steps=n_steps[impl],
+                                              max_seconds=None if steps else 4 * RUN_TIME)
             except WorkerError as e:
                 errors[impl] = str(e).splitlines()[0]
                 _log(progress, f"  {name}: {errors[impl]}")
                 continue
-            rates[impl].append(n_steps[impl] * batch_size / reply["seconds"])
+            rates[impl].append(reply["steps"] * batch_size / reply["seconds"])
             losses[impl] = reply["loss"]
     out = {impl: {"error": err} for impl, err in errors.items()}
     for impl in impls:

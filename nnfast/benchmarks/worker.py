@@ -187,15 +187,24 @@ class Session:
                 "setup_s": time.perf_counter() - start}
 
     def run(self, msg):
+        """Time ``steps`` steps, or fewer (at least one) once ``max_seconds``
+        have passed: a run sized from a quick warm-up must not drag on when
+        the machine gets busy."""
         steps = int(msg["steps"])
+        deadline = msg.get("max_seconds")
         trainer = self.trainer
         i = self.step_index
         start = time.perf_counter()
-        for k in range(i, i + steps):
-            value = trainer.step(k)
+        end = start + float(deadline) if deadline is not None else float("inf")
+        done = 0
+        while done < steps:
+            value = trainer.step(i + done)
+            done += 1
+            if time.perf_counter() > end:
+                break
         seconds = time.perf_counter() - start
-        self.step_index = i + steps
-        return {"seconds": seconds, "steps": steps, "loss": trainer.loss_value(value)}
+        self.step_index = i + done
+        return {"seconds": seconds, "steps": done, "loss": trainer.loss_value(value)}
 
     def memory(self, msg):
         """Peak RSS of one epoch over ``n_samples``, and its growth over setup."""
