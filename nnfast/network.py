@@ -29,11 +29,16 @@ class Sequential(Layer):
         """Backpropagate ``grad_output`` (gradient of the loss wrt the output).
 
         Fills every Parameter's ``grad`` (accumulating) and returns the
-        gradient wrt the network's input, or None when the first layer's
-        ``requires_input_grad`` is False.
+        gradient wrt the network's input. A layer whose
+        ``requires_input_grad`` is False returns None, and the pass stops
+        there: set it on the first layer with parameters and the layers
+        below it (a Flatten, say) are skipped, as ``nf.fit`` does. Returns
+        None then.
         """
         for layer in reversed(self.layers):
             grad_output = layer.backward(grad_output)
+            if grad_output is None:
+                break
         return grad_output
 
     def parameters(self):

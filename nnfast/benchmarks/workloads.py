@@ -179,15 +179,10 @@ def build_nnfast(name, weights):
     loss = nf.losses.CrossEntropyLoss()
     opt = nf.optim.SGD(params, lr=LR, momentum=MOMENTUM)
     first = next(i for i, layer in enumerate(layers) if layer.parameters())
-    for layer in layers[:first + 1]:
-        layer.requires_input_grad = False
-    run = layers[first:][::-1]
-
-    def backward(grad):
-        for layer in run:
-            grad = layer.backward(grad)
-        return grad
-    return model, loss, opt, backward
+    # As nf.fit and PyTorch do: no input gradient for the first layer with
+    # parameters, and Sequential.backward stops there.
+    layers[first].requires_input_grad = False
+    return model, loss, opt, model.backward
 
 
 def build_torch(name, weights):

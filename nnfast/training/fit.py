@@ -190,17 +190,9 @@ def _plan(model):
         return model.backward, tracked
     tracked = [(f"{i}:{type(layer).__name__}", layer)
                for i, layer in enumerate(model.layers) if layer.parameters()]
-    if not _plain_sequential(model):
-        return model.backward, tracked
-    # Layers before the first one with parameters have nothing to learn and
-    # nothing below them needs a gradient: the backward pass stops there.
-    run = model.layers[_first_trainable(model):][::-1]
-
-    def backward(grad):
-        for layer in run:
-            grad = layer.backward(grad)
-        return grad
-    return backward, tracked
+    # Sequential.backward stops at the first layer with parameters, whose
+    # requires_input_grad _skip_input_grads turns off.
+    return model.backward, tracked
 
 
 def _skip_input_grads(model):
