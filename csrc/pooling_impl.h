@@ -8,6 +8,32 @@ void NNFAST_FN(maxpool2d_forward_plane)(
     int64_t stride_w, int64_t height_col, int64_t width_col,
     NNFAST_T *restrict out, int64_t *restrict argmax)
 {
+    if (kernel_h == 2 && kernel_w == 2 && stride_h == 2 && stride_w == 2
+        && pad_h == 0 && pad_w == 0) {
+        /* The common 2x2, stride 2 case (LeNet, VGG-style nets) unrolled: the
+         * generic loop's bounds and trip counts cost more than its 4 compares. */
+        for (int64_t h_col = 0; h_col < height_col; ++h_col) {
+            const int64_t row = 2 * h_col * width;
+            for (int64_t w_col = 0; w_col < width_col; ++w_col) {
+                int64_t best = row + 2 * w_col, index = best;
+                NNFAST_T best_val = x[best], val;
+                int take;
+#define NNFAST_MAXPOOL_TRY(offset)                                   \
+                index = row + 2 * w_col + (offset);                  \
+                val = x[index];                                      \
+                take = (val > best_val) | (val != val);              \
+                best_val = take ? val : best_val;                    \
+                best ^= (best ^ index) & -(int64_t)take;
+                NNFAST_MAXPOOL_TRY(1)
+                NNFAST_MAXPOOL_TRY(width)
+                NNFAST_MAXPOOL_TRY(width + 1)
+#undef NNFAST_MAXPOOL_TRY
+                out[h_col * width_col + w_col] = best_val;
+                argmax[h_col * width_col + w_col] = best;
+            }
+        }
+        return;
+    }
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {
         int64_t h_start = h_col * stride_h - pad_h;
         int64_t h_end = h_start + kernel_h < height ? h_start + kernel_h : height;
@@ -24,11 +50,12 @@ void NNFAST_FN(maxpool2d_forward_plane)(
                 for (int64_t w_im = w_start; w_im < w_end; ++w_im) {
                     const int64_t index = h_im * width + w_im;
                     const NNFAST_T val = x[index];
-                    /* val != val: NaN propagates, as in PyTorch */
-                    if (val > best_val || val != val) {
-                        best_val = val;
-                        best = index;
-                    }
+                    /* val != val: NaN propagates, as in PyTorch. Selects,
+                     * not a branch: which pixel wins is a coin toss on real
+                     * data, and the mispredicted branch cost ~20x. */
+                    const int take = (val > best_val) | (val != val);
+                    best_val = take ? val : best_val;
+                    best ^= (best ^ index) & -(int64_t)take;  /* a mask, not a branch */
                 }
             }
             out[h_col * width_col + w_col] = best_val;
