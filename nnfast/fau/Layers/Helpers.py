@@ -4,12 +4,6 @@ when a data layer is made)."""
 import numpy as np
 
 
-def _difference(analytical, numerical):
-    """|a - n| / max(|a|, |n|), 0 where both are below 1e-15."""
-    scale = max(abs(analytical), abs(numerical))
-    return 0.0 if scale < 1e-15 else abs(analytical - numerical) / scale
-
-
 def _forward(layers, input_tensor, label_tensor, seed):
     """The loss (last layer) of the network (the others) for input_tensor."""
     x = input_tensor
@@ -27,48 +21,48 @@ def _backward(layers, label_tensor):
     return error
 
 
-def gradient_check(layers, input_tensor, label_tensor, seed=None, epsilon=1e-5):
-    """Per-element relative difference between backward's input gradient
-    and the central difference of the loss (``layers[-1]``).
+def input_gradients(layers, input_tensor, label_tensor, seed=None, epsilon=1e-5):
+    """Backward's gradient of the loss with respect to the input, and its
+    central-difference estimate.
 
     Parameters
     ----------
     layers : list of layers, the last a loss (``forward(x, label)``,
         ``backward(label)``)
-    input_tensor : ndarray (float64)
+    input_tensor : ndarray, computed in float64
     seed : int or None
         Reseed ``np.random`` before each layer's forward (random layers).
 
     Returns
     -------
-    difference : ndarray of input_tensor's shape (course tests sum it)
+    (analytical, numerical) : two float64 ndarrays of input_tensor's shape
     """
     input_tensor = np.asarray(input_tensor, dtype=np.float64)
     _forward(layers, input_tensor.copy(), label_tensor, seed)
-    analytical = np.asarray(_backward(layers, label_tensor))
-    difference = np.zeros_like(input_tensor)
+    analytical = np.array(_backward(layers, label_tensor), dtype=np.float64)
+    numerical = np.zeros_like(input_tensor)
     for index in np.ndindex(input_tensor.shape):
         plus, minus = input_tensor.copy(), input_tensor.copy()
         plus[index] += epsilon
         minus[index] -= epsilon
-        numerical = (_forward(layers, plus, label_tensor, seed)
-                     - _forward(layers, minus, label_tensor, seed)) / (2 * epsilon)
-        difference[index] = _difference(analytical[index], numerical)
-    return difference
+        numerical[index] = (_forward(layers, plus, label_tensor, seed)
+                            - _forward(layers, minus, label_tensor, seed)) / (2 * epsilon)
+    return analytical, numerical
 
 
-def gradient_check_weights(layers, input_tensor, label_tensor, bias, epsilon=1e-5):
-    """As ``gradient_check``, for ``layers[0].weights`` (or ``.bias`` when
-    ``bias``) against ``gradient_weights`` (``gradient_bias``)."""
+def weight_gradients(layers, input_tensor, label_tensor, bias, epsilon=1e-5):
+    """As ``input_gradients``, for ``layers[0].weights`` (``.bias`` when
+    ``bias``) against ``gradient_weights`` (``gradient_bias``). The layer
+    must have no optimizer (backward would move the weights)."""
     name = "bias" if bias else "weights"
     grad_name = "gradient_bias" if bias else "gradient_weights"
     weights = np.array(getattr(layers[0], name), dtype=np.float64)
-    difference = np.zeros_like(weights)
+    setattr(layers[0], name, weights.copy())
+    _forward(layers, input_tensor, label_tensor, None)
+    _backward(layers, label_tensor)
+    analytical = np.array(getattr(layers[0], grad_name), dtype=np.float64).reshape(weights.shape)
+    numerical = np.zeros_like(weights)
     for index in np.ndindex(weights.shape):
-        setattr(layers[0], name, weights.copy())
-        _forward(layers, input_tensor, label_tensor, None)
-        _backward(layers, label_tensor)
-        analytical = getattr(layers[0], grad_name)[index]
         plus, minus = weights.copy(), weights.copy()
         plus[index] += epsilon
         minus[index] -= epsilon
@@ -76,9 +70,34 @@ def gradient_check_weights(layers, input_tensor, label_tensor, bias, epsilon=1e-
         upper = _forward(layers, input_tensor, label_tensor, None)
         setattr(layers[0], name, minus)
         lower = _forward(layers, input_tensor, label_tensor, None)
-        difference[index] = _difference(analytical, (upper - lower) / (2 * epsilon))
+        numerical[index] = (upper - lower) / (2 * epsilon)
     setattr(layers[0], name, weights)
-    return difference
+    return analytical, numerical
+
+
+def _differences(analytical, numerical):
+    """Per element |a - n| / max(|a|, |n|), 0 where both are below 1e-15."""
+    scale = np.maximum(np.abs(analytical), np.abs(numerical))
+    safe = np.where(scale < 1e-15, 1.0, scale)
+    return np.where(scale < 1e-15, 0.0, np.abs(analytical - numerical) / safe)
+
+
+def relative_error(analytical, numerical):
+    """||a - n||_2 / max(||a||_2, ||n||_2) (0 when both are 0)."""
+    scale = max(np.linalg.norm(analytical), np.linalg.norm(numerical))
+    return 0.0 if scale == 0.0 else float(np.linalg.norm(analytical - numerical) / scale)
+
+
+def gradient_check(layers, input_tensor, label_tensor, seed=None, epsilon=1e-5):
+    """Per-element relative difference between the input gradient and its
+    central difference (course tests sum it); see ``input_gradients``."""
+    return _differences(*input_gradients(layers, input_tensor, label_tensor, seed, epsilon))
+
+
+def gradient_check_weights(layers, input_tensor, label_tensor, bias, epsilon=1e-5):
+    """Per-element relative difference between ``gradient_weights`` (or
+    ``gradient_bias``) and its central difference; see ``weight_gradients``."""
+    return _differences(*weight_gradients(layers, input_tensor, label_tensor, bias, epsilon))
 
 
 def calculate_accuracy(results, labels):
