@@ -6,7 +6,7 @@ import nnfast as nf
 from nnfast.fau.Layers import *  # noqa: F401,F403  (the course's imports)
 from nnfast.fau.Optimization import *  # noqa: F401,F403
 from conftest import assert_close
-from fau_helpers import L2Loss, assert_input_gradient, assert_weight_gradient, one_hot_labels
+from fau_helpers import L2Loss, assert_input_gradient, assert_weight_gradient
 
 
 def conv_same_reference(x, weights, bias, stride):
