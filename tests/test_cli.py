@@ -10,7 +10,9 @@ import pytest
 import nnfast as nf
 from nnfast.cli.main import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The folder holding the nnfast these tests imported (installed or built in
+# place), so that a subprocess runs that same nnfast.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(nf.__file__)))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -46,10 +48,10 @@ def test_default_run_one_epoch(capsys):
 
 @needs_lab
 def test_module_entry_point_in_subprocess():
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run([sys.executable, "-m", "nnfast", "train", "--epochs", "1", "--no-progress",
                              "--train-fraction", "0.25"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=PACKAGE_PARENT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout.splitlines()[-1]
 
@@ -143,8 +145,8 @@ def test_unknown_command_and_no_command(capsys):
 
 
 def test_bad_argument_in_subprocess():
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run([sys.executable, "-m", "nnfast", "train", "--epochs", "-3"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=PACKAGE_PARENT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
