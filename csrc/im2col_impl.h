@@ -100,3 +100,58 @@ void NNFAST_FN(col2im)(const NNFAST_T *restrict data_col, int64_t channels,
                           stride_w, dilation_h, dilation_w, 0, height_col,
                           data_im);
 }
+
+void NNFAST_FN(pad_image)(const NNFAST_T *restrict data_im, int64_t channels,
+                          int64_t height, int64_t width, int64_t pad_h,
+                          int64_t pad_w, int64_t height_pad, int64_t width_pad,
+                          int64_t slack, NNFAST_T *restrict data_pad)
+{
+    int64_t w_lo, w_hi;
+    /* padded column w holds input column w - pad_w */
+    nnfast_valid_range(-pad_w, 1, width, width_pad, &w_lo, &w_hi);
+    for (int64_t c = 0; c < channels; ++c) {
+        const NNFAST_T *im = data_im + c * height * width;
+        for (int64_t h = 0; h < height_pad; ++h) {
+            NNFAST_T *row = data_pad + (c * height_pad + h) * width_pad;
+            const int64_t h_im = h - pad_h;
+            int64_t w = 0;
+            if ((uint64_t)h_im >= (uint64_t)height) {
+                for (; w < width_pad; ++w) row[w] = 0;
+                continue;
+            }
+            const NNFAST_T *src = im + h_im * width;
+            for (; w < w_lo; ++w) row[w] = 0;
+            for (; w < w_hi; ++w) row[w] = src[w - pad_w];
+            for (; w < width_pad; ++w) row[w] = 0;
+        }
+    }
+    NNFAST_T *tail = data_pad + channels * height_pad * width_pad;
+    for (int64_t i = 0; i < slack; ++i) tail[i] = 0;
+}
+
+void NNFAST_FN(im2col_wide)(const NNFAST_T *restrict data_pad, int64_t channels,
+                            int64_t height_pad, int64_t width_pad,
+                            int64_t width_col, int64_t kernel_h,
+                            int64_t kernel_w, int64_t dilation_h,
+                            int64_t dilation_w, int64_t h_col_begin,
+                            int64_t h_col_end, int zero_margin,
+                            NNFAST_T *restrict data_col)
+{
+    const int64_t rows = h_col_end - h_col_begin;
+    const int64_t run = rows * width_pad;
+    NNFAST_T *col = data_col;
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t i = 0; i < kernel_h; ++i) {
+            const NNFAST_T *src = data_pad
+                + (c * height_pad + h_col_begin + i * dilation_h) * width_pad;
+            for (int64_t j = 0; j < kernel_w; ++j, col += run) {
+                memcpy(col, src + j * dilation_w, (size_t)run * sizeof(NNFAST_T));
+                if (zero_margin) {
+                    for (int64_t h = 0; h < rows; ++h)
+                        for (int64_t w = width_col; w < width_pad; ++w)
+                            col[h * width_pad + w] = 0;
+                }
+            }
+        }
+    }
+}
