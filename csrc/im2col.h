@@ -37,31 +37,7 @@
                         int64_t width, int64_t height_col, int64_t width_col,   \
                         int64_t kernel_h, int64_t kernel_w, int64_t pad_h,      \
                         int64_t pad_w, int64_t stride_h, int64_t stride_w,      \
-                        int64_t dilation_h, int64_t dilation_w, T *data_im);  \
-    void pad_image##SUFFIX(const T *data_im, int64_t channels, int64_t height,  \
-                           int64_t width, int64_t pad_h, int64_t pad_w,         \
-                           int64_t height_pad, int64_t width_pad,               \
-                           int64_t slack, T *data_pad);                         \
-    void im2col_wide##SUFFIX(const T *data_pad, int64_t channels,               \
-                             int64_t height_pad, int64_t width_pad,             \
-                             int64_t width_col, int64_t kernel_h,               \
-                             int64_t kernel_w, int64_t dilation_h,              \
-                             int64_t dilation_w, int64_t h_col_begin,           \
-                             int64_t h_col_end, int zero_margin, T *data_col);
-
-/* The "wide" column layout, for stride 1: pad_image copies the image into a
- * zero-padded (channels, height_pad, width_pad) buffer (plus `slack` zeros
- * after it); in that buffer, the pixels one kernel tap meets over output
- * rows [h_col_begin, h_col_end) are ONE contiguous run of
- * (h_col_end - h_col_begin) * width_pad values, if each output row is
- * extended from width_col to width_pad positions. im2col_wide copies those
- * runs, one per column row: a few long copies instead of one short copy per
- * (column row, output row), which is what im2col spends its time on when
- * the image is narrow. Positions w_col >= width_col of each output row are
- * margin: they read real pixels of the wrong window (or the next channel,
- * up to (kernel_w - 1) * dilation_w values past a plane: the slack), so a
- * caller drops them from a product, or sets zero_margin to have them
- * zeroed (needed where a product sums over them: 0 * inf is NaN). */
+                        int64_t dilation_h, int64_t dilation_w, T *data_im);
 
 /* im2col_f32 / im2col_f64: data_col := the column rows [h_col_begin, h_col_end).
  * col2im_add_f32 / _f64: data_im += those column rows, added back into the

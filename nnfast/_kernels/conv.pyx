@@ -72,26 +72,6 @@ cdef extern from "im2col.h" nogil:
                     int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
                     int64_t pad_w, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w, double *data_im)
-    void pad_image_f32(const float *data_im, int64_t channels, int64_t height,
-                       int64_t width, int64_t pad_h, int64_t pad_w,
-                       int64_t height_pad, int64_t width_pad, int64_t slack,
-                       float *data_pad)
-    void pad_image_f64(const double *data_im, int64_t channels, int64_t height,
-                       int64_t width, int64_t pad_h, int64_t pad_w,
-                       int64_t height_pad, int64_t width_pad, int64_t slack,
-                       double *data_pad)
-    void im2col_wide_f32(const float *data_pad, int64_t channels,
-                         int64_t height_pad, int64_t width_pad,
-                         int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                         int64_t dilation_h, int64_t dilation_w,
-                         int64_t h_col_begin, int64_t h_col_end,
-                         int zero_margin, float *data_col)
-    void im2col_wide_f64(const double *data_pad, int64_t channels,
-                         int64_t height_pad, int64_t width_pad,
-                         int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                         int64_t dilation_h, int64_t dilation_w,
-                         int64_t h_col_begin, int64_t h_col_end,
-                         int zero_margin, double *data_col)
 
 cdef extern from "conv_direct.h" nogil:
     void conv2d_direct_forward_plane_f32(
@@ -138,18 +118,6 @@ cdef extern from "conv_direct.h" nogil:
 # core, leaving room for the GEMM's packed panels of the other operand.
 cdef Py_ssize_t _column_bytes = 256 * 1024
 
-# The wide layout computes width_pad / width_col times the output (the margin
-# is thrown away): used up to 5/4 of it, e.g. 3x3 pad 1 on 14 or 28 pixels
-# wide (16/14, 30/28), 5x5 pad 2 on 28 (32/28); not 5x5 unpadded on 14 (14/10).
-cdef Py_ssize_t _WIDE_WASTE_NUM = 5
-cdef Py_ssize_t _WIDE_WASTE_DEN = 4
-# ... and only for a GEMM depth (channels * kernel_h * kernel_w) of 64 or
-# more. Measured (bench/conv_phases.py, 1 thread): 32->64 3x3 on 14x14,
-# forward 12.5 -> 9.8 ms, weight gradient 12.7 -> 10.7 ms; but 1->32 3x3 on
-# 28x28 (depth 9) slower, 1.2 -> 1.3 and 1.6 -> 2.2 ms: with a thin GEMM the
-# extra pass over the output block costs more than the short copies saved.
-cdef Py_ssize_t _WIDE_MIN_DEPTH = 64
-
 
 cdef struct Geometry:
     Py_ssize_t batch, channels, height, width
@@ -160,13 +128,6 @@ cdef struct Geometry:
     Py_ssize_t max_rows                  # output rows one column buffer holds
     Py_ssize_t rows, blocks              # this call's rows per item, items per sample
     bint pointwise                       # 1x1, stride 1, unpadded: no buffer needed
-    # The wide layout (stride 1; csrc/im2col.h): output rows extended to
-    # width_pad positions, columns copied as runs out of a padded image.
-    bint wide                            # this call uses it
-    Py_ssize_t height_pad, width_pad     # padded image one sample is copied into
-    Py_ssize_t pad_size                  # its elements, slack included
-    Py_ssize_t wide_rows                 # output rows one wide column buffer holds
-    Py_ssize_t slot                      # elements of one thread's scratch
 
 
 cdef Geometry _geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
@@ -189,17 +150,6 @@ cdef Geometry _geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
         g.max_rows = 1
     if g.max_rows > g.height_col:
         g.max_rows = g.height_col
-    g.height_pad = g.height_col + (g.kernel_h - 1) * g.dilation_h
-    g.width_pad = g.width_col + (g.kernel_w - 1) * g.dilation_w
-    g.pad_size = (g.channels * g.height_pad * g.width_pad
-                  + (g.kernel_w - 1) * g.dilation_w)
-    g.wide_rows = _column_bytes // itemsize // (g.ckk * g.width_pad)
-    if g.wide_rows < 1:
-        g.wide_rows = 1
-    if g.wide_rows > g.height_col:
-        g.wide_rows = g.height_col
-    g.wide = False
-    g.slot = _column_size(&g)
     g.rows = g.max_rows
     g.blocks = (g.height_col + g.rows - 1) // g.rows
     return g
@@ -210,37 +160,17 @@ cdef inline Py_ssize_t _column_size(Geometry *g) noexcept nogil:
     return 0 if g.pointwise else g.max_rows * g.ckk * g.width_col
 
 
-cdef inline Py_ssize_t _wide_size(Geometry *g) noexcept nogil:
-    """Elements of one thread's scratch in the wide layout: the padded
-    image, then a column buffer, then the GEMM's (out_channels, rows *
-    width_pad) block (output, or the grad_out it reads)."""
-    return g.pad_size + g.wide_rows * g.width_pad * (g.ckk + g.out_channels)
-
-
 cdef inline Py_ssize_t _workspace_size(Geometry *g, int nt) noexcept nogil:
-    """nt scratch slots, then nt - 1 weight-gradient accumulators."""
-    return nt * g.slot + (nt - 1) * g.out_channels * g.ckk
+    """nt column buffers, then nt - 1 weight-gradient accumulators."""
+    return nt * _column_size(g) + (nt - 1) * g.out_channels * g.ckk
 
 
 cdef int _plan(Geometry *g, double flops, Py_ssize_t workspace_len) noexcept nogil:
     """Threads for this call (as many as the work and the workspace allow),
-    the layout (wide for stride 1 when the workspace holds it for that many
-    threads), and g.rows / g.blocks so that there is at least one item per
-    thread."""
+    and g.rows / g.blocks so that there is at least one item per thread."""
     cdef int nt = threads_for(flops)
     if nt > g.batch * g.height_col:
         nt = <int>(g.batch * g.height_col)
-    if (g.stride_h == 1 and g.stride_w == 1 and not g.pointwise
-            and g.ckk >= _WIDE_MIN_DEPTH and g.width_pad * _WIDE_WASTE_DEN <= g.width_col * _WIDE_WASTE_NUM):
-        g.wide = True
-        g.slot = _wide_size(g)
-        if _workspace_size(g, nt) <= workspace_len:
-            g.max_rows = g.wide_rows
-            g.rows = g.max_rows
-            g.blocks = (g.height_col + g.rows - 1) // g.rows
-        else:
-            g.wide = False
-            g.slot = _column_size(g)
     while nt > 1 and _workspace_size(g, nt) > workspace_len:
         nt -= 1
     if g.batch * g.blocks < nt:
@@ -290,11 +220,8 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     cdef Geometry g = _geometry(x_shape, w_shape, o_shape, (1, 1), (0, 0, 0, 0),
                                 (1, 1), np.dtype(dtype).itemsize)
     # Sized as if a column buffer were needed: the 1x1 shortcut needs none,
-    # and stride and padding (which decide it) are not arguments here. Room
-    # for the wide layout without dilation (with it, the kernels fall back
-    # to the plain layout when the slot is too small).
+    # and stride and padding (which decide it) are not arguments here.
     g.pointwise = False
-    g.slot = max(_column_size(&g), _wide_size(&g))
     return _workspace_size(&g, max_threads())
 
 
@@ -325,31 +252,6 @@ cdef inline void _col2im_add(const floating *col, Py_ssize_t channels,
                        g.width_col, g.kernel_h, g.kernel_w, g.pad_h, g.pad_w,
                        g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
                        h0, h1, im)
-
-
-cdef inline void _pad_image(const floating *im, Geometry *g,
-                            floating *pad) noexcept nogil:
-    if floating is float:
-        pad_image_f32(im, g.channels, g.height, g.width, g.pad_h, g.pad_w,
-                      g.height_pad, g.width_pad,
-                      (g.kernel_w - 1) * g.dilation_w, pad)
-    else:
-        pad_image_f64(im, g.channels, g.height, g.width, g.pad_h, g.pad_w,
-                      g.height_pad, g.width_pad,
-                      (g.kernel_w - 1) * g.dilation_w, pad)
-
-
-cdef inline void _im2col_wide(const floating *pad, Geometry *g, Py_ssize_t h0,
-                              Py_ssize_t h1, bint zero_margin,
-                              floating *col) noexcept nogil:
-    if floating is float:
-        im2col_wide_f32(pad, g.channels, g.height_pad, g.width_pad, g.width_col,
-                        g.kernel_h, g.kernel_w, g.dilation_h, g.dilation_w,
-                        h0, h1, zero_margin, col)
-    else:
-        im2col_wide_f64(pad, g.channels, g.height_pad, g.width_pad, g.width_col,
-                        g.kernel_h, g.kernel_w, g.dilation_h, g.dilation_w,
-                        h0, h1, zero_margin, col)
 
 
 cdef inline floating _sum(const floating *p, Py_ssize_t n) noexcept nogil:
@@ -429,78 +331,6 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
 
 # -- im2col + GEMM --------------------------------------------------------------
 
-cdef void _forward_wide_items(const floating *x, const floating *weight,
-                              const floating *bias, floating *out,
-                              floating *scratch, Geometry *g, Py_ssize_t lo,
-                              Py_ssize_t hi) noexcept nogil:
-    """Items [lo, hi) in the wide layout: pad the sample (once per sample),
-    copy the column runs, one GEMM into an (out_channels, rows * width_pad)
-    block, then copy its valid positions out with the bias added."""
-    cdef Py_ssize_t size_col = g.height_col * g.width_col
-    cdef Py_ssize_t image = g.channels * g.height * g.width
-    cdef Py_ssize_t item, n, h0, h1, nbw, o, h, w, padded = -1
-    cdef floating *pad = scratch
-    cdef floating *column = scratch + g.pad_size
-    cdef floating *block = column + g.wide_rows * g.width_pad * g.ckk
-    cdef const floating *src
-    cdef floating *dst
-    cdef floating b
-    for item in range(lo, hi):
-        n = item // g.blocks
-        h0 = (item % g.blocks) * g.rows
-        h1 = min(h0 + g.rows, g.height_col)
-        nbw = (h1 - h0) * g.width_pad
-        if n != padded:
-            _pad_image(x + n * image, g, pad)
-            padded = n
-        _im2col_wide(pad, g, h0, h1, False, column)
-        gemm(False, False, g.out_channels, nbw, g.ckk, 1, weight, g.ckk,
-             column, nbw, 0, block, nbw)
-        for o in range(g.out_channels):
-            b = bias[o]
-            for h in range(h1 - h0):
-                src = block + o * nbw + h * g.width_pad
-                dst = out + (n * g.out_channels + o) * size_col + (h0 + h) * g.width_col
-                for w in range(g.width_col):
-                    dst[w] = src[w] + b
-
-
-cdef void _backward_weight_wide_items(const floating *x,
-                                      const floating *grad_out,
-                                      floating *acc, floating *scratch,
-                                      Geometry *g, Py_ssize_t lo,
-                                      Py_ssize_t hi) noexcept nogil:
-    """Items [lo, hi) in the wide layout: acc += grad_out block (margin
-    zeroed) @ wide columns (margin zeroed).T."""
-    cdef Py_ssize_t size_col = g.height_col * g.width_col
-    cdef Py_ssize_t image = g.channels * g.height * g.width
-    cdef Py_ssize_t item, n, h0, h1, nbw, o, h, w, padded = -1
-    cdef floating *pad = scratch
-    cdef floating *column = scratch + g.pad_size
-    cdef floating *block = column + g.wide_rows * g.width_pad * g.ckk
-    cdef const floating *src
-    cdef floating *dst
-    for item in range(lo, hi):
-        n = item // g.blocks
-        h0 = (item % g.blocks) * g.rows
-        h1 = min(h0 + g.rows, g.height_col)
-        nbw = (h1 - h0) * g.width_pad
-        if n != padded:
-            _pad_image(x + n * image, g, pad)
-            padded = n
-        _im2col_wide(pad, g, h0, h1, True, column)
-        for o in range(g.out_channels):
-            for h in range(h1 - h0):
-                src = grad_out + (n * g.out_channels + o) * size_col + (h0 + h) * g.width_col
-                dst = block + o * nbw + h * g.width_pad
-                for w in range(g.width_col):
-                    dst[w] = src[w]
-                for w in range(g.width_col, g.width_pad):
-                    dst[w] = 0
-        gemm(False, True, g.out_channels, g.ckk, nbw, 1, block, nbw, column,
-             nbw, 1, acc, g.ckk)
-
-
 cdef void _forward_im2col_block(const floating *x, const floating *weight,
                                 const floating *bias, floating *out,
                                 floating *workspace, Geometry *g, int t,
@@ -509,14 +339,11 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p
-    cdef floating *column = workspace + t * g.slot
+    cdef floating *column = workspace + t * _column_size(g)
     cdef const floating *col
     cdef floating *dst
     cdef floating b
     split_range(g.batch * g.blocks, t, nt, &lo, &hi)
-    if g.wide:
-        _forward_wide_items(x, weight, bias, out, column, g, lo, hi)
-        return
     for item in range(lo, hi):
         n = item // g.blocks
         h0 = (item % g.blocks) * g.rows
@@ -584,12 +411,12 @@ cdef void _backward_weight_im2col_block(const floating *x,
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o
-    cdef floating *column = workspace + t * g.slot
+    cdef floating *column = workspace + t * _column_size(g)
     cdef floating *acc = grad_weight
     cdef const floating *col
     cdef floating s
     if t > 0:
-        acc = (workspace + nt_planned * g.slot
+        acc = (workspace + nt_planned * _column_size(g)
                + (t - 1) * g.out_channels * g.ckk)
     split_range(g.out_channels, t, nt, &lo, &hi)
     for o in range(lo, hi):
@@ -598,9 +425,6 @@ cdef void _backward_weight_im2col_block(const floating *x,
             s = s + _sum(grad_out + (n * g.out_channels + o) * size_col, size_col)
         grad_bias[o] += s
     split_range(g.batch * g.blocks, t, nt, &lo, &hi)
-    if g.wide:
-        _backward_weight_wide_items(x, grad_out, acc, column, g, lo, hi)
-        return
     for item in range(lo, hi):
         n = item // g.blocks
         h0 = (item % g.blocks) * g.rows
@@ -629,7 +453,7 @@ cdef void _backward_input_im2col_block(const floating *weight,
     cdef Py_ssize_t plane = g.height * g.width
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
     cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
-    cdef floating *column = workspace + t * g.slot
+    cdef floating *column = workspace + t * _column_size(g)
     cdef floating *gx
     cdef const floating *gn
     split_range(g.batch * groups, t, nt, &lo, &hi)
@@ -696,7 +520,7 @@ def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
             _backward_weight_im2col_block(&x[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
                                           gw, &grad_bias[0], ws, &g, 0, 1, 1)
     else:
-        acc = ws + nt * g.slot
+        acc = ws + nt * _column_size(&g)
         memset(acc, 0, (nt - 1) * n_acc * sizeof(floating))
         with nogil, parallel(num_threads=nt):
             nnfast_flush_denormals()
