@@ -1,15 +1,70 @@
 /* Max and average pooling in float and double: one generic body
  * (pooling_impl.h) compiled once per type. */
+#include <string.h>
+
 #include "pooling.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Four outputs of a 2x2 / stride 2 max-pooling row at a time: the even and
+ * odd columns of both input rows deinterleaved, then the scalar loop's three
+ * compare-and-select steps on four windows at once (a lane's mask is set
+ * where v > best or v is NaN, as there). Returns the first output left for
+ * the scalar loop. */
+static int64_t maxpool2x2_row_sse2_f32(const float *top, const float *bottom,
+                                      int64_t row, int64_t width,
+                                      int64_t width_col, float *o, int64_t *a)
+{
+    int64_t w_col = 0;
+    int32_t code[4];
+    for (; w_col + 4 <= width_col; w_col += 4) {
+        const __m128 t0 = _mm_loadu_ps(top + 2 * w_col);
+        const __m128 t1 = _mm_loadu_ps(top + 2 * w_col + 4);
+        const __m128 b0 = _mm_loadu_ps(bottom + 2 * w_col);
+        const __m128 b1 = _mm_loadu_ps(bottom + 2 * w_col + 4);
+        __m128 best = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+        __m128 k = _mm_setzero_ps();      /* window position 0..3, as float */
+        const __m128 cand[3] = {_mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)),
+                                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+        for (int j = 0; j < 3; ++j) {
+            const __m128 v = cand[j];
+            const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best),
+                                          _mm_cmpunord_ps(v, v));
+            best = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+            k = _mm_or_ps(_mm_and_ps(take, _mm_set1_ps((float)(j + 1))),
+                          _mm_andnot_ps(take, k));
+        }
+        _mm_storeu_ps(o + w_col, best);
+        _mm_storeu_si128((__m128i *)code, _mm_cvttps_epi32(k));
+        for (int l = 0; l < 4; ++l)
+            a[w_col + l] = row + 2 * (w_col + l) + (code[l] >> 1) * width
+                           + (code[l] & 1);
+    }
+    return w_col;
+}
+#define NNFAST_MAXPOOL2X2_ROW_SIMD maxpool2x2_row_sse2_f32
+#else
+#define NNFAST_MAXPOOL2X2_ROW_SIMD(top, bottom, row, width, width_col, o, a) 0
+#endif
+
 #define NNFAST_T float
+#define NNFAST_UINT uint32_t
 #define NNFAST_FN(name) name##_f32
 #include "pooling_impl.h"
 #undef NNFAST_T
+#undef NNFAST_UINT
 #undef NNFAST_FN
+#undef NNFAST_MAXPOOL2X2_ROW_SIMD
 
+/* double: the scalar loop does the whole row */
+#define NNFAST_MAXPOOL2X2_ROW_SIMD(top, bottom, row, width, width_col, o, a) 0
 #define NNFAST_T double
+#define NNFAST_UINT uint64_t
 #define NNFAST_FN(name) name##_f64
 #include "pooling_impl.h"
 #undef NNFAST_T
+#undef NNFAST_UINT
 #undef NNFAST_FN
+#undef NNFAST_MAXPOOL2X2_ROW_SIMD

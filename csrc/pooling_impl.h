@@ -2,36 +2,80 @@
  *   NNFAST_T       float or double
  *   NNFAST_FN(n)   n ## _f32 or n ## _f64 */
 
+/* v if take else best, through the bits: GCC otherwise compiles the select
+ * of a float compare into a branch. */
+static inline NNFAST_T NNFAST_FN(select_bits)(int take, NNFAST_T v,
+                                              NNFAST_T best)
+{
+    NNFAST_UINT a, b;
+    const NNFAST_UINT mask = (NNFAST_UINT)0 - (NNFAST_UINT)take;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, &best, sizeof b);
+    a = (a & mask) | (b & ~mask);
+    memcpy(&v, &a, sizeof v);
+    return v;
+}
+
+/* One output row of the usual 2x2, stride 2, unpadded pooling, outputs
+ * [w_begin, width_col), without the general loop's data-dependent branches
+ * (on random data a comparison mispredicts half the time): the same
+ * comparisons, in the same order, as bit selects. top and bottom are the
+ * window's two input rows; row is top's index in the plane. */
+static inline void NNFAST_FN(maxpool2x2_row_scalar)(
+    const NNFAST_T *restrict top, const NNFAST_T *restrict bottom, int64_t row,
+    int64_t width, int64_t w_begin, int64_t width_col, NNFAST_T *restrict o,
+    int64_t *restrict a)
+{
+    for (int64_t w_col = w_begin; w_col < width_col; ++w_col) {
+        const int64_t i = row + 2 * w_col;
+        NNFAST_T best = top[2 * w_col];
+        int64_t index = i;
+        NNFAST_T v = top[2 * w_col + 1];
+        /* v != v: NaN wins, as in the general loop */
+        int take = (v > best) | (v != v);
+        best = NNFAST_FN(select_bits)(take, v, best);
+        index = take ? i + 1 : index;
+        v = bottom[2 * w_col];
+        take = (v > best) | (v != v);
+        best = NNFAST_FN(select_bits)(take, v, best);
+        index = take ? i + width : index;
+        v = bottom[2 * w_col + 1];
+        take = (v > best) | (v != v);
+        best = NNFAST_FN(select_bits)(take, v, best);
+        index = take ? i + width + 1 : index;
+        o[w_col] = best;
+        a[w_col] = index;
+    }
+}
+
+static void NNFAST_FN(maxpool2d_forward_plane_2x2)(
+    const NNFAST_T *restrict x, int64_t width, int64_t height_col,
+    int64_t width_col, NNFAST_T *restrict out, int64_t *restrict argmax)
+{
+    for (int64_t h_col = 0; h_col < height_col; ++h_col) {
+        const int64_t row = 2 * h_col * width;
+        NNFAST_T *o = out + h_col * width_col;
+        int64_t *a = argmax + h_col * width_col;
+        /* NNFAST_MAXPOOL2X2_ROW_SIMD (pooling.c, where the type has one)
+         * does a prefix of the row and returns where it stopped */
+        int64_t w_begin = NNFAST_MAXPOOL2X2_ROW_SIMD(x + row, x + row + width,
+                                                     row, width, width_col,
+                                                     o, a);
+        NNFAST_FN(maxpool2x2_row_scalar)(x + row, x + row + width, row, width,
+                                         w_begin, width_col, o, a);
+    }
+}
+
 void NNFAST_FN(maxpool2d_forward_plane)(
     const NNFAST_T *restrict x, int64_t height, int64_t width, int64_t kernel_h,
     int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
     int64_t stride_w, int64_t height_col, int64_t width_col,
     NNFAST_T *restrict out, int64_t *restrict argmax)
 {
-    if (kernel_h == 2 && kernel_w == 2 && stride_h == 2 && stride_w == 2
-        && pad_h == 0 && pad_w == 0) {
-        /* The common 2x2, stride 2 case (LeNet, VGG-style nets) unrolled: the
-         * generic loop's bounds and trip counts cost more than its 4 compares. */
-        for (int64_t h_col = 0; h_col < height_col; ++h_col) {
-            const int64_t row = 2 * h_col * width;
-            for (int64_t w_col = 0; w_col < width_col; ++w_col) {
-                int64_t best = row + 2 * w_col, index = best;
-                NNFAST_T best_val = x[best], val;
-                int take;
-#define NNFAST_MAXPOOL_TRY(offset)                                   \
-                index = row + 2 * w_col + (offset);                  \
-                val = x[index];                                      \
-                take = (val > best_val) | (val != val);              \
-                best_val = take ? val : best_val;                    \
-                best ^= (best ^ index) & -(int64_t)take;
-                NNFAST_MAXPOOL_TRY(1)
-                NNFAST_MAXPOOL_TRY(width)
-                NNFAST_MAXPOOL_TRY(width + 1)
-#undef NNFAST_MAXPOOL_TRY
-                out[h_col * width_col + w_col] = best_val;
-                argmax[h_col * width_col + w_col] = best;
-            }
-        }
+    if (kernel_h == 2 && kernel_w == 2 && stride_h == 2 && stride_w == 2 &&
+        pad_h == 0 && pad_w == 0) {
+        NNFAST_FN(maxpool2d_forward_plane_2x2)(x, width, height_col, width_col,
+                                               out, argmax);
         return;
     }
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {

@@ -175,3 +175,34 @@ def test_pooling_backward_errors(cls):
     for bad in (np.ones((1, 1, 2, 3)), np.ones((2, 1, 2, 2)), np.ones((1, 2, 2))):
         with pytest.raises(ValueError, match="grad_output must have shape"):
             layer.backward(bad)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_maxpool_2x2_stride_2_ties_and_nan(seed, dtype, threads):
+    """The branch-free (and, in float32, SIMD) 2x2 / stride 2 path picks what
+    the general loop does:
+    the first of tied maxima, a NaN over any number; odd sizes drop the last
+    row and column."""
+    rng = np.random.default_rng(seed)
+    n, c = (int(v) for v in rng.integers(1, [4, 5]))
+    h, w = (int(v) for v in rng.integers(2, [12, 24]))   # several 4-wide steps
+    x = rng.integers(0, 3, (n, c, h, w)).astype(dtype)     # many ties
+    if seed % 2:
+        x[rng.random(x.shape) < 0.1] = np.nan
+    shape = (n, c, h // 2, w // 2)
+    results = []
+    for kernels in (_kernels, reference):
+        out = np.full(shape, -7, dtype=dtype)
+        argmax = np.full(shape, -1, dtype=np.int64)
+        kernels.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0), out, argmax)
+        results.append((out, argmax))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    # and the rule itself, window by window
+    out, argmax = results[0]
+    for i in np.ndindex(*shape):
+        a, b, hh, ww = i
+        window = x[a, b, 2 * hh:2 * hh + 2, 2 * ww:2 * ww + 2].ravel()
+        nan = np.flatnonzero(np.isnan(window))
+        k = nan[-1] if nan.size else int(np.argmax(window))
+        assert argmax[i] == (2 * hh + k // 2) * w + 2 * ww + k % 2
