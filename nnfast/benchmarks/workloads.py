@@ -145,6 +145,11 @@ def make_data(n_samples, seed=0):
     return X, y
 
 
+def _layers(name, make):
+    """The workload's layers, each built by ``make[kind](*arguments)``."""
+    return [make[layer[0]](*layer[1:]) for layer in WORKLOADS[name]["layers"]]
+
+
 def build_nnfast(name, weights):
     """(model, loss, optimizer, backward) in nnfast, starting from ``weights``.
 
@@ -155,22 +160,12 @@ def build_nnfast(name, weights):
     """
     import nnfast as nf
 
-    layers = []
-    for layer in WORKLOADS[name]["layers"]:
-        kind = layer[0]
-        if kind == "flatten":
-            layers.append(nf.layers.Flatten())
-        elif kind == "linear":
-            layers.append(nf.layers.Linear(layer[1], layer[2]))
-        elif kind == "relu":
-            layers.append(nf.layers.ReLU())
-        elif kind == "sigmoid":
-            layers.append(nf.layers.Sigmoid())
-        elif kind == "conv":
-            layers.append(nf.layers.Conv2D(layer[1], layer[2], kernel_size=layer[3],
-                                           stride=1, padding=layer[4]))
-        elif kind == "maxpool":
-            layers.append(nf.layers.MaxPool2D(kernel_size=layer[1], stride=layer[1]))
+    L = nf.layers
+    layers = _layers(name, {
+        "flatten": L.Flatten, "linear": L.Linear, "relu": L.ReLU, "sigmoid": L.Sigmoid,
+        "conv": lambda i, o, k, pad: L.Conv2D(i, o, kernel_size=k, stride=1, padding=pad),
+        "maxpool": lambda k: L.MaxPool2D(kernel_size=k, stride=k),
+    })
     model = nf.Sequential(layers)
     params = model.parameters()
     assert len(params) == len(weights), (len(params), len(weights))
@@ -189,23 +184,12 @@ def build_torch(name, weights):
     """(model, loss, optimizer) in torch.nn, starting from ``weights``."""
     import torch
 
-    layers = []
-    for layer in WORKLOADS[name]["layers"]:
-        kind = layer[0]
-        if kind == "flatten":
-            layers.append(torch.nn.Flatten())
-        elif kind == "linear":
-            layers.append(torch.nn.Linear(layer[1], layer[2]))
-        elif kind == "relu":
-            layers.append(torch.nn.ReLU())
-        elif kind == "sigmoid":
-            layers.append(torch.nn.Sigmoid())
-        elif kind == "conv":
-            layers.append(torch.nn.Conv2d(layer[1], layer[2], kernel_size=layer[3],
-                                          stride=1, padding=layer[4]))
-        elif kind == "maxpool":
-            layers.append(torch.nn.MaxPool2d(kernel_size=layer[1], stride=layer[1]))
-    model = torch.nn.Sequential(*layers)
+    nn = torch.nn
+    model = nn.Sequential(*_layers(name, {
+        "flatten": nn.Flatten, "linear": nn.Linear, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
+        "conv": lambda i, o, k, pad: nn.Conv2d(i, o, kernel_size=k, stride=1, padding=pad),
+        "maxpool": lambda k: nn.MaxPool2d(kernel_size=k, stride=k),
+    }))
     params = list(model.parameters())
     assert len(params) == len(weights), (len(params), len(weights))
     with torch.no_grad():
