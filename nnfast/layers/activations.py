@@ -32,7 +32,7 @@ class _Elementwise(Layer):
     def forward(self, x):
         """x : ndarray of any shape -> ndarray of the same shape and dtype"""
         x = as_float_array(x, "x")
-        out = np.empty_like(x)
+        out = self._new_array("out", x.shape, x.dtype)
         k = _backend.kernels()
         args = (x.reshape(-1),) + self._extra_args() + (out.reshape(-1),)
         getattr(k, self._forward_kernel)(*args)
@@ -47,7 +47,7 @@ class _Elementwise(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = np.empty_like(g)
+        grad_x = self._new_array("grad_x", g.shape, g.dtype)
         k = _backend.kernels()
         args = (self._saved.reshape(-1), g.reshape(-1)) + self._extra_args() + (grad_x.reshape(-1),)
         getattr(k, self._backward_kernel)(*args)
@@ -142,7 +142,7 @@ class PReLU(Layer):
         if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
             raise ValueError(f"x must have shape (N, {self.num_parameters}, ...) for {self!r} "
                              f"(one slope per channel on axis 1), got {x.shape}")
-        out = np.empty_like(x)
+        out = self._new_array("out", x.shape, x.dtype)
         _backend.kernels().prelu_forward(self._as_rows(x), self.weight.value, self._as_rows(out))
         self._x = x
         self._remember_output_shape(out.shape)
@@ -152,7 +152,8 @@ class PReLU(Layer):
         """Accumulates ``weight.grad``; returns grad_input (input's shape) or None
         when ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = np.empty_like(g) if self.requires_input_grad else None
+        grad_x = (self._new_array("grad_x", g.shape, g.dtype)
+                  if self.requires_input_grad else None)
         _backend.kernels().prelu_backward(
             self._as_rows(self._x), self.weight.value, self._as_rows(g),
             None if grad_x is None else self._as_rows(grad_x), self.weight.grad)

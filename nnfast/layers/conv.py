@@ -183,7 +183,7 @@ class Conv2D(Layer):
             raise ValueError(f"x must have shape (N, {self.in_channels}, height, width) "
                              f"for {self!r}, got {x.shape} ({x.shape[1]} channels)")
         out_shape = self.output_shape(x.shape)
-        out = np.empty(out_shape, dtype=self.dtype)
+        out = self._new_array("out", out_shape, self.dtype)
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = auto_algorithm(self.in_channels, self.kernel_size,
@@ -206,7 +206,8 @@ class Conv2D(Layer):
         (N, in_channels, height, width), or None when ``requires_input_grad``
         is False. Accumulates weight.grad and bias.grad."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = np.empty_like(self._x) if self.requires_input_grad else None
+        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
+                  if self.requires_input_grad else None)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
             k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,

@@ -59,7 +59,7 @@ class Dropout(Layer):
             self._mask = None
             return x
         mask = self._draw_mask(x.shape)
-        out = np.empty_like(x)
+        out = self._new_array("out", x.shape, x.dtype)
         _backend.kernels().dropout_forward(x.reshape(-1), mask.reshape(-1), self.scale,
                                            out.reshape(-1))
         self._mask = mask
@@ -71,7 +71,7 @@ class Dropout(Layer):
         mask = self._mask
         if mask is None:
             return g
-        grad_x = np.empty_like(g)
+        grad_x = self._new_array("grad_x", g.shape, g.dtype)
         _backend.kernels().dropout_backward(g.reshape(-1), mask.reshape(-1), self.scale,
                                             grad_x.reshape(-1))
         return grad_x

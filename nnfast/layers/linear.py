@@ -69,7 +69,7 @@ class Linear(Layer):
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
-        out = np.empty((x.shape[0], self.out_features), dtype=self.dtype)
+        out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
         _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out)
         self._x = x
         self._remember_output_shape(out.shape)
@@ -78,7 +78,8 @@ class Linear(Layer):
     def backward(self, grad_output):
         """grad_output : (N, out_features) -> grad_input (N, in_features) or None"""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = np.empty_like(self._x) if self.requires_input_grad else None
+        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
+                  if self.requires_input_grad else None)
         _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_x,
                                            self.weight.grad, self.bias.grad)
         return grad_x

@@ -68,8 +68,8 @@ class MaxPool2D(_Pool2D):
         """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
         and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
-        out = np.empty(out_shape, dtype=x.dtype)
-        argmax = np.empty(out_shape, dtype=np.int64)
+        out = self._new_array("out", out_shape, x.dtype)
+        argmax = self._new_array("argmax", out_shape, np.int64)
         _backend.kernels().maxpool2d_forward(x, self.kernel_size, self.stride,
                                              self.padding, out, argmax)
         self._argmax = argmax
@@ -84,7 +84,7 @@ class MaxPool2D(_Pool2D):
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = np.empty(self._x_shape, dtype=self._dtype)
+        grad_x = self._new_array("grad_x", self._x_shape, self._dtype)
         _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x)
         return grad_x
 
@@ -105,7 +105,7 @@ class AvgPool2D(_Pool2D):
         """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
         and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
-        out = np.empty(out_shape, dtype=x.dtype)
+        out = self._new_array("out", out_shape, x.dtype)
         _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
                                              self.padding, out)
         self._x_shape = x.shape
@@ -119,7 +119,7 @@ class AvgPool2D(_Pool2D):
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = np.empty(self._x_shape, dtype=self._dtype)
+        grad_x = self._new_array("grad_x", self._x_shape, self._dtype)
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
                                               self.padding, grad_x)
         return grad_x

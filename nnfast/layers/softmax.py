@@ -1,5 +1,4 @@
 """Softmax and LogSoftmax over axis 1 (the class or channel axis)."""
-import numpy as np
 
 from nnfast import _backend
 from nnfast._validation import as_float_array
@@ -33,7 +32,7 @@ class _OverClasses(Layer):
         if x.ndim < 2:
             raise ValueError(f"x must have at least 2 dimensions (N, C, ...) for "
                              f"{type(self).__name__} over axis 1, got shape {x.shape}")
-        out = np.empty_like(x)
+        out = self._new_array("out", x.shape, x.dtype)
         getattr(_backend.kernels(), self._forward_kernel)(self._as_3d(x), self._as_3d(out))
         self._out = out
         self._remember_output_shape(out.shape)
@@ -46,7 +45,7 @@ class _OverClasses(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = np.empty_like(g)
+        grad_x = self._new_array("grad_x", g.shape, g.dtype)
         getattr(_backend.kernels(), self._backward_kernel)(
             self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_x))
         return grad_x
