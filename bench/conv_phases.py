@@ -2,7 +2,7 @@
 gradient, input gradient) on the layers of cnn32-64 and LeNet-5, one
 thread, thread CPU time (robust on a shared machine), medians.
 
-    python bench/conv_phases.py [--rounds 15]
+    python bench/conv_phases.py [--rounds 15] [--span-columns never|always|auto]
 
 "input gradient" is the backward call with grad_x minus the one without.
 """
@@ -27,7 +27,10 @@ CASES = [  # name, input shape, out_channels, kernel, padding
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--span-columns", default="auto", choices=["never", "always", "auto"],
+                        help="when the kernels use span columns (nnfast._kernels.conv)")
     args = parser.parse_args()
+    K.conv.set_span_columns(args.span_columns)
     nf.set_num_threads(1)
     rng = np.random.default_rng(0)
     with threadpool_limits(1):

@@ -3,9 +3,6 @@
 #include "im2col.h"
 #include "conv_geometry.h"
 
-/* Longest padded input row the stride-1 im2col keeps on the stack. */
-#define NNFAST_IM2COL_ROW_MAX 512
-
 #define NNFAST_T float
 #define NNFAST_FN(name) name##_f32
 #include "im2col_impl.h"

@@ -2,26 +2,21 @@
  *   NNFAST_T       float or double
  *   NNFAST_FN(n)   n ## _f32 or n ## _f64 */
 
-/* im2col for stride_w == dilation_w == 1 and a padded row of at most
- * NNFAST_IM2COL_ROW_MAX values. The kernel_w column rows of one (channel,
- * h_offset) read the same input row, shifted by one each: that row is
- * padded once into a small buffer, then each shift is a copy of exactly
- * width_col values, without the bounds of the general loop. For a small
- * image (14 values per row) those bounds, per (column row, output row),
- * are most of im2col's time. */
+/* im2col for stride_w == dilation_w == 1. Column row (c_im, h_offset,
+ * w_offset) at output row h_col is input row h_im shifted by w_offset -
+ * pad_w: a copy of width_col values with zeros where the shift runs off
+ * the row. The valid range of each shift is computed once per output row,
+ * not per value, and the copy reads the input directly: an earlier version
+ * padded each row into a small buffer first, and the copies' vector loads
+ * from scalar stores just made were stalled on store forwarding. */
 static void NNFAST_FN(im2col_rows_stride1)(
     const NNFAST_T *restrict data_im, int64_t channels, int64_t height,
     int64_t width, int64_t width_col, int64_t kernel_h, int64_t kernel_w,
     int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t dilation_h,
     int64_t h_col_begin, int64_t h_col_end, NNFAST_T *restrict data_col)
 {
-    NNFAST_T padded[NNFAST_IM2COL_ROW_MAX];
     const int64_t rows = h_col_end - h_col_begin;
     const int64_t plane_col = rows * width_col;   /* one column row */
-    const int64_t length = width_col + kernel_w - 1;
-    int64_t t_lo, t_hi;
-    /* padded[t] = input column t - pad_w, 0 outside [t_lo, t_hi) */
-    nnfast_valid_range(-pad_w, 1, width, length, &t_lo, &t_hi);
     for (int64_t c_im = 0; c_im < channels; ++c_im) {
         const NNFAST_T *im = data_im + c_im * height * width;
         for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset) {
@@ -39,13 +34,18 @@ static void NNFAST_FN(im2col_rows_stride1)(
                     continue;
                 }
                 const NNFAST_T *row = im + h_im * width;
-                int64_t t = 0;
-                for (; t < t_lo; ++t) padded[t] = 0;
-                for (; t < t_hi; ++t) padded[t] = row[t - pad_w];
-                for (; t < length; ++t) padded[t] = 0;
-                for (int64_t j = 0; j < kernel_w; ++j)
-                    for (int64_t w = 0; w < width_col; ++w)
-                        col[j * plane_col + w] = padded[w + j];
+                for (int64_t j = 0; j < kernel_w; ++j) {
+                    NNFAST_T *dst = col + j * plane_col;
+                    const int64_t shift = j - pad_w;   /* w_im = w + shift */
+                    int64_t lo = shift < 0 ? -shift : 0;
+                    int64_t hi = width - shift < width_col ? width - shift : width_col;
+                    if (lo > width_col) lo = width_col;
+                    if (hi < lo) hi = lo;
+                    int64_t w = 0;
+                    for (; w < lo; ++w) dst[w] = 0;
+                    for (; w < hi; ++w) dst[w] = row[w + shift];
+                    for (; w < width_col; ++w) dst[w] = 0;
+                }
             }
         }
     }
@@ -62,8 +62,7 @@ void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
     const int64_t channels_col = channels * kernel_h * kernel_w;
     const int64_t rows = h_col_end - h_col_begin;
     (void)height_col; /* kept for PyTorch's signature; the rows bound the loop */
-    if (stride_w == 1 && dilation_w == 1 &&
-        width_col + kernel_w - 1 <= NNFAST_IM2COL_ROW_MAX) {
+    if (stride_w == 1 && dilation_w == 1) {
         NNFAST_FN(im2col_rows_stride1)(data_im, channels, height, width,
                                        width_col, kernel_h, kernel_w, pad_h,
                                        pad_w, stride_h, dilation_h,

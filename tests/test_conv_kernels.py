@@ -15,12 +15,18 @@ def out_size(size, kernel, stride, before, after, dilation):
     return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def random_conv_case(seed, dtype):
+def random_conv_case(seed, dtype, unit_stride=False):
     """Random shapes, strides, per-side paddings and dilations; every fifth
-    case is a 1x1 stride-1 unpadded kernel (the no-buffer shortcut)."""
+    case is a 1x1 stride-1 unpadded kernel (the no-buffer shortcut).
+    ``unit_stride``: stride and dilation 1, any kernel and padding (the cases
+    span columns handle)."""
     rng = np.random.default_rng(seed)
     n, c, o = (int(v) for v in rng.integers(1, [4, 5, 6]))
-    if seed % 5 == 0:
+    if unit_stride:
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        sh = sw = dh = dw = 1
+        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+    elif seed % 5 == 0:
         kh = kw = sh = sw = dh = dw = 1
         padding = (0, 0, 0, 0)
     else:
@@ -59,6 +65,16 @@ def run_conv(kernels, algorithm, case, need_grad_x):
     return out, grad_x, grad_weight, grad_bias
 
 
+@pytest.fixture(params=["never", "always", "auto"], ids=["plain", "span", "auto"])
+def span_columns(request):
+    """Run without, with, and where they pay, span columns (stride and
+    dilation 1)."""
+    old = fast_conv.get_span_columns()
+    fast_conv.set_span_columns(request.param)
+    yield request.param
+    fast_conv.set_span_columns(old)
+
+
 @pytest.fixture
 def column_bytes(request):
     """Set the fast im2col kernels' column budget for one test, then restore it."""
@@ -73,10 +89,12 @@ def budget_for(seed):
     return 64 if seed % 2 else fast_conv.get_column_bytes()
 
 
+@pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_conv2d_fast_matches_reference(seed, dtype, threads, column_bytes):
+def test_conv2d_fast_matches_reference(seed, unit_stride, dtype, threads, column_bytes,
+                                       span_columns):
     column_bytes(budget_for(seed))
-    case = random_conv_case(seed, dtype)
+    case = random_conv_case(seed, dtype, unit_stride)
     need_grad_x = seed % 4 != 3
     expected = run_conv(reference, "im2col", case, need_grad_x)
     for kernels, algorithm in ((reference, "direct"), (_kernels, "im2col"),
@@ -91,11 +109,13 @@ def test_conv2d_fast_matches_reference(seed, dtype, threads, column_bytes):
 
 
 @pytest.mark.parametrize("seed", range(1, 100, 10))
-def test_conv2d_fast_many_samples_and_threads(seed, threads, column_bytes):
+@pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
+def test_conv2d_fast_many_samples_and_threads(seed, unit_stride, threads, column_bytes,
+                                              span_columns):
     """A batch larger than the thread count with several blocks per sample:
     the split over items and the per-thread weight accumulators."""
     column_bytes(64)
-    case = random_conv_case(seed, np.float64)
+    case = random_conv_case(seed, np.float64, unit_stride)
     rng = np.random.default_rng(seed)
     case["x"] = np.concatenate([case["x"]] * 5) + rng.standard_normal((5,) + case["x"].shape[1:]).repeat(
         case["x"].shape[0], axis=0)
@@ -163,3 +183,27 @@ def test_workspace_size_does_not_grow_with_batch():
     large = _kernels.conv2d_workspace_size((64, 32, 3, 3), (4096, 64, 14, 14), np.float32)
     assert small == large > 0
     assert reference.conv2d_workspace_size((64, 32, 3, 3), (2, 64, 14, 14), np.float32) == 0
+
+
+def test_span_columns_mode_is_checked():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        fast_conv.set_span_columns("sometimes")
+    assert fast_conv.get_span_columns() == "auto"
+
+
+def test_span_columns_read_nothing_past_the_input(span_columns):
+    """The last row's discarded positions lie past an unpadded image. With
+    NaN in the memory after the input, nothing of it may reach a result."""
+    rng = np.random.default_rng(0)
+    backing = np.full(10_000, np.nan, np.float32)
+    x = backing[:2 * 3 * 9 * 9].reshape(2, 3, 9, 9)
+    x[...] = rng.standard_normal(x.shape)
+    case = dict(x=x, weight=rng.standard_normal((4, 3, 3, 5)).astype(np.float32),
+                bias=np.zeros(4, np.float32),
+                grad_out=rng.standard_normal((2, 4, 7, 5)).astype(np.float32),
+                stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1))
+    got = run_conv(_kernels, "im2col", case, True)
+    expected = run_conv(reference, "im2col", case, True)
+    for a, e in zip(got, expected):
+        assert np.all(np.isfinite(a))
+        assert_close(a, e, np.float32)

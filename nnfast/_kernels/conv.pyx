@@ -1,4 +1,4 @@
-# distutils: sources = csrc/im2col.c csrc/conv_direct.c
+# distutils: sources = csrc/im2col.c csrc/im2col_span.c csrc/conv_direct.c
 """2-D convolution kernels: im2col + GEMM, and direct (no column buffer).
 
 im2col + GEMM. Work is cut into items of (sample, block of output rows); each
@@ -15,6 +15,13 @@ gradient is a sum over items: thread 0 accumulates straight into
 ``grad_weight``, every other thread into its own slice of the workspace,
 added in at the end. A 1x1 kernel with stride 1 and no padding needs no
 column buffer: the image already is its column matrix.
+
+Span columns. With stride 1 and dilation 1, the im2col kernels can compute
+each output row at every position of the padded input row and discard the
+last kernel_w - 1 (``csrc/im2col_span.h``): each column row is then one
+contiguous span of the (padded) image, so im2col is a copy and col2im a
+vector add per kernel tap, for width_pad / width_col times the GEMM work.
+``set_span_columns`` says when (see ``_use_span``).
 
 Direct. One (sample, channel) plane per item (``csrc/conv_direct.c``);
 faster than im2col when channels * kernel_h * kernel_w is small (a first
@@ -73,6 +80,44 @@ cdef extern from "im2col.h" nogil:
                     int64_t pad_w, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w, double *data_im)
 
+cdef extern from "im2col_span.h" nogil:
+    void pad_image_f32(const float *image, int64_t channels, int64_t height,
+                       int64_t width, int64_t pad_top, int64_t pad_left,
+                       int64_t height_pad, int64_t width_pad, float *padded)
+    void pad_image_f64(const double *image, int64_t channels, int64_t height,
+                       int64_t width, int64_t pad_top, int64_t pad_left,
+                       int64_t height_pad, int64_t width_pad, double *padded)
+    void crop_image_f32(const float *padded, int64_t channels, int64_t height_pad,
+                        int64_t width_pad, int64_t pad_top, int64_t pad_left,
+                        int64_t height, int64_t width, float *image)
+    void crop_image_f64(const double *padded, int64_t channels, int64_t height_pad,
+                        int64_t width_pad, int64_t pad_top, int64_t pad_left,
+                        int64_t height, int64_t width, double *image)
+    void im2col_span_f32(const float *padded, int64_t channels, int64_t height_pad,
+                         int64_t width_pad, int64_t kernel_h, int64_t kernel_w,
+                         int64_t width_col, int64_t h0, int64_t h1, float *col)
+    void im2col_span_f64(const double *padded, int64_t channels, int64_t height_pad,
+                         int64_t width_pad, int64_t kernel_h, int64_t kernel_w,
+                         int64_t width_col, int64_t h0, int64_t h1, double *col)
+    void col2im_span_add_f32(const float *col, int64_t channels, int64_t height_pad,
+                             int64_t width_pad, int64_t kernel_h, int64_t kernel_w,
+                             int64_t width_col, int64_t h0, int64_t h1, float *padded)
+    void col2im_span_add_f64(const double *col, int64_t channels, int64_t height_pad,
+                             int64_t width_pad, int64_t kernel_h, int64_t kernel_w,
+                             int64_t width_col, int64_t h0, int64_t h1, double *padded)
+    void spread_rows_f32(const float *packed, int64_t channels, int64_t rows,
+                         int64_t width, int64_t ld_channel, int64_t width_pad,
+                         float *span)
+    void spread_rows_f64(const double *packed, int64_t channels, int64_t rows,
+                         int64_t width, int64_t ld_channel, int64_t width_pad,
+                         double *span)
+    void pack_rows_f32(const float *span, int64_t channels, int64_t rows,
+                       int64_t width, int64_t width_pad, const float *bias,
+                       int64_t ld_channel, float *packed)
+    void pack_rows_f64(const double *span, int64_t channels, int64_t rows,
+                       int64_t width, int64_t width_pad, const double *bias,
+                       int64_t ld_channel, double *packed)
+
 cdef extern from "conv_direct.h" nogil:
     void conv2d_direct_forward_plane_f32(
         const float *x, int64_t channels, int64_t height, int64_t width,
@@ -118,6 +163,10 @@ cdef extern from "conv_direct.h" nogil:
 # core, leaving room for the GEMM's packed panels of the other operand.
 cdef Py_ssize_t _column_bytes = 256 * 1024
 
+# Span columns: 0 never, 1 whenever stride and dilation are 1, 2 by _use_span.
+cdef int _span_mode = 2
+SPAN_MODES = {"never": 0, "always": 1, "auto": 2}
+
 
 cdef struct Geometry:
     Py_ssize_t batch, channels, height, width
@@ -128,11 +177,19 @@ cdef struct Geometry:
     Py_ssize_t max_rows                  # output rows one column buffer holds
     Py_ssize_t rows, blocks              # this call's rows per item, items per sample
     bint pointwise                       # 1x1, stride 1, unpadded: no buffer needed
+    bint span                            # span columns (stride and dilation 1)
+    bint padded                          # span columns of a padded copy of the sample
+    Py_ssize_t height_pad, width_pad     # the padded image's size (span columns)
+
+
+# The three passes, which may choose differently between the column layouts.
+cdef enum Pass:
+    FORWARD, WEIGHT_GRAD, INPUT_GRAD
 
 
 cdef Geometry _geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
                         Py_ssize_t *out_shape, stride, padding, dilation,
-                        Py_ssize_t itemsize):
+                        Py_ssize_t itemsize, Pass kind=FORWARD):
     cdef Geometry g
     g.batch, g.channels = x_shape[0], x_shape[1]
     g.height, g.width = x_shape[2], x_shape[3]
@@ -145,19 +202,63 @@ cdef Geometry _geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
     g.pointwise = (g.kernel_h == 1 and g.kernel_w == 1 and g.stride_h == 1
                    and g.stride_w == 1 and g.pad_h == 0 and g.pad_w == 0
                    and g.height_col == g.height and g.width_col == g.width)
-    g.max_rows = _column_bytes // itemsize // (g.ckk * g.width_col)
+    g.height_pad = g.height_col + g.kernel_h - 1
+    g.width_pad = g.width_col + g.kernel_w - 1
+    g.padded = g.height_pad != g.height or g.width_pad != g.width
+    g.span = (not g.pointwise and g.stride_h == 1 and g.stride_w == 1
+              and g.dilation_h == 1 and g.dilation_w == 1
+              and (_span_mode == 1 or (_span_mode == 2 and _use_span(&g, kind))))
+    _set_rows(&g, itemsize)
+    return g
+
+
+cdef bint _use_span(Geometry *g, Pass kind) noexcept nogil:
+    """Whether span columns pay ("auto"), as measured per pass with
+    ``python bench/conv_phases.py --span-columns never|always`` (float32,
+    batch 64, one thread, median ms, Xeon with AVX-512; plain / span):
+
+    ===========================  ===========  ===========  ===========
+    layer                        forward      weight grad  input grad
+    ===========================  ===========  ===========  ===========
+    32->64 3x3 pad 1, 14x14      4.47 / 4.40  4.36 / 4.43  4.36 / 4.10
+    1->32 3x3 pad 1, 28x28       0.52 / 0.50  0.70 / 0.84  0.42 / 0.57
+    LeNet 1->6 5x5 pad 2, 28x28  0.28 / 0.25  0.33 / 0.30  0.34 / 0.29
+    LeNet 6->16 5x5, 14x14       0.48 / 0.40  0.69 / 0.73  0.64 / 0.39
+    ===========================  ===========  ===========  ===========
+
+    The forward never lost; the weight gradient, whose GEMM grows by
+    width_pad / width_col, rarely won; the input gradient won on rows of up
+    to 14 pixels, where the plain col2im's per-row adds are shortest.
+    """
+    if kind == FORWARD:
+        return True
+    if kind == WEIGHT_GRAD:
+        return False
+    return g.width_col <= 16
+
+
+cdef void _set_rows(Geometry *g, Py_ssize_t itemsize) noexcept nogil:
+    """g.max_rows: the output rows whose columns fit the column budget."""
+    cdef Py_ssize_t width = g.width_pad if g.span else g.width_col
+    g.max_rows = _column_bytes // itemsize // (g.ckk * width)
     if g.max_rows < 1:
         g.max_rows = 1
     if g.max_rows > g.height_col:
         g.max_rows = g.height_col
     g.rows = g.max_rows
     g.blocks = (g.height_col + g.rows - 1) // g.rows
-    return g
 
 
 cdef inline Py_ssize_t _column_size(Geometry *g) noexcept nogil:
-    """Elements of one thread's column buffer."""
-    return 0 if g.pointwise else g.max_rows * g.ckk * g.width_col
+    """Elements of one thread's scratch: its column buffer, and for span
+    columns an (out_channels, rows * width_pad) block for the GEMM's output
+    or the output gradient, and a padded copy of one sample."""
+    if g.pointwise:
+        return 0
+    if not g.span:
+        return g.max_rows * g.ckk * g.width_col
+    return (g.max_rows * g.width_pad * (g.ckk + g.out_channels)
+            + (g.channels * g.height_pad * g.width_pad if g.padded else 0))
 
 
 cdef inline Py_ssize_t _workspace_size(Geometry *g, int nt) noexcept nogil:
@@ -180,6 +281,21 @@ cdef int _plan(Geometry *g, double flops, Py_ssize_t workspace_len) noexcept nog
         g.rows = (g.height_col + g.blocks - 1) // g.blocks
         g.blocks = (g.height_col + g.rows - 1) // g.rows
     return nt
+
+
+def set_span_columns(mode):
+    """When the im2col kernels use span columns (stride 1, dilation 1 only):
+    "auto" (default: where they measured faster), "always" or "never". For
+    tests, which cover both paths, and for tuning."""
+    global _span_mode
+    if mode not in SPAN_MODES:
+        raise ValueError(f"mode must be one of {sorted(SPAN_MODES)}, got {mode!r}")
+    _span_mode = SPAN_MODES[mode]
+
+
+def get_span_columns():
+    """"auto", "always" or "never" (see ``set_span_columns``)."""
+    return {v: k for k, v in SPAN_MODES.items()}[_span_mode]
 
 
 def set_column_bytes(Py_ssize_t nbytes):
@@ -217,12 +333,20 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
         o_shape[i] = out_shape[i]
     x_shape[0], x_shape[1] = out_shape[0], weight_shape[1]
     x_shape[2], x_shape[3] = out_shape[2], out_shape[3]
+    cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
     cdef Geometry g = _geometry(x_shape, w_shape, o_shape, (1, 1), (0, 0, 0, 0),
-                                (1, 1), np.dtype(dtype).itemsize)
-    # Sized as if a column buffer were needed: the 1x1 shortcut needs none,
-    # and stride and padding (which decide it) are not arguments here.
+                                (1, 1), itemsize)
+    # Sized for the larger of the two column layouts, padded, as if a column
+    # buffer were needed: stride and padding, which decide, are not
+    # arguments here (the 1x1 shortcut needs none).
     g.pointwise = False
-    return _workspace_size(&g, max_threads())
+    g.span = False
+    _set_rows(&g, itemsize)
+    cdef Py_ssize_t plain = _workspace_size(&g, max_threads())
+    g.span = True
+    g.padded = True
+    _set_rows(&g, itemsize)
+    return max(plain, _workspace_size(&g, max_threads()))
 
 
 # -- dispatch on the element type -------------------------------------------
@@ -252,6 +376,47 @@ cdef inline void _col2im_add(const floating *col, Py_ssize_t channels,
                        g.width_col, g.kernel_h, g.kernel_w, g.pad_h, g.pad_w,
                        g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
                        h0, h1, im)
+
+
+cdef inline const floating *_span_source(const floating *sample, Geometry *g,
+                                         floating *padded, Py_ssize_t n,
+                                         Py_ssize_t *padded_n) noexcept nogil:
+    """Sample n as span columns read it: itself, or its padded copy in
+    ``padded`` (made unless *padded_n says it is there already)."""
+    if not g.padded:
+        return sample
+    if padded_n[0] != n:
+        if floating is float:
+            pad_image_f32(sample, g.channels, g.height, g.width, g.pad_h, g.pad_w,
+                          g.height_pad, g.width_pad, padded)
+        else:
+            pad_image_f64(sample, g.channels, g.height, g.width, g.pad_h, g.pad_w,
+                          g.height_pad, g.width_pad, padded)
+        padded_n[0] = n
+    return padded
+
+
+cdef inline void _im2col_span(const floating *src, Geometry *g, Py_ssize_t h0,
+                              Py_ssize_t h1, floating *col) noexcept nogil:
+    if floating is float:
+        im2col_span_f32(src, g.channels, g.height_pad, g.width_pad, g.kernel_h,
+                        g.kernel_w, g.width_col, h0, h1, col)
+    else:
+        im2col_span_f64(src, g.channels, g.height_pad, g.width_pad, g.kernel_h,
+                        g.kernel_w, g.width_col, h0, h1, col)
+
+
+cdef inline void _spread_rows(const floating *grad_out, Geometry *g,
+                              Py_ssize_t h0, Py_ssize_t h1,
+                              floating *staging) noexcept nogil:
+    """staging := grad_out's rows [h0, h1) of every channel, in span layout."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    if floating is float:
+        spread_rows_f32(grad_out + h0 * g.width_col, g.out_channels, h1 - h0,
+                        g.width_col, size_col, g.width_pad, staging)
+    else:
+        spread_rows_f64(grad_out + h0 * g.width_col, g.out_channels, h1 - h0,
+                        g.width_col, size_col, g.width_pad, staging)
 
 
 cdef inline floating _sum(const floating *p, Py_ssize_t n) noexcept nogil:
@@ -338,8 +503,11 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
     """Thread t's items: out[n, :, rows] := weight @ columns + bias."""
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
-    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p, span
+    cdef Py_ssize_t padded_n = -1
     cdef floating *column = workspace + t * _column_size(g)
+    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
+    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
     cdef const floating *col
     cdef floating *dst
     cdef floating b
@@ -349,6 +517,21 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
         h0 = (item % g.blocks) * g.rows
         h1 = min(h0 + g.rows, g.height_col)
         nb = (h1 - h0) * g.width_col
+        dst = out + n * g.out_channels * size_col + h0 * g.width_col
+        if g.span:
+            span = (h1 - h0) * g.width_pad
+            _im2col_span(_span_source(x + n * image, g, padded, n, &padded_n),
+                         g, h0, h1, column)
+            gemm(False, False, g.out_channels, span, g.ckk, 1, weight, g.ckk,
+                 column, span, 0, staging, span)
+            # discard the extra positions, add the bias
+            if floating is float:
+                pack_rows_f32(staging, g.out_channels, h1 - h0, g.width_col,
+                              g.width_pad, bias, size_col, dst)
+            else:
+                pack_rows_f64(staging, g.out_channels, h1 - h0, g.width_col,
+                              g.width_pad, bias, size_col, dst)
+            continue
         if g.pointwise:
             col = x + n * image + h0 * g.width_col
             ldcol = size_col
@@ -356,7 +539,6 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
             _im2col(x + n * image, g, h0, h1, column)
             col = column
             ldcol = nb
-        dst = out + n * g.out_channels * size_col + h0 * g.width_col
         gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
              ldcol, 0, dst, size_col)
         # bias while the block is still in cache
@@ -410,8 +592,11 @@ cdef void _backward_weight_im2col_block(const floating *x,
     (its items, summed into its own accumulator)."""
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
-    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
+    cdef Py_ssize_t padded_n = -1
     cdef floating *column = workspace + t * _column_size(g)
+    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
+    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
     cdef floating *acc = grad_weight
     cdef const floating *col
     cdef floating s
@@ -430,6 +615,14 @@ cdef void _backward_weight_im2col_block(const floating *x,
         h0 = (item % g.blocks) * g.rows
         h1 = min(h0 + g.rows, g.height_col)
         nb = (h1 - h0) * g.width_col
+        if g.span:
+            span = (h1 - h0) * g.width_pad
+            _im2col_span(_span_source(x + n * image, g, padded, n, &padded_n),
+                         g, h0, h1, column)
+            _spread_rows(grad_out + n * g.out_channels * size_col, g, h0, h1, staging)
+            gemm(False, True, g.out_channels, g.ckk, span, 1, staging, span,
+                 column, span, 1, acc, g.ckk)
+            continue
         if g.pointwise:
             col = x + n * image + h0 * g.width_col
             ldcol = size_col
@@ -452,8 +645,10 @@ cdef void _backward_input_im2col_block(const floating *weight,
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
-    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
+    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb, span
     cdef floating *column = workspace + t * _column_size(g)
+    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
+    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
     cdef floating *gx
     cdef const floating *gn
     split_range(g.batch * groups, t, nt, &lo, &hi)
@@ -469,6 +664,17 @@ cdef void _backward_input_im2col_block(const floating *weight,
             gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
                  g.ckk, gn, size_col, 0, gx, plane)
             continue
+        if g.span:
+            _backward_input_span(weight, gn, gx if not g.padded else padded,
+                                 column, staging, g, c_lo, cg)
+            if g.padded:
+                if floating is float:
+                    crop_image_f32(padded, cg, g.height_pad, g.width_pad, g.pad_h,
+                                   g.pad_w, g.height, g.width, gx)
+                else:
+                    crop_image_f64(padded, cg, g.height_pad, g.width_pad, g.pad_h,
+                                   g.pad_w, g.height, g.width, gx)
+            continue
         memset(gx, 0, cg * plane * sizeof(floating))
         h0 = 0
         while h0 < g.height_col:
@@ -478,6 +684,30 @@ cdef void _backward_input_im2col_block(const floating *weight,
                  g.ckk, gn + h0 * g.width_col, size_col, 0, column, nb)
             _col2im_add(column, cg, g, h0, h1, gx)
             h0 = h1
+
+
+cdef void _backward_input_span(const floating *weight, const floating *gn,
+                               floating *dst, floating *column,
+                               floating *staging, Geometry *g, Py_ssize_t c_lo,
+                               Py_ssize_t cg) noexcept nogil:
+    """dst := the gradient of the (padded) input channels [c_lo, c_lo + cg)
+    of one sample, from its output gradient gn, block by block of rows."""
+    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
+    cdef Py_ssize_t h0 = 0, h1, span
+    memset(dst, 0, cg * g.height_pad * g.width_pad * sizeof(floating))
+    while h0 < g.height_col:
+        h1 = min(h0 + g.max_rows, g.height_col)
+        span = (h1 - h0) * g.width_pad
+        _spread_rows(gn, g, h0, h1, staging)
+        gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
+             g.ckk, staging, span, 0, column, span)
+        if floating is float:
+            col2im_span_add_f32(column, cg, g.height_pad, g.width_pad, g.kernel_h,
+                                g.kernel_w, g.width_col, h0, h1, dst)
+        else:
+            col2im_span_add_f64(column, cg, g.height_pad, g.width_pad, g.kernel_h,
+                                g.kernel_w, g.width_col, h0, h1, dst)
+        h0 = h1
 
 
 def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
@@ -506,7 +736,9 @@ def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
     workspace : ndarray of shape (>= conv2d_workspace_size(...),)               # scratch
     """
     cdef Geometry g = _geometry(x.shape, weight.shape, grad_out.shape, stride,
-                                padding, dilation, sizeof(floating))
+                                padding, dilation, sizeof(floating), WEIGHT_GRAD)
+    cdef Geometry gi = _geometry(x.shape, weight.shape, grad_out.shape, stride,
+                                 padding, dilation, sizeof(floating), INPUT_GRAD)
     cdef double flops = (2.0 * g.batch * g.out_channels * g.ckk
                          * g.height_col * g.width_col)
     cdef int nt = _plan(&g, flops, workspace.shape[0])
@@ -536,18 +768,20 @@ def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
     # Input gradient: items of whole samples, or, when there are fewer
     # samples than threads, of (sample, group of input channels): col2im of
     # two row blocks of one sample overlap, of two channel groups never.
+    while nt > 1 and _workspace_size(&gi, nt) > workspace.shape[0]:
+        nt -= 1
     groups = 1
-    if g.batch < nt:
-        groups = min(g.channels, (nt + g.batch - 1) // g.batch)
+    if gi.batch < nt:
+        groups = min(gi.channels, (nt + gi.batch - 1) // gi.batch)
     if nt <= 1:
         with nogil:
             _backward_input_im2col_block(&weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
-                                         &grad_x[0, 0, 0, 0], ws, &g, groups, 0, 1)
+                                         &grad_x[0, 0, 0, 0], ws, &gi, groups, 0, 1)
         return
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
         _backward_input_im2col_block(&weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
-                                     &grad_x[0, 0, 0, 0], ws, &g, groups,
+                                     &grad_x[0, 0, 0, 0], ws, &gi, groups,
                                      threadid(), omp_get_num_threads())
 
 
