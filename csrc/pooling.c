@@ -7,40 +7,55 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 
-/* Four outputs of a 2x2 / stride 2 max-pooling row at a time: the even and
- * odd columns of both input rows deinterleaved, then the scalar loop's three
- * compare-and-select steps on four windows at once (a lane's mask is set
- * where v > best or v is NaN, as there). Returns the first output left for
- * the scalar loop. */
+/* Four outputs [w_col, w_col + 4) of a 2x2 / stride 2 max-pooling row: the
+ * even and odd columns of both input rows deinterleaved, then the scalar
+ * loop's three compare-and-select steps on four windows at once (a lane's
+ * mask is set where v > best or v is NaN, as there). */
+static inline void maxpool2x2_four_sse2_f32(const float *top, const float *bottom,
+                                            int64_t row, int64_t width,
+                                            int64_t w_col, float *o, int64_t *a)
+{
+    int32_t code[4];
+    const __m128 t0 = _mm_loadu_ps(top + 2 * w_col);
+    const __m128 t1 = _mm_loadu_ps(top + 2 * w_col + 4);
+    const __m128 b0 = _mm_loadu_ps(bottom + 2 * w_col);
+    const __m128 b1 = _mm_loadu_ps(bottom + 2 * w_col + 4);
+    __m128 best = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+    __m128 k = _mm_setzero_ps();      /* window position 0..3, as float */
+    const __m128 cand[3] = {_mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)),
+                            _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+    for (int j = 0; j < 3; ++j) {
+        const __m128 v = cand[j];
+        const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best),
+                                      _mm_cmpunord_ps(v, v));
+        best = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+        k = _mm_or_ps(_mm_and_ps(take, _mm_set1_ps((float)(j + 1))),
+                      _mm_andnot_ps(take, k));
+    }
+    _mm_storeu_ps(o + w_col, best);
+    _mm_storeu_si128((__m128i *)code, _mm_cvttps_epi32(k));
+    for (int l = 0; l < 4; ++l)
+        a[w_col + l] = row + 2 * (w_col + l) + (code[l] >> 1) * width
+                       + (code[l] & 1);
+}
+
+/* A row four outputs at a time. A remainder of 1-3 outputs is done by one
+ * more group that ends at the row's end and overlaps the last one (it
+ * writes the same values again): on small images (width_col 5 or 7) the
+ * scalar tail was most of the time. Its loads stay in the two input rows,
+ * which hold at least 2 * width_col values. Returns the first output left
+ * for the scalar loop. */
 static int64_t maxpool2x2_row_sse2_f32(const float *top, const float *bottom,
                                       int64_t row, int64_t width,
                                       int64_t width_col, float *o, int64_t *a)
 {
     int64_t w_col = 0;
-    int32_t code[4];
-    for (; w_col + 4 <= width_col; w_col += 4) {
-        const __m128 t0 = _mm_loadu_ps(top + 2 * w_col);
-        const __m128 t1 = _mm_loadu_ps(top + 2 * w_col + 4);
-        const __m128 b0 = _mm_loadu_ps(bottom + 2 * w_col);
-        const __m128 b1 = _mm_loadu_ps(bottom + 2 * w_col + 4);
-        __m128 best = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
-        __m128 k = _mm_setzero_ps();      /* window position 0..3, as float */
-        const __m128 cand[3] = {_mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1)),
-                                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
-                                _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
-        for (int j = 0; j < 3; ++j) {
-            const __m128 v = cand[j];
-            const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best),
-                                          _mm_cmpunord_ps(v, v));
-            best = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
-            k = _mm_or_ps(_mm_and_ps(take, _mm_set1_ps((float)(j + 1))),
-                          _mm_andnot_ps(take, k));
-        }
-        _mm_storeu_ps(o + w_col, best);
-        _mm_storeu_si128((__m128i *)code, _mm_cvttps_epi32(k));
-        for (int l = 0; l < 4; ++l)
-            a[w_col + l] = row + 2 * (w_col + l) + (code[l] >> 1) * width
-                           + (code[l] & 1);
+    for (; w_col + 4 <= width_col; w_col += 4)
+        maxpool2x2_four_sse2_f32(top, bottom, row, width, w_col, o, a);
+    if (w_col < width_col && width_col >= 4) {
+        maxpool2x2_four_sse2_f32(top, bottom, row, width, width_col - 4, o, a);
+        w_col = width_col;
     }
     return w_col;
 }
