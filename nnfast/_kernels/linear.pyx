@@ -1,9 +1,11 @@
 """Fully connected layer kernels: GEMM and bias in one pass per thread block.
 
-Threads split the batch (forward, input gradient) or the input features
-(weight gradient) into one contiguous block each; every thread runs
-single-threaded BLAS on its block and then the element-wise work on the same
-block while it is still in cache (../DESIGN.md, "Threads").
+Each thread computes one contiguous block of a product's output, rows or
+columns, and runs single-threaded BLAS on it, then the element-wise work on
+the same block while it is still in cache (../DESIGN.md, "Threads"). A
+block of rows makes every thread pack all of the right operand, a block of
+columns all of the left one; the split is along the output's longer side,
+so that the operand every thread packs again is the smaller one (``_by_columns``).
 """
 from cython cimport floating
 from cython.parallel cimport parallel, threadid
@@ -13,14 +15,31 @@ from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for, split_range
 
 
+cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """Whether threads should split a (rows, cols) product by columns."""
+    return cols > rows
+
+
 cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
                          const floating[::1] bias, floating[:, ::1] out,
                          int t, int nt) noexcept nogil:
-    """out[lo:hi] := x[lo:hi] @ weight.T + bias, rows [lo, hi) thread t's block"""
+    """Thread t's block of out := x @ weight.T + bias: rows [lo, hi) (samples)
+    or columns [lo, hi) (output features)."""
     cdef Py_ssize_t i, j, lo, hi
-    cdef Py_ssize_t n_out = weight.shape[0], n_in = weight.shape[1]
+    cdef Py_ssize_t n = x.shape[0], n_out = weight.shape[0], n_in = weight.shape[1]
     cdef floating *row
-    split_range(x.shape[0], t, nt, &lo, &hi)
+    if nt > 1 and _by_columns(n, n_out):
+        split_range(n_out, t, nt, &lo, &hi)
+        if hi <= lo:
+            return
+        gemm(False, True, n, hi - lo, n_in, 1, &x[0, 0], n_in,
+             &weight[lo, 0], n_in, 0, &out[0, lo], n_out)
+        for i in range(n):
+            row = &out[i, 0]
+            for j in range(lo, hi):
+                row[j] += bias[j]
+        return
+    split_range(n, t, nt, &lo, &hi)
     if hi <= lo:
         return
     gemm(False, True, hi - lo, n_out, n_in, 1, &x[lo, 0], n_in,
@@ -44,8 +63,8 @@ def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
     """
     cdef Py_ssize_t n = x.shape[0]
     cdef int nt = threads_for(2.0 * n * weight.shape[0] * weight.shape[1])
-    if nt > n:
-        nt = <int>n
+    if nt > max(n, weight.shape[0]):
+        nt = <int>max(n, weight.shape[0])
     if nt <= 1:
         with nogil:
             nnfast_flush_denormals()
@@ -78,8 +97,14 @@ cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weigh
         for i in range(n):
             s = s + grad_out[i, j]
         grad_bias[j] += s
-    # grad_x[lo:hi] := grad_out[lo:hi] @ weight
+    # grad_x := grad_out @ weight, by rows (samples) or columns (features)
     if need_grad_x:
+        if nt > 1 and _by_columns(n, n_in):
+            split_range(n_in, t, nt, &lo, &hi)
+            if hi > lo:
+                gemm(False, False, n, hi - lo, n_out, 1, &grad_out[0, 0], n_out,
+                     &weight[0, lo], n_in, 0, &grad_x[0, lo], n_in)
+            return
         split_range(n, t, nt, &lo, &hi)
         if hi > lo:
             gemm(False, False, hi - lo, n_in, n_out, 1, &grad_out[lo, 0], n_out,
