@@ -7,6 +7,8 @@ import numbers
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_F32, _F64 = FLOAT_DTYPES
+_DTYPE_OF = {np.float32: _F32, np.float64: _F64, _F32: _F32, _F64: _F64}
 INT32_MAX = 2**31 - 1  # BLAS dimensions are C ints (see _kernels/_blas.pxd)
 
 
@@ -48,6 +50,15 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     ndim : int, tuple of int, or None
         Allowed ranks.
     """
+    # Fast path: what layers pass each other (C-contiguous float32/float64
+    # arrays of the right rank) goes back unchanged after a few identity
+    # tests. Anything else, and every error, takes the full checks below.
+    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty):
+        xd = x.dtype
+        if ((xd is _F32 or xd is _F64) if dtype is None else xd is _DTYPE_OF.get(dtype)) and (
+                ndim is None or x.ndim == ndim
+                or (not isinstance(ndim, int) and x.ndim in ndim)):
+            return x
     arr = _numeric(x, name)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -63,6 +74,8 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
 
 def check_shape(arr, name, expected):
     """Raise ValueError unless ``arr.shape`` matches ``expected`` (None = any)."""
+    if arr.shape == expected:
+        return
     if len(arr.shape) != len(expected) or any(
         e is not None and s != e for s, e in zip(arr.shape, expected)
     ):

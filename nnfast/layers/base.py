@@ -7,10 +7,12 @@ from nnfast._validation import as_float_array, check_shape
 
 
 def _held_by_list_only():
-    """What ``sys.getrefcount(ring[i])`` reads for an array that only the
-    list ``ring`` holds (measured, so that it stays right on any CPython)."""
+    """What ``sys.getrefcount(array)`` reads, in ``_new_array``'s loop, for
+    an array that only the list ``ring`` holds (measured the same way, so
+    that it stays right on any CPython)."""
     ring = [np.empty(0)]
-    return sys.getrefcount(ring[0])
+    for array in ring:
+        return sys.getrefcount(array)
 
 
 _HELD_BY_RING_ONLY = _held_by_list_only()
@@ -88,16 +90,23 @@ class Layer:
         a later layer that saved it for its backward, not a view of it. An
         array somebody still holds is never reused; then a new one is made.
         """
-        shape = tuple(shape)
-        dtype = np.dtype(dtype)
-        rings = self.__dict__.setdefault("_rings", {})
-        ring = rings.setdefault(slot, [])
+        if type(shape) is not tuple:
+            shape = tuple(shape)
+        rings = self.__dict__.get("_rings")
+        if rings is None:
+            rings = self.__dict__["_rings"] = {}
+        ring = rings.get(slot)
+        if ring is None:
+            ring = rings[slot] = []
         free = -1
-        for i in range(len(ring)):
-            if sys.getrefcount(ring[i]) == _HELD_BY_RING_ONLY:
-                if ring[i].shape == shape and ring[i].dtype == dtype:
-                    return ring[i]
+        i = 0
+        for array in ring:
+            if sys.getrefcount(array) == _HELD_BY_RING_ONLY:
+                if array.shape == shape and array.dtype == dtype:
+                    return array
                 free = i
+            i += 1
+        array = None
         array = np.empty(shape, dtype=dtype)
         if len(ring) < _RING_SIZE:
             ring.append(array)
