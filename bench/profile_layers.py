@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 import nnfast as nf
+from nnfast import network
 from nnfast.benchmarks import workloads
 
 
@@ -31,6 +32,10 @@ def profile(name, threads, steps, warmup, batch_size=None):
     times = {}
     clock = time.perf_counter
 
+    def fused(i):
+        return (i + 1 < len(layers) and type(layers[i + 1]) is nf.layers.ReLU
+                and type(layers[i]).forward in network._FUSES_RELU)
+
     def add(label, t0):
         times.setdefault(label, []).append(clock() - t0)
 
@@ -38,10 +43,18 @@ def profile(name, threads, steps, warmup, batch_size=None):
         xb, yb = batches[step % len(batches)]
         t_step = clock()
         h = xb
-        for i, layer in enumerate(layers):
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
             t0 = clock()
+            if fused(i):  # as Sequential.forward does
+                h = layers[i + 1]._take_fused_output(layer._forward(h, True))
+                add(f"{i:2d} {layer!r} + ReLU forward (fused)", t0)
+                i += 2
+                continue
             h = layer.forward(h)
             add(f"{i:2d} {layer!r} forward", t0)
+            i += 1
         t0 = clock()
         loss.forward(h, yb)
         g = loss.backward()

@@ -46,7 +46,8 @@
                              int64_t width_pad, T *span);                      \
     void pack_rows##SUFFIX(const T *span, int64_t channels, int64_t rows,      \
                            int64_t width, int64_t width_pad,                   \
-                           const T *bias, int64_t ld_channel, T *packed);
+                           const T *bias, int relu, int64_t ld_channel,        \
+                           T *packed);
 
 /* pad_image: padded[c] := image[c] placed at (pad_top, pad_left) of a
  *   (height_pad, width_pad) plane of zeros.
@@ -59,7 +60,8 @@
  *   for w < width, 0 for width <= w < width_pad (an output gradient in span
  *   layout: zeros where the discarded positions are).
  * pack_rows: packed[c * ld_channel + r * width + w] :=
- *   span[c][r * width_pad + w] + bias[c] (bias may be NULL). */
+ *   span[c][r * width_pad + w] + bias[c] (bias may be NULL), and then, if
+ *   relu, max(that, 0) (NaN kept, as the ReLU kernel does). */
 NNFAST_IM2COL_SPAN_DECLARE(float, _f32)
 NNFAST_IM2COL_SPAN_DECLARE(double, _f64)
 

@@ -85,13 +85,21 @@ void NNFAST_FN(spread_rows)(const NNFAST_T *restrict packed, int64_t channels,
 
 void NNFAST_FN(pack_rows)(const NNFAST_T *restrict span, int64_t channels,
                           int64_t rows, int64_t width, int64_t width_pad,
-                          const NNFAST_T *restrict bias, int64_t ld_channel,
-                          NNFAST_T *restrict packed)
+                          const NNFAST_T *restrict bias, int relu,
+                          int64_t ld_channel, NNFAST_T *restrict packed)
 {
     for (int64_t c = 0; c < channels; ++c) {
         const NNFAST_T b = bias ? bias[c] : 0;
         NNFAST_T *dst = packed + c * ld_channel;
-        for (int64_t r = 0; r < rows; ++r, span += width_pad, dst += width)
-            for (int64_t w = 0; w < width; ++w) dst[w] = span[w] + b;
+        for (int64_t r = 0; r < rows; ++r, span += width_pad, dst += width) {
+            if (relu) {
+                for (int64_t w = 0; w < width; ++w) {
+                    const NNFAST_T v = span[w] + b;
+                    dst[w] = v < 0 ? 0 : v;
+                }
+            } else {
+                for (int64_t w = 0; w < width; ++w) dst[w] = span[w] + b;
+            }
+        }
     }
 }

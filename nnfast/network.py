@@ -1,5 +1,13 @@
 """Sequential: layers applied in order, backpropagated in reverse."""
+from nnfast.layers.activations import ReLU
 from nnfast.layers.base import Layer
+from nnfast.layers.conv import Conv2D
+from nnfast.layers.linear import Linear
+
+# Layers whose output pass can apply a following ReLU (``_forward(x, relu)``),
+# by the ``forward`` they are run with: a subclass that overrides forward is
+# run as it is.
+_FUSES_RELU = {Linear.forward, Conv2D.forward}
 
 
 class Sequential(Layer):
@@ -21,8 +29,22 @@ class Sequential(Layer):
         self.layers = layers
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
+        """Each layer's ``forward`` in order, with one shortcut: a Linear or
+        Conv2D followed by a ReLU computes the ReLU in the pass that adds its
+        bias, instead of the ReLU reading and writing the whole output again.
+        The result and every layer's state (what ``backward`` reads) are those
+        of calling the two forwards one after the other."""
+        layers = self.layers
+        i, n = 0, len(layers)
+        while i < n:
+            layer = layers[i]
+            if (i + 1 < n and type(layers[i + 1]) is ReLU
+                    and type(layer).forward in _FUSES_RELU):
+                x = layers[i + 1]._take_fused_output(layer._forward(x, True))
+                i += 2
+            else:
+                x = layer.forward(x)
+                i += 1
         return x
 
     def backward(self, grad_output):

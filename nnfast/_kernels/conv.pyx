@@ -113,10 +113,10 @@ cdef extern from "im2col_span.h" nogil:
                          double *span)
     void pack_rows_f32(const float *span, int64_t channels, int64_t rows,
                        int64_t width, int64_t width_pad, const float *bias,
-                       int64_t ld_channel, float *packed)
+                       int relu, int64_t ld_channel, float *packed)
     void pack_rows_f64(const double *span, int64_t channels, int64_t rows,
                        int64_t width, int64_t width_pad, const double *bias,
-                       int64_t ld_channel, double *packed)
+                       int relu, int64_t ld_channel, double *packed)
 
 cdef extern from "conv_direct.h" nogil:
     void conv2d_direct_forward_plane_f32(
@@ -501,11 +501,26 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
 
 # -- im2col + GEMM --------------------------------------------------------------
 
+cdef inline void _add_bias(floating *p, Py_ssize_t n, floating b,
+                           bint relu) noexcept nogil:
+    """p[:n] += b, then max(p, 0) if relu (NaN kept, as the ReLU kernel)."""
+    cdef Py_ssize_t i
+    cdef floating v
+    if relu:
+        for i in range(n):
+            v = p[i] + b
+            p[i] = 0 if v < 0 else v
+    else:
+        for i in range(n):
+            p[i] += b
+
+
 cdef void _forward_im2col_block(const floating *x, const floating *weight,
                                 const floating *bias, floating *out,
-                                floating *workspace, Geometry *g, int t,
-                                int nt) noexcept nogil:
-    """Thread t's items: out[n, :, rows] := weight @ columns + bias."""
+                                floating *workspace, Geometry *g, bint relu,
+                                int t, int nt) noexcept nogil:
+    """Thread t's items: out[n, :, rows] := weight @ columns + bias, then
+    ReLU'd if relu."""
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p, span
@@ -532,10 +547,10 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
             # discard the extra positions, add the bias
             if floating is float:
                 pack_rows_f32(staging, g.out_channels, h1 - h0, g.width_col,
-                              g.width_pad, bias, size_col, dst)
+                              g.width_pad, bias, relu, size_col, dst)
             else:
                 pack_rows_f64(staging, g.out_channels, h1 - h0, g.width_col,
-                              g.width_pad, bias, size_col, dst)
+                              g.width_pad, bias, relu, size_col, dst)
             continue
         if g.pointwise:
             col = x + n * image + h0 * g.width_col
@@ -546,18 +561,19 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
             ldcol = nb
         gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
              ldcol, 0, dst, size_col)
-        # bias while the block is still in cache
+        # bias (and ReLU) while the block is still in cache
         for o in range(g.out_channels):
-            b = bias[o]
-            for p in range(nb):
-                dst[o * size_col + p] += b
+            _add_bias(dst + o * size_col, nb, bias[o], relu)
 
 
 def conv2d_forward_im2col(const floating[:, :, :, ::1] x,
                           const floating[:, :, :, ::1] weight,
                           const floating[::1] bias, stride, padding, dilation,
-                          floating[:, :, :, ::1] out, floating[::1] workspace):
-    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's).
+                          floating[:, :, :, ::1] out, floating[::1] workspace,
+                          bint relu=False):
+    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
+    max(out, 0) if ``relu`` (a ReLU layer after it, fused into the pass that
+    adds the bias).
 
     Parameters
     ----------
@@ -578,12 +594,12 @@ def conv2d_forward_im2col(const floating[:, :, :, ::1] x,
         with nogil:
             nnfast_flush_denormals()
             _forward_im2col_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
-                                  &out[0, 0, 0, 0], ws, &g, 0, 1)
+                                  &out[0, 0, 0, 0], ws, &g, relu, 0, 1)
         return
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
         _forward_im2col_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
-                              &out[0, 0, 0, 0], ws, &g, threadid(),
+                              &out[0, 0, 0, 0], ws, &g, relu, threadid(),
                               omp_get_num_threads())
 
 
@@ -794,8 +810,9 @@ def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
 
 cdef void _forward_direct_block(const floating *x, const floating *weight,
                                 const floating *bias, floating *out,
-                                Geometry *g, int t, int nt) noexcept nogil:
-    """Thread t's (sample, output channel) planes of out."""
+                                Geometry *g, bint relu, int t,
+                                int nt) noexcept nogil:
+    """Thread t's (sample, output channel) planes of out (ReLU'd if relu)."""
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, o
@@ -815,13 +832,16 @@ cdef void _forward_direct_block(const floating *x, const floating *weight,
                 g.kernel_h, g.kernel_w, bias[o], g.pad_h, g.pad_w, g.stride_h,
                 g.stride_w, g.dilation_h, g.dilation_w, g.height_col,
                 g.width_col, out + item * size_col)
+        if relu:
+            _add_bias(out + item * size_col, size_col, 0, True)
 
 
 def conv2d_forward_direct(const floating[:, :, :, ::1] x,
                           const floating[:, :, :, ::1] weight,
                           const floating[::1] bias, stride, padding, dilation,
-                          floating[:, :, :, ::1] out):
-    """out := conv2d(x, weight) + bias, without a column buffer.
+                          floating[:, :, :, ::1] out, bint relu=False):
+    """out := conv2d(x, weight) + bias, without a column buffer; then
+    max(out, 0) if ``relu``.
 
     Parameters
     ----------
@@ -842,12 +862,12 @@ def conv2d_forward_direct(const floating[:, :, :, ::1] x,
         with nogil:
             nnfast_flush_denormals()
             _forward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
-                                  &out[0, 0, 0, 0], &g, 0, 1)
+                                  &out[0, 0, 0, 0], &g, relu, 0, 1)
         return
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
         _forward_direct_block(&x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0],
-                              &out[0, 0, 0, 0], &g, threadid(),
+                              &out[0, 0, 0, 0], &g, relu, threadid(),
                               omp_get_num_threads())
 
 

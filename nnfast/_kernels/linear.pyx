@@ -20,14 +20,28 @@ cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     return cols > rows
 
 
+cdef inline void _add_bias(floating *row, const floating *bias, Py_ssize_t n,
+                           bint relu) noexcept nogil:
+    """row[:n] += bias[:n], then max(row, 0) if relu (NaN kept, as the ReLU
+    kernel does)."""
+    cdef Py_ssize_t j
+    cdef floating v
+    if relu:
+        for j in range(n):
+            v = row[j] + bias[j]
+            row[j] = 0 if v < 0 else v
+    else:
+        for j in range(n):
+            row[j] += bias[j]
+
+
 cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
                          const floating[::1] bias, floating[:, ::1] out,
-                         int t, int nt) noexcept nogil:
-    """Thread t's block of out := x @ weight.T + bias: rows [lo, hi) (samples)
-    or columns [lo, hi) (output features)."""
-    cdef Py_ssize_t i, j, lo, hi
+                         bint relu, int t, int nt) noexcept nogil:
+    """Thread t's block of out := x @ weight.T + bias (ReLU'd if relu): rows
+    [lo, hi) (samples) or columns [lo, hi) (output features)."""
+    cdef Py_ssize_t i, lo, hi
     cdef Py_ssize_t n = x.shape[0], n_out = weight.shape[0], n_in = weight.shape[1]
-    cdef floating *row
     if nt > 1 and _by_columns(n, n_out):
         split_range(n_out, t, nt, &lo, &hi)
         if hi <= lo:
@@ -35,9 +49,7 @@ cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight
         gemm(False, True, n, hi - lo, n_in, 1, &x[0, 0], n_in,
              &weight[lo, 0], n_in, 0, &out[0, lo], n_out)
         for i in range(n):
-            row = &out[i, 0]
-            for j in range(lo, hi):
-                row[j] += bias[j]
+            _add_bias(&out[i, lo], &bias[lo], hi - lo, relu)
         return
     split_range(n, t, nt, &lo, &hi)
     if hi <= lo:
@@ -45,14 +57,13 @@ cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight
     gemm(False, True, hi - lo, n_out, n_in, 1, &x[lo, 0], n_in,
          &weight[0, 0], n_in, 0, &out[lo, 0], n_out)
     for i in range(lo, hi):
-        row = &out[i, 0]
-        for j in range(n_out):
-            row[j] += bias[j]
+        _add_bias(&out[i, 0], &bias[0], n_out, relu)
 
 
 def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
-                   const floating[::1] bias, floating[:, ::1] out):
-    """out := x @ weight.T + bias
+                   const floating[::1] bias, floating[:, ::1] out, bint relu=False):
+    """out := x @ weight.T + bias, then max(out, 0) if ``relu`` (a ReLU layer
+    after it, fused into the pass that adds the bias)
 
     Parameters
     ----------
@@ -68,11 +79,11 @@ def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
     if nt <= 1:
         with nogil:
             nnfast_flush_denormals()
-            _forward_block(x, weight, bias, out, 0, 1)
+            _forward_block(x, weight, bias, out, relu, 0, 1)
         return
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
-        _forward_block(x, weight, bias, out, threadid(), omp_get_num_threads())
+        _forward_block(x, weight, bias, out, relu, threadid(), omp_get_num_threads())
 
 
 cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weight,

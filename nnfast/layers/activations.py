@@ -60,6 +60,14 @@ class ReLU(_Elementwise):
     _forward_kernel = "relu_forward"
     _backward_kernel = "relu_backward"
 
+    def _take_fused_output(self, out):
+        """Record ``out`` as this layer's forward output, computed by the
+        layer before it with the ReLU fused in (Sequential.forward): the
+        state ``backward`` needs is then exactly what ``forward(x)`` leaves."""
+        self._saved = out
+        self._remember_output_shape(out.shape)
+        return out
+
 
 class LeakyReLU(_Elementwise):
     """y = x where x > 0, else negative_slope * x.

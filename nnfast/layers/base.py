@@ -42,6 +42,9 @@ class Layer:
 
     training = True
     requires_input_grad = True
+    # Whether ``_forward(x, relu=True)`` exists: the layer can apply a ReLU
+    # that follows it in its own output pass (see Sequential.forward).
+    _fuses_relu = False
 
     def __init__(self):
         self.training = True

@@ -178,6 +178,12 @@ class Conv2D(Layer):
 
     def forward(self, x):
         """x : (N, in_channels, height, width) -> (N, out_channels, height_col, width_col)"""
+        return self._forward(x, False)
+
+    _fuses_relu = True
+
+    def _forward(self, x, relu):
+        """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (N, {self.in_channels}, height, width) "
@@ -192,10 +198,10 @@ class Conv2D(Layer):
         if algorithm == "im2col":
             k.conv2d_forward_im2col(x, self.weight.value, self.bias.value, self.stride,
                                     self.padding, self.dilation, out,
-                                    self._workspace_for(k, out_shape))
+                                    self._workspace_for(k, out_shape), relu)
         else:
             k.conv2d_forward_direct(x, self.weight.value, self.bias.value, self.stride,
-                                    self.padding, self.dilation, out)
+                                    self.padding, self.dilation, out, relu)
         self._x = x
         self._algorithm_used = algorithm
         self._remember_output_shape(out_shape)

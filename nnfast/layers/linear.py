@@ -66,11 +66,17 @@ class Linear(Layer):
 
     def forward(self, x):
         """x : (N, in_features) -> (N, out_features)"""
+        return self._forward(x, False)
+
+    _fuses_relu = True
+
+    def _forward(self, x, relu):
+        """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
-        _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out)
+        _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out, relu)
         self._x = x
         self._remember_output_shape(out.shape)
         return out

@@ -82,8 +82,10 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     return 0
 
 
-def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, workspace):
-    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's).
+def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, workspace,
+                          relu=False):
+    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
+    max(out, 0) if ``relu``.
 
     Parameters
     ----------
@@ -99,6 +101,8 @@ def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, works
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, *out.shape[2:])
     prod = weight.reshape(o, -1) @ cols.reshape(n, -1, out.shape[2] * out.shape[3])
     out[...] = prod.reshape(out.shape) + bias[:, None, None]
+    if relu:
+        np.maximum(out, 0, out=out)
 
 
 def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
@@ -121,8 +125,9 @@ def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
         grad_x[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
 
 
-def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out):
-    """out := conv2d(x, weight) + bias, one kernel tap at a time.
+def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out, relu=False):
+    """out := conv2d(x, weight) + bias, one kernel tap at a time; then
+    max(out, 0) if ``relu``.
 
     Same arguments as ``conv2d_forward_im2col`` (no workspace).
     """
@@ -134,6 +139,8 @@ def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out):
             tap = _tap(xpad, i, j, stride, dilation, *out.shape[2:])
             acc += np.einsum("oc,nchw->nohw", weight[:, :, i, j], tap)
     out[...] = acc
+    if relu:
+        np.maximum(out, 0, out=out)
 
 
 def conv2d_backward_direct(x, weight, grad_out, stride, padding, dilation,

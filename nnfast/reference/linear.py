@@ -2,8 +2,8 @@
 import numpy as np
 
 
-def linear_forward(x, weight, bias, out):
-    """out := x @ weight.T + bias
+def linear_forward(x, weight, bias, out, relu=False):
+    """out := x @ weight.T + bias, then max(out, 0) if ``relu``
 
     Parameters
     ----------
@@ -14,6 +14,8 @@ def linear_forward(x, weight, bias, out):
     """
     np.matmul(x, weight.T, out=out)
     out += bias
+    if relu:
+        np.maximum(out, 0, out=out)
 
 
 def linear_backward(x, weight, grad_out, grad_x, grad_weight, grad_bias):

@@ -1,0 +1,138 @@
+"""Sequential applies a ReLU inside the Linear or Conv2D before it.
+
+The fused forward must give exactly what the two layers' own forwards give,
+and leave the same state for backward; the kernels' ``relu`` flag must
+match the NumPy twins (NaN kept, as the ReLU kernel keeps it)."""
+import copy
+
+import numpy as np
+import pytest
+
+import nnfast as nf
+from nnfast import _kernels, reference
+from nnfast import layers as L
+from nnfast._kernels import conv as fast_conv
+
+
+def _unfused_forward(model, x):
+    for layer in model.layers:
+        x = layer.forward(x)
+    return x
+
+
+def _run(model, x, grad, fused):
+    out = model.forward(x) if fused else _unfused_forward(model, x)
+    out = out.copy()
+    grad_x = model.backward(grad).copy()
+    grads = [p.grad.copy() for p in model.parameters()]
+    return out, grad_x, grads
+
+
+def _compare(model, x):
+    twin = copy.deepcopy(model)
+    rng = np.random.default_rng(5)
+    out_shape = twin.forward(x).shape
+    grad = rng.standard_normal(out_shape).astype(x.dtype)
+    for p in twin.parameters():
+        p.zero_grad()
+    a = _run(model, x, grad, fused=True)
+    b = _run(twin, x, grad, fused=False)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    for ga, gb in zip(a[2], b[2]):
+        np.testing.assert_array_equal(ga, gb)
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+@pytest.mark.parametrize("span", ["never", "always"])
+def test_conv_relu_fused_equals_unfused(algorithm, span, dtype, threads):
+    old = fast_conv.get_span_columns()
+    fast_conv.set_span_columns(span)
+    try:
+        rng = np.random.default_rng(0)
+        model = nf.Sequential([
+            L.Conv2D(2, 3, 3, padding=1, algorithm=algorithm, dtype=dtype, rng=1), L.ReLU(),
+            L.Conv2D(3, 4, 1, algorithm=algorithm, dtype=dtype, rng=2), L.ReLU(),
+            L.Flatten(), L.Linear(4 * 5 * 6, 7, dtype=dtype, rng=3), L.ReLU(),
+            L.Linear(7, 2, dtype=dtype, rng=4)])
+        x = rng.standard_normal((3, 2, 5, 6)).astype(dtype)
+        _compare(model, x)
+    finally:
+        fast_conv.set_span_columns(old)
+
+
+def test_fused_forward_under_reference_backend(dtype):
+    with nf.use_backend("reference"):
+        model = nf.Sequential([L.Linear(5, 4, dtype=dtype, rng=0), L.ReLU(),
+                               L.Linear(4, 3, dtype=dtype, rng=1)])
+        _compare(model, np.random.default_rng(1).standard_normal((6, 5)).astype(dtype))
+
+
+def test_relu_state_after_fused_forward():
+    model = nf.Sequential([L.Linear(3, 4, rng=0), L.ReLU()])
+    out = model.forward(np.ones((2, 3), np.float32))
+    relu = model.layers[1]
+    assert relu._saved is out
+    assert relu._output_shape == out.shape
+    assert np.all(out >= 0)
+
+
+def test_subclass_with_own_forward_is_not_fused():
+    class Doubled(L.Linear):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    model = nf.Sequential([Doubled(3, 2, rng=0), L.ReLU()])
+    plain = L.Linear(3, 2, rng=0)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(model.forward(x), np.maximum(2 * plain.forward(x), 0))
+
+
+def test_other_activations_are_not_fused():
+    model = nf.Sequential([L.Linear(3, 2, rng=0), L.LeakyReLU(0.5)])
+    plain = L.Linear(3, 2, rng=0)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    y = plain.forward(x)
+    np.testing.assert_allclose(model.forward(x), np.where(y > 0, y, 0.5 * y))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_linear_relu_flag_fast_matches_reference(seed, dtype, threads):
+    rng = np.random.default_rng(seed)
+    n, i, o = (int(v) for v in rng.integers(1, [40, 30, 70]))
+    x = rng.standard_normal((n, i)).astype(dtype)
+    w = rng.standard_normal((o, i)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    x[0, :] = np.nan  # a NaN row: the output row stays NaN, as ReLU keeps NaN
+    outs = []
+    for kernels in (_kernels, reference):
+        out = np.empty((n, o), dtype)
+        kernels.linear_forward(x, w, b, out, True)
+        outs.append(out)
+    assert np.all(np.isnan(outs[0][0]))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)
+    assert np.all(outs[0][1:] >= 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_conv_relu_flag_fast_matches_reference(seed, dtype, threads):
+    rng = np.random.default_rng(seed)
+    n, c, o = (int(v) for v in rng.integers(1, [4, 4, 5]))
+    k = int(rng.integers(1, 4))
+    x = rng.standard_normal((n, c, 7, 6)).astype(dtype)
+    w = rng.standard_normal((o, c, k, k)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    out_shape = (n, o, 7 - k + 1, 6 - k + 1)
+    ws = np.empty(_kernels.conv2d_workspace_size(w.shape, out_shape, dtype), dtype)
+    expected = np.empty(out_shape, dtype)
+    reference.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), expected, None, True)
+    for run in (lambda out: _kernels.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
+                                                           out, ws, True),
+                lambda out: _kernels.conv2d_forward_direct(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
+                                                           out, True)):
+        out = np.empty(out_shape, dtype)
+        run(out)
+        tol = 1e-4 if dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * 10)
+        assert np.all(out >= 0)
