@@ -32,6 +32,10 @@ def profile(name, threads, steps, warmup, batch_size=None):
     times = {}
     clock = time.perf_counter
 
+    def fused_back(i):
+        return (i > first and type(layers[i]) is nf.layers.MaxPool2D
+                and type(layers[i - 1]) is nf.layers.ReLU)
+
     def fused(i):
         return (i + 1 < len(layers) and type(layers[i + 1]) is nf.layers.ReLU
                 and type(layers[i]).forward in network._FUSES_RELU)
@@ -59,10 +63,17 @@ def profile(name, threads, steps, warmup, batch_size=None):
         loss.forward(h, yb)
         g = loss.backward()
         add("   loss forward + backward", t0)
-        for i in range(len(layers) - 1, first - 1, -1):
+        i = len(layers) - 1
+        while i >= first:
             t0 = clock()
+            if fused_back(i):  # as Sequential.backward does
+                g = layers[i]._backward(g, True)
+                add(f"{i:2d} ReLU + {layers[i]!r} backward (fused)", t0)
+                i -= 2
+                continue
             g = layers[i].backward(g)
             add(f"{i:2d} {layers[i]!r} backward", t0)
+            i -= 1
         t0 = clock()
         opt.step()
         opt.zero_grad()

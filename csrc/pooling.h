@@ -15,8 +15,8 @@
         int64_t stride_w, int64_t height_col, int64_t width_col, T *out,        \
         int64_t *argmax);                                                       \
     void maxpool2d_backward_plane##SUFFIX(                                      \
-        const T *grad_out, const int64_t *argmax, int64_t size_col,             \
-        int64_t size, T *grad_x);                                               \
+        const T *grad_out, const int64_t *argmax, const T *pooled,              \
+        int64_t size_col, int64_t size, T *grad_x);                             \
     void avgpool2d_forward_plane##SUFFIX(                                       \
         const T *x, int64_t height, int64_t width, int64_t kernel_h,            \
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,       \
@@ -30,7 +30,9 @@
  *   PyTorch; among equal values the first in row-major order), argmax := its
  *   index h * width + w in the plane.
  * maxpool2d_backward_plane: grad_x (size) := 0, then grad_out (size_col)
- *   added at argmax (overlapping windows that share a maximum add up).
+ *   added at argmax (overlapping windows that share a maximum add up); where
+ *   pooled (the forward's output, or NULL) is not > 0, nothing is added:
+ *   the gradient through a ReLU before the pooling, in the same pass.
  * avgpool2d_forward_plane: out := window sum / (kernel_h * kernel_w), padding
  *   counted as zeros (PyTorch's count_include_pad=True).
  * avgpool2d_backward_plane: grad_x := 0, then each grad_out / (kernel_h *

@@ -110,11 +110,20 @@ void NNFAST_FN(maxpool2d_forward_plane)(
 
 void NNFAST_FN(maxpool2d_backward_plane)(
     const NNFAST_T *restrict grad_out, const int64_t *restrict argmax,
-    int64_t size_col, int64_t size, NNFAST_T *restrict grad_x)
+    const NNFAST_T *restrict pooled, int64_t size_col, int64_t size,
+    NNFAST_T *restrict grad_x)
 {
     for (int64_t i = 0; i < size; ++i) grad_x[i] = 0;
     /* += : with overlapping windows one pixel can be the maximum of several */
-    for (int64_t i = 0; i < size_col; ++i) grad_x[argmax[i]] += grad_out[i];
+    if (pooled) {
+        /* A window's maximum is the value at its argmax, so "the ReLU's
+         * output there is > 0" is pooled[i] > 0, for every window that
+         * shares the pixel. */
+        for (int64_t i = 0; i < size_col; ++i)
+            if (pooled[i] > 0) grad_x[argmax[i]] += grad_out[i];
+    } else {
+        for (int64_t i = 0; i < size_col; ++i) grad_x[argmax[i]] += grad_out[i];
+    }
 }
 
 void NNFAST_FN(avgpool2d_forward_plane)(

@@ -3,6 +3,7 @@ from nnfast.layers.activations import ReLU
 from nnfast.layers.base import Layer
 from nnfast.layers.conv import Conv2D
 from nnfast.layers.linear import Linear
+from nnfast.layers.pooling import MaxPool2D
 
 # Layers whose output pass can apply a following ReLU (``_forward(x, relu)``),
 # by the ``forward`` they are run with: a subclass that overrides forward is
@@ -57,8 +58,21 @@ class Sequential(Layer):
         below it (a Flatten, say) are skipped, as ``nf.fit`` does. Returns
         None then.
         """
-        for layer in reversed(self.layers):
-            grad_output = layer.backward(grad_output)
+        layers = self.layers
+        i = len(layers) - 1
+        while i >= 0:
+            layer = layers[i]
+            # A MaxPool2D after a ReLU takes the ReLU's backward into its
+            # own pass (only where its output is > 0 does a gradient reach
+            # the ReLU's input): the same result as the two backwards.
+            if (i > 0 and type(layer) is MaxPool2D and type(layers[i - 1]) is ReLU
+                    and layer.requires_input_grad and layers[i - 1].requires_input_grad
+                    and layer._x_shape == layers[i - 1]._output_shape):
+                grad_output = layer._backward(grad_output, True)
+                i -= 2
+            else:
+                grad_output = layer.backward(grad_output)
+                i -= 1
             if grad_output is None:
                 break
         return grad_output

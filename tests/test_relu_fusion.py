@@ -1,8 +1,10 @@
-"""Sequential applies a ReLU inside the Linear or Conv2D before it.
+"""Sequential applies a ReLU inside the Linear or Conv2D before it, and
+takes a ReLU's backward into the MaxPool2D after it.
 
-The fused forward must give exactly what the two layers' own forwards give,
-and leave the same state for backward; the kernels' ``relu`` flag must
-match the NumPy twins (NaN kept, as the ReLU kernel keeps it)."""
+The fused passes must give exactly what the layers' own forwards and
+backwards give, and leave the same state; the kernels' ``relu`` flag and
+``pooled`` mask must match the NumPy twins (NaN kept, as the ReLU kernel
+keeps it)."""
 import copy
 
 import numpy as np
@@ -20,10 +22,16 @@ def _unfused_forward(model, x):
     return x
 
 
+def _unfused_backward(model, grad):
+    for layer in reversed(model.layers):
+        grad = layer.backward(grad)
+    return grad
+
+
 def _run(model, x, grad, fused):
     out = model.forward(x) if fused else _unfused_forward(model, x)
     out = out.copy()
-    grad_x = model.backward(grad).copy()
+    grad_x = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
     grads = [p.grad.copy() for p in model.parameters()]
     return out, grad_x, grads
 
@@ -61,11 +69,29 @@ def test_conv_relu_fused_equals_unfused(algorithm, span, dtype, threads):
         fast_conv.set_span_columns(old)
 
 
+@pytest.mark.parametrize("pool", [(2, 2), (3, 2), (3, 1)], ids=["2x2", "3x3s2", "3x3s1"])
+def test_relu_maxpool_backward_fused_equals_unfused(pool, dtype, threads):
+    """Overlapping windows (a pixel the maximum of several) and exact zeros
+    (a window of ReLU zeros) included."""
+    kernel, stride = pool
+    rng = np.random.default_rng(kernel * 10 + stride)
+    model = nf.Sequential([
+        L.Conv2D(2, 3, 3, padding=1, dtype=dtype, rng=1), L.ReLU(),
+        L.MaxPool2D(kernel, stride=stride), L.ReLU(), L.MaxPool2D(2, stride=1),
+        L.Flatten()])
+    x = rng.standard_normal((3, 2, 9, 8)).astype(dtype)
+    x[0, :, :4] = -5.0  # whole windows of ReLU zeros
+    _compare(model, x)
+
+
 def test_fused_forward_under_reference_backend(dtype):
     with nf.use_backend("reference"):
         model = nf.Sequential([L.Linear(5, 4, dtype=dtype, rng=0), L.ReLU(),
                                L.Linear(4, 3, dtype=dtype, rng=1)])
         _compare(model, np.random.default_rng(1).standard_normal((6, 5)).astype(dtype))
+        model = nf.Sequential([L.Conv2D(1, 2, 3, dtype=dtype, rng=0), L.ReLU(),
+                               L.MaxPool2D(2), L.Flatten()])
+        _compare(model, np.random.default_rng(2).standard_normal((2, 1, 8, 8)).astype(dtype))
 
 
 def test_relu_state_after_fused_forward():
@@ -136,3 +162,28 @@ def test_conv_relu_flag_fast_matches_reference(seed, dtype, threads):
         tol = 1e-4 if dtype == np.float32 else 1e-10
         np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * 10)
         assert np.all(out >= 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, threads):
+    rng = np.random.default_rng(seed)
+    n, c = (int(v) for v in rng.integers(1, [4, 4]))
+    k, s = int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    h, w = (int(v) for v in rng.integers(k, k + 7, 2))
+    x = np.maximum(rng.standard_normal((n, c, h, w)), 0).astype(dtype)
+    x.reshape(-1)[::7] = np.nan
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    out = np.empty((n, c, oh, ow), dtype)
+    argmax = np.empty(out.shape, np.int64)
+    _kernels.maxpool2d_forward(x, (k, k), (s, s), (0, 0), out, argmax)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    results = []
+    for kernels in (_kernels, reference):
+        grad_x = np.full(x.shape, np.nan, dtype)
+        kernels.maxpool2d_backward(g, argmax, grad_x, out)
+        results.append(grad_x)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+    # nothing reaches a pixel whose window maximum is not > 0
+    plain = np.empty_like(x)
+    _kernels.maxpool2d_backward(np.where(out > 0, g, 0).astype(dtype), argmax, plain)
+    np.testing.assert_array_equal(results[0], plain)

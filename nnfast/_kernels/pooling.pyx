@@ -30,11 +30,11 @@ cdef extern from "pooling.h" nogil:
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out,
         int64_t *argmax)
     void maxpool2d_backward_plane_f32(
-        const float *grad_out, const int64_t *argmax, int64_t size_col,
-        int64_t size, float *grad_x)
+        const float *grad_out, const int64_t *argmax, const float *pooled,
+        int64_t size_col, int64_t size, float *grad_x)
     void maxpool2d_backward_plane_f64(
-        const double *grad_out, const int64_t *argmax, int64_t size_col,
-        int64_t size, double *grad_x)
+        const double *grad_out, const int64_t *argmax, const double *pooled,
+        int64_t size_col, int64_t size, double *grad_x)
     void avgpool2d_forward_plane_f32(
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
@@ -103,15 +103,21 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
 
 def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
                        const int64_t[:, :, :, ::1] argmax,
-                       floating[:, :, :, ::1] grad_x):
+                       floating[:, :, :, ::1] grad_x,
+                       const floating[:, :, :, ::1] pooled=None):
     """grad_x := 0, then each grad_out added at its window's argmax
     (a pixel that is the maximum of several windows gets their sum).
+
+    With ``pooled`` (the forward's output), only where pooled > 0: the
+    gradient with respect to the input of a ReLU that precedes the pooling,
+    without the ReLU's own pass.
 
     Parameters
     ----------
     grad_out : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
     argmax : int64 ndarray of grad_out's shape, from maxpool2d_forward         # IN
     grad_x : ndarray of shape (n_samples, channels, height, width)             # OUT
+    pooled : ndarray of grad_out's shape, or None                              # IN
     """
     cdef Py_ssize_t size = grad_x.shape[2] * grad_x.shape[3]
     cdef Py_ssize_t size_col = grad_out.shape[2] * grad_out.shape[3]
@@ -119,15 +125,18 @@ def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
     cdef const floating *pg = &grad_out[0, 0, 0, 0]
     cdef const int64_t *parg = &argmax[0, 0, 0, 0]
     cdef floating *pgx = &grad_x[0, 0, 0, 0]
+    cdef const floating *ppool = &pooled[0, 0, 0, 0] if pooled is not None else NULL
     cdef int nt = _threads(planes, 1.0 * planes * (size + size_col))
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
         for p in prange(planes, schedule='static'):
             if floating is float:
                 maxpool2d_backward_plane_f32(pg + p * size_col, parg + p * size_col,
+                                             ppool + p * size_col if ppool else NULL,
                                              size_col, size, pgx + p * size)
             else:
                 maxpool2d_backward_plane_f64(pg + p * size_col, parg + p * size_col,
+                                             ppool + p * size_col if ppool else NULL,
                                              size_col, size, pgx + p * size)
 
 

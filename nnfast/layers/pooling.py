@@ -63,6 +63,7 @@ class MaxPool2D(_Pool2D):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding)
         self._argmax = None
+        self._out = None
 
     def forward(self, x):
         """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
@@ -73,6 +74,7 @@ class MaxPool2D(_Pool2D):
         _backend.kernels().maxpool2d_forward(x, self.kernel_size, self.stride,
                                              self.padding, out, argmax)
         self._argmax = argmax
+        self._out = out
         self._x_shape = x.shape
         self._dtype = x.dtype
         self._remember_output_shape(out_shape)
@@ -81,11 +83,17 @@ class MaxPool2D(_Pool2D):
     def backward(self, grad_output):
         """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
         height, width), or None when ``requires_input_grad`` is False."""
+        return self._backward(grad_output, False)
+
+    def _backward(self, grad_output, through_relu):
+        """backward; through_relu: also through a ReLU whose output was this
+        layer's input (Sequential.backward), in the same pass."""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
         grad_x = self._new_array("grad_x", self._x_shape, self._dtype)
-        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x)
+        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x,
+                                              self._out if through_relu else None)
         return grad_x
 
 

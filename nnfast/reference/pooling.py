@@ -53,8 +53,9 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     argmax[...] = best_index
 
 
-def maxpool2d_backward(grad_out, argmax, grad_x):
-    """grad_x := 0, then each grad_out added at its window's argmax.
+def maxpool2d_backward(grad_out, argmax, grad_x, pooled=None):
+    """grad_x := 0, then each grad_out added at its window's argmax (with
+    ``pooled``, the forward's output, only where pooled > 0).
 
     Parameters
     ----------
@@ -62,6 +63,8 @@ def maxpool2d_backward(grad_out, argmax, grad_x):
     argmax : int64 ndarray of grad_out's shape, from maxpool2d_forward
     grad_x : ndarray of shape (n_samples, channels, height, width)
     """
+    if pooled is not None:
+        grad_out = np.where(pooled > 0, grad_out, 0).astype(grad_out.dtype)
     planes = grad_x.shape[0] * grad_x.shape[1]
     size = grad_x.shape[2] * grad_x.shape[3]
     flat = argmax.reshape(planes, -1) + (np.arange(planes) * size)[:, None]
