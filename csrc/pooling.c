@@ -15,7 +15,6 @@ static inline void maxpool2x2_four_sse2_f32(const float *top, const float *botto
                                             int64_t row, int64_t width,
                                             int64_t w_col, float *o, int64_t *a)
 {
-    int32_t code[4];
     const __m128 t0 = _mm_loadu_ps(top + 2 * w_col);
     const __m128 t1 = _mm_loadu_ps(top + 2 * w_col + 4);
     const __m128 b0 = _mm_loadu_ps(bottom + 2 * w_col);
@@ -34,10 +33,21 @@ static inline void maxpool2x2_four_sse2_f32(const float *top, const float *botto
                       _mm_andnot_ps(take, k));
     }
     _mm_storeu_ps(o + w_col, best);
-    _mm_storeu_si128((__m128i *)code, _mm_cvttps_epi32(k));
-    for (int l = 0; l < 4; ++l)
-        a[w_col + l] = row + 2 * (w_col + l) + (code[l] >> 1) * width
-                       + (code[l] & 1);
+    /* argmax = row + 2 * (w_col + lane) + (k >> 1) * width + (k & 1): the
+     * in-window offset in 32-bit lanes (width < 2^30, checked by the
+     * caller), widened to 64 bits and added to the row's base index */
+    const __m128i code = _mm_cvttps_epi32(k);
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i below = _mm_sub_epi32(zero, _mm_srli_epi32(code, 1));
+    const __m128i offset = _mm_add_epi32(
+        _mm_add_epi32(_mm_and_si128(below, _mm_set1_epi32((int32_t)width)),
+                      _mm_and_si128(code, _mm_set1_epi32(1))),
+        _mm_set_epi32(6, 4, 2, 0));
+    const __m128i base = _mm_set1_epi64x(row + 2 * w_col);
+    _mm_storeu_si128((__m128i *)(a + w_col),
+                     _mm_add_epi64(_mm_unpacklo_epi32(offset, zero), base));
+    _mm_storeu_si128((__m128i *)(a + w_col + 2),
+                     _mm_add_epi64(_mm_unpackhi_epi32(offset, zero), base));
 }
 
 /* A row four outputs at a time. A remainder of 1-3 outputs is done by one
@@ -51,6 +61,8 @@ static int64_t maxpool2x2_row_sse2_f32(const float *top, const float *bottom,
                                       int64_t width_col, float *o, int64_t *a)
 {
     int64_t w_col = 0;
+    if (width >= ((int64_t)1 << 30))
+        return 0;   /* the scalar loop does such rows */
     for (; w_col + 4 <= width_col; w_col += 4)
         maxpool2x2_four_sse2_f32(top, bottom, row, width, w_col, o, a);
     if (w_col < width_col && width_col >= 4) {
