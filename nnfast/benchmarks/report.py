@@ -145,7 +145,9 @@ def markdown(results, command=None, chart=None):
     runs = (f"{cfg['steps']} steps" if cfg.get("steps") else
             f"about {cfg.get('run_time', 0.4):g} s (steps per run in bench.json)")
     lines += ["", f"Training samples/s: median of {cfg['repeats']} runs of {runs} each, "
-              "implementations alternated run by run, each in its own process; "
+              "implementations alternated run by run, each in its own process, each run "
+              f"after a {cfg.get('settle_time', 0.3):g} s pause (the last run's idle threads "
+              "stop spinning); "
               "softmax cross-entropy, SGD lr 0.003 momentum 0.9, float32, the same data and "
               "initial weights for every implementation.", ""]
     lines += training_table(results)

@@ -30,6 +30,12 @@ SCALING_BATCH_SIZES = (16, 64, 256)
 # five workloads x two thread counts x three implementations x five repeats
 # to take a couple of minutes.
 RUN_TIME = 0.4
+# Pause before every timed run. An implementation's idle threads keep
+# spinning for a while after its run (OpenBLAS's server threads for ~2^28
+# cycles, OpenMP's for a spin count); on two cores they took a core from the
+# next implementation's run. Measured: torch's lenet5 at 2 threads ran
+# 19,264 samples/s alone and 3,344 right after the NumPy reference.
+SETTLE_TIME = 0.3
 
 
 class WorkerError(RuntimeError):
@@ -213,6 +219,7 @@ def _measure(workers, name, batch_size, threads, repeats, steps, warmup, seed, n
         for impl in impls[r % len(impls):] + impls[:r % len(impls)]:
             if impl in errors:
                 continue
+            time.sleep(SETTLE_TIME)
             try:
                 reply = workers[impl].request("run", steps=n_steps[impl],
                                               max_seconds=None if steps else 4 * RUN_TIME)
@@ -323,7 +330,8 @@ def run_all(names, impls, threads_list, repeats, steps, warmup=3, seed=0, memory
                "unavailable": unavailable,
                "worker_info": {impl: w.info for impl, w in workers.items()},
                "config": {"workloads": list(names), "threads": list(threads_list),
-                          "repeats": repeats, "steps": steps, "run_time": RUN_TIME, "warmup": warmup, "seed": seed},
+                          "repeats": repeats, "steps": steps, "run_time": RUN_TIME,
+                          "settle_time": SETTLE_TIME, "warmup": warmup, "seed": seed},
                "sgemm_peak_gflops": {str(t): p for t, p in peaks.items()}}
         if not workers:
             raise WorkerError("no implementation could start: " + json.dumps(unavailable))
