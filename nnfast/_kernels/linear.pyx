@@ -89,8 +89,9 @@ def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
 cdef void _weight_grad_part(const floating[:, ::1] x,
                             const floating[:, ::1] grad_out,
                             floating[:, ::1] grad_weight, floating[::1] grad_bias,
-                            int t, int nt) noexcept nogil:
-    """Thread t of nt's share of grad_weight and grad_bias."""
+                            bint accumulate, int t, int nt) noexcept nogil:
+    """Thread t of nt's share of grad_weight and grad_bias (added to, or
+    written if not accumulate)."""
     cdef Py_ssize_t n = x.shape[0]
     cdef Py_ssize_t n_out = grad_weight.shape[0], n_in = grad_weight.shape[1]
     cdef Py_ssize_t lo, hi, i, j
@@ -100,14 +101,14 @@ cdef void _weight_grad_part(const floating[:, ::1] x,
     split_range(n_in, t, nt, &lo, &hi)
     if hi > lo:
         gemm(True, False, n_out, hi - lo, n, 1, &grad_out[0, 0], n_out,
-             &x[0, lo], n_in, 1, &grad_weight[0, lo], n_in)
+             &x[0, lo], n_in, 1 if accumulate else 0, &grad_weight[0, lo], n_in)
     # grad_bias[lo:hi] += grad_out[:, lo:hi].sum(axis=0)
     split_range(n_out, t, nt, &lo, &hi)
     for j in range(lo, hi):
         s = 0
         for i in range(n):
             s = s + grad_out[i, j]
-        grad_bias[j] += s
+        grad_bias[j] = grad_bias[j] + s if accumulate else s
 
 
 cdef void _input_grad_part(const floating[:, ::1] weight,
@@ -133,7 +134,8 @@ cdef void _input_grad_part(const floating[:, ::1] weight,
 cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
                           const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
                           floating[:, ::1] grad_weight, floating[::1] grad_bias,
-                          bint need_grad_x, int t, int nt) noexcept nogil:
+                          bint need_grad_x, bint accumulate, int t,
+                          int nt) noexcept nogil:
     """Thread t's share of the three gradients (see linear_backward).
 
     With the input gradient, the two products are independent and cost the
@@ -143,25 +145,28 @@ cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weigh
     (python bench/profile_layers.py --workload mlp-wide --threads 2)."""
     cdef int team
     if not need_grad_x:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, t, nt)
+        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, t, nt)
         return
     if nt == 1:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, 0, 1)
+        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, 0, 1)
         _input_grad_part(weight, grad_out, grad_x, 0, 1)
         return
     team = nt // 2
     if t < team:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, t, team)
+        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, t, team)
     else:
         _input_grad_part(weight, grad_out, grad_x, t - team, nt - team)
 
 
 def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
                     const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
-                    floating[:, ::1] grad_weight, floating[::1] grad_bias):
+                    floating[:, ::1] grad_weight, floating[::1] grad_bias,
+                    bint accumulate=True):
     """Gradients of out = x @ weight.T + bias.
 
-    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0);
+    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0) (``=``
+    instead of ``+=`` when ``accumulate`` is False: the GEMM then writes
+    grad_weight without reading it);
     grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
 
     Parameters
@@ -172,6 +177,7 @@ def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
     grad_x : ndarray of shape (n_samples, in_features) or None    # OUT
     grad_weight : ndarray of shape (out_features, in_features)    # IN/OUT, accumulated
     grad_bias : ndarray of shape (out_features,)                  # IN/OUT, accumulated
+    accumulate : bool, default True
     """
     cdef bint need_grad_x = grad_x is not None
     cdef double flops = 2.0 * x.shape[0] * weight.shape[0] * weight.shape[1]
@@ -180,9 +186,9 @@ def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
         with nogil:
             nnfast_flush_denormals()
             _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
-                            need_grad_x, 0, 1)
+                            need_grad_x, accumulate, 0, 1)
         return
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
         _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
-                        need_grad_x, threadid(), omp_get_num_threads())
+                        need_grad_x, accumulate, threadid(), omp_get_num_threads())

@@ -86,6 +86,13 @@ class Linear(Layer):
         g = self._check_grad_output(grad_output, self.dtype)
         grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
                   if self.requires_input_grad else None)
+        grad_weight, accumulate = self.weight._grad_to_accumulate()
+        grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
+        if accumulate != accumulate_bias:  # only one of the two was cleared
+            for array, add in ((grad_weight, accumulate), (grad_bias, accumulate_bias)):
+                if not add:
+                    array.fill(0)
+            accumulate = True
         _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_x,
-                                           self.weight.grad, self.bias.grad)
+                                           grad_weight, grad_bias, accumulate)
         return grad_x

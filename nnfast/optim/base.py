@@ -117,9 +117,9 @@ class Optimizer:
                 self._update(kernels, p, value, grad, self.state[p])
 
     def zero_grad(self):
-        """Set every parameter's ``grad`` to zero, in place."""
+        """Set every parameter's ``grad`` to zero (lazily: see Parameter)."""
         for p in self.params:
-            p.grad.fill(0)
+            p.zero_grad()
 
     def _flat(self, p, i):
         """Flat views of p.value and p.grad for the kernels. Cheap checks only:

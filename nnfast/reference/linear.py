@@ -18,12 +18,16 @@ def linear_forward(x, weight, bias, out, relu=False):
         np.maximum(out, 0, out=out)
 
 
-def linear_backward(x, weight, grad_out, grad_x, grad_weight, grad_bias):
+def linear_backward(x, weight, grad_out, grad_x, grad_weight, grad_bias, accumulate=True):
     """Gradients of out = x @ weight.T + bias.
 
-    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0);
+    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0) (``=``
+    instead of ``+=`` when ``accumulate`` is False);
     grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
     """
+    if not accumulate:
+        grad_weight[...] = 0
+        grad_bias[...] = 0
     grad_weight += grad_out.T @ x
     grad_bias += grad_out.sum(axis=0)
     if grad_x is not None:
