@@ -1,5 +1,7 @@
 /* im2col / col2im in float and double: one generic body (im2col_impl.h)
  * compiled once per type. */
+#include <string.h>
+
 #include "im2col.h"
 #include "conv_geometry.h"
 

@@ -2,6 +2,23 @@
  *   NNFAST_T       float or double
  *   NNFAST_FN(n)   n ## _f32 or n ## _f64 */
 
+/* dst[:n] := src[:n] in 16-byte chunks, the last one overlapping the one
+ * before when n is not a multiple (the same values written twice): a row
+ * of 10 floats is three load/store pairs, without a loop tail. A fixed-size
+ * memcpy compiles to one unaligned load and store. */
+static inline void NNFAST_FN(copy_row)(NNFAST_T *restrict dst,
+                                       const NNFAST_T *restrict src, int64_t n)
+{
+    const int64_t chunk = 16 / (int64_t)sizeof(NNFAST_T);
+    if (n < chunk) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+        return;
+    }
+    int64_t k = 0;
+    for (; k + chunk <= n; k += chunk) memcpy(dst + k, src + k, 16);
+    if (k < n) memcpy(dst + n - chunk, src + n - chunk, 16);
+}
+
 /* im2col for stride_w == dilation_w == 1. Column row (c_im, h_offset,
  * w_offset) at output row h_col is input row h_im shifted by w_offset -
  * pad_w: a copy of width_col values with zeros where the shift runs off
@@ -17,38 +34,33 @@ static void NNFAST_FN(im2col_rows_stride1)(
 {
     const int64_t rows = h_col_end - h_col_begin;
     const int64_t plane_col = rows * width_col;   /* one column row */
+    NNFAST_T *dst = data_col;
+    /* column rows in order, each written front to back */
     for (int64_t c_im = 0; c_im < channels; ++c_im) {
         const NNFAST_T *im = data_im + c_im * height * width;
-        for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset) {
-            NNFAST_T *col = data_col + (c_im * kernel_h + h_offset) * kernel_w
-                                       * plane_col;
-            for (int64_t h_col = h_col_begin; h_col < h_col_end;
-                 ++h_col, col += width_col) {
-                const int64_t h_im = h_col * stride_h - pad_h
-                                     + h_offset * dilation_h;
-                /* 0 <= h_im < height in one unsigned comparison (below) */
-                if ((uint64_t)h_im >= (uint64_t)height) {
-                    for (int64_t j = 0; j < kernel_w; ++j)
-                        for (int64_t w = 0; w < width_col; ++w)
-                            col[j * plane_col + w] = 0;
-                    continue;
-                }
-                const NNFAST_T *row = im + h_im * width;
-                for (int64_t j = 0; j < kernel_w; ++j) {
-                    NNFAST_T *dst = col + j * plane_col;
-                    const int64_t shift = j - pad_w;   /* w_im = w + shift */
-                    int64_t lo = shift < 0 ? -shift : 0;
-                    int64_t hi = width - shift < width_col ? width - shift : width_col;
-                    if (lo > width_col) lo = width_col;
-                    if (hi < lo) hi = lo;
-                    int64_t w = 0;
-                    for (; w < lo; ++w) dst[w] = 0;
-                    for (; w < hi; ++w) dst[w] = row[w + shift];
-                    for (; w < width_col; ++w) dst[w] = 0;
+        for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset)
+            for (int64_t j = 0; j < kernel_w; ++j) {
+                const int64_t shift = j - pad_w;   /* w_im = w + shift */
+                int64_t lo = shift < 0 ? -shift : 0;
+                int64_t hi = width - shift < width_col ? width - shift : width_col;
+                if (lo > width_col) lo = width_col;
+                if (hi < lo) hi = lo;
+                for (int64_t h_col = h_col_begin; h_col < h_col_end;
+                     ++h_col, dst += width_col) {
+                    const int64_t h_im = h_col * stride_h - pad_h
+                                         + h_offset * dilation_h;
+                    /* 0 <= h_im < height in one unsigned comparison */
+                    if ((uint64_t)h_im >= (uint64_t)height) {
+                        for (int64_t w = 0; w < width_col; ++w) dst[w] = 0;
+                        continue;
+                    }
+                    for (int64_t w = 0; w < lo; ++w) dst[w] = 0;
+                    NNFAST_FN(copy_row)(dst + lo, im + h_im * width + lo + shift, hi - lo);
+                    for (int64_t w = hi; w < width_col; ++w) dst[w] = 0;
                 }
             }
-        }
     }
+    (void)plane_col;
 }
 
 void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,

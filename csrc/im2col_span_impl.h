@@ -54,6 +54,35 @@ void NNFAST_FN(im2col_span)(const NNFAST_T *restrict padded, int64_t channels,
             }
 }
 
+/* dst[q] += sum_j col[j * span + q - j] over the taps j < taps with
+ * 0 <= q - j < valid. Always inlined, so that a constant taps unrolls. */
+static inline __attribute__((always_inline)) void NNFAST_FN(span_add_taps)(
+    NNFAST_T *restrict dst, const NNFAST_T *restrict col, int64_t span,
+    int64_t valid, int64_t taps)
+{
+    const int64_t lanes = NNFAST_SPAN_LANES;
+    const int64_t end = valid + taps - 1;
+    int64_t q = 0;
+    /* head: the taps with q - j >= 0 */
+    for (; q < taps - 1 && q < end; ++q)
+        for (int64_t j = 0; j <= q; ++j)
+            if (q - j < valid) dst[q] += col[j * span + q - j];
+    /* middle: every tap, a vector of lanes at a time */
+    for (; q + lanes <= valid; q += lanes) {
+        NNFAST_SPAN_VEC v, t;
+        memcpy(&v, dst + q, sizeof v);
+        for (int64_t j = 0; j < taps; ++j) {
+            memcpy(&t, col + j * span + q - j, sizeof t);
+            v += t;
+        }
+        memcpy(dst + q, &v, sizeof v);
+    }
+    /* tail: the taps with q - j < valid */
+    for (; q < end; ++q)
+        for (int64_t j = 0; j < taps; ++j)
+            if (q - j >= 0 && q - j < valid) dst[q] += col[j * span + q - j];
+}
+
 void NNFAST_FN(col2im_span_add)(const NNFAST_T *restrict col, int64_t channels,
                                 int64_t height_pad, int64_t width_pad,
                                 int64_t kernel_h, int64_t kernel_w,
@@ -62,12 +91,25 @@ void NNFAST_FN(col2im_span_add)(const NNFAST_T *restrict col, int64_t channels,
 {
     const int64_t span = (h1 - h0) * width_pad;
     const int64_t valid = span - (width_pad - width_col);
+    /* Tap j of a (channel, kernel row) adds its column row at offset j:
+     * dst[q] += sum_j col_j[q - j]. Summed per q, each dst element is read
+     * and written once; added tap by tap, the loads of one tap would hit the
+     * stores of the last one shifted by one element, and wait on store
+     * forwarding. The usual kernel widths get the tap loop unrolled. */
     for (int64_t c = 0; c < channels; ++c)
-        for (int64_t i = 0; i < kernel_h; ++i)
-            for (int64_t j = 0; j < kernel_w; ++j, col += span) {
-                NNFAST_T *dst = padded + (c * height_pad + h0 + i) * width_pad + j;
-                for (int64_t p = 0; p < valid; ++p) dst[p] += col[p];
+        for (int64_t i = 0; i < kernel_h; ++i, col += kernel_w * span) {
+            NNFAST_T *dst = padded + (c * height_pad + h0 + i) * width_pad;
+            switch (kernel_w) {
+            case 3:
+                NNFAST_FN(span_add_taps)(dst, col, span, valid, 3);
+                break;
+            case 5:
+                NNFAST_FN(span_add_taps)(dst, col, span, valid, 5);
+                break;
+            default:
+                NNFAST_FN(span_add_taps)(dst, col, span, valid, kernel_w);
             }
+        }
 }
 
 void NNFAST_FN(spread_rows)(const NNFAST_T *restrict packed, int64_t channels,
