@@ -220,25 +220,25 @@ cdef bint _use_span(Geometry *g, Pass kind) noexcept nogil:
     ===========================  ===========  ===========  ===========
     layer                        forward      weight grad  input grad
     ===========================  ===========  ===========  ===========
-    32->64 3x3 pad 1, 14x14      4.47 / 4.40  4.36 / 4.43  4.36 / 4.10
-    1->32 3x3 pad 1, 28x28       0.52 / 0.50  0.70 / 0.84  0.42 / 0.57
-    LeNet 1->6 5x5 pad 2, 28x28  0.28 / 0.25  0.33 / 0.30  0.34 / 0.29
-    LeNet 6->16 5x5, 14x14       0.48 / 0.40  0.69 / 0.73  0.64 / 0.39
+    32->64 3x3 pad 1, 14x14      4.25 / 4.38  4.13 / 4.38  4.31 / 4.00
+    1->32 3x3 pad 1, 28x28       0.48 / 0.53  0.70 / 0.84  0.39 / 0.55
+    LeNet 1->6 5x5 pad 2, 28x28  0.30 / 0.28  0.34 / 0.36  0.35 / 0.34
+    LeNet 6->16 5x5, 14x14       0.38 / 0.40  0.59 / 0.73  0.61 / 0.38
     ===========================  ===========  ===========  ===========
 
-    The forward never lost; the input gradient won on rows of up to 14
-    pixels, where the plain col2im's per-row adds are shortest. The weight
-    gradient's GEMM grows by width_pad / width_col, which decides when there
-    are many output channels; with few, im2col's time does. In whole
-    training steps (``python bench/profile_layers.py``, 2 threads, median
-    backward of the layer, plain / span): LeNet 1->6 0.236 / 0.216 ms,
-    LeNet 6->16 0.597 / 0.601 ms, 1->32 0.450 / 0.615 ms, 32->64 4.33 /
-    4.45 ms. So: span columns below 16 output channels.
+    The weight gradient's GEMM grows by width_pad / width_col and the plain
+    im2col is cheap: plain. The input gradient gains on rows of up to 14
+    pixels, where the plain col2im's per-row adds are shortest. The forward
+    is close; in whole LeNet-5 training steps at 2 threads
+    (``python bench/profile_layers.py``) span columns took the first
+    layer's forward from 200 to 167 us and cost the second 10 us, so they
+    are used where the GEMM is shallowest (channels * kernel_h * kernel_w
+    < 64, a first layer on images).
     """
     if kind == FORWARD:
-        return True
+        return g.ckk < 64
     if kind == WEIGHT_GRAD:
-        return g.out_channels < 16
+        return False
     return g.width_col <= 16
 
 
