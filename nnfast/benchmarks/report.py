@@ -102,6 +102,11 @@ def memory_table(memory):
     return lines
 
 
+def _fmt_seconds(s):
+    """Three significant digits: an MLP's epoch is hundredths of a second."""
+    return f"{s:.3g}" if s < 100 else f"{s:.0f}"
+
+
 def scaling_table(scaling, impls):
     batch_sizes = sorted({r["batch_size"] for r in scaling})
     head = ["workload", "implementation", "threads"] + [f"batch {b}" for b in batch_sizes]
@@ -120,7 +125,7 @@ def scaling_table(scaling, impls):
                 times = by_key.get((name, impl, t))
                 if times:
                     lines.append("| " + " | ".join([name, impl, str(t)] + [
-                        f"{times[b]:.2f}" if b in times else "–" for b in batch_sizes]) + " |")
+                        _fmt_seconds(times[b]) if b in times else "–" for b in batch_sizes]) + " |")
     return lines
 
 
