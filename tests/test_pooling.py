@@ -206,3 +206,25 @@ def test_maxpool_2x2_stride_2_ties_and_nan(seed, dtype, threads):
         nan = np.flatnonzero(np.isnan(window))
         k = nan[-1] if nan.size else int(np.argmax(window))
         assert argmax[i] == (2 * hh + k // 2) * w + 2 * ww + k % 2
+
+
+@pytest.mark.parametrize("through_relu", [False, True])
+def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu):
+    """3x3 / stride 2 / padding 1 windows (overlapping), maxima placed on the
+    even pixels and one elsewhere, with and without the ReLU mask."""
+    from nnfast import _kernels, reference
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 3, 8, 6)).astype(np.float32)
+    x[:, :, ::2, ::2] += 10.0  # each window's maximum: its top-left pixel
+    x[0, 0, 0, 0] = -1.0       # one window whose maximum is elsewhere: the general path
+    out = np.empty((2, 3, 4, 3), np.float32)
+    argmax = np.empty(out.shape, np.int64)
+    _kernels.maxpool2d_forward(x, (3, 3), (2, 2), (1, 1), out, argmax)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    pooled = out if through_relu else None
+    results = []
+    for kernels in (_kernels, reference):
+        grad_x = np.full(x.shape, np.nan, np.float32)
+        kernels.maxpool2d_backward(g, argmax, grad_x, pooled)
+        results.append(grad_x)
+    np.testing.assert_array_equal(results[0], results[1])
