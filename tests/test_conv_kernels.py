@@ -75,6 +75,16 @@ def span_columns(request):
     fast_conv.set_span_columns(old)
 
 
+@pytest.fixture(params=["as_is", "transposed"])
+def grad_out_layout(request):
+    """Run the weight gradient with the output gradient as it is and
+    transposed."""
+    old = fast_conv.get_weight_grad_layout()
+    fast_conv.set_weight_grad_layout(request.param)
+    yield request.param
+    fast_conv.set_weight_grad_layout(old)
+
+
 @pytest.fixture
 def column_bytes(request):
     """Set the fast im2col kernels' column budget for one test, then restore it."""
@@ -92,7 +102,7 @@ def budget_for(seed):
 @pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_conv2d_fast_matches_reference(seed, unit_stride, dtype, threads, column_bytes,
-                                       span_columns):
+                                       span_columns, grad_out_layout):
     column_bytes(budget_for(seed))
     case = random_conv_case(seed, dtype, unit_stride)
     need_grad_x = seed % 4 != 3
@@ -111,7 +121,7 @@ def test_conv2d_fast_matches_reference(seed, unit_stride, dtype, threads, column
 @pytest.mark.parametrize("seed", range(1, 100, 10))
 @pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
 def test_conv2d_fast_many_samples_and_threads(seed, unit_stride, threads, column_bytes,
-                                              span_columns):
+                                              span_columns, grad_out_layout):
     """A batch larger than the thread count with several blocks per sample:
     the split over items and the per-thread weight accumulators."""
     column_bytes(64)
@@ -207,3 +217,9 @@ def test_span_columns_read_nothing_past_the_input(span_columns):
     for a, e in zip(got, expected):
         assert np.all(np.isfinite(a))
         assert_close(a, e, np.float32)
+
+
+def test_weight_grad_layout_is_checked():
+    with pytest.raises(ValueError, match="layout must be one of"):
+        fast_conv.set_weight_grad_layout("sideways")
+    assert fast_conv.get_weight_grad_layout() == "auto"

@@ -167,6 +167,11 @@ cdef Py_ssize_t _column_bytes = 256 * 1024
 cdef int _span_mode = 2
 SPAN_MODES = {"never": 0, "always": 1, "auto": 2}
 
+# The weight gradient's GEMM with the output gradient as it is (0), or
+# transposed first (1), or by _transpose_grad_out (2).
+cdef int _grad_out_layout = 2
+GRAD_OUT_LAYOUTS = {"as_is": 0, "transposed": 1, "auto": 2}
+
 
 cdef struct Geometry:
     Py_ssize_t batch, channels, height, width
@@ -261,7 +266,8 @@ cdef inline Py_ssize_t _column_size(Geometry *g) noexcept nogil:
     if g.pointwise:
         return 0
     if not g.span:
-        return g.max_rows * g.ckk * g.width_col
+        # the column buffer, then the transposed output gradient's block
+        return g.max_rows * g.width_col * (g.ckk + g.out_channels)
     return (g.max_rows * g.width_pad * (g.ckk + g.out_channels)
             + (g.channels * g.height_pad * g.width_pad if g.padded else 0))
 
@@ -286,6 +292,22 @@ cdef int _plan(Geometry *g, double flops, Py_ssize_t workspace_len) noexcept nog
         g.rows = (g.height_col + g.blocks - 1) // g.blocks
         g.blocks = (g.height_col + g.rows - 1) // g.rows
     return nt
+
+
+def set_weight_grad_layout(layout):
+    """How the weight gradient's GEMM reads the output gradient: "as_is",
+    "transposed" (copied to (rows, out_channels) first) or "auto" (default:
+    where that measured faster, see ``_transpose_grad_out``). For tests,
+    which cover both, and for tuning."""
+    global _grad_out_layout
+    if layout not in GRAD_OUT_LAYOUTS:
+        raise ValueError(f"layout must be one of {sorted(GRAD_OUT_LAYOUTS)}, got {layout!r}")
+    _grad_out_layout = GRAD_OUT_LAYOUTS[layout]
+
+
+def get_weight_grad_layout():
+    """"as_is", "transposed" or "auto" (see ``set_weight_grad_layout``)."""
+    return {v: k for k, v in GRAD_OUT_LAYOUTS.items()}[_grad_out_layout]
 
 
 def set_span_columns(mode):
@@ -603,6 +625,45 @@ def conv2d_forward_im2col(const floating[:, :, :, ::1] x,
                               omp_get_num_threads())
 
 
+cdef bint _transpose_grad_out(Geometry *g) noexcept nogil:
+    """Whether the weight gradient's GEMM reads the output gradient
+    transposed ("auto").
+
+    Weight gradient, ms, one thread, batch 64 (``bench/conv_phases.py``
+    with ``set_weight_grad_layout("as_is" | "transposed")``):
+
+    ===========================  =======  ===========  ==========
+    layer                        as is    transposed   O * ckk
+    ===========================  =======  ===========  ==========
+    LeNet 6->16 5x5, 14x14       0.67     0.51         2400
+    LeNet 1->6 5x5 pad 2         0.39     0.64         150
+    1->32 3x3 pad 1, 28x28       0.73     2.86         288
+    32->64 3x3 pad 1, 14x14      4.63     4.92         18432
+    ===========================  =======  ===========  ==========
+
+    OpenBLAS picks a kernel by the product's shape and transposes. The
+    pattern (and NumPy's OpenBLAS alike) fits its small-matrix kernels: the
+    as-is product leaves them when out_channels * ckk passes ~1200, the
+    transposed one keeps them up to ~10^6 multiply-adds, and beyond both
+    the packed kernels do about as well either way. So: transposed between
+    those two bounds.
+    """
+    if _grad_out_layout != 2:
+        return _grad_out_layout == 1
+    return (g.out_channels * g.ckk > 1200
+            and g.out_channels * g.ckk * g.max_rows * g.width_col <= 1000000)
+
+
+cdef inline void _transpose_block(const floating *src, Py_ssize_t rows,
+                                  Py_ssize_t cols, Py_ssize_t ld,
+                                  floating *dst) noexcept nogil:
+    """dst (cols, rows) := src (rows, cols, row stride ld) transposed."""
+    cdef Py_ssize_t i, j
+    for i in range(rows):
+        for j in range(cols):
+            dst[j * rows + i] = src[i * ld + j]
+
+
 cdef void _backward_weight_im2col_block(const floating *x,
                                         const floating *grad_out,
                                         floating *grad_weight,
@@ -618,6 +679,9 @@ cdef void _backward_weight_im2col_block(const floating *x,
     cdef floating *column = workspace + t * _column_size(g)
     cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
     cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
+    cdef floating *staging_plain = column + g.max_rows * g.ckk * g.width_col
+    cdef bint transpose = _transpose_grad_out(g)
+    cdef const floating *gn
     cdef floating *acc = grad_weight
     cdef const floating *col
     cdef floating s
@@ -644,6 +708,7 @@ cdef void _backward_weight_im2col_block(const floating *x,
             gemm(False, True, g.out_channels, g.ckk, span, 1, staging, span,
                  column, span, 1, acc, g.ckk)
             continue
+        gn = grad_out + n * g.out_channels * size_col + h0 * g.width_col
         if g.pointwise:
             col = x + n * image + h0 * g.width_col
             ldcol = size_col
@@ -651,9 +716,14 @@ cdef void _backward_weight_im2col_block(const floating *x,
             _im2col(x + n * image, g, h0, h1, column)
             col = column
             ldcol = nb
-        gemm(False, True, g.out_channels, g.ckk, nb, 1,
-             grad_out + n * g.out_channels * size_col + h0 * g.width_col,
-             size_col, col, ldcol, 1, acc, g.ckk)
+            if transpose:
+                # acc += (the block's grad_out, as (nb, out_channels)).T @ col.T
+                _transpose_block(gn, g.out_channels, nb, size_col, staging_plain)
+                gemm(True, True, g.out_channels, g.ckk, nb, 1, staging_plain,
+                     g.out_channels, col, ldcol, 1, acc, g.ckk)
+                continue
+        gemm(False, True, g.out_channels, g.ckk, nb, 1, gn, size_col, col,
+             ldcol, 1, acc, g.ckk)
 
 
 cdef void _backward_input_im2col_block(const floating *weight,
