@@ -294,20 +294,29 @@ cdef int _plan(Geometry *g, double flops, Py_ssize_t workspace_len) noexcept nog
     return nt
 
 
+def _code_of(table, value, name):
+    """table[value], or ValueError naming the choices."""
+    if value not in table:
+        raise ValueError(f"{name} must be one of {sorted(table)}, got {value!r}")
+    return table[value]
+
+
+def _name_of(table, code):
+    return {v: k for k, v in table.items()}[code]
+
+
 def set_weight_grad_layout(layout):
     """How the weight gradient's GEMM reads the output gradient: "as_is",
     "transposed" (copied to (rows, out_channels) first) or "auto" (default:
     where that measured faster, see ``_transpose_grad_out``). For tests,
     which cover both, and for tuning."""
     global _grad_out_layout
-    if layout not in GRAD_OUT_LAYOUTS:
-        raise ValueError(f"layout must be one of {sorted(GRAD_OUT_LAYOUTS)}, got {layout!r}")
-    _grad_out_layout = GRAD_OUT_LAYOUTS[layout]
+    _grad_out_layout = _code_of(GRAD_OUT_LAYOUTS, layout, "layout")
 
 
 def get_weight_grad_layout():
     """"as_is", "transposed" or "auto" (see ``set_weight_grad_layout``)."""
-    return {v: k for k, v in GRAD_OUT_LAYOUTS.items()}[_grad_out_layout]
+    return _name_of(GRAD_OUT_LAYOUTS, _grad_out_layout)
 
 
 def set_span_columns(mode):
@@ -315,14 +324,12 @@ def set_span_columns(mode):
     "auto" (default: where they measured faster), "always" or "never". For
     tests, which cover both paths, and for tuning."""
     global _span_mode
-    if mode not in SPAN_MODES:
-        raise ValueError(f"mode must be one of {sorted(SPAN_MODES)}, got {mode!r}")
-    _span_mode = SPAN_MODES[mode]
+    _span_mode = _code_of(SPAN_MODES, mode, "mode")
 
 
 def get_span_columns():
     """"auto", "always" or "never" (see ``set_span_columns``)."""
-    return {v: k for k, v in SPAN_MODES.items()}[_span_mode]
+    return _name_of(SPAN_MODES, _span_mode)
 
 
 def set_column_bytes(Py_ssize_t nbytes):
