@@ -13,7 +13,7 @@
  * mask is set where v > best or v is NaN, as there). */
 static inline void maxpool2x2_four_sse2_f32(const float *top, const float *bottom,
                                             int64_t row, int64_t width,
-                                            int64_t w_col, float *o, int64_t *a)
+                                            int64_t w_col, float *o, int32_t *a)
 {
     const __m128 t0 = _mm_loadu_ps(top + 2 * w_col);
     const __m128 t1 = _mm_loadu_ps(top + 2 * w_col + 4);
@@ -33,9 +33,8 @@ static inline void maxpool2x2_four_sse2_f32(const float *top, const float *botto
                       _mm_andnot_ps(take, k));
     }
     _mm_storeu_ps(o + w_col, best);
-    /* argmax = row + 2 * (w_col + lane) + (k >> 1) * width + (k & 1): the
-     * in-window offset in 32-bit lanes (width < 2^30, checked by the
-     * caller), widened to 64 bits and added to the row's base index */
+    /* argmax = row + 2 * (w_col + lane) + (k >> 1) * width + (k & 1), in
+     * 32-bit lanes: the plane's indices fit int32 (the layer checks) */
     const __m128i code = _mm_cvttps_epi32(k);
     const __m128i zero = _mm_setzero_si128();
     const __m128i below = _mm_sub_epi32(zero, _mm_srli_epi32(code, 1));
@@ -43,11 +42,8 @@ static inline void maxpool2x2_four_sse2_f32(const float *top, const float *botto
         _mm_add_epi32(_mm_and_si128(below, _mm_set1_epi32((int32_t)width)),
                       _mm_and_si128(code, _mm_set1_epi32(1))),
         _mm_set_epi32(6, 4, 2, 0));
-    const __m128i base = _mm_set1_epi64x(row + 2 * w_col);
     _mm_storeu_si128((__m128i *)(a + w_col),
-                     _mm_add_epi64(_mm_unpacklo_epi32(offset, zero), base));
-    _mm_storeu_si128((__m128i *)(a + w_col + 2),
-                     _mm_add_epi64(_mm_unpackhi_epi32(offset, zero), base));
+                     _mm_add_epi32(offset, _mm_set1_epi32((int32_t)(row + 2 * w_col))));
 }
 
 /* A row four outputs at a time. A remainder of 1-3 outputs is done by one
@@ -58,7 +54,7 @@ static inline void maxpool2x2_four_sse2_f32(const float *top, const float *botto
  * for the scalar loop. */
 static int64_t maxpool2x2_row_sse2_f32(const float *top, const float *bottom,
                                       int64_t row, int64_t width,
-                                      int64_t width_col, float *o, int64_t *a)
+                                      int64_t width_col, float *o, int32_t *a)
 {
     int64_t w_col = 0;
     if (width >= ((int64_t)1 << 30))

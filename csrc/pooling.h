@@ -13,9 +13,9 @@
         const T *x, int64_t height, int64_t width, int64_t kernel_h,            \
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,       \
         int64_t stride_w, int64_t height_col, int64_t width_col, T *out,        \
-        int64_t *argmax);                                                       \
+        int32_t *argmax);                                                       \
     void maxpool2d_backward_plane##SUFFIX(                                      \
-        const T *grad_out, const int64_t *argmax, const T *pooled,              \
+        const T *grad_out, const int32_t *argmax, const T *pooled,              \
         int64_t size_col, int64_t size, T *grad_x);                             \
     void avgpool2d_forward_plane##SUFFIX(                                       \
         const T *x, int64_t height, int64_t width, int64_t kernel_h,            \
@@ -28,7 +28,8 @@
 
 /* maxpool2d_forward_plane: out := each window's maximum (NaN wins, as in
  *   PyTorch; among equal values the first in row-major order), argmax := its
- *   index h * width + w in the plane.
+ *   index h * width + w in the plane, as int32 (half the memory traffic of
+ *   int64; the caller keeps a plane under 2^31 pixels).
  * maxpool2d_backward_plane: grad_x (size) := 0, then grad_out (size_col)
  *   added at argmax (overlapping windows that share a maximum add up); where
  *   pooled (the forward's output, or NULL) is not > 0, nothing is added:

@@ -24,7 +24,7 @@ static inline NNFAST_T NNFAST_FN(select_bits)(int take, NNFAST_T v,
 static inline void NNFAST_FN(maxpool2x2_row_scalar)(
     const NNFAST_T *restrict top, const NNFAST_T *restrict bottom, int64_t row,
     int64_t width, int64_t w_begin, int64_t width_col, NNFAST_T *restrict o,
-    int64_t *restrict a)
+    int32_t *restrict a)
 {
     for (int64_t w_col = w_begin; w_col < width_col; ++w_col) {
         const int64_t i = row + 2 * w_col;
@@ -44,18 +44,18 @@ static inline void NNFAST_FN(maxpool2x2_row_scalar)(
         best = NNFAST_FN(select_bits)(take, v, best);
         index = take ? i + width + 1 : index;
         o[w_col] = best;
-        a[w_col] = index;
+        a[w_col] = (int32_t)index;
     }
 }
 
 static void NNFAST_FN(maxpool2d_forward_plane_2x2)(
     const NNFAST_T *restrict x, int64_t width, int64_t height_col,
-    int64_t width_col, NNFAST_T *restrict out, int64_t *restrict argmax)
+    int64_t width_col, NNFAST_T *restrict out, int32_t *restrict argmax)
 {
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {
         const int64_t row = 2 * h_col * width;
         NNFAST_T *o = out + h_col * width_col;
-        int64_t *a = argmax + h_col * width_col;
+        int32_t *a = argmax + h_col * width_col;
         /* NNFAST_MAXPOOL2X2_ROW_SIMD (pooling.c, where the type has one)
          * does a prefix of the row and returns where it stopped */
         int64_t w_begin = NNFAST_MAXPOOL2X2_ROW_SIMD(x + row, x + row + width,
@@ -70,7 +70,7 @@ void NNFAST_FN(maxpool2d_forward_plane)(
     const NNFAST_T *restrict x, int64_t height, int64_t width, int64_t kernel_h,
     int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
     int64_t stride_w, int64_t height_col, int64_t width_col,
-    NNFAST_T *restrict out, int64_t *restrict argmax)
+    NNFAST_T *restrict out, int32_t *restrict argmax)
 {
     if (kernel_h == 2 && kernel_w == 2 && stride_h == 2 && stride_w == 2 &&
         pad_h == 0 && pad_w == 0) {
@@ -103,13 +103,13 @@ void NNFAST_FN(maxpool2d_forward_plane)(
                 }
             }
             out[h_col * width_col + w_col] = best_val;
-            argmax[h_col * width_col + w_col] = best;
+            argmax[h_col * width_col + w_col] = (int32_t)best;
         }
     }
 }
 
 void NNFAST_FN(maxpool2d_backward_plane)(
-    const NNFAST_T *restrict grad_out, const int64_t *restrict argmax,
+    const NNFAST_T *restrict grad_out, const int32_t *restrict argmax,
     const NNFAST_T *restrict pooled, int64_t size_col, int64_t size,
     NNFAST_T *restrict grad_x)
 {

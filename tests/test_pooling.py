@@ -34,7 +34,7 @@ def run_pool(kernels, kind, case):
     out = np.full(g.shape, np.nan, dtype=x.dtype)
     grad_x = np.full(x.shape, np.nan, dtype=x.dtype)
     if kind == "max":
-        argmax = np.full(g.shape, -1, dtype=np.int64)
+        argmax = np.full(g.shape, -1, dtype=np.int32)
         kernels.maxpool2d_forward(x, *geometry, out, argmax)
         kernels.maxpool2d_backward(g, argmax, grad_x)
         return out, argmax, grad_x
@@ -51,7 +51,7 @@ def test_pooling_fast_matches_reference(seed, kind, dtype, threads):
     ref = run_pool(reference, kind, case)
     for a, e in zip(fast, ref):
         assert a.dtype == e.dtype
-        if a.dtype == np.int64:
+        if a.dtype == np.int32:
             np.testing.assert_array_equal(a, e)
         else:
             assert_close(a, e, dtype)
@@ -193,7 +193,7 @@ def test_maxpool_2x2_stride_2_ties_and_nan(seed, dtype, threads):
     results = []
     for kernels in (_kernels, reference):
         out = np.full(shape, -7, dtype=dtype)
-        argmax = np.full(shape, -1, dtype=np.int64)
+        argmax = np.full(shape, -1, dtype=np.int32)
         kernels.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0), out, argmax)
         results.append((out, argmax))
     np.testing.assert_array_equal(results[0][0], results[1][0])
@@ -218,7 +218,7 @@ def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu
     x[:, :, ::2, ::2] += 10.0  # each window's maximum: its top-left pixel
     x[0, 0, 0, 0] = -1.0       # one window whose maximum is elsewhere: the general path
     out = np.empty((2, 3, 4, 3), np.float32)
-    argmax = np.empty(out.shape, np.int64)
+    argmax = np.empty(out.shape, np.int32)
     _kernels.maxpool2d_forward(x, (3, 3), (2, 2), (1, 1), out, argmax)
     g = rng.standard_normal(out.shape).astype(np.float32)
     pooled = out if through_relu else None

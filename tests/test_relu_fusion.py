@@ -174,7 +174,7 @@ def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, thread
     x.reshape(-1)[::7] = np.nan
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
     out = np.empty((n, c, oh, ow), dtype)
-    argmax = np.empty(out.shape, np.int64)
+    argmax = np.empty(out.shape, np.int32)
     _kernels.maxpool2d_forward(x, (k, k), (s, s), (0, 0), out, argmax)
     g = rng.standard_normal(out.shape).astype(dtype)
     results = []

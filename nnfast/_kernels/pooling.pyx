@@ -12,7 +12,7 @@ size comes from ``out``'s shape.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 
 from nnfast._kernels._openmp cimport nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for
@@ -23,17 +23,17 @@ cdef extern from "pooling.h" nogil:
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, float *out,
-        int64_t *argmax)
+        int32_t *argmax)
     void maxpool2d_forward_plane_f64(
         const double *x, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out,
-        int64_t *argmax)
+        int32_t *argmax)
     void maxpool2d_backward_plane_f32(
-        const float *grad_out, const int64_t *argmax, const float *pooled,
+        const float *grad_out, const int32_t *argmax, const float *pooled,
         int64_t size_col, int64_t size, float *grad_x)
     void maxpool2d_backward_plane_f64(
-        const double *grad_out, const int64_t *argmax, const double *pooled,
+        const double *grad_out, const int32_t *argmax, const double *pooled,
         int64_t size_col, int64_t size, double *grad_x)
     void avgpool2d_forward_plane_f32(
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
@@ -67,7 +67,7 @@ cdef int _threads(Py_ssize_t planes, double elements) noexcept nogil:
 
 def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
                       padding, floating[:, :, :, ::1] out,
-                      int64_t[:, :, :, ::1] argmax):
+                      int32_t[:, :, :, ::1] argmax):
     """out := each window's maximum; argmax := its index h * width + w in
     the (height, width) plane. Padding never wins (it is not read).
 
@@ -76,7 +76,7 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     x : ndarray of shape (n_samples, channels, height, width)                  # IN
     kernel_size, stride, padding : (h, w) pairs of int
     out : ndarray of shape (n_samples, channels, height_col, width_col)        # OUT
-    argmax : int64 ndarray of out's shape                                      # OUT
+    argmax : int32 ndarray of out's shape (planes under 2^31 pixels)        # OUT
     """
     cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
     cdef Py_ssize_t sh = stride[0], sw = stride[1]
@@ -86,7 +86,7 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     cdef Py_ssize_t planes = x.shape[0] * x.shape[1], p
     cdef const floating *px = &x[0, 0, 0, 0]
     cdef floating *pout = &out[0, 0, 0, 0]
-    cdef int64_t *parg = &argmax[0, 0, 0, 0]
+    cdef int32_t *parg = &argmax[0, 0, 0, 0]
     cdef int nt = _threads(planes, 1.0 * planes * oh * ow * kh * kw)
     with nogil, parallel(num_threads=nt):
         nnfast_flush_denormals()
@@ -102,7 +102,7 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
 
 
 def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
-                       const int64_t[:, :, :, ::1] argmax,
+                       const int32_t[:, :, :, ::1] argmax,
                        floating[:, :, :, ::1] grad_x,
                        const floating[:, :, :, ::1] pooled=None):
     """grad_x := 0, then each grad_out added at its window's argmax
@@ -115,7 +115,7 @@ def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
     Parameters
     ----------
     grad_out : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
-    argmax : int64 ndarray of grad_out's shape, from maxpool2d_forward         # IN
+    argmax : int32 ndarray of grad_out's shape, from maxpool2d_forward         # IN
     grad_x : ndarray of shape (n_samples, channels, height, width)             # OUT
     pooled : ndarray of grad_out's shape, or None                              # IN
     """
@@ -123,7 +123,7 @@ def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
     cdef Py_ssize_t size_col = grad_out.shape[2] * grad_out.shape[3]
     cdef Py_ssize_t planes = grad_x.shape[0] * grad_x.shape[1], p
     cdef const floating *pg = &grad_out[0, 0, 0, 0]
-    cdef const int64_t *parg = &argmax[0, 0, 0, 0]
+    cdef const int32_t *parg = &argmax[0, 0, 0, 0]
     cdef floating *pgx = &grad_x[0, 0, 0, 0]
     cdef const floating *ppool = &pooled[0, 0, 0, 0] if pooled is not None else NULL
     cdef int nt = _threads(planes, 1.0 * planes * (size + size_col))

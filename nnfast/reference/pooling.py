@@ -28,7 +28,7 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     x : ndarray of shape (n_samples, channels, height, width)
     kernel_size, stride, padding : (h, w) pairs of int
     out : ndarray of shape (n_samples, channels, height_col, width_col)
-    argmax : int64 ndarray of out's shape
+    argmax : int32 ndarray of out's shape
     """
     height, width = x.shape[2:]
     oh, ow = out.shape[2:]
@@ -60,7 +60,7 @@ def maxpool2d_backward(grad_out, argmax, grad_x, pooled=None):
     Parameters
     ----------
     grad_out : ndarray of shape (n_samples, channels, height_col, width_col)
-    argmax : int64 ndarray of grad_out's shape, from maxpool2d_forward
+    argmax : int32 ndarray of grad_out's shape, from maxpool2d_forward
     grad_x : ndarray of shape (n_samples, channels, height, width)
     """
     if pooled is not None:
