@@ -32,14 +32,6 @@ def profile(name, threads, steps, warmup, batch_size=None):
     times = {}
     clock = time.perf_counter
 
-    def fused_back(i):
-        return (i > first and type(layers[i]) is nf.layers.MaxPool2D
-                and type(layers[i - 1]) is nf.layers.ReLU)
-
-    def fused(i):
-        return (i + 1 < len(layers) and type(layers[i + 1]) is nf.layers.ReLU
-                and type(layers[i]).forward in network._FUSES_RELU)
-
     def add(label, t0):
         times.setdefault(label, []).append(clock() - t0)
 
@@ -51,7 +43,7 @@ def profile(name, threads, steps, warmup, batch_size=None):
         while i < len(layers):
             layer = layers[i]
             t0 = clock()
-            if fused(i):  # as Sequential.forward does
+            if network.relu_fused_forward(layers, i):
                 h = layers[i + 1]._take_fused_output(layer._forward(h, True))
                 add(f"{i:2d} {layer!r} + ReLU forward (fused)", t0)
                 i += 2
@@ -66,7 +58,7 @@ def profile(name, threads, steps, warmup, batch_size=None):
         i = len(layers) - 1
         while i >= first:
             t0 = clock()
-            if fused_back(i):  # as Sequential.backward does
+            if network.relu_fused_backward(layers, i):
                 g = layers[i]._backward(g, True)
                 add(f"{i:2d} ReLU + {layers[i]!r} backward (fused)", t0)
                 i -= 2

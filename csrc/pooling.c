@@ -57,8 +57,6 @@ static int64_t maxpool2x2_row_sse2_f32(const float *top, const float *bottom,
                                       int64_t width_col, float *o, int32_t *a)
 {
     int64_t w_col = 0;
-    if (width >= ((int64_t)1 << 30))
-        return 0;   /* the scalar loop does such rows */
     for (; w_col + 4 <= width_col; w_col += 4)
         maxpool2x2_four_sse2_f32(top, bottom, row, width, w_col, o, a);
     if (w_col < width_col && width_col >= 4) {

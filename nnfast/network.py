@@ -11,6 +11,25 @@ from nnfast.layers.pooling import MaxPool2D
 _FUSES_RELU = {Linear.forward, Conv2D.forward}
 
 
+def relu_fused_forward(layers, i):
+    """Whether ``Sequential.forward`` runs layers[i + 1], a ReLU, inside
+    layers[i]'s output pass."""
+    return (i + 1 < len(layers) and type(layers[i + 1]) is ReLU
+            and type(layers[i]).forward in _FUSES_RELU)
+
+
+def relu_fused_backward(layers, i):
+    """Whether ``Sequential.backward`` runs layers[i - 1], a ReLU, backward
+    inside layers[i]'s, a MaxPool2D (only where the pooled maximum is > 0
+    does a gradient reach the ReLU's input: the same result as the two
+    backwards)."""
+    if i < 1 or type(layers[i]) is not MaxPool2D or type(layers[i - 1]) is not ReLU:
+        return False
+    pool, relu = layers[i], layers[i - 1]
+    return (pool.requires_input_grad and relu.requires_input_grad
+            and pool._x_shape == relu._output_shape)
+
+
 class Sequential(Layer):
     """A network: ``forward`` runs the layers in order, ``backward`` in reverse.
 
@@ -38,13 +57,11 @@ class Sequential(Layer):
         layers = self.layers
         i, n = 0, len(layers)
         while i < n:
-            layer = layers[i]
-            if (i + 1 < n and type(layers[i + 1]) is ReLU
-                    and type(layer).forward in _FUSES_RELU):
-                x = layers[i + 1]._take_fused_output(layer._forward(x, True))
+            if relu_fused_forward(layers, i):
+                x = layers[i + 1]._take_fused_output(layers[i]._forward(x, True))
                 i += 2
             else:
-                x = layer.forward(x)
+                x = layers[i].forward(x)
                 i += 1
         return x
 
@@ -61,17 +78,11 @@ class Sequential(Layer):
         layers = self.layers
         i = len(layers) - 1
         while i >= 0:
-            layer = layers[i]
-            # A MaxPool2D after a ReLU takes the ReLU's backward into its
-            # own pass (only where its output is > 0 does a gradient reach
-            # the ReLU's input): the same result as the two backwards.
-            if (i > 0 and type(layer) is MaxPool2D and type(layers[i - 1]) is ReLU
-                    and layer.requires_input_grad and layers[i - 1].requires_input_grad
-                    and layer._x_shape == layers[i - 1]._output_shape):
-                grad_output = layer._backward(grad_output, True)
+            if relu_fused_backward(layers, i):
+                grad_output = layers[i]._backward(grad_output, True)
                 i -= 2
             else:
-                grad_output = layer.backward(grad_output)
+                grad_output = layers[i].backward(grad_output)
                 i -= 1
             if grad_output is None:
                 break

@@ -9,6 +9,7 @@ import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
 from nnfast.parameter import Parameter
+from test_linear import random_linear_case
 
 
 def test_grad_reads_zero_after_zero_grad():
@@ -74,11 +75,8 @@ def test_linear_backward_with_only_one_parameter_cleared(dtype):
 
 @pytest.mark.parametrize("seed", range(10))
 def test_linear_backward_write_mode_fast_matches_reference(seed, dtype, threads):
-    rng = np.random.default_rng(seed)
-    n, i, o = (int(v) for v in rng.integers(1, [50, 40, 60]))
-    x = rng.standard_normal((n, i)).astype(dtype)
-    w = rng.standard_normal((o, i)).astype(dtype)
-    g = rng.standard_normal((n, o)).astype(dtype)
+    x, w, _, g = random_linear_case(seed, dtype)
+    (n, i), o = x.shape, w.shape[0]
     results = []
     for kernels in (_kernels, reference):
         gw = np.full((o, i), np.nan, dtype)

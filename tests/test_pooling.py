@@ -228,3 +228,15 @@ def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu
         kernels.maxpool2d_backward(g, argmax, grad_x, pooled)
         results.append(grad_x)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_maxpool_rejects_planes_past_int32_positions(monkeypatch):
+    """Positions are stored as int32: a plane of more pixels is refused,
+    naming the argument (the limit lowered here, as 2^31 pixels would not
+    fit in memory)."""
+    import nnfast.layers.pooling as pooling_layers
+    monkeypatch.setattr(pooling_layers, "INT32_MAX", 15)
+    layer = nf.layers.MaxPool2D(2)
+    with pytest.raises(ValueError, match=r"x's height \* width must be <= 15.*got 4 \* 4"):
+        layer.forward(np.ones((1, 1, 4, 4), np.float32))
+    assert layer.forward(np.ones((1, 1, 3, 5), np.float32)).shape == (1, 1, 1, 2)

@@ -14,6 +14,7 @@ import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
 from nnfast._kernels import conv as fast_conv
+from test_linear import random_linear_case
 
 
 def _unfused_forward(model, x):
@@ -84,6 +85,19 @@ def test_relu_maxpool_backward_fused_equals_unfused(pool, dtype, threads):
     _compare(model, x)
 
 
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_fused_network_gradcheck(backend):
+    """Central differences in float64 through both fusions: Conv2D + ReLU
+    and Linear + ReLU forward, ReLU + MaxPool2D backward."""
+    with nf.use_backend(backend):
+        model = nf.Sequential([
+            L.Conv2D(2, 3, 3, padding=1, dtype=np.float64, rng=1), L.ReLU(), L.MaxPool2D(2),
+            L.Flatten(), L.Linear(3 * 3 * 4, 5, dtype=np.float64, rng=2), L.ReLU(),
+            L.Linear(5, 2, dtype=np.float64, rng=3)])
+        x = np.random.default_rng(7).standard_normal((3, 2, 6, 8))
+        nf.gradcheck(model, x)
+
+
 def test_fused_forward_under_reference_backend(dtype):
     with nf.use_backend("reference"):
         model = nf.Sequential([L.Linear(5, 4, dtype=dtype, rng=0), L.ReLU(),
@@ -124,11 +138,8 @@ def test_other_activations_are_not_fused():
 
 @pytest.mark.parametrize("seed", range(20))
 def test_linear_relu_flag_fast_matches_reference(seed, dtype, threads):
-    rng = np.random.default_rng(seed)
-    n, i, o = (int(v) for v in rng.integers(1, [40, 30, 70]))
-    x = rng.standard_normal((n, i)).astype(dtype)
-    w = rng.standard_normal((o, i)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype)
+    x, w, b, _ = random_linear_case(seed, dtype)
+    n, o = x.shape[0], w.shape[0]
     x[0, :] = np.nan  # a NaN row: the output row stays NaN, as ReLU keeps NaN
     outs = []
     for kernels in (_kernels, reference):

@@ -39,3 +39,9 @@ cdef inline floating f_sigmoid(floating x) noexcept nogil:
     0 and 1."""
     cdef floating e = f_exp(-x if x >= 0 else x)
     return (1 if x >= 0 else e) / (1 + e)
+
+
+cdef inline floating f_relu(floating x) noexcept nogil:
+    """max(x, 0) with NaN kept, as torch's ReLU: one select, so loops over it
+    vectorize. The ReLU kernel and the fused bias-and-ReLU passes share it."""
+    return 0 if x < 0 else x

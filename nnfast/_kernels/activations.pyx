@@ -14,7 +14,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport parallel, threadid
 
-from nnfast._kernels._math cimport f_sigmoid, f_tanh
+from nnfast._kernels._math cimport f_relu, f_sigmoid, f_tanh
 from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for, split_range
 
@@ -42,8 +42,7 @@ cdef void _elementwise_range(Op op, const floating *a, const floating *b,
     cdef floating v
     if op == RELU_FORWARD:
         for i in range(lo, hi):
-            v = a[i]
-            out[i] = 0 if v < 0 else v  # NaN propagates, as in torch
+            out[i] = f_relu(a[i])
     elif op == RELU_BACKWARD:  # a: saved output, b: grad_out
         # b[i] read unconditionally: a conditional load stops GCC from
         # turning the branch into a vector select, and on data where

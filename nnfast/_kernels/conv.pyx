@@ -40,6 +40,7 @@ from libc.string cimport memset
 import numpy as np
 
 from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._math cimport f_relu
 from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for, max_threads, split_range
 
@@ -270,6 +271,17 @@ cdef inline Py_ssize_t _column_size(Geometry *g) noexcept nogil:
         return g.max_rows * g.width_col * (g.ckk + g.out_channels)
     return (g.max_rows * g.width_pad * (g.ckk + g.out_channels)
             + (g.channels * g.height_pad * g.width_pad if g.padded else 0))
+
+
+cdef inline floating *_staging(Geometry *g, floating *column) noexcept nogil:
+    """Where a thread's scratch holds, after its column buffer, the block of
+    the GEMM's output or of the output gradient (see _column_size)."""
+    return column + g.max_rows * g.ckk * (g.width_pad if g.span else g.width_col)
+
+
+cdef inline floating *_padded_copy(Geometry *g, floating *staging) noexcept nogil:
+    """Where it holds the padded copy of one sample (span columns)."""
+    return staging + g.max_rows * g.out_channels * g.width_pad
 
 
 cdef inline Py_ssize_t _workspace_size(Geometry *g, int nt) noexcept nogil:
@@ -532,13 +544,11 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
 
 cdef inline void _add_bias(floating *p, Py_ssize_t n, floating b,
                            bint relu) noexcept nogil:
-    """p[:n] += b, then max(p, 0) if relu (NaN kept, as the ReLU kernel)."""
+    """p[:n] += b, then ReLU'd if relu."""
     cdef Py_ssize_t i
-    cdef floating v
     if relu:
         for i in range(n):
-            v = p[i] + b
-            p[i] = 0 if v < 0 else v
+            p[i] = f_relu(p[i] + b)
     else:
         for i in range(n):
             p[i] += b
@@ -555,8 +565,8 @@ cdef void _forward_im2col_block(const floating *x, const floating *weight,
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, p, span
     cdef Py_ssize_t padded_n = -1
     cdef floating *column = workspace + t * _column_size(g)
-    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
-    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
+    cdef floating *staging = _staging(g, column)
+    cdef floating *padded = _padded_copy(g, staging)
     cdef const floating *col
     cdef floating *dst
     cdef floating b
@@ -684,9 +694,8 @@ cdef void _backward_weight_im2col_block(const floating *x,
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
     cdef Py_ssize_t padded_n = -1
     cdef floating *column = workspace + t * _column_size(g)
-    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
-    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
-    cdef floating *staging_plain = column + g.max_rows * g.ckk * g.width_col
+    cdef floating *staging = _staging(g, column)
+    cdef floating *padded = _padded_copy(g, staging)
     cdef bint transpose = _transpose_grad_out(g)
     cdef const floating *gn
     cdef floating *acc = grad_weight
@@ -725,8 +734,8 @@ cdef void _backward_weight_im2col_block(const floating *x,
             ldcol = nb
             if transpose:
                 # acc += (the block's grad_out, as (nb, out_channels)).T @ col.T
-                _transpose_block(gn, g.out_channels, nb, size_col, staging_plain)
-                gemm(True, True, g.out_channels, g.ckk, nb, 1, staging_plain,
+                _transpose_block(gn, g.out_channels, nb, size_col, staging)
+                gemm(True, True, g.out_channels, g.ckk, nb, 1, staging,
                      g.out_channels, col, ldcol, 1, acc, g.ckk)
                 continue
         gemm(False, True, g.out_channels, g.ckk, nb, 1, gn, size_col, col,
@@ -745,8 +754,8 @@ cdef void _backward_input_im2col_block(const floating *weight,
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
     cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb, span
     cdef floating *column = workspace + t * _column_size(g)
-    cdef floating *staging = column + g.max_rows * g.ckk * g.width_pad
-    cdef floating *padded = staging + g.max_rows * g.out_channels * g.width_pad
+    cdef floating *staging = _staging(g, column)
+    cdef floating *padded = _padded_copy(g, staging)
     cdef floating *gx
     cdef const floating *gn
     split_range(g.batch * groups, t, nt, &lo, &hi)

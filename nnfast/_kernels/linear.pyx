@@ -11,6 +11,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, threadid
 
 from nnfast._kernels._blas cimport gemm, blas_int
+from nnfast._kernels._math cimport f_relu
 from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
 from nnfast._kernels._threads cimport threads_for, split_range, split_columns
 
@@ -22,14 +23,11 @@ cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
 
 cdef inline void _add_bias(floating *row, const floating *bias, Py_ssize_t n,
                            bint relu) noexcept nogil:
-    """row[:n] += bias[:n], then max(row, 0) if relu (NaN kept, as the ReLU
-    kernel does)."""
+    """row[:n] += bias[:n], then ReLU'd if relu."""
     cdef Py_ssize_t j
-    cdef floating v
     if relu:
         for j in range(n):
-            v = row[j] + bias[j]
-            row[j] = 0 if v < 0 else v
+            row[j] = f_relu(row[j] + bias[j])
     else:
         for j in range(n):
             row[j] += bias[j]

@@ -42,9 +42,6 @@ class Layer:
 
     training = True
     requires_input_grad = True
-    # Whether ``_forward(x, relu=True)`` exists: the layer can apply a ReLU
-    # that follows it in its own output pass (see Sequential.forward).
-    _fuses_relu = False
 
     def __init__(self):
         self.training = True
@@ -109,7 +106,6 @@ class Layer:
                     return array
                 free = i
             i += 1
-        array = None
         array = np.empty(shape, dtype=dtype)
         if len(ring) < _RING_SIZE:
             ring.append(array)
@@ -122,6 +118,17 @@ class Layer:
         state = self.__dict__.copy()
         state.pop("_rings", None)
         return state
+
+    def _output_shape_of(self, key, compute):
+        """``compute()``, remembered for the last ``key`` (the input's shape
+        and every argument the output shape depends on): a training step asks
+        for the same shape each time, and working it out is several checks."""
+        cached = self.__dict__.get("_shape_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        shape = compute()
+        self._shape_cache = (key, shape)
+        return shape
 
     def _remember_output_shape(self, shape):
         self._output_shape = tuple(shape)

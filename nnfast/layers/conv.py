@@ -180,23 +180,15 @@ class Conv2D(Layer):
         """x : (N, in_channels, height, width) -> (N, out_channels, height_col, width_col)"""
         return self._forward(x, False)
 
-    _fuses_relu = True
-
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (N, {self.in_channels}, height, width) "
                              f"for {self!r}, got {x.shape} ({x.shape[1]} channels)")
-        # The last input's output shape, kept with everything it depends on.
-        key = (x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
-               self.out_channels)
-        cached = self.__dict__.get("_shape_cache")
-        if cached is not None and cached[0] == key:
-            out_shape = cached[1]
-        else:
-            out_shape = self.output_shape(x.shape)
-            self._shape_cache = (key, out_shape)
+        out_shape = self._output_shape_of(
+            (x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
+             self.out_channels), lambda: self.output_shape(x.shape))
         out = self._new_array("out", out_shape, self.dtype)
         algorithm = self.algorithm
         if algorithm == "auto":

@@ -68,8 +68,6 @@ class Linear(Layer):
         """x : (N, in_features) -> (N, out_features)"""
         return self._forward(x, False)
 
-    _fuses_relu = True
-
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=2)

@@ -42,14 +42,16 @@ class _Pool2D(Layer):
 
     def _check_input(self, x):
         x = as_float_array(x, "x", None, ndim=4)
-        # The last input's output shape, kept with everything it depends on.
-        key = (x.shape, self.kernel_size, self.stride, self.padding)
-        cached = self.__dict__.get("_shape_cache")
-        if cached is not None and cached[0] == key:
-            return x, cached[1]
-        out_shape = self.output_shape(x.shape)
-        self._shape_cache = (key, out_shape)
-        return x, out_shape
+        return x, self._output_shape_of((x.shape, self.kernel_size, self.stride, self.padding),
+                                        lambda: self.output_shape(x.shape))
+
+    def _grad_input(self, grad_output):
+        """(grad_output checked, an array for grad_input), or None when
+        ``requires_input_grad`` is False."""
+        g = self._check_grad_output(grad_output, self._dtype)
+        if not self.requires_input_grad:
+            return None
+        return g, self._new_array("grad_x", self._x_shape, self._dtype)
 
 
 class MaxPool2D(_Pool2D):
@@ -99,10 +101,10 @@ class MaxPool2D(_Pool2D):
     def _backward(self, grad_output, through_relu):
         """backward; through_relu: also through a ReLU whose output was this
         layer's input (Sequential.backward), in the same pass."""
-        g = self._check_grad_output(grad_output, self._dtype)
-        if not self.requires_input_grad:
+        arrays = self._grad_input(grad_output)
+        if arrays is None:
             return None
-        grad_x = self._new_array("grad_x", self._x_shape, self._dtype)
+        g, grad_x = arrays
         _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x,
                                               self._out if through_relu else None)
         return grad_x
@@ -135,10 +137,10 @@ class AvgPool2D(_Pool2D):
     def backward(self, grad_output):
         """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
         height, width), or None when ``requires_input_grad`` is False."""
-        g = self._check_grad_output(grad_output, self._dtype)
-        if not self.requires_input_grad:
+        arrays = self._grad_input(grad_output)
+        if arrays is None:
             return None
-        grad_x = self._new_array("grad_x", self._x_shape, self._dtype)
+        g, grad_x = arrays
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
                                               self.padding, grad_x)
         return grad_x

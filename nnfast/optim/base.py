@@ -5,8 +5,6 @@ import numpy as np
 
 from nnfast import _backend
 from nnfast._validation import FLOAT_DTYPES, check_float, check_int
-
-_F32, _F64 = FLOAT_DTYPES
 from nnfast.parameter import Parameter
 
 
@@ -127,19 +125,13 @@ class Optimizer:
         """Flat views of p.value and p.grad for the kernels. Cheap checks only:
         a layer or user may have replaced the arrays since construction."""
         v, g = p.value, p.grad
-        # The usual case in a few identity tests; anything else is checked
-        # (and errors raised) in full.
-        if not (type(v) is np.ndarray and type(g) is np.ndarray
-                and (v.dtype is _F32 or v.dtype is _F64) and g.dtype is v.dtype
-                and g.shape == v.shape and v.flags.c_contiguous and v.flags.writeable
-                and g.flags.c_contiguous):
-            if (not isinstance(v, np.ndarray) or v.dtype not in FLOAT_DTYPES
-                    or not v.flags.c_contiguous or not v.flags.writeable
-                    or not isinstance(g, np.ndarray) or g.shape != v.shape):
-                _check_arrays(p, i)
-            if g.dtype != v.dtype or not g.flags.c_contiguous:
-                _check_arrays(p, i)
-                g = np.ascontiguousarray(g, dtype=v.dtype)
+        if (not isinstance(v, np.ndarray) or v.dtype not in FLOAT_DTYPES
+                or not v.flags.c_contiguous or not v.flags.writeable
+                or not isinstance(g, np.ndarray) or g.shape != v.shape):
+            _check_arrays(p, i)
+        if g.dtype != v.dtype or not g.flags.c_contiguous:
+            _check_arrays(p, i)
+            g = np.ascontiguousarray(g, dtype=v.dtype)
         state = self.state[p]
         for name in self._STATE_ARRAYS:
             buf = state.get(name)
