@@ -45,3 +45,31 @@ cdef inline floating f_relu(floating x) noexcept nogil:
     """max(x, 0) with NaN kept, as torch's ReLU: one select, so loops over it
     vectorize. The ReLU kernel and the fused bias-and-ReLU passes share it."""
     return 0 if x < 0 else x
+
+
+cdef inline void add_bias(floating *p, const floating *bias,
+                          Py_ssize_t bias_step, Py_ssize_t n,
+                          bint relu) noexcept nogil:
+    """p[i] += bias[i * bias_step] for i < n, then ReLU'd if relu.
+
+    bias_step 1 adds a vector (a Linear's row of outputs), 0 one value (a
+    convolution's output plane): each case has its own loop, so both
+    vectorize.
+    """
+    cdef Py_ssize_t i
+    cdef floating b
+    if bias_step == 0:
+        b = bias[0]
+        if relu:
+            for i in range(n):
+                p[i] = f_relu(p[i] + b)
+        else:
+            for i in range(n):
+                p[i] += b
+        return
+    if relu:
+        for i in range(n):
+            p[i] = f_relu(p[i] + bias[i])
+    else:
+        for i in range(n):
+            p[i] += bias[i]

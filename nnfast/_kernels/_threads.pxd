@@ -1,5 +1,15 @@
-cdef int threads_for(double flops) noexcept nogil
+# The one preamble every kernel uses: how many threads (team_size), then the
+# serial or the parallel path with the floating-point mode set for the
+# kernel's duration only (run_team). See _threads.pyx.
+
+# A kernel's per-thread work: thread t of nt does its share of the call
+# described by args (a struct of the kernel's own). Called once per thread.
+ctypedef void (*team_body)(void *args, int t, int nt) noexcept nogil
+
+cdef int team_size(double flops, Py_ssize_t units) noexcept nogil
+cdef void run_team(team_body body, void *args, int nt) noexcept nogil
 cdef int max_threads() noexcept nogil
+cdef int threads_for(double flops) noexcept nogil  # transitional
 
 
 cdef inline void split_range(Py_ssize_t n, int t, int nt, Py_ssize_t *lo,

@@ -1,10 +1,18 @@
-"""The size of nnfast's own OpenMP thread pool, and when to use it.
+"""The size of nnfast's own OpenMP thread pool, and the one preamble every
+kernel runs through.
 
-Every kernel asks ``threads_for(flops)`` how many threads to run: below a
-few tens of microseconds of work a fork/join costs more than it saves, so
-small calls stay serial.
+A kernel describes its call in a struct, asks ``team_size(flops, units)`` how
+many threads the work pays for, and hands a per-thread body to
+``run_team``, which runs it serially or on an OpenMP team. Below a few tens
+of microseconds of work a fork/join costs more than it saves, so small calls
+stay serial.
 """
-from nnfast._kernels._openmp cimport NNFAST_OPENMP, omp_get_max_threads
+from cython.parallel cimport parallel
+
+from nnfast._kernels._openmp cimport (NNFAST_OPENMP, omp_get_max_threads,
+                                      omp_get_num_threads, omp_get_thread_num,
+                                      nnfast_fp_enter, nnfast_fp_exit,
+                                      nnfast_fp_mode)
 
 cdef int _n_threads = omp_get_max_threads()
 
@@ -19,13 +27,51 @@ cdef int max_threads() noexcept nogil:
 
 
 cdef int threads_for(double flops) noexcept nogil:
-    """Threads worth waking for ``flops`` of work: 1 .. max_threads()."""
-    cdef int n = <int>(flops / _FLOPS_PER_THREAD)
-    if n < 1:
-        return 1
+    """Transitional: team_size(flops, max_threads())."""
+    return team_size(flops, _n_threads)
+
+
+cdef int team_size(double flops, Py_ssize_t units) noexcept nogil:
+    """Threads worth waking for a call: 1 .. min(max_threads(), units).
+
+    ``flops`` is the call's work in floating-point operations, the unit of
+    the serial cut-off (``set_flops_per_thread``). A memory-bound kernel
+    counts each element it touches as the flops of equal time (it states
+    its factor beside the call: an exp is ~10, a pooling window element
+    ~8). ``units`` is the number of independent pieces the kernel can split
+    the call into (rows, planes, samples): never more threads than those.
+    """
+    cdef int n = <int>(flops / _FLOPS_PER_THREAD) if flops < 1e18 else _n_threads
     if n > _n_threads:
-        return _n_threads
-    return n
+        n = _n_threads
+    if n > units:
+        n = <int>units
+    return n if n > 1 else 1
+
+
+cdef void _run_member(team_body body, void *args) noexcept nogil:
+    cdef unsigned int mode = nnfast_fp_enter()
+    body(args, omp_get_thread_num(), omp_get_num_threads())
+    nnfast_fp_exit(mode)
+
+
+cdef void run_team(team_body body, void *args, int nt) noexcept nogil:
+    """body(args, t, nt) for t in range(nt): inline when nt <= 1, else on an
+    OpenMP team of nt threads (fewer if the runtime gives fewer: the body
+    is passed the team's real size).
+
+    Every thread flushes denormals for its part and puts its own
+    floating-point mode back afterwards (csrc/nnfast_fpu.h): the caller's
+    thread leaves the call in the mode it entered it with.
+    """
+    cdef unsigned int mode
+    if nt <= 1:
+        mode = nnfast_fp_enter()
+        body(args, 0, 1)
+        nnfast_fp_exit(mode)
+        return
+    with parallel(num_threads=nt):
+        _run_member(body, args)
 
 
 def set_num_threads(int n):
@@ -45,6 +91,13 @@ def openmp_enabled():
 
 
 def set_flops_per_thread(double flops):
-    """Tune the serial cut-off (see ``threads_for``); for benchmarks."""
+    """Tune the serial cut-off (see ``team_size``); for benchmarks."""
     global _FLOPS_PER_THREAD
     _FLOPS_PER_THREAD = flops
+
+
+def fp_mode():
+    """The calling thread's floating-point control word, exception flags
+    left out (MXCSR on x86, 0 elsewhere): for tests that check a call
+    leaves it as it found it."""
+    return nnfast_fp_mode()

@@ -8,12 +8,26 @@ columns all of the left one; the split is along the output's longer side,
 so that the operand every thread packs again is the smaller one (``_by_columns``).
 """
 from cython cimport floating
-from cython.parallel cimport parallel, threadid
 
-from nnfast._kernels._blas cimport gemm, blas_int
-from nnfast._kernels._math cimport f_relu
-from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
-from nnfast._kernels._threads cimport threads_for, split_range, split_columns
+from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._math cimport add_bias
+from nnfast._kernels._threads cimport (run_team, split_columns, split_range,
+                                       team_body, team_size)
+
+
+cdef struct LinearCall:
+    # One call's arguments, shared read-only by its threads; element
+    # pointers are float or double as ``is_double`` says.
+    const void *x
+    const void *weight
+    const void *bias
+    const void *grad_output
+    void *out
+    void *grad_input
+    void *grad_weight
+    void *grad_bias
+    Py_ssize_t n_samples, in_features, out_features
+    bint relu, accumulate, is_double
 
 
 cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
@@ -21,41 +35,38 @@ cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     return cols > rows
 
 
-cdef inline void _add_bias(floating *row, const floating *bias, Py_ssize_t n,
-                           bint relu) noexcept nogil:
-    """row[:n] += bias[:n], then ReLU'd if relu."""
-    cdef Py_ssize_t j
-    if relu:
-        for j in range(n):
-            row[j] = f_relu(row[j] + bias[j])
-    else:
-        for j in range(n):
-            row[j] += bias[j]
-
-
-cdef void _forward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
-                         const floating[::1] bias, floating[:, ::1] out,
-                         bint relu, int t, int nt) noexcept nogil:
+cdef void _forward_part(floating *out, LinearCall *a, int t, int nt) noexcept nogil:
     """Thread t's block of out := x @ weight.T + bias (ReLU'd if relu): rows
     [lo, hi) (samples) or columns [lo, hi) (output features)."""
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *bias = <const floating *>a.bias
     cdef Py_ssize_t i, lo, hi
-    cdef Py_ssize_t n = x.shape[0], n_out = weight.shape[0], n_in = weight.shape[1]
+    cdef Py_ssize_t n = a.n_samples, n_out = a.out_features, n_in = a.in_features
     if nt > 1 and _by_columns(n, n_out):
         split_columns(n_out, t, nt, sizeof(floating), &lo, &hi)
         if hi <= lo:
             return
-        gemm(False, True, n, hi - lo, n_in, 1, &x[0, 0], n_in,
-             &weight[lo, 0], n_in, 0, &out[0, lo], n_out)
+        gemm(False, True, n, hi - lo, n_in, 1, x, n_in, weight + lo * n_in,
+             n_in, 0, out + lo, n_out)
         for i in range(n):
-            _add_bias(&out[i, lo], &bias[lo], hi - lo, relu)
+            add_bias(out + i * n_out + lo, bias + lo, 1, hi - lo, a.relu)
         return
     split_range(n, t, nt, &lo, &hi)
     if hi <= lo:
         return
-    gemm(False, True, hi - lo, n_out, n_in, 1, &x[lo, 0], n_in,
-         &weight[0, 0], n_in, 0, &out[lo, 0], n_out)
+    gemm(False, True, hi - lo, n_out, n_in, 1, x + lo * n_in, n_in, weight,
+         n_in, 0, out + lo * n_out, n_out)
     for i in range(lo, hi):
-        _add_bias(&out[i, 0], &bias[0], n_out, relu)
+        add_bias(out + i * n_out, bias, 1, n_out, a.relu)
+
+
+cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
+    cdef LinearCall *a = <LinearCall *>args
+    if a.is_double:
+        _forward_part(<double *>a.out, a, t, nt)
+    else:
+        _forward_part(<float *>a.out, a, t, nt)
 
 
 def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
@@ -70,28 +81,26 @@ def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
     bias : ndarray of shape (out_features,)                # IN
     out : ndarray of shape (n_samples, out_features)       # OUT
     """
-    cdef Py_ssize_t n = x.shape[0]
-    cdef int nt = threads_for(2.0 * n * weight.shape[0] * weight.shape[1])
-    if nt > max(n, weight.shape[0]):
-        nt = <int>max(n, weight.shape[0])
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _forward_block(x, weight, bias, out, relu, 0, 1)
+    cdef LinearCall a
+    a.n_samples, a.in_features, a.out_features = x.shape[0], weight.shape[1], weight.shape[0]
+    if a.n_samples == 0 or a.out_features == 0:
         return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _forward_block(x, weight, bias, out, relu, threadid(), omp_get_num_threads())
+    a.x, a.weight, a.bias, a.out = &x[0, 0], &weight[0, 0], &bias[0], &out[0, 0]
+    a.relu, a.is_double = relu, floating is double
+    cdef int nt = team_size(2.0 * a.n_samples * a.out_features * a.in_features,
+                            max(a.n_samples, a.out_features))
+    with nogil:
+        run_team(_forward_body, &a, nt)
 
 
-cdef void _weight_grad_part(const floating[:, ::1] x,
-                            const floating[:, ::1] grad_out,
-                            floating[:, ::1] grad_weight, floating[::1] grad_bias,
-                            bint accumulate, int t, int nt) noexcept nogil:
+cdef void _weight_grad_part(floating *grad_weight, LinearCall *a, int t,
+                            int nt) noexcept nogil:
     """Thread t of nt's share of grad_weight and grad_bias (added to, or
     written if not accumulate)."""
-    cdef Py_ssize_t n = x.shape[0]
-    cdef Py_ssize_t n_out = grad_weight.shape[0], n_in = grad_weight.shape[1]
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef floating *grad_bias = <floating *>a.grad_bias
+    cdef Py_ssize_t n = a.n_samples, n_out = a.out_features, n_in = a.in_features
     cdef Py_ssize_t lo, hi, i, j
     cdef floating s
     # A block of rows or of columns of grad_weight, so that no two threads
@@ -100,51 +109,48 @@ cdef void _weight_grad_part(const floating[:, ::1] x,
     # by rows and 435 us by columns; mlp-lab's 784->30 took 17.9 and 16.3 us
     # (python bench/profile_layers.py).
     if n_out >= 64:
-        # grad_weight[lo:hi] += grad_out[:, lo:hi].T @ x
+        # grad_weight[lo:hi] += grad_output[:, lo:hi].T @ x
         split_range(n_out, t, nt, &lo, &hi)
         if hi > lo:
-            gemm(True, False, hi - lo, n_in, n, 1, &grad_out[0, lo], n_out,
-                 &x[0, 0], n_in, 1 if accumulate else 0, &grad_weight[lo, 0], n_in)
+            gemm(True, False, hi - lo, n_in, n, 1, grad_output + lo, n_out,
+                 x, n_in, 1 if a.accumulate else 0, grad_weight + lo * n_in, n_in)
     else:
-        # grad_weight[:, lo:hi] += grad_out.T @ x[:, lo:hi]
+        # grad_weight[:, lo:hi] += grad_output.T @ x[:, lo:hi]
         split_columns(n_in, t, nt, sizeof(floating), &lo, &hi)
         if hi > lo:
-            gemm(True, False, n_out, hi - lo, n, 1, &grad_out[0, 0], n_out,
-                 &x[0, lo], n_in, 1 if accumulate else 0, &grad_weight[0, lo], n_in)
-    # grad_bias[lo:hi] += grad_out[:, lo:hi].sum(axis=0)
+            gemm(True, False, n_out, hi - lo, n, 1, grad_output, n_out,
+                 x + lo, n_in, 1 if a.accumulate else 0, grad_weight + lo, n_in)
+    # grad_bias[lo:hi] += grad_output[:, lo:hi].sum(axis=0)
     split_range(n_out, t, nt, &lo, &hi)
     for j in range(lo, hi):
         s = 0
         for i in range(n):
-            s = s + grad_out[i, j]
-        grad_bias[j] = grad_bias[j] + s if accumulate else s
+            s = s + grad_output[i * n_out + j]
+        grad_bias[j] = grad_bias[j] + s if a.accumulate else s
 
 
-cdef void _input_grad_part(const floating[:, ::1] weight,
-                           const floating[:, ::1] grad_out,
-                           floating[:, ::1] grad_x, int t, int nt) noexcept nogil:
-    """Thread t of nt's block of grad_x := grad_out @ weight, by rows
+cdef void _input_grad_part(floating *grad_input, LinearCall *a, int t,
+                           int nt) noexcept nogil:
+    """Thread t of nt's block of grad_input := grad_output @ weight, by rows
     (samples) or columns (features)."""
-    cdef Py_ssize_t n = grad_out.shape[0]
-    cdef Py_ssize_t n_out = weight.shape[0], n_in = weight.shape[1]
+    cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef Py_ssize_t n = a.n_samples, n_out = a.out_features, n_in = a.in_features
     cdef Py_ssize_t lo, hi
     if nt > 1 and _by_columns(n, n_in):
         split_columns(n_in, t, nt, sizeof(floating), &lo, &hi)
         if hi > lo:
-            gemm(False, False, n, hi - lo, n_out, 1, &grad_out[0, 0], n_out,
-                 &weight[0, lo], n_in, 0, &grad_x[0, lo], n_in)
+            gemm(False, False, n, hi - lo, n_out, 1, grad_output, n_out,
+                 weight + lo, n_in, 0, grad_input + lo, n_in)
         return
     split_range(n, t, nt, &lo, &hi)
     if hi > lo:
-        gemm(False, False, hi - lo, n_in, n_out, 1, &grad_out[lo, 0], n_out,
-             &weight[0, 0], n_in, 0, &grad_x[lo, 0], n_in)
+        gemm(False, False, hi - lo, n_in, n_out, 1, grad_output + lo * n_out,
+             n_out, weight, n_in, 0, grad_input + lo * n_in, n_in)
 
 
-cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weight,
-                          const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
-                          floating[:, ::1] grad_weight, floating[::1] grad_bias,
-                          bint need_grad_x, bint accumulate, int t,
-                          int nt) noexcept nogil:
+cdef void _backward_part(floating *grad_weight, LinearCall *a, int t,
+                         int nt) noexcept nogil:
     """Thread t's share of the three gradients (see linear_backward).
 
     With the input gradient, the two products are independent and cost the
@@ -152,52 +158,62 @@ cdef void _backward_block(const floating[:, ::1] x, const floating[:, ::1] weigh
     all splitting both: a whole product on one thread packs each operand
     once. mlp-wide's 512-512 backward at 2 threads went from 563 to 485 us
     (python bench/profile_layers.py --workload mlp-wide --threads 2)."""
+    cdef floating *grad_input = <floating *>a.grad_input
     cdef int team
-    if not need_grad_x:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, t, nt)
+    if grad_input == NULL:
+        _weight_grad_part(grad_weight, a, t, nt)
         return
     if nt == 1:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, 0, 1)
-        _input_grad_part(weight, grad_out, grad_x, 0, 1)
+        _weight_grad_part(grad_weight, a, 0, 1)
+        _input_grad_part(grad_input, a, 0, 1)
         return
     team = nt // 2
     if t < team:
-        _weight_grad_part(x, grad_out, grad_weight, grad_bias, accumulate, t, team)
+        _weight_grad_part(grad_weight, a, t, team)
     else:
-        _input_grad_part(weight, grad_out, grad_x, t - team, nt - team)
+        _input_grad_part(grad_input, a, t - team, nt - team)
+
+
+cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
+    cdef LinearCall *a = <LinearCall *>args
+    if a.is_double:
+        _backward_part(<double *>a.grad_weight, a, t, nt)
+    else:
+        _backward_part(<float *>a.grad_weight, a, t, nt)
 
 
 def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
-                    const floating[:, ::1] grad_out, floating[:, ::1] grad_x,
+                    const floating[:, ::1] grad_output, floating[:, ::1] grad_input,
                     floating[:, ::1] grad_weight, floating[::1] grad_bias,
                     bint accumulate=True):
     """Gradients of out = x @ weight.T + bias.
 
-    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0) (``=``
+    grad_weight += grad_output.T @ x;  grad_bias += grad_output.sum(0) (``=``
     instead of ``+=`` when ``accumulate`` is False: the GEMM then writes
     grad_weight without reading it);
-    grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
+    grad_input := grad_output @ weight (skipped when ``grad_input`` is None).
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, in_features)                 # IN
-    weight : ndarray of shape (out_features, in_features)         # IN
-    grad_out : ndarray of shape (n_samples, out_features)         # IN
-    grad_x : ndarray of shape (n_samples, in_features) or None    # OUT
-    grad_weight : ndarray of shape (out_features, in_features)    # IN/OUT, accumulated
-    grad_bias : ndarray of shape (out_features,)                  # IN/OUT, accumulated
+    x : ndarray of shape (n_samples, in_features)                  # IN
+    weight : ndarray of shape (out_features, in_features)          # IN
+    grad_output : ndarray of shape (n_samples, out_features)       # IN
+    grad_input : ndarray of shape (n_samples, in_features) or None # OUT
+    grad_weight : ndarray of shape (out_features, in_features)     # IN/OUT, accumulated
+    grad_bias : ndarray of shape (out_features,)                   # IN/OUT, accumulated
     accumulate : bool, default True
     """
-    cdef bint need_grad_x = grad_x is not None
-    cdef double flops = 2.0 * x.shape[0] * weight.shape[0] * weight.shape[1]
-    cdef int nt = threads_for(flops * (2 if need_grad_x else 1))
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
-                            need_grad_x, accumulate, 0, 1)
+    cdef LinearCall a
+    a.n_samples, a.in_features, a.out_features = x.shape[0], weight.shape[1], weight.shape[0]
+    if a.out_features == 0 or a.in_features == 0:
         return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _backward_block(x, weight, grad_out, grad_x, grad_weight, grad_bias,
-                        need_grad_x, accumulate, threadid(), omp_get_num_threads())
+    a.x, a.weight = &x[0, 0] if a.n_samples else NULL, &weight[0, 0]
+    a.grad_output = &grad_output[0, 0] if a.n_samples else NULL
+    a.grad_input = &grad_input[0, 0] if grad_input is not None and a.n_samples else NULL
+    a.grad_weight, a.grad_bias = &grad_weight[0, 0], &grad_bias[0]
+    a.accumulate, a.is_double = accumulate, floating is double
+    cdef double flops = 2.0 * a.n_samples * a.out_features * a.in_features
+    cdef int nt = team_size(flops * (1 if a.grad_input == NULL else 2),
+                            max(a.n_samples, a.out_features, a.in_features))
+    with nogil:
+        run_team(_backward_body, &a, nt)

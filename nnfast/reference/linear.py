@@ -18,17 +18,17 @@ def linear_forward(x, weight, bias, out, relu=False):
         np.maximum(out, 0, out=out)
 
 
-def linear_backward(x, weight, grad_out, grad_x, grad_weight, grad_bias, accumulate=True):
+def linear_backward(x, weight, grad_output, grad_input, grad_weight, grad_bias, accumulate=True):
     """Gradients of out = x @ weight.T + bias.
 
-    grad_weight += grad_out.T @ x;  grad_bias += grad_out.sum(0) (``=``
+    grad_weight += grad_output.T @ x;  grad_bias += grad_output.sum(0) (``=``
     instead of ``+=`` when ``accumulate`` is False);
-    grad_x := grad_out @ weight (skipped when ``grad_x`` is None).
+    grad_input := grad_output @ weight (skipped when ``grad_input`` is None).
     """
     if not accumulate:
         grad_weight[...] = 0
         grad_bias[...] = 0
-    grad_weight += grad_out.T @ x
-    grad_bias += grad_out.sum(axis=0)
-    if grad_x is not None:
-        np.matmul(grad_out, weight, out=grad_x)
+    grad_weight += grad_output.T @ x
+    grad_bias += grad_output.sum(axis=0)
+    if grad_input is not None:
+        np.matmul(grad_output, weight, out=grad_input)

@@ -1,0 +1,107 @@
+"""The kernel contract: every kernel's name and argument names, in order.
+
+Both kernel sets, ``nnfast._kernels`` (compiled) and ``nnfast.reference``
+(NumPy), export exactly these names from these lists, with these argument
+names (``tests/kernels/test_contract.py`` checks both against this table),
+so a layer can call either one. Plain Python: importing it needs no
+compiled module.
+
+Vocabulary: ``x`` a forward's input, ``out`` its output, ``grad_output``
+the gradient with respect to ``out``, ``grad_input`` with respect to ``x``
+(None where the caller needs none), ``n_samples`` the batch size;
+geometry as ``kernel_size``, ``stride``, ``dilation`` (one int per spatial
+axis) and ``padding`` (one (before, after) pair per spatial axis).
+"""
+import importlib
+
+KERNELS = {
+    # BLAS
+    "gemm": ("a", "b", "out", "trans_a", "trans_b", "alpha", "beta"),
+    # fully connected
+    "linear_forward": ("x", "weight", "bias", "out", "relu"),
+    "linear_backward": ("x", "weight", "grad_output", "grad_input", "grad_weight",
+                        "grad_bias", "accumulate"),
+    # convolution
+    "im2col": ("image", "kernel_size", "stride", "padding", "dilation", "col"),
+    "col2im": ("col", "kernel_size", "stride", "padding", "dilation", "image"),
+    "conv2d_workspace_size": ("weight_shape", "out_shape", "dtype"),
+    "conv2d_im2col_forward": ("x", "weight", "bias", "stride", "padding", "dilation",
+                              "out", "workspace", "relu"),
+    "conv2d_im2col_backward": ("x", "weight", "grad_output", "stride", "padding",
+                               "dilation", "grad_input", "grad_weight", "grad_bias",
+                               "workspace"),
+    "conv2d_direct_forward": ("x", "weight", "bias", "stride", "padding", "dilation",
+                              "out", "relu"),
+    "conv2d_direct_backward": ("x", "weight", "grad_output", "stride", "padding",
+                               "dilation", "grad_input", "grad_weight", "grad_bias"),
+    # pooling
+    "maxpool2d_forward": ("x", "kernel_size", "stride", "padding", "out", "argmax"),
+    "maxpool2d_backward": ("grad_output", "argmax", "grad_input", "pooled"),
+    "avgpool2d_forward": ("x", "kernel_size", "stride", "padding", "out"),
+    "avgpool2d_backward": ("grad_output", "kernel_size", "stride", "padding",
+                           "grad_input"),
+    # activations
+    "relu_forward": ("x", "out"),
+    "relu_backward": ("out", "grad_output", "grad_input"),
+    "leaky_relu_forward": ("x", "negative_slope", "out"),
+    "leaky_relu_backward": ("x", "grad_output", "negative_slope", "grad_input"),
+    "prelu_forward": ("x", "weight", "out"),
+    "prelu_backward": ("x", "weight", "grad_output", "grad_input", "grad_weight"),
+    "sigmoid_forward": ("x", "out"),
+    "sigmoid_backward": ("out", "grad_output", "grad_input"),
+    "tanh_forward": ("x", "out"),
+    "tanh_backward": ("out", "grad_output", "grad_input"),
+    "softmax_forward": ("x", "out"),
+    "softmax_backward": ("out", "grad_output", "grad_input"),
+    "log_softmax_forward": ("x", "out"),
+    "log_softmax_backward": ("out", "grad_output", "grad_input"),
+    "dropout_forward": ("x", "mask", "scale", "out"),
+    "dropout_backward": ("grad_output", "mask", "scale", "grad_input"),
+    # losses: forward returns the loss (and fills its saved state), backward
+    # writes the gradient with respect to the prediction into grad_input
+    "cross_entropy_forward": ("x", "labels", "weight", "prob"),
+    "cross_entropy_backward": ("prob", "labels", "weight", "scale", "grad_input"),
+    "nll_forward": ("log_prob", "labels", "weight"),
+    "nll_backward": ("log_prob", "labels", "weight", "scale", "grad_input"),
+    "mse_forward": ("pred", "target"),
+    "mse_backward": ("pred", "target", "scale", "grad_input"),
+    "bce_forward": ("prob", "target"),
+    "bce_backward": ("prob", "target", "scale", "grad_input"),
+    "bce_with_logits_forward": ("x", "target"),
+    "bce_with_logits_backward": ("x", "target", "scale", "grad_input"),
+    "dice_forward": ("prob", "target", "smooth", "sums"),
+    "dice_backward": ("target", "sums", "scale", "grad_input"),
+    "hinge_forward": ("x", "labels", "margin"),
+    "hinge_backward": ("x", "labels", "margin", "scale", "grad_input"),
+    # optimizers: in-place updates of value and its state
+    "sgd_update": ("value", "grad", "momentum_buf", "lr", "momentum", "dampening",
+                   "nesterov", "weight_decay", "l1", "first_step"),
+    "adam_update": ("value", "grad", "exp_avg", "exp_avg_sq", "step", "lr", "beta1",
+                    "beta2", "eps", "weight_decay", "l1"),
+    "adagrad_update": ("value", "grad", "state_sum", "step", "lr", "lr_decay",
+                       "weight_decay", "eps", "l1"),
+    "rmsprop_update": ("value", "grad", "square_avg", "momentum_buf", "grad_avg", "lr",
+                       "alpha", "eps", "weight_decay", "momentum", "centered", "l1"),
+}
+
+
+def collect(package, modules):
+    """{name: function} for every name in KERNELS, taken from the modules
+    ``package.<module>``: each name must be defined by exactly one of them.
+
+    Raises ImportError naming what is missing or defined twice, so a
+    backend that drifts from the contract fails at import, not at a call.
+    """
+    found = {}
+    for module in modules:
+        mod = importlib.import_module(f"{package}.{module}")
+        for name in KERNELS:
+            if hasattr(mod, name):
+                if name in found and found[name] is not getattr(mod, name):
+                    raise ImportError(f"{package}: kernel {name!r} is defined in two "
+                                      f"modules ({found[name].__module__} and {module})")
+                found[name] = getattr(mod, name)
+    missing = sorted(set(KERNELS) - set(found))
+    if missing:
+        raise ImportError(f"{package} lacks the kernels {missing}")
+    return found
