@@ -14,6 +14,14 @@ NNFAST_NATIVE=1
     wheel that may not run on an older CPU.
 NNFAST_NO_OPENMP=1
     Build serial kernels even where OpenMP works.
+NNFAST_SANITIZE=address (or any -fsanitize= list, e.g. address,undefined)
+    Compile and link every kernel with that sanitizer and frame pointers,
+    OpenMP kept on (the OpenMP probe is built with the same flags, so a
+    sanitizer that breaks the probe fails the build instead of silently
+    dropping OpenMP). Run the tests with the sanitizer's runtime preloaded:
+    ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)
+    ASAN_OPTIONS=detect_leaks=0 python -m pytest tests/kernels``
+    (CPython itself is not built with it; .ci/run does this once).
 """
 import glob
 import os
@@ -31,6 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEBUG = os.environ.get("NNFAST_DEBUG", "0") not in ("", "0")
 NATIVE = os.environ.get("NNFAST_NATIVE", "0") not in ("", "0")
 NO_OPENMP = os.environ.get("NNFAST_NO_OPENMP", "0") not in ("", "0")
+SANITIZE = os.environ.get("NNFAST_SANITIZE", "").strip()
+SANITIZE_FLAGS = ([f"-fsanitize={SANITIZE}", "-fno-omit-frame-pointer", "-g"]
+                  if SANITIZE else [])
 
 OPENMP_PROBE = textwrap.dedent(
     """
@@ -66,9 +77,10 @@ def openmp_flags(compiler):
             src = os.path.join(tmp, "probe.c")
             with open(src, "w") as f:
                 f.write(OPENMP_PROBE)
-            objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            objs = compiler.compile([src], output_dir=tmp,
+                                    extra_postargs=cflags + SANITIZE_FLAGS)
             exe = os.path.join(tmp, "probe")
-            compiler.link_executable(objs, exe, extra_postargs=lflags)
+            compiler.link_executable(objs, exe, extra_postargs=lflags + SANITIZE_FLAGS)
             out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
             if out.returncode == 0 and out.stdout.strip().isdigit():
                 return cflags, lflags
@@ -84,6 +96,11 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         flags = openmp_flags(self.compiler)
+        if flags is None and SANITIZE and not NO_OPENMP:
+            raise RuntimeError(
+                f"nnfast: NNFAST_SANITIZE={SANITIZE}: the OpenMP probe failed to build "
+                "or run with the sanitizer flags; a sanitizer build without OpenMP would "
+                "not test the parallel kernels, so the build stops here")
         if flags is None:
             warnings.warn(
                 "nnfast: OpenMP was not found (or NNFAST_NO_OPENMP is set); "
@@ -94,6 +111,8 @@ class BuildExt(build_ext):
             if flags is not None:
                 ext.extra_compile_args += flags[0]
                 ext.extra_link_args += flags[1]
+            ext.extra_compile_args += SANITIZE_FLAGS
+            ext.extra_link_args += SANITIZE_FLAGS
         super().build_extensions()
 
 
@@ -129,7 +148,7 @@ def extensions():
         )
     # The generated C depends on the directives (bounds checks on or off):
     # regenerate it all when the build mode changes, not only when a .pyx does.
-    mode = "debug" if DEBUG else "release"
+    mode = ("debug" if DEBUG else "release") + (f"+{SANITIZE}" if SANITIZE else "")
     stamp = os.path.join("build", "nnfast-cython-mode")
     previous = open(stamp).read() if os.path.exists(stamp) else None
     os.makedirs("build", exist_ok=True)
