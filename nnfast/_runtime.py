@@ -12,7 +12,33 @@ import numbers
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from nnfast._kernels import _threads
+from nnfast import _backend
+
+
+class _SerialThreads:
+    """Stands in for the compiled thread pool where the compiled kernels did
+    not import: the reference kernels run NumPy, which threads itself."""
+
+    _n = 1
+
+    def set_num_threads(self, n):
+        self._n = n
+
+    def get_num_threads(self):
+        return self._n
+
+    def openmp_enabled(self):
+        return False
+
+
+def _pool():
+    if _backend.fast_available():
+        from nnfast._kernels import _threads
+        return _threads
+    return _SERIAL
+
+
+_SERIAL = _SerialThreads()
 
 _blas_limited = []
 
@@ -59,14 +85,59 @@ def set_num_threads(n):
     if n < 1:
         raise ValueError(f"n must be an int >= 1, got {n}")
     limit_blas_threads()
-    _threads.set_num_threads(int(min(n, 1 << 16)))
+    _pool().set_num_threads(int(min(n, 1 << 16)))
 
 
 def get_num_threads():
     """Number of OpenMP threads nnfast's kernels may use."""
-    return _threads.get_num_threads()
+    return _pool().get_num_threads()
 
 
 def openmp_enabled():
     """True if nnfast's kernels were built with OpenMP."""
-    return _threads.openmp_enabled()
+    return _pool().openmp_enabled()
+
+
+# Parts per kernel call in deterministic mode. Results depend on this
+# number, never on the thread count; more parts than threads cost some
+# speed (smaller GEMM blocks, more partial sums), fewer parts than threads
+# leave threads idle. See README, "Deterministic mode", for the cost.
+DETERMINISTIC_PARTS = 4
+
+
+def set_deterministic(enabled=True, parts=None):
+    """Make training bitwise reproducible across runs and thread counts.
+
+    On: every compiled kernel splits its work into ``parts`` fixed parts
+    (default ``DETERMINISTIC_PARTS``) whatever ``set_num_threads`` says, and
+    adds partial sums in a fixed order, so the same seed, data and model give
+    the same bits at 1 thread and at 16. At most ``parts`` threads work on a
+    call. Off (the default): each call uses as many threads as pay, and
+    sums of partial results (weight gradients, losses) may differ in the
+    last bits between thread counts.
+
+    Parameters
+    ----------
+    enabled : bool
+    parts : int >= 1, optional
+    """
+    if not isinstance(enabled, (bool, np.bool_)):
+        raise TypeError(f"enabled must be True or False, got {type(enabled).__name__} {enabled!r}")
+    if parts is None:
+        parts = DETERMINISTIC_PARTS
+    if isinstance(parts, bool) or not isinstance(parts, numbers.Integral):
+        raise TypeError(f"parts must be an int >= 1, got {type(parts).__name__} {parts!r}")
+    if not 1 <= parts <= 1024:
+        raise ValueError(f"parts must be an int from 1 to 1024, got {parts}")
+    pool = _pool()
+    if hasattr(pool, "set_deterministic_parts"):
+        pool.set_deterministic_parts(int(parts) if enabled else 0)
+    _deterministic[0] = bool(enabled)
+
+
+def get_deterministic():
+    """True if deterministic mode is on (see ``set_deterministic``)."""
+    return _deterministic[0]
+
+
+_deterministic = [False]
