@@ -1,5 +1,42 @@
 """A trainable array and its gradient."""
+import numbers
+
 import numpy as np
+
+
+def _as_parameter_array(array, what, name, shape, dtype, layout):
+    """``array`` as a writeable C-contiguous ndarray of ``shape`` and
+    ``dtype`` (cast or copied only where needed), or a ValueError/TypeError
+    naming the parameter, what was expected and what came.
+
+    Kernels read a parameter's memory with the layer's shapes and no checks
+    of their own, so a wrong shape here would read out of bounds.
+    """
+    label = f"Parameter {name!r}" if name else "Parameter"
+    if array is None or isinstance(array, (str, bytes, dict, set)):
+        raise TypeError(f"{label} {what} must be an array of shape {shape} and dtype "
+                        f"{np.dtype(dtype).name}, got {type(array).__name__}")
+    if not isinstance(array, np.ndarray):
+        try:
+            array = np.asarray(array)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{label} {what} must be an array of shape {shape}, got "
+                            f"{type(array).__name__} that NumPy cannot convert ({e})") from None
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+            or array.dtype == np.bool_):
+        raise TypeError(f"{label} {what} must hold real numbers (dtype {np.dtype(dtype).name}), "
+                        f"got dtype {array.dtype}")
+    if array.shape != shape:
+        hint = ""
+        if sorted(array.shape) == sorted(shape) and array.ndim > 1:
+            hint = (f"; it has the right sizes in another order: arrays from another library's "
+                    f"layout need transposing to {layout or shape}")
+        elif layout:
+            hint = f" (layout {layout})"
+        raise ValueError(f"{label} {what} must have shape {shape}{hint}, got shape {array.shape}")
+    if array.dtype != dtype or not array.flags.c_contiguous or not array.flags.writeable:
+        array = np.array(array, dtype=dtype, order="C", copy=True)
+    return array
 
 
 class Parameter:
@@ -17,13 +54,37 @@ class Parameter:
     again, or overwritten by the next backward.
     """
 
-    __slots__ = ("value", "_grad", "_grad_cleared", "name")
+    __slots__ = ("_value", "_grad", "_grad_cleared", "name", "layout")
 
-    def __init__(self, value, name=""):
-        self.value = np.ascontiguousarray(value)
-        self._grad = np.zeros_like(self.value)
-        self._grad_cleared = False
+    def __init__(self, value, name="", layout=""):
         self.name = name
+        self.layout = layout   # e.g. "(out_features, in_features)", for error messages
+        if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer)
+                                              or value.dtype == np.bool_):
+            value = value.astype(np.float64)
+        elif not isinstance(value, np.ndarray):
+            if value is None or isinstance(value, (str, bytes)) or (
+                    isinstance(value, numbers.Number) and not isinstance(value, numbers.Real)):
+                raise TypeError(f"Parameter value must be a real array, got {type(value).__name__}")
+            value = np.asarray(value, dtype=np.float64)
+        if value.dtype not in (np.float32, np.float64):
+            raise TypeError(f"Parameter value must be float32 or float64, got dtype {value.dtype}")
+        self._value = np.array(value, order="C", copy=True) if (
+            not value.flags.c_contiguous or not value.flags.writeable) else value
+        self._grad = np.zeros_like(self._value)
+        self._grad_cleared = False
+
+    @property
+    def value(self):
+        """The array (its shape and dtype are fixed when the parameter is made)."""
+        return self._value
+
+    @value.setter
+    def value(self, array):
+        # Checked: shape as the layer made it, dtype cast (float64 into a
+        # float32 layer, say), a contiguous writeable copy where needed.
+        self._value = _as_parameter_array(array, "value", self.name, self._value.shape,
+                                          self._value.dtype, self.layout)
 
     @property
     def grad(self):
@@ -36,16 +97,17 @@ class Parameter:
 
     @grad.setter
     def grad(self, array):
-        self._grad = array
+        self._grad = _as_parameter_array(array, "grad", self.name, self._value.shape,
+                                         self._value.dtype, self.layout)
         self._grad_cleared = False
 
     @property
     def shape(self):
-        return self.value.shape
+        return self._value.shape
 
     @property
     def dtype(self):
-        return self.value.dtype
+        return self._value.dtype
 
     def zero_grad(self):
         """Set ``grad`` to zero (lazily: see the class docstring)."""
@@ -60,4 +122,4 @@ class Parameter:
         return self._grad, accumulate
 
     def __repr__(self):
-        return f"Parameter(name={self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+        return f"Parameter(name={self.name!r}, shape={self._value.shape}, dtype={self._value.dtype})"
