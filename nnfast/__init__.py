@@ -6,7 +6,8 @@ Layers with an explicit ``forward`` and ``backward`` on compiled kernels
 """
 from nnfast._backend import get_backend, set_backend, use_backend
 from nnfast._random import seed
-from nnfast._runtime import get_num_threads, limit_blas_threads, openmp_enabled, set_num_threads
+from nnfast._runtime import (get_deterministic, get_num_threads, limit_blas_threads,
+                             openmp_enabled, set_deterministic, set_num_threads)
 from nnfast.parameter import Parameter
 from nnfast.network import Sequential
 from nnfast.gradcheck import gradcheck
@@ -25,6 +26,7 @@ __all__ = [
     "Parameter", "Sequential", "layers", "init", "gradcheck",
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
+    "set_deterministic", "get_deterministic",
     "optim",
     "losses",
     "datasets", "fit", "History", "load", "save",
