@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 
+from nnfast._inference import is_inference
 from nnfast._validation import as_float_array, check_shape
 
 
@@ -40,12 +41,22 @@ class Layer:
         None (the first layer of a network needs none).
     """
 
-    training = True
     requires_input_grad = True
 
     def __init__(self):
         self.training = True
         self._output_shape = None
+
+    @property
+    def training(self):
+        """True in training mode, False after ``eval()`` and, on the calling
+        thread only, inside ``predict``/``evaluate`` (nnfast._inference):
+        those never change the mode the model was put in."""
+        return self.__dict__.get("_training", True) and not is_inference()
+
+    @training.setter
+    def training(self, mode):
+        self.__dict__["_training"] = bool(mode)
 
     # -- the interface --------------------------------------------------
     def forward(self, x):

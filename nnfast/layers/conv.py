@@ -1,7 +1,7 @@
 """2-D convolution layer."""
 import numpy as np
 
-from nnfast import _backend, init
+from nnfast import _backend, _scratch, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
 from nnfast.layers.base import Layer
@@ -142,7 +142,6 @@ class Conv2D(Layer):
                                            self.dtype, rng), "bias")
         self._x = None
         self._algorithm_used = None
-        self._workspace = None
         self._config = {"in_channels": self.in_channels,
                         "out_channels": self.out_channels,
                         "kernel_size": list(self.kernel_size),
@@ -227,10 +226,9 @@ class Conv2D(Layer):
         return grad_x
 
     def _workspace_for(self, kernels, out_shape):
-        """The layer's scratch buffer, grown (never shrunk) to what the
-        kernels need now: its size depends on the image size and the thread
-        count, not on the batch size."""
+        """The calling thread's scratch buffer (nnfast._scratch), grown to
+        what the kernels need now: its size depends on the image size and
+        the thread count, not on the batch size. Never the layer's own:
+        threads calling one layer at once each need their own."""
         need = kernels.conv2d_workspace_size(self.weight.shape, out_shape, self.dtype)
-        if self._workspace is None or self._workspace.size < need:
-            self._workspace = np.empty(need, dtype=self.dtype)
-        return self._workspace
+        return _scratch.workspace(need, self.dtype)

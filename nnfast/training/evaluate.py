@@ -1,6 +1,7 @@
 """``evaluate`` and ``predict``: batched forward passes in eval mode."""
 import numpy as np
 
+from nnfast._inference import inference_mode
 from nnfast._validation import check_int
 from nnfast.training.checks import check_inputs, check_loss, check_model, check_targets
 from nnfast.training.metrics import RunningMetrics, count_correct, target_kind
@@ -8,20 +9,12 @@ from nnfast.training.metrics import RunningMetrics, count_correct, target_kind
 DEFAULT_BATCH_SIZE = 256
 
 
-class eval_mode:
-    """Put ``model`` in eval mode for a block, then restore its previous mode."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __enter__(self):
-        self.was_training = self.model.training
-        self.model.eval()
-        return self.model
-
-    def __exit__(self, *exc):
-        self.model.train(self.was_training)
-        return False
+def eval_mode(model):
+    """Run a block as in eval mode for the calling thread only
+    (nnfast._inference): the model's ``training`` flag is never touched, so
+    threads predicting at once, or predicting while another trains, leave
+    it as it was."""
+    return inference_mode()
 
 
 def predict(model, X, batch_size=DEFAULT_BATCH_SIZE):

@@ -114,16 +114,19 @@ def test_conv2d_skips_input_gradient_and_accumulates(algorithm):
 
 
 def test_conv2d_workspace_reused_and_bounded_by_chunk():
-    """The im2col buffer lives on the layer, is reused across calls and does
-    not grow with the batch: extra memory O(chunk), not O(batch)."""
+    """The im2col buffer belongs to the calling thread (nnfast._scratch), is
+    reused across calls and does not grow with the batch: extra memory
+    O(chunk), not O(batch)."""
+    from nnfast import _scratch
     layer = nf.layers.Conv2D(8, 16, 3, padding=1, algorithm="im2col", rng=0)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 8, 12, 12)).astype(np.float32)
     layer.backward(layer.forward(x))
-    workspace = layer._workspace
+    workspace = _scratch._local.pool[np.dtype(np.float32)]
     big = rng.standard_normal((64, 8, 12, 12)).astype(np.float32)
     layer.backward(layer.forward(big))
-    assert layer._workspace is workspace
+    assert _scratch._local.pool[np.dtype(np.float32)] is workspace
+    assert "_workspace" not in vars(layer)
     # one column block per thread plus one weight accumulator per extra thread
     from nnfast._kernels.conv import get_column_bytes
     nt = nf.get_num_threads()
