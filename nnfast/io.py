@@ -10,13 +10,13 @@ loading a file never imports or calls anything else.
 import json
 import numbers
 import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
 from nnfast import _random
+from nnfast._atomic import write_atomically
 from nnfast.layers.base import Layer
 
 FORMAT = "nnfast-model"
@@ -145,31 +145,9 @@ def _encode(obj, arrays):
 
 
 def _write_atomically(path, arrays):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        # make the rename itself durable
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    """np.savez(path, **arrays) through nnfast._atomic (temporary file, fsync,
+    rename; links, modes, non-regular paths and stale temporaries handled)."""
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 # -- loading -----------------------------------------------------------------
