@@ -60,10 +60,12 @@ class ReLU(_Elementwise):
     _forward_kernel = "relu_forward"
     _backward_kernel = "relu_backward"
 
-    def _take_fused_output(self, out):
+    def adopt_output(self, out):
         """Record ``out`` as this layer's forward output, computed by the
-        layer before it with the ReLU fused in (Sequential.forward): the
-        state ``backward`` needs is then exactly what ``forward(x)`` leaves."""
+        layer before it with the ReLU fused in (its ``forward_relu``): the
+        state ``backward`` needs is then exactly what ``forward(x)`` leaves.
+        Returns ``out``."""
+        out = as_float_array(out, "out")
         self._saved = out
         self._remember_output_shape(out.shape)
         return out

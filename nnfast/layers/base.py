@@ -38,10 +38,33 @@ class Layer:
     requires_input_grad : bool
         When False, ``backward`` may skip the input gradient and return
         None (the first layer of a network needs none).
+    fuses_relu : bool (class attribute)
+        True when ``forward_relu(x)`` computes ``forward(x)`` and a ReLU
+        after it in one pass; ``Sequential`` then runs a following ReLU that
+        way.
+    fuses_relu_backward : bool (class attribute)
+        True when ``backward_relu(grad_output)`` computes ``backward`` and
+        the backward of a ReLU before this layer (whose output was this
+        layer's input) in one pass; ``Sequential`` then runs them that way.
+
+    A subclass that overrides ``forward`` (``backward``) but neither
+    ``forward_relu`` (``backward_relu``) nor the flag is not fused: the
+    inherited fused pass computes the parent's forward, not the new one.
     """
 
     training = True
     requires_input_grad = True
+    fuses_relu = False
+    fuses_relu_backward = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "forward" in own and "forward_relu" not in own and "fuses_relu" not in own:
+            cls.fuses_relu = False
+        if ("backward" in own and "backward_relu" not in own
+                and "fuses_relu_backward" not in own):
+            cls.fuses_relu_backward = False
 
     def __init__(self):
         self.training = True
@@ -53,6 +76,20 @@ class Layer:
 
     def backward(self, grad_output):
         raise NotImplementedError
+
+    def forward_relu(self, x):
+        """``forward(x)`` followed by a ReLU, in one pass, with the state
+        ``forward(x)`` leaves: for layers whose ``fuses_relu`` is True."""
+        raise NotImplementedError(f"{type(self).__name__} does not fuse a following ReLU "
+                                  f"(its fuses_relu is False)")
+
+    def backward_relu(self, grad_output):
+        """``backward(grad_output)`` followed by the backward of the ReLU
+        whose output was this layer's input, in one pass: for layers whose
+        ``fuses_relu_backward`` is True. Returns the gradient with respect
+        to the ReLU's input."""
+        raise NotImplementedError(f"{type(self).__name__} does not fuse the backward of a "
+                                  f"ReLU before it (its fuses_relu_backward is False)")
 
     def parameters(self):
         """Trainable Parameters, weight before bias."""

@@ -176,9 +176,17 @@ class Conv2D(Layer):
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
         return (n, self.out_channels, size[0], size[1])
 
+    fuses_relu = True
+
     def forward(self, x):
         """x : (N, in_channels, height, width) -> (N, out_channels, height_col, width_col)"""
         return self._forward(x, False)
+
+    def forward_relu(self, x):
+        """max(forward(x), 0), the ReLU applied in the pass that adds the
+        bias instead of a second pass over the output; the layer's state is
+        that of ``forward(x)``."""
+        return self._forward(x, True)
 
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""

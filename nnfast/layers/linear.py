@@ -64,9 +64,17 @@ class Linear(Layer):
     def parameters(self):
         return [self.weight, self.bias]
 
+    fuses_relu = True
+
     def forward(self, x):
         """x : (N, in_features) -> (N, out_features)"""
         return self._forward(x, False)
+
+    def forward_relu(self, x):
+        """max(forward(x), 0), the ReLU applied in the pass that adds the
+        bias instead of a second pass over the output; the layer's state is
+        that of ``forward(x)``."""
+        return self._forward(x, True)
 
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""

@@ -69,6 +69,8 @@ class MaxPool2D(_Pool2D):
         Implicit -inf padding on both sides: it is never the maximum.
     """
 
+    fuses_relu_backward = True
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding)
         self._argmax = None
@@ -98,9 +100,13 @@ class MaxPool2D(_Pool2D):
         height, width), or None when ``requires_input_grad`` is False."""
         return self._backward(grad_output, False)
 
+    def backward_relu(self, grad_output):
+        """backward, then the backward of the ReLU whose output was this
+        layer's input, in one pass: a gradient reaches a pixel only where
+        its window's maximum is > 0, which is where the ReLU passes it."""
+        return self._backward(grad_output, True)
+
     def _backward(self, grad_output, through_relu):
-        """backward; through_relu: also through a ReLU whose output was this
-        layer's input (Sequential.backward), in the same pass."""
         arrays = self._grad_input(grad_output)
         if arrays is None:
             return None
