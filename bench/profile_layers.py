@@ -28,7 +28,7 @@ def profile(name, threads, steps, warmup, batch_size=None):
     batches = [(X[i:i + batch].copy(), y[i:i + batch].copy())
                for i in range(0, len(X), batch)]
     layers = model.layers
-    first = next(i for i, layer in enumerate(layers) if layer.parameters())
+    first = model.first_trainable_index()
     times = {}
     clock = time.perf_counter
 

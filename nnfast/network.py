@@ -105,6 +105,21 @@ class Sequential(Layer):
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def first_trainable_index(self):
+        """Index of the first layer that has parameters (0 if none)."""
+        for i, layer in enumerate(self.layers):
+            if layer.parameters():
+                return i
+        return 0
+
+    def layers_without_input_grad(self):
+        """The first layer with parameters and every layer before it: with
+        their ``requires_input_grad`` off, ``backward`` stops at the first
+        of them (it returns None) and never runs the ones below, which have
+        nothing to learn. A subclass whose backward does not stop at a None
+        gradient overrides this."""
+        return self.layers[:self.first_trainable_index() + 1]
+
     def zero_grad(self):
         for p in self.parameters():
             p.zero_grad()

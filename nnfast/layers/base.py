@@ -95,6 +95,14 @@ class Layer:
         """Trainable Parameters, weight before bias."""
         return []
 
+    def layers_without_input_grad(self):
+        """The layers whose ``requires_input_grad`` a trainer may turn off
+        when no gradient with respect to this model's input is wanted (as
+        ``nf.fit``, training on data, does): ``backward`` then returns None.
+        A single layer: itself. A container lists the layers below which its
+        backward stops (see ``Sequential``)."""
+        return [self]
+
     def train(self, mode=True):
         self.training = bool(mode)
         return self
