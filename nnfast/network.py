@@ -57,17 +57,25 @@ class Sequential(Layer):
 
     Parameters
     ----------
-    layers : list of Layer
+    *layers : Layer, or one list (any iterable) of Layers
+        ``Sequential(a, b, c)`` (as ``torch.nn.Sequential``) or
+        ``Sequential([a, b, c])``.
     """
 
-    def __init__(self, layers):
+    def __init__(self, *layers):
         super().__init__()
+        if len(layers) == 1 and not isinstance(layers[0], Layer):
+            given = layers[0]
+            if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+                raise TypeError(f"layers must be Layers or one list of Layers, "
+                                f"got {type(given).__name__}")
+            layers = given
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be an nnfast Layer, got {type(layer).__name__}")
         if not layers:
-            raise ValueError("layers must hold at least one Layer, got an empty list")
+            raise ValueError("layers must hold at least one Layer, got none")
         self.layers = layers
 
     def forward(self, x):

@@ -42,10 +42,26 @@ def test_train_eval_propagate():
     assert net[1].training
 
 
-@pytest.mark.parametrize("layers, exc", [([], ValueError), ([np.ones(3)], TypeError)])
+@pytest.mark.parametrize("layers, exc", [
+    (([],), ValueError), ((), ValueError), (([np.ones(3)],), TypeError),
+    ((np.ones(3),), TypeError), ((nf.layers.ReLU(), [nf.layers.ReLU()]), TypeError),
+    (("relu",), TypeError), ((3,), TypeError)])
 def test_bad_layers(layers, exc):
     with pytest.raises(exc, match="layers"):
-        nf.Sequential(layers)
+        nf.Sequential(*layers)
+
+
+def test_layers_as_arguments_or_one_list():
+    L = nf.layers
+    a, b, c = L.Linear(3, 4, rng=0), L.ReLU(), L.Linear(4, 2, rng=1)
+    for net in (nf.Sequential(a, b, c), nf.Sequential([a, b, c]), nf.Sequential((a, b, c)),
+                nf.Sequential(iter([a, b, c]))):
+        assert net.layers == [a, b, c]
+    single = nf.Sequential(a)
+    assert single.layers == [a]
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(nf.Sequential(a, b, c).forward(x),
+                                  nf.Sequential([a, b, c]).forward(x))
 
 
 def test_first_trainable_index_and_layers_without_input_grad():
