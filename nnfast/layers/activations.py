@@ -47,11 +47,12 @@ class _Elementwise(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         k = _backend.kernels()
-        args = (self._saved.reshape(-1), g.reshape(-1)) + self._extra_args() + (grad_x.reshape(-1),)
+        args = ((self._saved.reshape(-1), g.reshape(-1)) + self._extra_args()
+                + (grad_input.reshape(-1),))
         getattr(k, self._backward_kernel)(*args)
-        return grad_x
+        return grad_input
 
 
 class ReLU(_Elementwise):
@@ -162,9 +163,9 @@ class PReLU(Layer):
         """Accumulates ``weight.grad``; returns grad_input (input's shape) or None
         when ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = (self._new_array("grad_input", g.shape, g.dtype)
                   if self.requires_input_grad else None)
         _backend.kernels().prelu_backward(
             self._as_rows(self._x), self.weight.value, self._as_rows(g),
-            None if grad_x is None else self._as_rows(grad_x), self.weight.grad)
-        return grad_x
+            None if grad_input is None else self._as_rows(grad_input), self.weight.grad)
+        return grad_input

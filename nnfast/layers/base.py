@@ -124,7 +124,7 @@ class Layer:
     # -- helpers for subclasses ----------------------------------------
     def _new_array(self, slot, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype`` for the output
-        named ``slot`` ("out", "grad_x", ...), to be filled completely by the
+        named ``slot`` ("out", "grad_input", ...), to be filled completely by the
         caller.
 
         A training step allocates the same arrays every time; fresh ones of

@@ -220,19 +220,19 @@ class Conv2D(Layer):
         (N, in_channels, height, width), or None when ``requires_input_grad``
         is False. Accumulates weight.grad and bias.grad."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
+        grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
                   if self.requires_input_grad else None)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
             k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
+                                     self.padding, self.dilation, grad_input,
                                      self.weight.grad, self.bias.grad,
                                      self._workspace_for(k, g.shape))
         else:
             k.conv2d_backward_direct(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
+                                     self.padding, self.dilation, grad_input,
                                      self.weight.grad, self.bias.grad)
-        return grad_x
+        return grad_input
 
     def _workspace_for(self, kernels, out_shape):
         """The layer's scratch buffer, grown (never shrunk) to what the

@@ -71,7 +71,7 @@ class Dropout(Layer):
         mask = self._mask
         if mask is None:
             return g
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         _backend.kernels().dropout_backward(g.reshape(-1), mask.reshape(-1), self.scale,
-                                            grad_x.reshape(-1))
-        return grad_x
+                                            grad_input.reshape(-1))
+        return grad_input

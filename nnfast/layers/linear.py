@@ -90,7 +90,7 @@ class Linear(Layer):
     def backward(self, grad_output):
         """grad_output : (N, out_features) -> grad_input (N, in_features) or None"""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
+        grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
                   if self.requires_input_grad else None)
         grad_weight, accumulate = self.weight._grad_to_accumulate()
         grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
@@ -99,6 +99,6 @@ class Linear(Layer):
                 if not add:
                     array.fill(0)
             accumulate = True
-        _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_x,
+        _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_input,
                                            grad_weight, grad_bias, accumulate)
-        return grad_x
+        return grad_input

@@ -45,13 +45,13 @@ class _Pool2D(Layer):
         return x, self._output_shape_of((x.shape, self.kernel_size, self.stride, self.padding),
                                         lambda: self.output_shape(x.shape))
 
-    def _grad_input(self, grad_output):
+    def _backward_arrays(self, grad_output):
         """(grad_output checked, an array for grad_input), or None when
         ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        return g, self._new_array("grad_x", self._x_shape, self._dtype)
+        return g, self._new_array("grad_input", self._x_shape, self._dtype)
 
 
 class MaxPool2D(_Pool2D):
@@ -107,13 +107,13 @@ class MaxPool2D(_Pool2D):
         return self._backward(grad_output, True)
 
     def _backward(self, grad_output, through_relu):
-        arrays = self._grad_input(grad_output)
+        arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None
-        g, grad_x = arrays
-        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x,
+        g, grad_input = arrays
+        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_input,
                                               self._out if through_relu else None)
-        return grad_x
+        return grad_input
 
 
 class AvgPool2D(_Pool2D):
@@ -143,10 +143,10 @@ class AvgPool2D(_Pool2D):
     def backward(self, grad_output):
         """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
         height, width), or None when ``requires_input_grad`` is False."""
-        arrays = self._grad_input(grad_output)
+        arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None
-        g, grad_x = arrays
+        g, grad_input = arrays
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
-                                              self.padding, grad_x)
-        return grad_x
+                                              self.padding, grad_input)
+        return grad_input

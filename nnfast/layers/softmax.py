@@ -45,10 +45,10 @@ class _OverClasses(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         getattr(_backend.kernels(), self._backward_kernel)(
-            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_x))
-        return grad_x
+            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_input))
+        return grad_input
 
 
 class Softmax(_OverClasses):

@@ -32,9 +32,9 @@ def _unfused_backward(model, grad):
 def _run(model, x, grad, fused):
     out = model.forward(x) if fused else _unfused_forward(model, x)
     out = out.copy()
-    grad_x = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
+    grad_input = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
     grads = [p.grad.copy() for p in model.parameters()]
-    return out, grad_x, grads
+    return out, grad_input, grads
 
 
 def _compare(model, x):
@@ -319,9 +319,9 @@ def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, thread
     g = rng.standard_normal(out.shape).astype(dtype)
     results = []
     for kernels in (_kernels, reference):
-        grad_x = np.full(x.shape, np.nan, dtype)
-        kernels.maxpool2d_backward(g, argmax, grad_x, out)
-        results.append(grad_x)
+        grad_input = np.full(x.shape, np.nan, dtype)
+        kernels.maxpool2d_backward(g, argmax, grad_input, out)
+        results.append(grad_input)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
     # nothing reaches a pixel whose window maximum is not > 0
     plain = np.empty_like(x)
