@@ -153,7 +153,7 @@ class Sequential(Layer):
 
     # -- training, inference and persistence (see nnfast.training, nnfast.io)
     def predict(self, X, batch_size=256):
-        """The last layer's output on ``X`` (N, ...), in eval mode, batched;
+        """The last layer's output on ``X`` (n_samples, ...), in eval mode, batched;
         the previous train/eval mode is restored. See ``nnfast.training.predict``."""
         from nnfast.training import predict
         return predict(self, X, batch_size=batch_size)

@@ -117,7 +117,7 @@ class PReLU(Layer):
     num_parameters : int >= 1, default 1
         1: one slope shared by every element. Otherwise one slope per channel,
         the input's axis 1, which must then have ``num_parameters`` entries
-        (input (N, num_parameters, *spatial)).
+        (input (n_samples, num_parameters, *spatial)).
     init : float, default 0.25
         Initial slope.
     dtype : np.float32 (default) or np.float64
@@ -142,16 +142,17 @@ class PReLU(Layer):
         return [self.weight]
 
     def _as_rows(self, a):
-        """a viewed as (N, channels, size): channels is 1 for a shared slope."""
+        """a viewed as (n_samples, channels, size): channels is 1 for a shared slope."""
         if self.num_parameters == 1:
             return a.reshape(a.shape[0] if a.ndim >= 2 else 1, 1, -1)
         return a.reshape(a.shape[0], self.num_parameters, -1)
 
     def forward(self, x):
-        """x : (N, num_parameters, *spatial), or any shape for one shared slope"""
+        """x : (n_samples, num_parameters, *spatial), or any shape for one shared slope"""
         x = as_float_array(x, "x", self.dtype)
         if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
-            raise ValueError(f"x must have shape (N, {self.num_parameters}, ...) for {self!r} "
+            raise ValueError(f"x must have shape (n_samples, {self.num_parameters}, ...) for "
+                             f"{self!r} "
                              f"(one slope per channel on axis 1), got {x.shape}")
         out = self._new_array("out", x.shape, x.dtype)
         _backend.kernels().prelu_forward(self._as_rows(x), self.weight.value, self._as_rows(out))

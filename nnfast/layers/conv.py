@@ -156,9 +156,10 @@ class Conv2D(Layer):
         return [self.weight, self.bias]
 
     def output_shape(self, input_shape):
-        """(N, out_channels, height_col, width_col) for an input of shape
-        (N, in_channels, height, width); ValueError if the kernel does not fit."""
-        n, c, height, width = input_shape
+        """(n_samples, out_channels, height_col, width_col) for an input of
+        shape (n_samples, in_channels, height, width); ValueError if the
+        kernel does not fit."""
+        n_samples, c, height, width = input_shape
         top, bottom, left, right = self.padding
         size = []
         for axis, extent, k, s, d, before, after in (
@@ -174,12 +175,13 @@ class Conv2D(Layer):
             size.append((padded - span) // s + 1)
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
-        return (n, self.out_channels, size[0], size[1])
+        return (n_samples, self.out_channels, size[0], size[1])
 
     fuses_relu = True
 
     def forward(self, x):
-        """x : (N, in_channels, height, width) -> (N, out_channels, height_col, width_col)"""
+        """x : (n_samples, in_channels, height, width) -> (n_samples,
+        out_channels, height_col, width_col)"""
         return self._forward(x, False)
 
     def forward_relu(self, x):
@@ -192,7 +194,7 @@ class Conv2D(Layer):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=4)
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have shape (N, {self.in_channels}, height, width) "
+            raise ValueError(f"x must have shape (n_samples, {self.in_channels}, height, width) "
                              f"for {self!r}, got {x.shape} ({x.shape[1]} channels)")
         out_shape = self._output_shape_of(
             (x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -216,9 +218,10 @@ class Conv2D(Layer):
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, out_channels, height_col, width_col) -> grad_input
-        (N, in_channels, height, width), or None when ``requires_input_grad``
-        is False. Accumulates weight.grad and bias.grad."""
+        """grad_output : (n_samples, out_channels, height_col, width_col) ->
+        grad_input (n_samples, in_channels, height, width), or None when
+        ``requires_input_grad`` is False. Accumulates weight.grad and
+        bias.grad."""
         g = self._check_grad_output(grad_output, self.dtype)
         grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
                   if self.requires_input_grad else None)

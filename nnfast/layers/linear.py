@@ -67,7 +67,7 @@ class Linear(Layer):
     fuses_relu = True
 
     def forward(self, x):
-        """x : (N, in_features) -> (N, out_features)"""
+        """x : (n_samples, in_features) -> (n_samples, out_features)"""
         return self._forward(x, False)
 
     def forward_relu(self, x):
@@ -80,7 +80,8 @@ class Linear(Layer):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
-            raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
+            raise ValueError(f"x must have shape (n_samples, {self.in_features}) for {self!r}, "
+                             f"got {x.shape}")
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
         _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out, relu)
         self._x = x
@@ -88,7 +89,8 @@ class Linear(Layer):
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, out_features) -> grad_input (N, in_features) or None"""
+        """grad_output : (n_samples, out_features) -> grad_input (n_samples,
+        in_features), or None when ``requires_input_grad`` is False"""
         g = self._check_grad_output(grad_output, self.dtype)
         grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
                   if self.requires_input_grad else None)

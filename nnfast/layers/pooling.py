@@ -28,9 +28,10 @@ class _Pool2D(Layer):
                         "padding": list(self.padding)}
 
     def output_shape(self, input_shape):
-        """(N, C, height_col, width_col) for an input of shape (N, C, height,
-        width) (floor mode); ValueError if the window does not fit."""
-        n, c, height, width = input_shape
+        """(n_samples, C, height_col, width_col) for an input of shape
+        (n_samples, C, height, width) (floor mode); ValueError if the window
+        does not fit."""
+        n_samples, c, height, width = input_shape
         size = []
         for axis, extent, k, s, p in (("height", height, self.kernel_size[0], self.stride[0], self.padding[0]),
                                       ("width", width, self.kernel_size[1], self.stride[1], self.padding[1])):
@@ -38,7 +39,7 @@ class _Pool2D(Layer):
                 raise ValueError(f"kernel_size {self.kernel_size} is larger than the padded "
                                  f"input's {axis} {extent + 2 * p} = {extent} + 2 * padding {p}")
             size.append((extent + 2 * p - k) // s + 1)
-        return (n, c, size[0], size[1])
+        return (n_samples, c, size[0], size[1])
 
     def _check_input(self, x):
         x = as_float_array(x, "x", None, ndim=4)
@@ -77,8 +78,8 @@ class MaxPool2D(_Pool2D):
         self._out = None
 
     def forward(self, x):
-        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
-        and float64 kept, other dtypes cast to float32."""
+        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
+        width_col); float32 and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
         if x.shape[2] * x.shape[3] > INT32_MAX:
             raise ValueError(f"x's height * width must be <= {INT32_MAX} for {type(self).__name__} "
@@ -96,8 +97,9 @@ class MaxPool2D(_Pool2D):
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
-        height, width), or None when ``requires_input_grad`` is False."""
+        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
+        (n_samples, C, height, width), or None when ``requires_input_grad``
+        is False."""
         return self._backward(grad_output, False)
 
     def backward_relu(self, grad_output):
@@ -129,8 +131,8 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x):
-        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
-        and float64 kept, other dtypes cast to float32."""
+        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
+        width_col); float32 and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
         out = self._new_array("out", out_shape, x.dtype)
         _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
@@ -141,8 +143,9 @@ class AvgPool2D(_Pool2D):
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
-        height, width), or None when ``requires_input_grad`` is False."""
+        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
+        (n_samples, C, height, width), or None when ``requires_input_grad``
+        is False."""
         arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None

@@ -264,7 +264,7 @@ def test_activation_bad_input(cls, x, exc, words):
 
 @pytest.mark.parametrize("x", [np.ones((4, 2)), np.ones(3), np.ones((4, 5, 3))])
 def test_prelu_per_channel_wrong_channels(x):
-    with pytest.raises(ValueError, match=r"shape \(N, 3, \.\.\.\)"):
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 3, \.\.\.\)"):
         nf.layers.PReLU(3).forward(x)
 
 

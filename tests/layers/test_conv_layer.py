@@ -190,7 +190,7 @@ def test_conv2d_bad_constructor(kwargs, exc, words):
     (dict(kernel_size=5), np.ones((1, 2, 4, 8)), ValueError, "kernel_size .* larger than the padded input's height"),
     (dict(kernel_size=5, padding=(0, 1)), np.ones((1, 2, 8, 2)), ValueError, "larger than the padded input's width"),
     (dict(kernel_size=3, dilation=3), np.ones((1, 2, 6, 6)), ValueError, "kernel_size"),
-    (dict(kernel_size=3), np.ones((1, 3, 6, 6)), ValueError, r"x must have shape \(N, 2, height, width\)"),
+    (dict(kernel_size=3), np.ones((1, 3, 6, 6)), ValueError, r"x must have shape \(n_samples, 2, height, width\)"),
     (dict(kernel_size=3), np.ones((2, 6, 6)), ValueError, "dimensions"),
     (dict(kernel_size=3), np.ones((1, 1, 2, 6, 6)), ValueError, "dimensions"),
     (dict(kernel_size=3), np.ones((0, 2, 6, 6)), ValueError, "empty"),

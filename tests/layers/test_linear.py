@@ -126,7 +126,7 @@ def test_linear_bad_dtype():
 
 
 @pytest.mark.parametrize("x, exc, words", [
-    (np.ones((4, 6)), ValueError, r"shape \(N, 5\)"),
+    (np.ones((4, 6)), ValueError, r"shape \(n_samples, 5\)"),
     (np.ones((4, 5, 1)), ValueError, "dimensions"),
     (np.ones(5), ValueError, "dimensions"),
     (np.ones((0, 5)), ValueError, "empty"),
