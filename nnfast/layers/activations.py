@@ -37,7 +37,7 @@ class _Elementwise(Layer):
         args = (x.reshape(-1),) + self._extra_args() + (out.reshape(-1),)
         getattr(k, self._forward_kernel)(*args)
         self._saved = out if self._backward_from_output else x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
@@ -68,7 +68,7 @@ class ReLU(_Elementwise):
         Returns ``out``."""
         out = as_float_array(out, "out")
         self._saved = out
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
 
@@ -157,7 +157,7 @@ class PReLU(Layer):
         out = self._new_array("out", x.shape, x.dtype)
         _backend.kernels().prelu_forward(self._as_rows(x), self.weight.value, self._as_rows(out))
         self._x = x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):

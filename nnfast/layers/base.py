@@ -68,7 +68,9 @@ class Layer:
 
     def __init__(self):
         self.training = True
-        self._output_shape = None
+        # the shape backward's grad_output must have: the last forward's
+        # output's (set by every forward)
+        self._grad_output_shape = None
 
     # -- the interface --------------------------------------------------
     def forward(self, x):
@@ -164,24 +166,10 @@ class Layer:
         state.pop("_rings", None)
         return state
 
-    def _output_shape_of(self, key, compute):
-        """``compute()``, remembered for the last ``key`` (the input's shape
-        and every argument the output shape depends on): a training step asks
-        for the same shape each time, and working it out is several checks."""
-        cached = self.__dict__.get("_shape_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        shape = compute()
-        self._shape_cache = (key, shape)
-        return shape
-
-    def _remember_output_shape(self, shape):
-        self._output_shape = tuple(shape)
-
     def _check_grad_output(self, grad_output, dtype):
         """grad_output as a contiguous array of the last forward's output shape."""
-        if self._output_shape is None:
+        if self._grad_output_shape is None:
             raise ValueError(f"{type(self).__name__}.backward called before forward")
         g = as_float_array(grad_output, "grad_output", dtype=dtype)
-        check_shape(g, "grad_output", self._output_shape)
+        check_shape(g, "grad_output", self._grad_output_shape)
         return g

@@ -117,6 +117,8 @@ class Conv2D(Layer):
     per thread (it does not grow with the batch).
     """
 
+    fuses_relu = True  # forward_relu
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, algorithm="auto", dtype=np.float32, rng=None):
         super().__init__()
@@ -158,7 +160,16 @@ class Conv2D(Layer):
     def output_shape(self, input_shape):
         """(n_samples, out_channels, height_col, width_col) for an input of
         shape (n_samples, in_channels, height, width); ValueError if the
-        kernel does not fit."""
+        kernel does not fit.
+
+        A training step asks for the same shape each time, and working it out
+        is several checks: the last answer is kept with everything it
+        depends on."""
+        key = (tuple(input_shape), self.kernel_size, self.stride, self.padding,
+               self.dilation, self.out_channels)
+        memo = self.__dict__.get("_output_shape_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
         n_samples, c, height, width = input_shape
         top, bottom, left, right = self.padding
         size = []
@@ -175,9 +186,9 @@ class Conv2D(Layer):
             size.append((padded - span) // s + 1)
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
-        return (n_samples, self.out_channels, size[0], size[1])
-
-    fuses_relu = True
+        shape = (n_samples, self.out_channels, size[0], size[1])
+        self._output_shape_memo = (key, shape)
+        return shape
 
     def forward(self, x):
         """x : (n_samples, in_channels, height, width) -> (n_samples,
@@ -196,9 +207,7 @@ class Conv2D(Layer):
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (n_samples, {self.in_channels}, height, width) "
                              f"for {self!r}, got {x.shape} ({x.shape[1]} channels)")
-        out_shape = self._output_shape_of(
-            (x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
-             self.out_channels), lambda: self.output_shape(x.shape))
+        out_shape = self.output_shape(x.shape)
         out = self._new_array("out", out_shape, self.dtype)
         algorithm = self.algorithm
         if algorithm == "auto":
@@ -214,7 +223,7 @@ class Conv2D(Layer):
                                     self.padding, self.dilation, out, relu)
         self._x = x
         self._algorithm_used = algorithm
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):

@@ -53,7 +53,7 @@ class Dropout(Layer):
     def forward(self, x):
         """x : any shape -> same shape"""
         x = as_float_array(x, "x")
-        self._remember_output_shape(x.shape)
+        self._grad_output_shape = x.shape
         self._dtype = x.dtype.type
         if not self.training or self.p == 0.0:
             self._mask = None

@@ -26,7 +26,7 @@ class Flatten(Layer):
         self._input_shape = x.shape
         self._dtype = x.dtype.type
         out = x.reshape(x.shape[0], -1)
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):

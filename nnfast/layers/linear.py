@@ -34,6 +34,8 @@ class Linear(Layer):
     U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
+    fuses_relu = True  # forward_relu
+
     def __init__(self, in_features, out_features, dtype=np.float32, rng=None,
                  weight_init=None, bias_init=None):
         super().__init__()
@@ -64,8 +66,6 @@ class Linear(Layer):
     def parameters(self):
         return [self.weight, self.bias]
 
-    fuses_relu = True
-
     def forward(self, x):
         """x : (n_samples, in_features) -> (n_samples, out_features)"""
         return self._forward(x, False)
@@ -85,7 +85,7 @@ class Linear(Layer):
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
         _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out, relu)
         self._x = x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):

@@ -30,7 +30,12 @@ class _Pool2D(Layer):
     def output_shape(self, input_shape):
         """(n_samples, C, height_col, width_col) for an input of shape
         (n_samples, C, height, width) (floor mode); ValueError if the window
-        does not fit."""
+        does not fit. The last answer is kept with everything it depends on
+        (as Conv2D.output_shape)."""
+        key = (tuple(input_shape), self.kernel_size, self.stride, self.padding)
+        memo = self.__dict__.get("_output_shape_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
         n_samples, c, height, width = input_shape
         size = []
         for axis, extent, k, s, p in (("height", height, self.kernel_size[0], self.stride[0], self.padding[0]),
@@ -39,12 +44,13 @@ class _Pool2D(Layer):
                 raise ValueError(f"kernel_size {self.kernel_size} is larger than the padded "
                                  f"input's {axis} {extent + 2 * p} = {extent} + 2 * padding {p}")
             size.append((extent + 2 * p - k) // s + 1)
-        return (n_samples, c, size[0], size[1])
+        shape = (n_samples, c, size[0], size[1])
+        self._output_shape_memo = (key, shape)
+        return shape
 
     def _check_input(self, x):
         x = as_float_array(x, "x", None, ndim=4)
-        return x, self._output_shape_of((x.shape, self.kernel_size, self.stride, self.padding),
-                                        lambda: self.output_shape(x.shape))
+        return x, self.output_shape(x.shape)
 
     def _backward_arrays(self, grad_output):
         """(grad_output checked, an array for grad_input), or None when
@@ -70,7 +76,7 @@ class MaxPool2D(_Pool2D):
         Implicit -inf padding on both sides: it is never the maximum.
     """
 
-    fuses_relu_backward = True
+    fuses_relu_backward = True  # backward_relu
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding)
@@ -93,7 +99,7 @@ class MaxPool2D(_Pool2D):
         self._out = out
         self._x_shape = x.shape
         self._dtype = x.dtype
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):
@@ -139,7 +145,7 @@ class AvgPool2D(_Pool2D):
                                              self.padding, out)
         self._x_shape = x.shape
         self._dtype = x.dtype
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):

@@ -36,7 +36,7 @@ class _OverClasses(Layer):
         out = self._new_array("out", x.shape, x.dtype)
         getattr(_backend.kernels(), self._forward_kernel)(self._as_3d(x), self._as_3d(out))
         self._out = out
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):

@@ -215,3 +215,14 @@ def test_conv2d_backward_errors():
     for bad in (np.ones((1, 3, 3, 2)), np.ones((2, 3, 2, 2)), np.ones((1, 4, 2, 2)), np.ones((3, 2, 2))):
         with pytest.raises(ValueError, match="grad_output must have shape"):
             layer.backward(bad)
+
+
+def test_conv2d_output_shape_follows_input_and_geometry():
+    layer = nf.layers.Conv2D(2, 3, 3)
+    assert layer.output_shape((4, 2, 8, 9)) == (4, 3, 6, 7)
+    assert layer.output_shape((4, 2, 8, 9)) == (4, 3, 6, 7)     # remembered
+    assert layer.output_shape((1, 2, 5, 5)) == (1, 3, 3, 3)
+    layer.padding = (1, 1, 0, 2)
+    assert layer.output_shape((1, 2, 5, 5)) == (1, 3, 5, 5)
+    out = layer.forward(np.ones((1, 2, 5, 5), np.float32))
+    assert out.shape == (1, 3, 5, 5)

@@ -240,3 +240,11 @@ def test_maxpool_rejects_planes_past_int32_positions(monkeypatch):
     with pytest.raises(ValueError, match=r"x's height \* width must be <= 15.*got 4 \* 4"):
         layer.forward(np.ones((1, 1, 4, 4), np.float32))
     assert layer.forward(np.ones((1, 1, 3, 5), np.float32)).shape == (1, 1, 1, 2)
+
+
+def test_pool_output_shape_follows_input_and_geometry():
+    for layer in (nf.layers.MaxPool2D(2), nf.layers.AvgPool2D(2)):
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
+        layer.stride = (1, 1)
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 7, 8)

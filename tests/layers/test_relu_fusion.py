@@ -113,7 +113,7 @@ def test_relu_state_after_fused_forward():
     out = model.forward(np.ones((2, 3), np.float32))
     relu = model.layers[1]
     assert relu._saved is out
-    assert relu._output_shape == out.shape
+    assert relu._grad_output_shape == out.shape
     assert np.all(out >= 0)
 
 
