@@ -165,7 +165,7 @@ class PReLU(Layer):
         when ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self.dtype)
         grad_input = (self._new_array("grad_input", g.shape, g.dtype)
-                  if self.requires_input_grad else None)
+                      if self.requires_input_grad else None)
         _backend.kernels().prelu_backward(
             self._as_rows(self._x), self.weight.value, self._as_rows(g),
             None if grad_input is None else self._as_rows(grad_input), self.weight.grad)

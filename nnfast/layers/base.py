@@ -23,6 +23,13 @@ _HELD_BY_RING_ONLY = _held_by_list_only()
 _RING_SIZE = 2
 
 
+def check_bias(bias):
+    """The ``bias`` switch of the layers with weights: True or False."""
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {type(bias).__name__} {bias!r}")
+    return bool(bias)
+
+
 class Layer:
     """Base class of every layer.
 

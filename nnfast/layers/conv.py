@@ -4,7 +4,7 @@ import numpy as np
 from nnfast import _backend, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
-from nnfast.layers.base import Layer
+from nnfast.layers.base import Layer, check_bias
 from nnfast.parameter import Parameter
 
 ALGORITHMS = ("auto", "im2col", "direct")
@@ -92,9 +92,13 @@ class Conv2D(Layer):
     kernel_size : int or (kernel_h, kernel_w)
     stride, dilation : int or (h, w), >= 1
     padding : int, (h, w), ((top, bottom), (left, right)) or "same"
-        Zeros added around the input. "same" (stride 1 only) keeps the
-        input's size; for an even kernel the extra row and column go at the
-        bottom and right.
+        Zeros added around the input: as many on every side, per axis (h on
+        the top and bottom, w on the left and right), or per side. "same"
+        (stride 1 only) keeps the input's size; for an even kernel the extra
+        row and column go at the bottom and right.
+    bias : bool, default True
+        False: no bias (``bias`` is None and ``parameters()`` holds the
+        weight only).
     algorithm : "auto" (default), "im2col" or "direct"
         im2col + GEMM, or a direct loop without a column buffer (meant for
         few input channels and small kernels, and needing no workspace);
@@ -108,7 +112,7 @@ class Conv2D(Layer):
     Attributes
     ----------
     weight : Parameter of shape (out_channels, in_channels, kernel_h, kernel_w)
-    bias : Parameter of shape (out_channels,)
+    bias : Parameter of shape (out_channels,), or None when ``bias=False``
     padding : (top, bottom, left, right)
 
     Weights and bias start as PyTorch's do: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -120,7 +124,7 @@ class Conv2D(Layer):
     fuses_relu = True  # forward_relu
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, algorithm="auto", dtype=np.float32, rng=None):
+                 dilation=1, bias=True, algorithm="auto", dtype=np.float32, rng=None):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", 1, INT32_MAX)
         self.out_channels = check_int(out_channels, "out_channels", 1, INT32_MAX)
@@ -129,6 +133,7 @@ class Conv2D(Layer):
         self.dilation = check_int_pair(dilation, "dilation", 1, INT32_MAX)
         same = isinstance(padding, str) and padding == "same"
         self.padding = _conv_padding(padding, self.kernel_size, self.stride, self.dilation)
+        has_bias = check_bias(bias)
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.algorithm = algorithm
@@ -140,8 +145,10 @@ class Conv2D(Layer):
         bound = 1.0 / np.sqrt(fan_in)
         self.weight = Parameter(init.uniform((self.out_channels, self.in_channels, kh, kw),
                                              -bound, bound, self.dtype, rng), "weight")
-        self.bias = Parameter(init.uniform((self.out_channels,), -bound, bound,
-                                           self.dtype, rng), "bias")
+        self.bias = None
+        if has_bias:
+            self.bias = Parameter(init.uniform((self.out_channels,), -bound, bound,
+                                               self.dtype, rng), "bias")
         self._x = None
         self._algorithm_used = None
         self._workspace = None
@@ -153,9 +160,11 @@ class Conv2D(Layer):
                         "dilation": list(self.dilation),
                         "algorithm": self.algorithm,
                         "dtype": np.dtype(self.dtype).name}
+        if not has_bias:
+            self._config["bias"] = False
 
     def parameters(self):
-        return [self.weight, self.bias]
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
 
     def output_shape(self, input_shape):
         """(n_samples, out_channels, height_col, width_col) for an input of
@@ -213,13 +222,14 @@ class Conv2D(Layer):
         if algorithm == "auto":
             algorithm = auto_algorithm(self.in_channels, self.kernel_size,
                                        self.requires_input_grad)
+        bias = self.bias.value if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if algorithm == "im2col":
-            k.conv2d_forward_im2col(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_forward_im2col(x, self.weight.value, bias, self.stride,
                                     self.padding, self.dilation, out,
                                     self._workspace_for(k, out_shape), relu)
         else:
-            k.conv2d_forward_direct(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_forward_direct(x, self.weight.value, bias, self.stride,
                                     self.padding, self.dilation, out, relu)
         self._x = x
         self._algorithm_used = algorithm
@@ -233,17 +243,19 @@ class Conv2D(Layer):
         bias.grad."""
         g = self._check_grad_output(grad_output, self.dtype)
         grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
-                  if self.requires_input_grad else None)
+                      if self.requires_input_grad else None)
+        # without a bias, the kernels' bias gradient is computed and dropped
+        grad_bias = self.bias.grad if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
             k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,
                                      self.padding, self.dilation, grad_input,
-                                     self.weight.grad, self.bias.grad,
+                                     self.weight.grad, grad_bias,
                                      self._workspace_for(k, g.shape))
         else:
             k.conv2d_backward_direct(self._x, self.weight.value, g, self.stride,
                                      self.padding, self.dilation, grad_input,
-                                     self.weight.grad, self.bias.grad)
+                                     self.weight.grad, grad_bias)
         return grad_input
 
     def _workspace_for(self, kernels, out_shape):
