@@ -44,16 +44,20 @@ def auto_algorithm(in_channels, kernel_size, input_grad=True):
     return "im2col"
 
 
-def _conv_padding(padding, kernel_size, stride, dilation):
-    """``padding`` as (top, bottom, left, right).
+PADDING_FORMS = "an int, (h, w), ((top, bottom), (left, right)) or 'same'"
 
-    Accepts an int, (h, w), ((top, bottom), (left, right)) or "same" (output
-    size = input size; stride 1 only; for an even extent the extra row and
-    column go after, at the bottom and right).
+
+def _conv_padding(padding, kernel_size, stride, dilation):
+    """``padding`` as (top, bottom, left, right), each an int in [0, 2**31 - 1].
+
+    Accepts an int (every side), (h, w) (h at the top and bottom, w at the
+    left and right), ((top, bottom), (left, right)) or "same" (output size =
+    input size; stride 1 only; for an even extent the extra row and column
+    go after, at the bottom and right).
     """
     if isinstance(padding, str):
         if padding != "same":
-            raise ValueError(f"padding must be an int, (h, w), ((top, bottom), (left, right)) or 'same', got {padding!r}")
+            raise ValueError(f"padding must be {PADDING_FORMS}, got {padding!r}")
         if stride != (1, 1):
             raise ValueError(f"padding='same' needs stride 1, got stride={stride}")
         sides = []
@@ -61,12 +65,15 @@ def _conv_padding(padding, kernel_size, stride, dilation):
             total = d * (k - 1)
             sides += [total // 2, total - total // 2]
         return tuple(sides)
-    if (isinstance(padding, (tuple, list)) and len(padding) == 2
-            and all(isinstance(p, (tuple, list)) for p in padding)):
-        top, bottom = check_int_pair(tuple(padding[0]), "padding", 0)
-        left, right = check_int_pair(tuple(padding[1]), "padding", 0)
-        return (top, bottom, left, right)
-    ph, pw = check_int_pair(padding, "padding", 0)
+    if isinstance(padding, (tuple, list)):
+        pairs = [isinstance(p, (tuple, list)) for p in padding]
+        if len(padding) != 2 or (any(pairs) and not (all(pairs) and all(len(p) == 2 for p in padding))):
+            raise ValueError(f"padding must be {PADDING_FORMS}, got {padding!r}")
+        if all(pairs):
+            (top, bottom), (left, right) = ([check_int(v, "padding", 0, INT32_MAX) for v in pair]
+                                            for pair in padding)
+            return (top, bottom, left, right)
+    ph, pw = check_int_pair(padding, "padding", 0, INT32_MAX)
     return (ph, ph, pw, pw)
 
 
