@@ -10,15 +10,15 @@ from nnfast.parameter import Parameter
 ALGORITHMS = ("auto", "im2col", "direct")
 
 
-def auto_algorithm(in_channels, kernel_size, input_grad=True):
+def auto_algorithm(in_channels, kernel_size, requires_input_grad=True):
     """The convolution algorithm ``algorithm="auto"`` picks: "im2col" or "direct".
 
     Parameters
     ----------
     in_channels : int
     kernel_size : (kernel_h, kernel_w)
-    input_grad : bool
-        Whether backward computes the input gradient (``requires_input_grad``).
+    requires_input_grad : bool
+        Whether backward computes the input gradient (the layer's flag).
 
     The rule is measured (``python bench/conv_algorithm.py --threads 1``:
     float32, forward + backward, best of 5, thread CPU time, 2-core AMD EPYC
