@@ -45,9 +45,10 @@ def backward_step(layers, i, grad_output):
     """
     if relu_fused_backward(layers, i):
         grad_input = layers[i].backward_relu(grad_output)
-        # the check the ReLU's own backward makes first: its output must be
-        # what the layer above took as input
-        layers[i - 1]._check_grad_output(grad_input, grad_input.dtype.type)
+        if grad_input is not None:
+            # the check the ReLU's own backward makes first: its output must
+            # be what the layer above took as input
+            layers[i - 1]._check_grad_output(grad_input, grad_input.dtype.type)
         return grad_input, i - 2
     return layers[i].backward(grad_output), i - 1
 

@@ -115,6 +115,7 @@ class MaxPool2D(_Pool2D):
         return self._backward(grad_output, True)
 
     def _backward(self, grad_output, through_relu):
+        """backward; through_relu: masked by this layer's output > 0."""
         arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None
