@@ -108,8 +108,8 @@ class Layer:
         """The layers whose ``requires_input_grad`` a trainer may turn off
         when no gradient with respect to this model's input is wanted (as
         ``nf.fit``, training on data, does): ``backward`` then returns None.
-        A single layer: itself. A container lists the layers below which its
-        backward stops (see ``Sequential``)."""
+        A single layer: itself. A container: its layers up to and including
+        the one where its backward then stops (see ``Sequential``)."""
         return [self]
 
     def train(self, mode=True):
