@@ -28,7 +28,7 @@ def profile(name, threads, steps, warmup, batch_size=None):
     batches = [(X[i:i + batch].copy(), y[i:i + batch].copy())
                for i in range(0, len(X), batch)]
     layers = model.layers
-    first = next(i for i, layer in enumerate(layers) if layer.parameters())
+    first = model.first_trainable_index()
     times = {}
     clock = time.perf_counter
 
@@ -41,16 +41,11 @@ def profile(name, threads, steps, warmup, batch_size=None):
         h = xb
         i = 0
         while i < len(layers):
-            layer = layers[i]
             t0 = clock()
-            if network.relu_fused_forward(layers, i):
-                h = layers[i + 1]._take_fused_output(layer._forward(h, True))
-                add(f"{i:2d} {layer!r} + ReLU forward (fused)", t0)
-                i += 2
-                continue
-            h = layer.forward(h)
-            add(f"{i:2d} {layer!r} forward", t0)
-            i += 1
+            h, after = network.forward_step(layers, i, h)
+            fused = " + ReLU forward (fused)" if after == i + 2 else " forward"
+            add(f"{i:2d} {layers[i]!r}{fused}", t0)
+            i = after
         t0 = clock()
         loss.forward(h, yb)
         g = loss.backward()
@@ -58,14 +53,12 @@ def profile(name, threads, steps, warmup, batch_size=None):
         i = len(layers) - 1
         while i >= first:
             t0 = clock()
-            if network.relu_fused_backward(layers, i):
-                g = layers[i]._backward(g, True)
+            g, after = network.backward_step(layers, i, g)
+            if after == i - 2:
                 add(f"{i:2d} ReLU + {layers[i]!r} backward (fused)", t0)
-                i -= 2
-                continue
-            g = layers[i].backward(g)
-            add(f"{i:2d} {layers[i]!r} backward", t0)
-            i -= 1
+            else:
+                add(f"{i:2d} {layers[i]!r} backward", t0)
+            i = after
         t0 = clock()
         opt.step()
         opt.zero_grad()

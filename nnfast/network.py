@@ -1,33 +1,56 @@
 """Sequential: layers applied in order, backpropagated in reverse."""
 from nnfast.layers.activations import ReLU
 from nnfast.layers.base import Layer
-from nnfast.layers.conv import Conv2D
-from nnfast.layers.linear import Linear
-from nnfast.layers.pooling import MaxPool2D
-
-# Layers whose output pass can apply a following ReLU (``_forward(x, relu)``),
-# by the ``forward`` they are run with: a subclass that overrides forward is
-# run as it is.
-_FUSES_RELU = {Linear.forward, Conv2D.forward}
 
 
 def relu_fused_forward(layers, i):
     """Whether ``Sequential.forward`` runs layers[i + 1], a ReLU, inside
-    layers[i]'s output pass."""
-    return (i + 1 < len(layers) and type(layers[i + 1]) is ReLU
-            and type(layers[i]).forward in _FUSES_RELU)
+    layers[i]'s forward (``forward_relu``): layers[i] declares
+    ``fuses_relu`` and the next layer is a ReLU (exactly: a subclass of ReLU
+    may compute something else)."""
+    return (i + 1 < len(layers) and layers[i].fuses_relu
+            and type(layers[i + 1]) is ReLU)
 
 
 def relu_fused_backward(layers, i):
     """Whether ``Sequential.backward`` runs layers[i - 1], a ReLU, backward
-    inside layers[i]'s, a MaxPool2D (only where the pooled maximum is > 0
-    does a gradient reach the ReLU's input: the same result as the two
-    backwards)."""
-    if i < 1 or type(layers[i]) is not MaxPool2D or type(layers[i - 1]) is not ReLU:
-        return False
-    pool, relu = layers[i], layers[i - 1]
-    return (pool.requires_input_grad and relu.requires_input_grad
-            and pool._x_shape == relu._output_shape)
+    inside layers[i]'s backward (``backward_relu``): layers[i] declares
+    ``fuses_relu_backward``, the layer before it is a ReLU, and both are to
+    compute their input gradient."""
+    return (i >= 1 and layers[i].fuses_relu_backward and type(layers[i - 1]) is ReLU
+            and layers[i].requires_input_grad and layers[i - 1].requires_input_grad)
+
+
+def forward_step(layers, i, x):
+    """Run layers[i] forward on ``x``, with the ReLU after it fused in where
+    ``relu_fused_forward`` says so.
+
+    Returns
+    -------
+    (output, index of the next layer to run)
+    """
+    if relu_fused_forward(layers, i):
+        return layers[i + 1].adopt_output(layers[i].forward_relu(x)), i + 2
+    return layers[i].forward(x), i + 1
+
+
+def backward_step(layers, i, grad_output):
+    """Run layers[i] backward on ``grad_output``, with the ReLU before it
+    fused in where ``relu_fused_backward`` says so.
+
+    Returns
+    -------
+    (gradient wrt the input of the lowest layer run, or None; index of the
+    next layer to run backward)
+    """
+    if relu_fused_backward(layers, i):
+        grad_input = layers[i].backward_relu(grad_output)
+        if grad_input is not None:
+            # the check the ReLU's own backward makes first: its output must
+            # be what the layer above took as input
+            layers[i - 1]._check_grad_output(grad_input, grad_input.dtype.type)
+        return grad_input, i - 2
+    return layers[i].backward(grad_output), i - 1
 
 
 class Sequential(Layer):
@@ -35,34 +58,38 @@ class Sequential(Layer):
 
     Parameters
     ----------
-    layers : list of Layer
+    *layers : Layer, or one list (any iterable) of Layers
+        ``Sequential(a, b, c)`` (as ``torch.nn.Sequential``) or
+        ``Sequential([a, b, c])``.
     """
 
-    def __init__(self, layers):
+    def __init__(self, *layers):
         super().__init__()
+        if len(layers) == 1 and not isinstance(layers[0], Layer):
+            given = layers[0]
+            if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+                raise TypeError(f"layers must be Layers or one list of Layers, "
+                                f"got {type(given).__name__}")
+            layers = given
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be an nnfast Layer, got {type(layer).__name__}")
         if not layers:
-            raise ValueError("layers must hold at least one Layer, got an empty list")
+            raise ValueError("layers must hold at least one Layer, got none")
         self.layers = layers
 
     def forward(self, x):
-        """Each layer's ``forward`` in order, with one shortcut: a Linear or
-        Conv2D followed by a ReLU computes the ReLU in the pass that adds its
-        bias, instead of the ReLU reading and writing the whole output again.
-        The result and every layer's state (what ``backward`` reads) are those
-        of calling the two forwards one after the other."""
+        """Each layer's ``forward`` in order, with one shortcut: a layer that
+        declares ``fuses_relu`` (Linear, Conv2D) and is followed by a ReLU
+        computes the ReLU in its own output pass (``forward_relu``), instead
+        of the ReLU reading and writing the whole output again. The result
+        and every layer's state (what ``backward`` reads) are those of
+        calling the two forwards one after the other."""
         layers = self.layers
         i, n = 0, len(layers)
         while i < n:
-            if relu_fused_forward(layers, i):
-                x = layers[i + 1]._take_fused_output(layers[i]._forward(x, True))
-                i += 2
-            else:
-                x = layers[i].forward(x)
-                i += 1
+            x, i = forward_step(layers, i, x)
         return x
 
     def backward(self, grad_output):
@@ -73,23 +100,34 @@ class Sequential(Layer):
         ``requires_input_grad`` is False returns None, and the pass stops
         there: set it on the first layer with parameters and the layers
         below it (a Flatten, say) are skipped, as ``nf.fit`` does. Returns
-        None then.
+        None then. A layer that declares ``fuses_relu_backward`` (MaxPool2D)
+        runs the backward of a ReLU before it in its own pass.
         """
         layers = self.layers
         i = len(layers) - 1
         while i >= 0:
-            if relu_fused_backward(layers, i):
-                grad_output = layers[i]._backward(grad_output, True)
-                i -= 2
-            else:
-                grad_output = layers[i].backward(grad_output)
-                i -= 1
+            grad_output, i = backward_step(layers, i, grad_output)
             if grad_output is None:
                 break
         return grad_output
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def first_trainable_index(self):
+        """Index of the first layer that has parameters (0 if none)."""
+        for i, layer in enumerate(self.layers):
+            if layer.parameters():
+                return i
+        return 0
+
+    def layers_without_input_grad(self):
+        """The first layer with parameters and every layer before it: with
+        their ``requires_input_grad`` off, ``backward`` stops at the first
+        of them (it returns None) and never runs the ones below, which have
+        nothing to learn. A subclass whose backward does not stop at a None
+        gradient overrides this."""
+        return self.layers[:self.first_trainable_index() + 1]
 
     def zero_grad(self):
         for p in self.parameters():
@@ -116,7 +154,7 @@ class Sequential(Layer):
 
     # -- training, inference and persistence (see nnfast.training, nnfast.io)
     def predict(self, X, batch_size=256):
-        """The last layer's output on ``X`` (N, ...), in eval mode, batched;
+        """The last layer's output on ``X`` (n_samples, ...), in eval mode, batched;
         the previous train/eval mode is restored. See ``nnfast.training.predict``."""
         from nnfast.training import predict
         return predict(self, X, batch_size=batch_size)

@@ -17,7 +17,7 @@ class DelegatingLayer(BaseLayer):
 
     def __init__(self):
         super().__init__()
-        self._output_shape = None
+        self._error_shape = None   # the shape backward's error_tensor must have
         self._dtype = None
 
     def _check_input(self, x):
@@ -27,12 +27,12 @@ class DelegatingLayer(BaseLayer):
         x = as_tensor(input_tensor, "input_tensor", ndim=self._ndim)
         self._check_input(x)
         out = self._inner.forward(x)
-        self._output_shape = out.shape
+        self._error_shape = out.shape
         self._dtype = x.dtype.type
         return out
 
     def backward(self, error_tensor):
-        e = check_error_tensor(error_tensor, self._output_shape, self._dtype,
+        e = check_error_tensor(error_tensor, self._error_shape, self._dtype,
                                type(self).__name__)
         return self._inner.backward(e)
 

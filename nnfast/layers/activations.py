@@ -37,7 +37,7 @@ class _Elementwise(Layer):
         args = (x.reshape(-1),) + self._extra_args() + (out.reshape(-1),)
         getattr(k, self._forward_kernel)(*args)
         self._saved = out if self._backward_from_output else x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
@@ -47,11 +47,12 @@ class _Elementwise(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         k = _backend.kernels()
-        args = (self._saved.reshape(-1), g.reshape(-1)) + self._extra_args() + (grad_x.reshape(-1),)
+        args = ((self._saved.reshape(-1), g.reshape(-1)) + self._extra_args()
+                + (grad_input.reshape(-1),))
         getattr(k, self._backward_kernel)(*args)
-        return grad_x
+        return grad_input
 
 
 class ReLU(_Elementwise):
@@ -60,12 +61,14 @@ class ReLU(_Elementwise):
     _forward_kernel = "relu_forward"
     _backward_kernel = "relu_backward"
 
-    def _take_fused_output(self, out):
+    def adopt_output(self, out):
         """Record ``out`` as this layer's forward output, computed by the
-        layer before it with the ReLU fused in (Sequential.forward): the
-        state ``backward`` needs is then exactly what ``forward(x)`` leaves."""
+        layer before it with the ReLU fused in (its ``forward_relu``): the
+        state ``backward`` needs is then exactly what ``forward(x)`` leaves.
+        Returns ``out``."""
+        out = as_float_array(out, "out")
         self._saved = out
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
 
@@ -114,7 +117,7 @@ class PReLU(Layer):
     num_parameters : int >= 1, default 1
         1: one slope shared by every element. Otherwise one slope per channel,
         the input's axis 1, which must then have ``num_parameters`` entries
-        (input (N, num_parameters, *spatial)).
+        (input (n_samples, num_parameters, *spatial)).
     init : float, default 0.25
         Initial slope.
     dtype : np.float32 (default) or np.float64
@@ -139,30 +142,31 @@ class PReLU(Layer):
         return [self.weight]
 
     def _as_rows(self, a):
-        """a viewed as (N, channels, size): channels is 1 for a shared slope."""
+        """a viewed as (n_samples, channels, size): channels is 1 for a shared slope."""
         if self.num_parameters == 1:
             return a.reshape(a.shape[0] if a.ndim >= 2 else 1, 1, -1)
         return a.reshape(a.shape[0], self.num_parameters, -1)
 
     def forward(self, x):
-        """x : (N, num_parameters, *spatial), or any shape for one shared slope"""
+        """x : (n_samples, num_parameters, *spatial), or any shape for one shared slope"""
         x = as_float_array(x, "x", self.dtype)
         if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
-            raise ValueError(f"x must have shape (N, {self.num_parameters}, ...) for {self!r} "
+            raise ValueError(f"x must have shape (n_samples, {self.num_parameters}, ...) for "
+                             f"{self!r} "
                              f"(one slope per channel on axis 1), got {x.shape}")
         out = self._new_array("out", x.shape, x.dtype)
         _backend.kernels().prelu_forward(self._as_rows(x), self.weight.value, self._as_rows(out))
         self._x = x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
         """Accumulates ``weight.grad``; returns grad_input (input's shape) or None
         when ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", g.shape, g.dtype)
-                  if self.requires_input_grad else None)
+        grad_input = (self._new_array("grad_input", g.shape, g.dtype)
+                      if self.requires_input_grad else None)
         _backend.kernels().prelu_backward(
             self._as_rows(self._x), self.weight.value, self._as_rows(g),
-            None if grad_x is None else self._as_rows(grad_x), self.weight.grad)
-        return grad_x
+            None if grad_input is None else self._as_rows(grad_input), self.weight.grad)
+        return grad_input

@@ -24,6 +24,13 @@ _HELD_BY_RING_ONLY = _held_by_list_only()
 _RING_SIZE = 2
 
 
+def check_bias(bias):
+    """The ``bias`` switch of the layers with weights: True or False."""
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {type(bias).__name__} {bias!r}")
+    return bool(bias)
+
+
 class Layer:
     """Base class of every layer.
 
@@ -39,13 +46,38 @@ class Layer:
     requires_input_grad : bool
         When False, ``backward`` may skip the input gradient and return
         None (the first layer of a network needs none).
+    fuses_relu : bool (class attribute)
+        True when ``forward_relu(x)`` computes ``forward(x)`` and a ReLU
+        after it in one pass; ``Sequential`` then runs a following ReLU that
+        way.
+    fuses_relu_backward : bool (class attribute)
+        True when ``backward_relu(grad_output)`` computes ``backward`` and
+        the backward of a ReLU before this layer (whose output was this
+        layer's input) in one pass; ``Sequential`` then runs them that way.
+
+    A subclass that overrides ``forward`` (``backward``) but neither
+    ``forward_relu`` (``backward_relu``) nor the flag is not fused: the
+    inherited fused pass computes the parent's forward, not the new one.
     """
 
     requires_input_grad = True
+    fuses_relu = False
+    fuses_relu_backward = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "forward" in own and "forward_relu" not in own and "fuses_relu" not in own:
+            cls.fuses_relu = False
+        if ("backward" in own and "backward_relu" not in own
+                and "fuses_relu_backward" not in own):
+            cls.fuses_relu_backward = False
 
     def __init__(self):
         self.training = True
-        self._output_shape = None
+        # the shape backward's grad_output must have: the last forward's
+        # output's (set by every forward)
+        self._grad_output_shape = None
 
     @property
     def training(self):
@@ -65,9 +97,31 @@ class Layer:
     def backward(self, grad_output):
         raise NotImplementedError
 
+    def forward_relu(self, x):
+        """``forward(x)`` followed by a ReLU, in one pass, with the state
+        ``forward(x)`` leaves: for layers whose ``fuses_relu`` is True."""
+        raise NotImplementedError(f"{type(self).__name__} does not fuse a following ReLU "
+                                  f"(its fuses_relu is False)")
+
+    def backward_relu(self, grad_output):
+        """``backward(grad_output)`` followed by the backward of the ReLU
+        whose output was this layer's input, in one pass: for layers whose
+        ``fuses_relu_backward`` is True. Returns the gradient with respect
+        to the ReLU's input."""
+        raise NotImplementedError(f"{type(self).__name__} does not fuse the backward of a "
+                                  f"ReLU before it (its fuses_relu_backward is False)")
+
     def parameters(self):
         """Trainable Parameters, weight before bias."""
         return []
+
+    def layers_without_input_grad(self):
+        """The layers whose ``requires_input_grad`` a trainer may turn off
+        when no gradient with respect to this model's input is wanted (as
+        ``nf.fit``, training on data, does): ``backward`` then returns None.
+        A single layer: itself. A container: its layers up to and including
+        the one where its backward then stops (see ``Sequential``)."""
+        return [self]
 
     def train(self, mode=True):
         self.training = bool(mode)
@@ -90,7 +144,7 @@ class Layer:
     # -- helpers for subclasses ----------------------------------------
     def _new_array(self, slot, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype`` for the output
-        named ``slot`` ("out", "grad_x", ...), to be filled completely by the
+        named ``slot`` ("out", "grad_input", ...), to be filled completely by the
         caller.
 
         A training step allocates the same arrays every time; fresh ones of
@@ -130,24 +184,10 @@ class Layer:
         state.pop("_rings", None)
         return state
 
-    def _output_shape_of(self, key, compute):
-        """``compute()``, remembered for the last ``key`` (the input's shape
-        and every argument the output shape depends on): a training step asks
-        for the same shape each time, and working it out is several checks."""
-        cached = self.__dict__.get("_shape_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        shape = compute()
-        self._shape_cache = (key, shape)
-        return shape
-
-    def _remember_output_shape(self, shape):
-        self._output_shape = tuple(shape)
-
     def _check_grad_output(self, grad_output, dtype):
         """grad_output as a contiguous array of the last forward's output shape."""
-        if self._output_shape is None:
+        if self._grad_output_shape is None:
             raise ValueError(f"{type(self).__name__}.backward called before forward")
         g = as_float_array(grad_output, "grad_output", dtype=dtype)
-        check_shape(g, "grad_output", self._output_shape)
+        check_shape(g, "grad_output", self._grad_output_shape)
         return g

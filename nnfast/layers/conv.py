@@ -4,21 +4,21 @@ import numpy as np
 from nnfast import _backend, _scratch, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
-from nnfast.layers.base import Layer
+from nnfast.layers.base import Layer, check_bias
 from nnfast.parameter import Parameter
 
 ALGORITHMS = ("auto", "im2col", "direct")
 
 
-def auto_algorithm(in_channels, kernel_size, input_grad=True):
+def auto_algorithm(in_channels, kernel_size, requires_input_grad=True):
     """The convolution algorithm ``algorithm="auto"`` picks: "im2col" or "direct".
 
     Parameters
     ----------
     in_channels : int
     kernel_size : (kernel_h, kernel_w)
-    input_grad : bool
-        Whether backward computes the input gradient (``requires_input_grad``).
+    requires_input_grad : bool
+        Whether backward computes the input gradient (the layer's flag).
 
     The rule is measured (``python bench/conv_algorithm.py --threads 1``:
     float32, forward + backward, best of 5, thread CPU time, 2-core AMD EPYC
@@ -44,16 +44,20 @@ def auto_algorithm(in_channels, kernel_size, input_grad=True):
     return "im2col"
 
 
-def _conv_padding(padding, kernel_size, stride, dilation):
-    """``padding`` as (top, bottom, left, right).
+PADDING_FORMS = "an int, (h, w), ((top, bottom), (left, right)) or 'same'"
 
-    Accepts an int, (h, w), ((top, bottom), (left, right)) or "same" (output
-    size = input size; stride 1 only; for an even extent the extra row and
-    column go after, at the bottom and right).
+
+def _conv_padding(padding, kernel_size, stride, dilation):
+    """``padding`` as (top, bottom, left, right), each an int in [0, 2**31 - 1].
+
+    Accepts an int (every side), (h, w) (h at the top and bottom, w at the
+    left and right), ((top, bottom), (left, right)) or "same" (output size =
+    input size; stride 1 only; for an even extent the extra row and column
+    go after, at the bottom and right).
     """
     if isinstance(padding, str):
         if padding != "same":
-            raise ValueError(f"padding must be an int, (h, w), ((top, bottom), (left, right)) or 'same', got {padding!r}")
+            raise ValueError(f"padding must be {PADDING_FORMS}, got {padding!r}")
         if stride != (1, 1):
             raise ValueError(f"padding='same' needs stride 1, got stride={stride}")
         sides = []
@@ -61,12 +65,15 @@ def _conv_padding(padding, kernel_size, stride, dilation):
             total = d * (k - 1)
             sides += [total // 2, total - total // 2]
         return tuple(sides)
-    if (isinstance(padding, (tuple, list)) and len(padding) == 2
-            and all(isinstance(p, (tuple, list)) for p in padding)):
-        top, bottom = check_int_pair(tuple(padding[0]), "padding", 0)
-        left, right = check_int_pair(tuple(padding[1]), "padding", 0)
-        return (top, bottom, left, right)
-    ph, pw = check_int_pair(padding, "padding", 0)
+    if isinstance(padding, (tuple, list)):
+        pairs = [isinstance(p, (tuple, list)) for p in padding]
+        if len(padding) != 2 or (any(pairs) and not (all(pairs) and all(len(p) == 2 for p in padding))):
+            raise ValueError(f"padding must be {PADDING_FORMS}, got {padding!r}")
+        if all(pairs):
+            (top, bottom), (left, right) = ([check_int(v, "padding", 0, INT32_MAX) for v in pair]
+                                            for pair in padding)
+            return (top, bottom, left, right)
+    ph, pw = check_int_pair(padding, "padding", 0, INT32_MAX)
     return (ph, ph, pw, pw)
 
 
@@ -92,9 +99,13 @@ class Conv2D(Layer):
     kernel_size : int or (kernel_h, kernel_w)
     stride, dilation : int or (h, w), >= 1
     padding : int, (h, w), ((top, bottom), (left, right)) or "same"
-        Zeros added around the input. "same" (stride 1 only) keeps the
-        input's size; for an even kernel the extra row and column go at the
-        bottom and right.
+        Zeros added around the input: as many on every side, per axis (h on
+        the top and bottom, w on the left and right), or per side. "same"
+        (stride 1 only) keeps the input's size; for an even kernel the extra
+        row and column go at the bottom and right.
+    bias : bool, default True
+        False: no bias (``bias`` is None and ``parameters()`` holds the
+        weight only).
     algorithm : "auto" (default), "im2col" or "direct"
         im2col + GEMM, or a direct loop without a column buffer (meant for
         few input channels and small kernels, and needing no workspace);
@@ -108,7 +119,7 @@ class Conv2D(Layer):
     Attributes
     ----------
     weight : Parameter of shape (out_channels, in_channels, kernel_h, kernel_w)
-    bias : Parameter of shape (out_channels,)
+    bias : Parameter of shape (out_channels,), or None when ``bias=False``
     padding : (top, bottom, left, right)
 
     Weights and bias start as PyTorch's do: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -117,8 +128,10 @@ class Conv2D(Layer):
     per thread (it does not grow with the batch).
     """
 
+    fuses_relu = True  # forward_relu
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, algorithm="auto", dtype=np.float32, rng=None):
+                 dilation=1, bias=True, algorithm="auto", dtype=np.float32, rng=None):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", 1, INT32_MAX)
         self.out_channels = check_int(out_channels, "out_channels", 1, INT32_MAX)
@@ -127,6 +140,7 @@ class Conv2D(Layer):
         self.dilation = check_int_pair(dilation, "dilation", 1, INT32_MAX)
         same = isinstance(padding, str) and padding == "same"
         self.padding = _conv_padding(padding, self.kernel_size, self.stride, self.dilation)
+        has_bias = check_bias(bias)
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.algorithm = algorithm
@@ -138,8 +152,10 @@ class Conv2D(Layer):
         bound = 1.0 / np.sqrt(fan_in)
         self.weight = Parameter(init.uniform((self.out_channels, self.in_channels, kh, kw),
                                              -bound, bound, self.dtype, rng), "weight")
-        self.bias = Parameter(init.uniform((self.out_channels,), -bound, bound,
-                                           self.dtype, rng), "bias")
+        self.bias = None
+        if has_bias:
+            self.bias = Parameter(init.uniform((self.out_channels,), -bound, bound,
+                                               self.dtype, rng), "bias")
         self._x = None
         self._algorithm_used = None
         self._config = {"in_channels": self.in_channels,
@@ -150,14 +166,26 @@ class Conv2D(Layer):
                         "dilation": list(self.dilation),
                         "algorithm": self.algorithm,
                         "dtype": np.dtype(self.dtype).name}
+        if not has_bias:
+            self._config["bias"] = False
 
     def parameters(self):
-        return [self.weight, self.bias]
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
 
     def output_shape(self, input_shape):
-        """(N, out_channels, height_col, width_col) for an input of shape
-        (N, in_channels, height, width); ValueError if the kernel does not fit."""
-        n, c, height, width = input_shape
+        """(n_samples, out_channels, height_col, width_col) for an input of
+        shape (n_samples, in_channels, height, width); ValueError if the
+        kernel does not fit.
+
+        A training step asks for the same shape each time, and working it out
+        is several checks: the last answer is kept with everything it
+        depends on."""
+        key = (tuple(input_shape), self.kernel_size, self.stride, self.padding,
+               self.dilation, self.out_channels)
+        memo = self.__dict__.get("_output_shape_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        n_samples, c, height, width = input_shape
         top, bottom, left, right = self.padding
         size = []
         for axis, extent, k, s, d, before, after in (
@@ -173,57 +201,68 @@ class Conv2D(Layer):
             size.append((padded - span) // s + 1)
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
-        return (n, self.out_channels, size[0], size[1])
+        shape = (n_samples, self.out_channels, size[0], size[1])
+        self._output_shape_memo = (key, shape)
+        return shape
 
     def forward(self, x):
-        """x : (N, in_channels, height, width) -> (N, out_channels, height_col, width_col)"""
+        """x : (n_samples, in_channels, height, width) -> (n_samples,
+        out_channels, height_col, width_col)"""
         return self._forward(x, False)
+
+    def forward_relu(self, x):
+        """max(forward(x), 0), the ReLU applied in the pass that adds the
+        bias instead of a second pass over the output; the layer's state is
+        that of ``forward(x)``."""
+        return self._forward(x, True)
 
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=4)
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have shape (N, {self.in_channels}, height, width) "
+            raise ValueError(f"x must have shape (n_samples, {self.in_channels}, height, width) "
                              f"for {self!r}, got {x.shape} ({x.shape[1]} channels)")
-        out_shape = self._output_shape_of(
-            (x.shape, self.kernel_size, self.stride, self.padding, self.dilation,
-             self.out_channels), lambda: self.output_shape(x.shape))
+        out_shape = self.output_shape(x.shape)
         out = self._new_array("out", out_shape, self.dtype)
         algorithm = self.algorithm
         if algorithm == "auto":
             algorithm = auto_algorithm(self.in_channels, self.kernel_size,
                                        self.requires_input_grad)
+        bias = self.bias.value if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if algorithm == "im2col":
-            k.conv2d_forward_im2col(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_forward_im2col(x, self.weight.value, bias, self.stride,
                                     self.padding, self.dilation, out,
                                     self._workspace_for(k, out_shape), relu)
         else:
-            k.conv2d_forward_direct(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_forward_direct(x, self.weight.value, bias, self.stride,
                                     self.padding, self.dilation, out, relu)
         self._x = x
         self._algorithm_used = algorithm
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, out_channels, height_col, width_col) -> grad_input
-        (N, in_channels, height, width), or None when ``requires_input_grad``
-        is False. Accumulates weight.grad and bias.grad."""
+        """grad_output : (n_samples, out_channels, height_col, width_col) ->
+        grad_input (n_samples, in_channels, height, width), or None when
+        ``requires_input_grad`` is False. Accumulates weight.grad and
+        bias.grad."""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
-                  if self.requires_input_grad else None)
+        grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
+                      if self.requires_input_grad else None)
+        # without a bias, the kernels' bias gradient is computed and dropped
+        grad_bias = self.bias.grad if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
             k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
-                                     self.weight.grad, self.bias.grad,
+                                     self.padding, self.dilation, grad_input,
+                                     self.weight.grad, grad_bias,
                                      self._workspace_for(k, g.shape))
         else:
             k.conv2d_backward_direct(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
-                                     self.weight.grad, self.bias.grad)
-        return grad_x
+                                     self.padding, self.dilation, grad_input,
+                                     self.weight.grad, grad_bias)
+        return grad_input
 
     def _workspace_for(self, kernels, out_shape):
         """The calling thread's scratch buffer (nnfast._scratch), grown to

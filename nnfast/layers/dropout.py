@@ -53,7 +53,7 @@ class Dropout(Layer):
     def forward(self, x):
         """x : any shape -> same shape"""
         x = as_float_array(x, "x")
-        self._remember_output_shape(x.shape)
+        self._grad_output_shape = x.shape
         self._dtype = x.dtype.type
         if not self.training or self.p == 0.0:
             self._mask = None
@@ -71,7 +71,7 @@ class Dropout(Layer):
         mask = self._mask
         if mask is None:
             return g
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         _backend.kernels().dropout_backward(g.reshape(-1), mask.reshape(-1), self.scale,
-                                            grad_x.reshape(-1))
-        return grad_x
+                                            grad_input.reshape(-1))
+        return grad_input

@@ -1,10 +1,10 @@
-"""Flatten: (N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
+"""Flatten: (n_samples, d1, d2, ...) -> (n_samples, d1 * d2 * ...)."""
 from nnfast._validation import as_float_array
 from nnfast.layers.base import Layer
 
 
 class Flatten(Layer):
-    """Keep axis 0, merge the others: (N, *rest) -> (N, prod(rest)).
+    """Keep axis 0, merge the others: (n_samples, *rest) -> (n_samples, prod(rest)).
 
     The output is a view of the (contiguous) input, and backward reshapes the
     gradient back to the input's shape: nothing is copied or computed.
@@ -18,18 +18,19 @@ class Flatten(Layer):
         self._config = {}
 
     def forward(self, x):
-        """x : (N, *rest), at least 2 dimensions -> (N, prod(rest))"""
+        """x : (n_samples, *rest), at least 2 dimensions -> (n_samples, prod(rest))"""
         x = as_float_array(x, "x")
         if x.ndim < 2:
-            raise ValueError(f"x must have at least 2 dimensions (N, ...) for Flatten, got shape {x.shape}")
+            raise ValueError(f"x must have at least 2 dimensions (n_samples, ...) for Flatten, "
+                             f"got shape {x.shape}")
         self._input_shape = x.shape
         self._dtype = x.dtype.type
         out = x.reshape(x.shape[0], -1)
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, prod(rest)) -> grad_input (N, *rest)"""
+        """grad_output : (n_samples, prod(rest)) -> grad_input (n_samples, *rest)"""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None

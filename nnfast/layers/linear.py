@@ -4,7 +4,7 @@ import numpy as np
 from nnfast import _backend, init
 from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
-from nnfast.layers.base import Layer
+from nnfast.layers.base import Layer, check_bias
 from nnfast.parameter import Parameter
 
 
@@ -14,6 +14,9 @@ class Linear(Layer):
     Parameters
     ----------
     in_features, out_features : int >= 1
+    bias : bool, default True
+        False: no bias (``y = x @ weight.T``; ``bias`` is None and
+        ``parameters()`` holds the weight only).
     dtype : np.float32 (default) or np.float64
         Parameters' dtype; input of another dtype is cast to it.
     rng : int, numpy.random.Generator or None
@@ -28,17 +31,22 @@ class Linear(Layer):
     Attributes
     ----------
     weight : Parameter of shape (out_features, in_features)
-    bias : Parameter of shape (out_features,)
+    bias : Parameter of shape (out_features,), or None when ``bias=False``
 
     By default weights and bias start as PyTorch's do:
     U(-1/sqrt(in_features), 1/sqrt(in_features)).
     """
 
-    def __init__(self, in_features, out_features, dtype=np.float32, rng=None,
+    fuses_relu = True  # forward_relu
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None,
                  weight_init=None, bias_init=None):
         super().__init__()
         self.in_features = check_int(in_features, "in_features", 1, INT32_MAX)
         self.out_features = check_int(out_features, "out_features", 1, INT32_MAX)
+        has_bias = check_bias(bias)
+        if not has_bias and bias_init is not None:
+            raise ValueError(f"bias_init needs bias=True, got bias=False and bias_init={bias_init!r}")
         self.dtype = float_dtype(dtype)
         specs = {"weight_init": weight_init, "bias_init": bias_init}
         for key, spec in specs.items():
@@ -49,12 +57,16 @@ class Linear(Layer):
         fans = (self.in_features, self.out_features)
         self.weight = Parameter(init.initialize(specs["weight_init"], (self.out_features, self.in_features),
                                                 *fans, self.dtype, rng, "weight_init"), "weight")
-        self.bias = Parameter(init.initialize(specs["bias_init"], (self.out_features,), *fans,
-                                              self.dtype, rng, "bias_init"), "bias")
+        self.bias = None
+        if has_bias:
+            self.bias = Parameter(init.initialize(specs["bias_init"], (self.out_features,), *fans,
+                                                  self.dtype, rng, "bias_init"), "bias")
         self._x = None
         self._config = {"in_features": self.in_features,
                         "out_features": self.out_features,
                         "dtype": np.dtype(self.dtype).name}
+        if not has_bias:
+            self._config["bias"] = False
         # Names and numbers are kept (a callable cannot be saved as JSON; the
         # saved weights restore the values anyway).
         for key, given in (("weight_init", weight_init), ("bias_init", bias_init)):
@@ -62,35 +74,48 @@ class Linear(Layer):
                 self._config[key] = specs[key]
 
     def parameters(self):
-        return [self.weight, self.bias]
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
 
     def forward(self, x):
-        """x : (N, in_features) -> (N, out_features)"""
+        """x : (n_samples, in_features) -> (n_samples, out_features)"""
         return self._forward(x, False)
+
+    def forward_relu(self, x):
+        """max(forward(x), 0), the ReLU applied in the pass that adds the
+        bias instead of a second pass over the output; the layer's state is
+        that of ``forward(x)``."""
+        return self._forward(x, True)
 
     def _forward(self, x, relu):
         """forward, with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
-            raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
+            raise ValueError(f"x must have shape (n_samples, {self.in_features}) for {self!r}, "
+                             f"got {x.shape}")
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
-        _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out, relu)
+        bias = self.bias.value if self.bias is not None else np.zeros(self.out_features, self.dtype)
+        _backend.kernels().linear_forward(x, self.weight.value, bias, out, relu)
         self._x = x
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, out_features) -> grad_input (N, in_features) or None"""
+        """grad_output : (n_samples, out_features) -> grad_input (n_samples,
+        in_features), or None when ``requires_input_grad`` is False"""
         g = self._check_grad_output(grad_output, self.dtype)
-        grad_x = (self._new_array("grad_x", self._x.shape, self.dtype)
-                  if self.requires_input_grad else None)
+        grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
+                      if self.requires_input_grad else None)
         grad_weight, accumulate = self.weight._grad_to_accumulate()
-        grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
+        if self.bias is None:
+            # the kernel's bias gradient, computed and dropped
+            grad_bias, accumulate_bias = np.zeros(self.out_features, self.dtype), accumulate
+        else:
+            grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
         if accumulate != accumulate_bias:  # only one of the two was cleared
             for array, add in ((grad_weight, accumulate), (grad_bias, accumulate_bias)):
                 if not add:
                     array.fill(0)
             accumulate = True
-        _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_x,
+        _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_input,
                                            grad_weight, grad_bias, accumulate)
-        return grad_x
+        return grad_input

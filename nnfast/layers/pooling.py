@@ -28,9 +28,15 @@ class _Pool2D(Layer):
                         "padding": list(self.padding)}
 
     def output_shape(self, input_shape):
-        """(N, C, height_col, width_col) for an input of shape (N, C, height,
-        width) (floor mode); ValueError if the window does not fit."""
-        n, c, height, width = input_shape
+        """(n_samples, C, height_col, width_col) for an input of shape
+        (n_samples, C, height, width) (floor mode); ValueError if the window
+        does not fit. The last answer is kept with everything it depends on
+        (as Conv2D.output_shape)."""
+        key = (tuple(input_shape), self.kernel_size, self.stride, self.padding)
+        memo = self.__dict__.get("_output_shape_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        n_samples, c, height, width = input_shape
         size = []
         for axis, extent, k, s, p in (("height", height, self.kernel_size[0], self.stride[0], self.padding[0]),
                                       ("width", width, self.kernel_size[1], self.stride[1], self.padding[1])):
@@ -38,20 +44,21 @@ class _Pool2D(Layer):
                 raise ValueError(f"kernel_size {self.kernel_size} is larger than the padded "
                                  f"input's {axis} {extent + 2 * p} = {extent} + 2 * padding {p}")
             size.append((extent + 2 * p - k) // s + 1)
-        return (n, c, size[0], size[1])
+        shape = (n_samples, c, size[0], size[1])
+        self._output_shape_memo = (key, shape)
+        return shape
 
     def _check_input(self, x):
         x = as_float_array(x, "x", None, ndim=4)
-        return x, self._output_shape_of((x.shape, self.kernel_size, self.stride, self.padding),
-                                        lambda: self.output_shape(x.shape))
+        return x, self.output_shape(x.shape)
 
-    def _grad_input(self, grad_output):
+    def _backward_arrays(self, grad_output):
         """(grad_output checked, an array for grad_input), or None when
         ``requires_input_grad`` is False."""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        return g, self._new_array("grad_x", self._x_shape, self._dtype)
+        return g, self._new_array("grad_input", self._x_shape, self._dtype)
 
 
 class MaxPool2D(_Pool2D):
@@ -69,14 +76,16 @@ class MaxPool2D(_Pool2D):
         Implicit -inf padding on both sides: it is never the maximum.
     """
 
+    fuses_relu_backward = True  # backward_relu
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding)
         self._argmax = None
         self._out = None
 
     def forward(self, x):
-        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
-        and float64 kept, other dtypes cast to float32."""
+        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
+        width_col); float32 and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
         if x.shape[2] * x.shape[3] > INT32_MAX:
             raise ValueError(f"x's height * width must be <= {INT32_MAX} for {type(self).__name__} "
@@ -90,24 +99,30 @@ class MaxPool2D(_Pool2D):
         self._out = out
         self._x_shape = x.shape
         self._dtype = x.dtype
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
-        height, width), or None when ``requires_input_grad`` is False."""
+        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
+        (n_samples, C, height, width), or None when ``requires_input_grad``
+        is False."""
         return self._backward(grad_output, False)
 
+    def backward_relu(self, grad_output):
+        """backward, then the backward of the ReLU whose output was this
+        layer's input, in one pass: a gradient reaches a pixel only where
+        its window's maximum is > 0, which is where the ReLU passes it."""
+        return self._backward(grad_output, True)
+
     def _backward(self, grad_output, through_relu):
-        """backward; through_relu: also through a ReLU whose output was this
-        layer's input (Sequential.backward), in the same pass."""
-        arrays = self._grad_input(grad_output)
+        """backward; through_relu: masked by this layer's output > 0."""
+        arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None
-        g, grad_x = arrays
-        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_x,
+        g, grad_input = arrays
+        _backend.kernels().maxpool2d_backward(g, self._argmax, grad_input,
                                               self._out if through_relu else None)
-        return grad_x
+        return grad_input
 
 
 class AvgPool2D(_Pool2D):
@@ -123,24 +138,25 @@ class AvgPool2D(_Pool2D):
     """
 
     def forward(self, x):
-        """x : (N, C, height, width) -> (N, C, height_col, width_col); float32
-        and float64 kept, other dtypes cast to float32."""
+        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
+        width_col); float32 and float64 kept, other dtypes cast to float32."""
         x, out_shape = self._check_input(x)
         out = self._new_array("out", out_shape, x.dtype)
         _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
                                              self.padding, out)
         self._x_shape = x.shape
         self._dtype = x.dtype
-        self._remember_output_shape(out_shape)
+        self._grad_output_shape = out_shape
         return out
 
     def backward(self, grad_output):
-        """grad_output : (N, C, height_col, width_col) -> grad_input (N, C,
-        height, width), or None when ``requires_input_grad`` is False."""
-        arrays = self._grad_input(grad_output)
+        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
+        (n_samples, C, height, width), or None when ``requires_input_grad``
+        is False."""
+        arrays = self._backward_arrays(grad_output)
         if arrays is None:
             return None
-        g, grad_x = arrays
+        g, grad_input = arrays
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
-                                              self.padding, grad_x)
-        return grad_x
+                                              self.padding, grad_input)
+        return grad_input

@@ -6,10 +6,10 @@ from nnfast.layers.base import Layer
 
 
 class _OverClasses(Layer):
-    """Normalises over axis 1 of (N, C) or (N, C, *spatial) input.
+    """Normalises over axis 1 of (n_samples, C) or (n_samples, C, *spatial) input.
 
-    N-D input is viewed as (N, C, size) without a copy; the kernels walk the
-    C entries of each of the N * size vectors with a stride. Backward reads
+    N-D input is viewed as (n_samples, C, size) without a copy; the kernels walk the
+    C entries of each of the n_samples * size vectors with a stride. Backward reads
     the saved output. Float32/float64 keep their dtype; other numeric input
     is cast to float32.
     """
@@ -27,15 +27,16 @@ class _OverClasses(Layer):
         return a.reshape(a.shape[0], a.shape[1], -1)
 
     def forward(self, x):
-        """x : (N, C) or (N, C, *spatial) -> same shape, normalised over axis 1"""
+        """x : (n_samples, C) or (n_samples, C, *spatial) -> same shape,
+        normalised over axis 1"""
         x = as_float_array(x, "x")
         if x.ndim < 2:
-            raise ValueError(f"x must have at least 2 dimensions (N, C, ...) for "
+            raise ValueError(f"x must have at least 2 dimensions (n_samples, C, ...) for "
                              f"{type(self).__name__} over axis 1, got shape {x.shape}")
         out = self._new_array("out", x.shape, x.dtype)
         getattr(_backend.kernels(), self._forward_kernel)(self._as_3d(x), self._as_3d(out))
         self._out = out
-        self._remember_output_shape(out.shape)
+        self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
@@ -45,10 +46,10 @@ class _OverClasses(Layer):
         g = self._check_grad_output(grad_output, dtype)
         if not self.requires_input_grad:
             return None
-        grad_x = self._new_array("grad_x", g.shape, g.dtype)
+        grad_input = self._new_array("grad_input", g.shape, g.dtype)
         getattr(_backend.kernels(), self._backward_kernel)(
-            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_x))
-        return grad_x
+            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_input))
+        return grad_input
 
 
 class Softmax(_OverClasses):

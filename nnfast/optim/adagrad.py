@@ -1,6 +1,6 @@
 """Adagrad (torch.optim.Adagrad)."""
-from nnfast._validation import check_float
-from nnfast.optim.base import Optimizer, check_l1_decay
+from nnfast.optim.base import Optimizer
+from nnfast.optim.functional import check_adagrad_hyper, run_adagrad
 
 
 class Adagrad(Optimizer):
@@ -12,6 +12,8 @@ class Adagrad(Optimizer):
         d = grad + weight_decay * value + l1 * sign(value)
         sum += d**2                        # starts at initial_accumulator_value
         value -= lr / (1 + (t - 1) * lr_decay) * d / (sqrt(sum) + eps)
+
+    (``nf.optim.functional.adagrad_step`` is the same rule on plain arrays.)
 
     Parameters
     ----------
@@ -34,18 +36,10 @@ class Adagrad(Optimizer):
         super().__init__(params, hyper)
 
     def _check_hyper(self, lr, lr_decay, weight_decay, initial_accumulator_value, eps, l1):
-        lr = check_float(lr, "lr", 0.0)
-        lr_decay = check_float(lr_decay, "lr_decay", 0.0)
-        initial = check_float(initial_accumulator_value, "initial_accumulator_value", 0.0)
-        eps = check_float(eps, "eps", 0.0, min_inclusive=False)
-        weight_decay, l1 = check_l1_decay(weight_decay, l1)
-        return {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                "initial_accumulator_value": initial, "eps": eps, "l1": l1}
+        return check_adagrad_hyper(lr, lr_decay, weight_decay, initial_accumulator_value, eps, l1)
 
     def _update(self, kernels, p, value, grad, state):
-        h = self.defaults
         state_sum = self._buffer(state, "sum", p.value,
-                                 h["initial_accumulator_value"]).reshape(-1)
+                                 self.defaults["initial_accumulator_value"]).reshape(-1)
         state["step"] = step = state.get("step", 0) + 1
-        kernels.adagrad_update(value, grad, state_sum, step, h["lr"], h["lr_decay"],
-                               h["weight_decay"], h["eps"], h["l1"])
+        run_adagrad(kernels, value, grad, state_sum, step, self.defaults)

@@ -1,6 +1,6 @@
 """Adam (torch.optim.Adam)."""
-from nnfast._validation import check_float
-from nnfast.optim.base import Optimizer, check_l1_decay
+from nnfast.optim.base import Optimizer
+from nnfast.optim.functional import check_adam_hyper, run_adam
 
 
 class Adam(Optimizer):
@@ -14,6 +14,8 @@ class Adam(Optimizer):
         exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * d**2
         value -= lr / (1 - beta1**t) * exp_avg
                  / (sqrt(exp_avg_sq) / sqrt(1 - beta2**t) + eps)
+
+    (``nf.optim.functional.adam_step`` is the same rule on plain arrays.)
 
     Parameters
     ----------
@@ -35,21 +37,10 @@ class Adam(Optimizer):
         super().__init__(params, hyper)
 
     def _check_hyper(self, lr, betas, eps, weight_decay, l1):
-        lr = check_float(lr, "lr", 0.0)
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        beta1 = check_float(betas[0], "betas[0]", 0.0, 1.0, max_inclusive=False)
-        beta2 = check_float(betas[1], "betas[1]", 0.0, 1.0, max_inclusive=False)
-        eps = check_float(eps, "eps", 0.0, min_inclusive=False)
-        weight_decay, l1 = check_l1_decay(weight_decay, l1)
-        return {"lr": lr, "betas": (beta1, beta2), "eps": eps,
-                "weight_decay": weight_decay, "l1": l1}
+        return check_adam_hyper(lr, betas, eps, weight_decay, l1)
 
     def _update(self, kernels, p, value, grad, state):
-        h = self.defaults
         exp_avg = self._buffer(state, "exp_avg", p.value).reshape(-1)
         exp_avg_sq = self._buffer(state, "exp_avg_sq", p.value).reshape(-1)
         state["step"] = step = state.get("step", 0) + 1
-        beta1, beta2 = h["betas"]
-        kernels.adam_update(value, grad, exp_avg, exp_avg_sq, step, h["lr"], beta1,
-                            beta2, h["eps"], h["weight_decay"], h["l1"])
+        run_adam(kernels, value, grad, exp_avg, exp_avg_sq, step, self.defaults)

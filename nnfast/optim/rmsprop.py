@@ -1,6 +1,6 @@
 """RMSprop (torch.optim.RMSprop)."""
-from nnfast._validation import check_float
-from nnfast.optim.base import Optimizer, check_bool, check_l1_decay
+from nnfast.optim.base import Optimizer
+from nnfast.optim.functional import check_rmsprop_hyper, run_rmsprop
 
 
 class RMSProp(Optimizer):
@@ -16,6 +16,8 @@ class RMSProp(Optimizer):
         avg = sqrt(square_avg) + eps                 # otherwise
         buf = momentum * buf + d / avg; value -= lr * buf   # momentum > 0
         value -= lr * d / avg                               # otherwise
+
+    (``nf.optim.functional.rmsprop_step`` is the same rule on plain arrays.)
 
     Parameters
     ----------
@@ -38,14 +40,7 @@ class RMSProp(Optimizer):
         super().__init__(params, hyper)
 
     def _check_hyper(self, lr, alpha, eps, weight_decay, momentum, centered, l1):
-        lr = check_float(lr, "lr", 0.0)
-        alpha = check_float(alpha, "alpha", 0.0, 1.0)
-        eps = check_float(eps, "eps", 0.0, min_inclusive=False)
-        momentum = check_float(momentum, "momentum", 0.0)
-        centered = check_bool(centered, "centered")
-        weight_decay, l1 = check_l1_decay(weight_decay, l1)
-        return {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                "momentum": momentum, "centered": centered, "l1": l1}
+        return check_rmsprop_hyper(lr, alpha, eps, weight_decay, momentum, centered, l1)
 
     def _update(self, kernels, p, value, grad, state):
         h = self.defaults
@@ -56,9 +51,7 @@ class RMSProp(Optimizer):
         if h["centered"]:
             grad_avg = self._buffer(state, "grad_avg", p.value).reshape(-1)
         state["step"] = state.get("step", 0) + 1
-        kernels.rmsprop_update(value, grad, square_avg, buf, grad_avg, h["lr"],
-                               h["alpha"], h["eps"], h["weight_decay"], h["momentum"],
-                               h["centered"], h["l1"])
+        run_rmsprop(kernels, value, grad, square_avg, buf, grad_avg, h)
 
 
 RMSprop = RMSProp  # torch.optim's spelling

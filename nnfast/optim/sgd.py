@@ -1,6 +1,6 @@
 """Stochastic gradient descent with momentum (torch.optim.SGD)."""
-from nnfast._validation import check_float
-from nnfast.optim.base import Optimizer, check_bool, check_l1_decay
+from nnfast.optim.base import Optimizer
+from nnfast.optim.functional import check_sgd_hyper, run_sgd
 
 
 class SGD(Optimizer):
@@ -12,6 +12,8 @@ class SGD(Optimizer):
         buf = d (first step) or momentum * buf + (1 - dampening) * d
         d = d + momentum * buf (nesterov) or buf      # when momentum != 0
         value -= lr * d
+
+    (``nf.optim.functional.sgd_step`` is the same rule on plain arrays.)
 
     Parameters
     ----------
@@ -38,22 +40,11 @@ class SGD(Optimizer):
         super().__init__(params, hyper)
 
     def _check_hyper(self, lr, momentum, dampening, nesterov, weight_decay, l1):
-        lr = check_float(lr, "lr", 0.0)
-        momentum = check_float(momentum, "momentum", 0.0)
-        dampening = check_float(dampening, "dampening", 0.0, 1.0)
-        nesterov = check_bool(nesterov, "nesterov")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
-                             f"momentum={momentum}, dampening={dampening}")
-        weight_decay, l1 = check_l1_decay(weight_decay, l1)
-        return {"lr": lr, "momentum": momentum, "dampening": dampening,
-                "nesterov": nesterov, "weight_decay": weight_decay, "l1": l1}
+        return check_sgd_hyper(lr, momentum, dampening, nesterov, weight_decay, l1)
 
     def _update(self, kernels, p, value, grad, state):
-        h = self.defaults
         buf, first = None, False
-        if h["momentum"] != 0:
+        if self.defaults["momentum"] != 0:
             first = "momentum_buffer" not in state
             buf = self._buffer(state, "momentum_buffer", p.value).reshape(-1)
-        kernels.sgd_update(value, grad, buf, h["lr"], h["momentum"], h["dampening"],
-                           h["nesterov"], h["weight_decay"], h["l1"], first)
+        run_sgd(kernels, value, grad, buf, self.defaults, first)

@@ -6,7 +6,6 @@ import numpy as np
 
 from nnfast._random import get_rng
 from nnfast._validation import check_float, check_int
-from nnfast.network import Sequential
 from nnfast.training.checks import (check_inputs, check_loss, check_model,
                                     check_optimizer, check_targets)
 from nnfast.training.evaluate import DEFAULT_BATCH_SIZE, evaluate
@@ -92,7 +91,7 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     base_lr = getattr(optimizer, "initial_lr", getattr(optimizer, "lr", None))
     kind = target_kind(y)
     history = History()
-    backward, tracked = _plan(model)
+    tracked = _tracked_layers(model)
     if track_grad_norms:
         history.grad_norms = {key: [] for key, _ in tracked}
     bar_class = _tqdm() if progress else None
@@ -128,7 +127,7 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
                         raise FloatingPointError(
                             f"the loss became {value} at epoch {epoch + 1}, batch {b + 1} of {n_batches}: "
                             "training stopped (try a lower learning rate)")
-                    backward(loss.backward())
+                    model.backward(loss.backward())
                     if track_grad_norms:
                         for i, (_, layer) in enumerate(tracked):
                             norms[i] += _l2(layer.parameters()[0].grad)
@@ -170,42 +169,19 @@ def _check_validation_data(data, model):
     return Xv, yv
 
 
-def _first_trainable(model):
-    """Index of the first layer of a Sequential that has parameters (0 if none)."""
-    for i, layer in enumerate(model.layers):
-        if layer.parameters():
-            return i
-    return 0
-
-
-def _plain_sequential(model):
-    return isinstance(model, Sequential) and type(model).backward is Sequential.backward
-
-
-def _plan(model):
-    """The backward function to call, and the (key, layer) pairs whose
-    gradient norms can be tracked."""
-    if not isinstance(model, Sequential):
-        tracked = [(f"0:{type(model).__name__}", model)] if model.parameters() else []
-        return model.backward, tracked
-    tracked = [(f"{i}:{type(layer).__name__}", layer)
-               for i, layer in enumerate(model.layers) if layer.parameters()]
-    # Sequential.backward stops at the first layer with parameters, whose
-    # requires_input_grad _skip_input_grads turns off.
-    return model.backward, tracked
+def _tracked_layers(model):
+    """The (key, layer) pairs whose gradient norms can be tracked: the
+    layers with parameters, keyed "<index>:<ClassName>"."""
+    layers = getattr(model, "layers", None) or [model]
+    return [(f"{i}:{type(layer).__name__}", layer)
+            for i, layer in enumerate(layers) if layer.parameters()]
 
 
 def _skip_input_grads(model):
-    """Set ``requires_input_grad = False`` where no gradient wrt the input is
-    needed; return (layer, old flag) pairs to restore."""
-    if _plain_sequential(model):
-        layers = model.layers[:_first_trainable(model) + 1]
-    elif isinstance(model, Sequential):
-        layers = model.layers[:1]
-    else:
-        layers = [model]
-    saved = [(layer, layer.requires_input_grad) for layer in layers]
-    for layer in layers:
+    """Set ``requires_input_grad = False`` where the model says no gradient
+    wrt the input is needed; return (layer, old flag) pairs to restore."""
+    saved = [(layer, layer.requires_input_grad) for layer in model.layers_without_input_grad()]
+    for layer, _ in saved:
         layer.requires_input_grad = False
     return saved
 

@@ -209,3 +209,29 @@ def test_pooling_backward_routes_to_the_maximum():
     layer = Pooling.Pooling((2, 2), (2, 2))
     layer.forward(x)
     np.testing.assert_array_equal(layer.backward(np.array([[[[5.0]]]])), [[[[0, 5], [0, 0]]]])
+
+
+def test_conv_float32_weights_compute_in_float32():
+    layer = Conv.Conv((1, 1), (2, 4, 3), 3)
+    layer.weights = layer.weights.astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 5))
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    grad_x = layer.backward(np.ones_like(out))
+    assert grad_x.dtype == np.float32 and layer.gradient_weights.dtype == np.float32
+    expected = conv_same_reference(x, layer.weights.astype(np.float64), layer.bias, (1, 1))
+    assert_close(out, expected, np.float32)
+
+
+def test_conv_gradients_are_not_overwritten_by_the_next_backward():
+    layer = Conv.Conv((1, 1), (1, 3, 3), 2)
+    x = np.random.default_rng(1).standard_normal((1, 1, 5, 5))
+    out = layer.forward(x)
+    layer.backward(np.ones_like(out))
+    first, first_bias = layer.gradient_weights, layer.gradient_bias
+    kept, kept_bias = first.copy(), first_bias.copy()
+    layer.forward(2 * x)
+    layer.backward(3 * np.ones_like(out))
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(first_bias, kept_bias)
+    assert not np.array_equal(layer.gradient_weights, kept)

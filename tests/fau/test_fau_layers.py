@@ -205,3 +205,28 @@ def test_cross_entropy_gradient(label_tensor):
     np.random.seed(8)
     x = np.abs(np.random.random(label_tensor.shape)) + 0.01
     assert_input_gradient([Loss.CrossEntropyLoss()], x, label_tensor, course_limit=1e-4)
+
+
+def test_fully_connected_weights_edited_in_place_and_dtype_switched():
+    layer = FullyConnected.FullyConnected(3, 2)
+    x = np.ones((4, 3))
+    layer.weights[...] = 0.0
+    layer.weights[-1] = [1.0, 2.0]        # an edit in place is seen by the next forward
+    np.testing.assert_array_equal(layer.forward(x), [[1.0, 2.0]] * 4)
+    layer.weights = layer.weights.astype(np.float32)
+    assert layer.forward(x).dtype == np.float32
+    assert layer.backward(np.ones((4, 2))).dtype == np.float32
+    assert layer.gradient_weights.dtype == np.float32
+    layer.weights = layer.weights.astype(np.float64)
+    out = layer.forward(x)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1.0, 2.0]] * 4)
+
+
+def test_fau_layers_leave_nnfast_random_stream_alone():
+    nf.seed(5)
+    expected = nf.init.uniform((4,), 0.0, 1.0, np.float64, None)
+    nf.seed(5)
+    FullyConnected.FullyConnected(3, 2).forward(np.ones((1, 3)))
+    Conv.Conv((1, 1), (1, 3, 3), 2).forward(np.ones((1, 1, 4, 4)))
+    np.testing.assert_array_equal(nf.init.uniform((4,), 0.0, 1.0, np.float64, None), expected)

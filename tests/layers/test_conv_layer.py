@@ -175,7 +175,15 @@ def test_auto_algorithm_rule():
     (dict(padding=-1), ValueError, "padding"),
     (dict(padding=(0, -1)), ValueError, "padding"),
     (dict(padding=((0, 1), (2, -1))), ValueError, "padding"),
-    (dict(padding=((0, 1), (2,))), ValueError, "padding"),
+    (dict(padding=((0, 1), (2,))), ValueError, r"\(\(top, bottom\), \(left, right\)\)"),
+    (dict(padding=((0, 1), 2)), ValueError, r"\(\(top, bottom\), \(left, right\)\)"),
+    (dict(padding=((0, 1), (2, 1), (0, 0))), ValueError, "padding"),
+    (dict(padding=(1, 2, 3)), ValueError, "padding"),
+    (dict(padding=((0, 1), None)), ValueError, "padding"),
+    (dict(padding=((0, True), (0, 0))), TypeError, "padding"),
+    (dict(padding=((0, 1.0), (0, 0))), TypeError, "padding"),
+    (dict(padding=((2 ** 31, 0), (0, 0))), ValueError, "padding must be <="),
+    (dict(padding=2 ** 31), ValueError, "padding must be <="),
     (dict(padding="valid"), ValueError, "padding"),
     (dict(padding="same", stride=2), ValueError, "stride"),
     (dict(algorithm="fft"), ValueError, "algorithm"),
@@ -193,7 +201,7 @@ def test_conv2d_bad_constructor(kwargs, exc, words):
     (dict(kernel_size=5), np.ones((1, 2, 4, 8)), ValueError, "kernel_size .* larger than the padded input's height"),
     (dict(kernel_size=5, padding=(0, 1)), np.ones((1, 2, 8, 2)), ValueError, "larger than the padded input's width"),
     (dict(kernel_size=3, dilation=3), np.ones((1, 2, 6, 6)), ValueError, "kernel_size"),
-    (dict(kernel_size=3), np.ones((1, 3, 6, 6)), ValueError, r"x must have shape \(N, 2, height, width\)"),
+    (dict(kernel_size=3), np.ones((1, 3, 6, 6)), ValueError, r"x must have shape \(n_samples, 2, height, width\)"),
     (dict(kernel_size=3), np.ones((2, 6, 6)), ValueError, "dimensions"),
     (dict(kernel_size=3), np.ones((1, 1, 2, 6, 6)), ValueError, "dimensions"),
     (dict(kernel_size=3), np.ones((0, 2, 6, 6)), ValueError, "empty"),
@@ -218,3 +226,65 @@ def test_conv2d_backward_errors():
     for bad in (np.ones((1, 3, 3, 2)), np.ones((2, 3, 2, 2)), np.ones((1, 4, 2, 2)), np.ones((3, 2, 2))):
         with pytest.raises(ValueError, match="grad_output must have shape"):
             layer.backward(bad)
+
+
+def test_conv2d_output_shape_follows_input_and_geometry():
+    layer = nf.layers.Conv2D(2, 3, 3)
+    assert layer.output_shape((4, 2, 8, 9)) == (4, 3, 6, 7)
+    assert layer.output_shape((4, 2, 8, 9)) == (4, 3, 6, 7)     # remembered
+    assert layer.output_shape((1, 2, 5, 5)) == (1, 3, 3, 3)
+    layer.padding = (1, 1, 0, 2)
+    assert layer.output_shape((1, 2, 5, 5)) == (1, 3, 5, 5)
+    out = layer.forward(np.ones((1, 2, 5, 5), np.float32))
+    assert out.shape == (1, 3, 5, 5)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_conv2d_asymmetric_padding_matches_torch_pad_then_conv(seed, torch):
+    """PyTorch has no per-side padding in conv2d: F.pad first, then conv2d."""
+    F = torch.nn.functional
+    rng = np.random.default_rng(100 + seed)
+    dtype = (np.float32, np.float64)[seed % 2]
+    c, o = (int(v) for v in rng.integers(1, 4, 2))
+    kernel = tuple(int(v) for v in rng.integers(1, 5, 2))
+    stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+    dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+    (top, bottom), (left, right) = rng.integers(0, 4, (2, 2)).tolist()
+    h, w = (int(v) for v in rng.integers(6, 10, 2))
+    x = rng.standard_normal((2, c, h, w)).astype(dtype)
+    for algorithm in ("im2col", "direct"):
+        layer = nf.layers.Conv2D(c, o, kernel, stride=stride, dilation=dilation,
+                                 padding=((top, bottom), (left, right)), algorithm=algorithm,
+                                 dtype=dtype, rng=seed)
+        assert layer.padding == (top, bottom, left, right)
+        out = layer.forward(x)
+        g = rng.standard_normal(out.shape).astype(dtype)
+        gx = layer.backward(g)
+        xt = torch.tensor(x, requires_grad=True)
+        wt = torch.tensor(layer.weight.value, requires_grad=True)
+        bt = torch.tensor(layer.bias.value, requires_grad=True)
+        ot = F.conv2d(F.pad(xt, (left, right, top, bottom)), wt, bt, stride=stride,
+                      dilation=dilation)
+        ot.backward(torch.tensor(g))
+        assert_close(out, ot.detach().numpy(), dtype)
+        assert_close(gx, xt.grad.numpy(), dtype)
+        assert_close(layer.weight.grad, wt.grad.numpy(), dtype)
+        assert_close(layer.bias.grad, bt.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("padding", [((0, 2), (1, 0)), ((3, 0), (0, 3)), [[1, 2], [2, 1]]])
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_conv2d_asymmetric_padding_gradcheck(padding, algorithm):
+    layer = nf.layers.Conv2D(2, 2, (2, 3), stride=(1, 2), padding=padding, algorithm=algorithm,
+                             dtype=np.float64, rng=0)
+    x = np.random.default_rng(3).standard_normal((2, 2, 5, 6))
+    errors = nf.gradcheck(layer, x, rtol=1e-6)
+    assert set(errors) == {"input", "weight", "bias"}
+
+
+def test_conv2d_padding_forms_agree():
+    x = np.random.default_rng(0).standard_normal((1, 1, 5, 5)).astype(np.float32)
+    outs = [nf.layers.Conv2D(1, 1, 3, padding=p, rng=0).forward(x)
+            for p in (1, (1, 1), ((1, 1), (1, 1)), "same")]
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])

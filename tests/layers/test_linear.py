@@ -31,12 +31,12 @@ def test_linear_forward_fast_matches_reference(seed, dtype, threads):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("need_grad_x", [True, False])
-def test_linear_backward_fast_matches_reference(seed, dtype, threads, need_grad_x):
+@pytest.mark.parametrize("requires_input_grad", [True, False])
+def test_linear_backward_fast_matches_reference(seed, dtype, threads, requires_input_grad):
     x, w, b, g = random_linear_case(seed, dtype)
     results = []
     for k in (_kernels, reference):
-        gx = np.empty_like(x) if need_grad_x else None
+        gx = np.empty_like(x) if requires_input_grad else None
         gw = np.ones_like(w)  # accumulates: start from non-zero
         gb = np.ones_like(b)
         k.linear_backward(x, w, g, gx, gw, gb)
@@ -126,7 +126,7 @@ def test_linear_bad_dtype():
 
 
 @pytest.mark.parametrize("x, exc, words", [
-    (np.ones((4, 6)), ValueError, r"shape \(N, 5\)"),
+    (np.ones((4, 6)), ValueError, r"shape \(n_samples, 5\)"),
     (np.ones((4, 5, 1)), ValueError, "dimensions"),
     (np.ones(5), ValueError, "dimensions"),
     (np.ones((0, 5)), ValueError, "empty"),

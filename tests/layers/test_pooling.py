@@ -24,23 +24,23 @@ def random_pool_case(seed, dtype):
     oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
     x = rng.permutation(n * c * h * w).reshape(n, c, h, w) - n * c * h * w / 2
     x = (x / (n * c * h * w)).astype(dtype)      # distinct values: no ties
-    return dict(x=x, grad_out=rng.standard_normal((n, c, oh, ow)).astype(dtype),
+    return dict(x=x, grad_output=rng.standard_normal((n, c, oh, ow)).astype(dtype),
                 kernel_size=(kh, kw), stride=(sh, sw), padding=(ph, pw))
 
 
 def run_pool(kernels, kind, case):
-    x, g = case["x"], case["grad_out"]
+    x, g = case["x"], case["grad_output"]
     geometry = (case["kernel_size"], case["stride"], case["padding"])
     out = np.full(g.shape, np.nan, dtype=x.dtype)
-    grad_x = np.full(x.shape, np.nan, dtype=x.dtype)
+    grad_input = np.full(x.shape, np.nan, dtype=x.dtype)
     if kind == "max":
         argmax = np.full(g.shape, -1, dtype=np.int32)
         kernels.maxpool2d_forward(x, *geometry, out, argmax)
-        kernels.maxpool2d_backward(g, argmax, grad_x)
-        return out, argmax, grad_x
+        kernels.maxpool2d_backward(g, argmax, grad_input)
+        return out, argmax, grad_input
     kernels.avgpool2d_forward(x, *geometry, out)
-    kernels.avgpool2d_backward(g, *geometry, grad_x)
-    return out, grad_x
+    kernels.avgpool2d_backward(g, *geometry, grad_input)
+    return out, grad_input
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -62,7 +62,7 @@ def test_pooling_matches_torch(seed, torch):
     F = torch.nn.functional
     case = random_pool_case(seed, np.float64)
     geometry = (case["kernel_size"], case["stride"], case["padding"])
-    g = torch.tensor(case["grad_out"])
+    g = torch.tensor(case["grad_output"])
     x = torch.tensor(case["x"], requires_grad=True)
     out, indices = F.max_pool2d(x, *geometry, return_indices=True)
     out.backward(g)
@@ -224,9 +224,9 @@ def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu
     pooled = out if through_relu else None
     results = []
     for kernels in (_kernels, reference):
-        grad_x = np.full(x.shape, np.nan, np.float32)
-        kernels.maxpool2d_backward(g, argmax, grad_x, pooled)
-        results.append(grad_x)
+        grad_input = np.full(x.shape, np.nan, np.float32)
+        kernels.maxpool2d_backward(g, argmax, grad_input, pooled)
+        results.append(grad_input)
     np.testing.assert_array_equal(results[0], results[1])
 
 
@@ -240,3 +240,11 @@ def test_maxpool_rejects_planes_past_int32_positions(monkeypatch):
     with pytest.raises(ValueError, match=r"x's height \* width must be <= 15.*got 4 \* 4"):
         layer.forward(np.ones((1, 1, 4, 4), np.float32))
     assert layer.forward(np.ones((1, 1, 3, 5), np.float32)).shape == (1, 1, 1, 2)
+
+
+def test_pool_output_shape_follows_input_and_geometry():
+    for layer in (nf.layers.MaxPool2D(2), nf.layers.AvgPool2D(2)):
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
+        layer.stride = (1, 1)
+        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 7, 8)

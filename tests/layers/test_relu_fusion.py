@@ -32,9 +32,9 @@ def _unfused_backward(model, grad):
 def _run(model, x, grad, fused):
     out = model.forward(x) if fused else _unfused_forward(model, x)
     out = out.copy()
-    grad_x = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
+    grad_input = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
     grads = [p.grad.copy() for p in model.parameters()]
-    return out, grad_x, grads
+    return out, grad_input, grads
 
 
 def _compare(model, x):
@@ -113,7 +113,7 @@ def test_relu_state_after_fused_forward():
     out = model.forward(np.ones((2, 3), np.float32))
     relu = model.layers[1]
     assert relu._saved is out
-    assert relu._output_shape == out.shape
+    assert relu._grad_output_shape == out.shape
     assert np.all(out >= 0)
 
 
@@ -122,10 +122,139 @@ def test_subclass_with_own_forward_is_not_fused():
         def forward(self, x):
             return 2 * super().forward(x)
 
+    assert L.Linear.fuses_relu and not Doubled.fuses_relu
     model = nf.Sequential([Doubled(3, 2, rng=0), L.ReLU()])
     plain = L.Linear(3, 2, rng=0)
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_array_equal(model.forward(x), np.maximum(2 * plain.forward(x), 0))
+
+
+def test_subclass_with_both_forwards_is_fused():
+    calls = []
+
+    class Logged(L.Linear):
+        def forward(self, x):
+            calls.append("forward")
+            return super().forward(x)
+
+        def forward_relu(self, x):
+            calls.append("forward_relu")
+            return super().forward_relu(x)
+
+    assert Logged.fuses_relu
+    model = nf.Sequential([Logged(3, 2, rng=0), L.ReLU()])
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    out = model.forward(x)
+    assert calls == ["forward_relu"]
+    np.testing.assert_array_equal(out, np.maximum(L.Linear(3, 2, rng=0).forward(x), 0))
+
+
+class Scale(L.Layer):
+    """A custom layer declaring the ReLU fusion: y = 3 * x."""
+
+    fuses_relu = True
+
+    def __init__(self):
+        super().__init__()
+        self.fused_calls = 0
+
+    def forward(self, x):
+        return 3 * x
+
+    def forward_relu(self, x):
+        self.fused_calls += 1
+        return np.maximum(self.forward(x), 0)
+
+    def backward(self, grad_output):
+        return 3 * grad_output
+
+
+def test_custom_layer_declaring_fuses_relu_is_fused():
+    model = nf.Sequential([Scale(), L.ReLU()])
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    out = model.forward(x)
+    assert model.layers[0].fused_calls == 1
+    np.testing.assert_array_equal(out, np.maximum(3 * x, 0))
+    # the ReLU was given the state its own forward leaves
+    g = np.random.default_rng(4).standard_normal(x.shape)
+    np.testing.assert_array_equal(model.backward(g), 3 * np.where(x > 0, g, 0))
+
+
+def test_undeclared_custom_layer_is_not_fused():
+    class Plain(Scale):
+        fuses_relu = False
+
+    model = nf.Sequential([Plain(), L.ReLU()])
+    model.forward(np.ones((2, 3)))
+    assert model.layers[0].fused_calls == 0
+
+
+def test_relu_subclass_is_not_absorbed():
+    class Clipped(L.ReLU):
+        def forward(self, x):
+            return np.minimum(super().forward(x), 1.0)
+
+    model = nf.Sequential([L.Linear(3, 4, rng=0), Clipped()])
+    x = 10 * np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    expected = np.clip(L.Linear(3, 4, rng=0).forward(x), 0, 1)
+    np.testing.assert_array_equal(model.forward(x), expected)
+
+
+def test_maxpool_subclass_with_own_backward_is_not_fused_backward():
+    seen = []
+
+    class Logged(L.MaxPool2D):
+        def backward(self, grad_output):
+            seen.append("backward")
+            return super().backward(grad_output)
+
+    assert L.MaxPool2D.fuses_relu_backward and not Logged.fuses_relu_backward
+    model = nf.Sequential([L.ReLU(), Logged(2)])
+    x = np.random.default_rng(0).standard_normal((2, 1, 4, 4))
+    out = model.forward(x)
+    model.backward(np.ones_like(out))
+    assert seen == ["backward"]
+
+
+def test_custom_layer_declaring_fused_backward_is_asked():
+    class Through(L.Layer):
+        fuses_relu_backward = True
+
+        def forward(self, x):
+            self._x = x
+            return x
+
+        def backward(self, grad_output):
+            return grad_output
+
+        def backward_relu(self, grad_output):
+            return np.where(self._x > 0, grad_output, 0)
+
+    through = Through()
+    through.backward = lambda g: pytest.fail("the unfused backward ran")
+    model = nf.Sequential([L.ReLU(), through])
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    model.forward(x)
+    g = np.random.default_rng(1).standard_normal((3, 4))
+    np.testing.assert_array_equal(model.backward(g), np.where(x > 0, g, 0))
+
+
+def test_fused_passes_need_a_declaration():
+    with pytest.raises(NotImplementedError, match="fuses_relu"):
+        L.Sigmoid().forward_relu(np.ones(3))
+    with pytest.raises(NotImplementedError, match="fuses_relu_backward"):
+        L.AvgPool2D(2).backward_relu(np.ones((1, 1, 1, 1)))
+
+
+def test_fused_backward_checks_what_the_relu_saw():
+    """A ReLU whose output was not the pool's input: the same error as the
+    ReLU's own backward gives."""
+    relu, pool = L.ReLU(), L.MaxPool2D(2)
+    relu.forward(np.ones((1, 1, 6, 6)))
+    pool.forward(np.ones((1, 1, 4, 4)))
+    model = nf.Sequential([relu, pool])
+    with pytest.raises(ValueError, match="grad_output"):
+        model.backward(np.ones((1, 1, 2, 2)))
 
 
 def test_other_activations_are_not_fused():
@@ -190,9 +319,9 @@ def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, thread
     g = rng.standard_normal(out.shape).astype(dtype)
     results = []
     for kernels in (_kernels, reference):
-        grad_x = np.full(x.shape, np.nan, dtype)
-        kernels.maxpool2d_backward(g, argmax, grad_x, out)
-        results.append(grad_x)
+        grad_input = np.full(x.shape, np.nan, dtype)
+        kernels.maxpool2d_backward(g, argmax, grad_input, out)
+        results.append(grad_input)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
     # nothing reaches a pixel whose window maximum is not > 0
     plain = np.empty_like(x)

@@ -367,3 +367,162 @@ def test_non_numeric_grad_rejected():
     nf.optim.SGD([p], lr=0.1)
     with pytest.raises(TypeError, match="grad"):
         p.grad = np.zeros(3, dtype=complex)
+
+
+# -- nnfast.optim.functional: the same rules on plain arrays --------------------
+F = nf.optim.functional
+
+
+class FunctionalState:
+    """Drives one functional step function as the optimizer class would,
+    keeping the state arrays itself."""
+
+    def __init__(self, name, kwargs, value):
+        self.name, self.kwargs, self.value = name, dict(kwargs), value
+        self.step = 0
+        zeros = lambda fill=0.0: np.full(value.shape, fill, value.dtype)  # noqa: E731
+        if name == "SGD":
+            self.state = [zeros()]
+        elif name == "Adam":
+            self.state = [zeros(), zeros()]
+        elif name == "Adagrad":
+            self.state = [zeros(self.kwargs.pop("initial_accumulator_value", 0.0))]
+        else:
+            self.state = [zeros(), zeros(), zeros()]
+
+    def __call__(self, grad):
+        self.step += 1
+        if self.name == "SGD":
+            F.sgd_step(self.value, grad, *self.state, first_step=self.step == 1, **self.kwargs)
+        elif self.name == "Adam":
+            F.adam_step(self.value, grad, *self.state, step=self.step, **self.kwargs)
+        elif self.name == "Adagrad":
+            F.adagrad_step(self.value, grad, *self.state, step=self.step, **self.kwargs)
+        else:
+            F.rmsprop_step(self.value, grad, *self.state, **self.kwargs)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_functional_steps_equal_the_optimizer_classes(case, backend, dtype):
+    """Bitwise: the classes run the same kernel calls after the same checks."""
+    name, _, kwargs = case
+    params = make_params(dtype)
+    opt = getattr(nf.optim, name)(params, **kwargs)
+    arrays = [p.value.copy() for p in params]
+    steps = [FunctionalState(name, kwargs, a) for a in arrays]
+    with nf.use_backend(backend):
+        for grads in gradients(5):
+            for p, g in zip(params, grads):
+                p.grad[...] = g
+            opt.step()
+            for step, g in zip(steps, grads):
+                step(g)           # a float64 gradient, cast to the value's dtype
+    for p, a in zip(params, arrays):
+        np.testing.assert_array_equal(a, p.value)
+
+
+def test_functional_steps_follow_the_active_backend(torch):
+    rng = np.random.default_rng(3)
+    start, grad = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    results = {}
+    for backend in ("fast", "reference"):
+        with nf.use_backend(backend):
+            v, buf = start.copy(), np.zeros_like(start)
+            F.sgd_step(v, grad, buf, lr=0.1, momentum=0.9, first_step=True)
+            F.sgd_step(v, grad, buf, lr=0.1, momentum=0.9)
+            results[backend] = v
+    np.testing.assert_allclose(results["fast"], results["reference"], rtol=1e-12)
+    tv = torch.nn.Parameter(torch.from_numpy(start.copy()))
+    topt = torch.optim.SGD([tv], lr=0.1, momentum=0.9)
+    for _ in range(2):
+        tv.grad = torch.from_numpy(grad.copy())
+        topt.step()
+    np.testing.assert_allclose(results["fast"], tv.detach().numpy(), rtol=1e-12)
+
+
+def test_functional_steps_any_shape_and_empty():
+    v = np.array(2.0)
+    F.sgd_step(v, 1.0, lr=0.5)
+    assert v == 1.5
+    empty = np.zeros((0, 3), np.float32)
+    F.adam_step(empty, empty.copy(), empty.copy(), empty.copy(), step=1)
+    v = np.ones((2, 1, 3), np.float32)
+    m, s = np.zeros_like(v), np.zeros_like(v)
+    F.adam_step(v, np.ones((2, 1, 3)), m, s, step=1, lr=0.1)
+    np.testing.assert_allclose(v, 0.9, rtol=1e-6)
+    assert v.dtype == np.float32 and np.all(m > 0)
+
+
+def _value():
+    return np.ones(4)
+
+
+FUNCTIONAL_BAD = [
+    # (call, error, words in the message)
+    (lambda: F.sgd_step([1.0, 2.0], np.ones(2), lr=0.1), TypeError, "value"),
+    (lambda: F.sgd_step(np.ones(4, np.int64), np.ones(4), lr=0.1), TypeError, "value"),
+    (lambda: F.sgd_step(np.ones((4, 2))[:, 0], np.ones(4), lr=0.1), ValueError, "value"),
+    (lambda: F.sgd_step(_value(), np.ones(3), lr=0.1), ValueError, r"grad must have value's shape"),
+    (lambda: F.sgd_step(_value(), np.array(["a"] * 4), lr=0.1), TypeError, "grad"),
+    (lambda: F.sgd_step(_value(), np.ones(4)), TypeError, "lr"),
+    (lambda: F.sgd_step(_value(), np.ones(4), lr=-0.1), ValueError, "lr"),
+    (lambda: F.sgd_step(_value(), np.ones(4), lr=float("nan")), ValueError, "lr"),
+    (lambda: F.sgd_step(_value(), np.ones(4), lr=0.1, momentum=0.9), ValueError, "momentum_buf"),
+    (lambda: F.sgd_step(_value(), np.ones(4), np.zeros(3), lr=0.1, momentum=0.9),
+     ValueError, "momentum_buf"),
+    (lambda: F.sgd_step(_value(), np.ones(4), np.zeros(4, np.float32), lr=0.1, momentum=0.9),
+     ValueError, "momentum_buf"),
+    (lambda: F.sgd_step(_value(), np.ones(4), [0.0] * 4, lr=0.1, momentum=0.9),
+     TypeError, "momentum_buf"),
+    (lambda: F.sgd_step(_value(), np.ones(4), np.zeros((4, 2))[:, 1], lr=0.1, momentum=0.9),
+     ValueError, "momentum_buf"),
+    (lambda: F.sgd_step(_value(), np.ones(4), lr=0.1, nesterov=True), ValueError, "nesterov"),
+    (lambda: F.sgd_step(_value(), np.ones(4), lr=0.1, first_step=1), TypeError, "first_step"),
+    (lambda: F.adam_step(_value(), np.ones(4), np.zeros(4), np.zeros(4), step=0),
+     ValueError, "step"),
+    (lambda: F.adam_step(_value(), np.ones(4), np.zeros(4), np.zeros(4), step=1.0),
+     TypeError, "step"),
+    (lambda: F.adam_step(_value(), np.ones(4), np.zeros(4), None, step=1),
+     ValueError, "exp_avg_sq"),
+    (lambda: F.adam_step(_value(), np.ones(4), np.zeros(4), np.zeros(4), step=1,
+                         betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
+    (lambda: F.adam_step(_value(), np.ones(4), np.zeros(4), np.zeros(4), step=1, eps=0.0),
+     ValueError, "eps"),
+    (lambda: F.adagrad_step(_value(), np.ones(4), None, step=1), ValueError, "state_sum"),
+    (lambda: F.adagrad_step(_value(), np.ones(4), np.zeros(4), step=1, lr_decay=-1.0),
+     ValueError, "lr_decay"),
+    (lambda: F.rmsprop_step(_value(), np.ones(4), np.zeros(4), momentum=0.5),
+     ValueError, "momentum_buf"),
+    (lambda: F.rmsprop_step(_value(), np.ones(4), np.zeros(4), centered=True),
+     ValueError, "grad_avg"),
+    (lambda: F.rmsprop_step(_value(), np.ones(4), np.zeros(4), alpha=2.0), ValueError, "alpha"),
+]
+
+
+@pytest.mark.parametrize("call, exc, words", FUNCTIONAL_BAD,
+                         ids=[str(i) for i in range(len(FUNCTIONAL_BAD))])
+def test_functional_bad_input(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
+
+
+def test_functional_read_only_or_aliased_arrays():
+    v = np.ones(4)
+    v.setflags(write=False)
+    with pytest.raises(ValueError, match="value must be a writeable"):
+        F.sgd_step(v, np.ones(4), lr=0.1)
+    v = np.ones(4)
+    with pytest.raises(ValueError, match="momentum_buf must not share memory with value"):
+        F.sgd_step(v, np.ones(4), v, lr=0.1, momentum=0.9)
+    m = np.zeros(4)
+    with pytest.raises(ValueError, match="exp_avg_sq must not share memory with exp_avg"):
+        F.adam_step(v, np.ones(4), m, m, step=1)
+    np.testing.assert_array_equal(v, 1.0)   # nothing ran
+
+
+def test_functional_momentum_buffer_unused_without_momentum():
+    v, buf = np.ones(3), np.full(3, 7.0)
+    F.sgd_step(v, np.ones(3), buf, lr=0.5)
+    np.testing.assert_array_equal(v, 0.5)
+    np.testing.assert_array_equal(buf, 7.0)

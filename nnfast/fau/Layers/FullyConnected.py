@@ -1,11 +1,11 @@
 """Fully connected layer with the bias folded into the weights."""
 import numpy as np
 
-from nnfast import _backend
 from nnfast._validation import INT32_MAX, check_int
 from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor, check_initialized
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
+from nnfast.layers import Linear
 
 
 class FullyConnected(OptimizedLayer, BaseLayer):
@@ -27,9 +27,10 @@ class FullyConnected(OptimizedLayer, BaseLayer):
     optimizer : object with ``calculate_update(weight_tensor, gradient_tensor)``
         When set, ``backward`` replaces ``weights`` by its update.
 
-    The products run in nnfast's ``linear_forward``/``linear_backward``
-    kernels (one GEMM block per thread), on the weights in their
-    (output_size, input_size) layout and the bias row.
+    The work is an ``nnfast.layers.Linear`` of the weights' dtype: at each
+    forward and backward, ``weights`` is read into its ``weight``
+    (output_size, input_size) and ``bias`` (output_size,) Parameters, and
+    ``gradient_weights`` is assembled from their gradients.
     """
 
     def __init__(self, input_size, output_size):
@@ -39,7 +40,8 @@ class FullyConnected(OptimizedLayer, BaseLayer):
         self.output_size = check_int(output_size, "output_size", 1, INT32_MAX)
         self.weights = np.random.uniform(0.0, 1.0, (self.input_size + 1, self.output_size))
         self.gradient_weights = None
-        self._x = None
+        self._linear = None        # the Linear that ran the last forward
+        self._error_shape = None   # the shape backward's error_tensor must have
 
     def initialize(self, weights_initializer, bias_initializer):
         """weights := [weights_initializer(...); bias_initializer(...)]: the
@@ -52,21 +54,27 @@ class FullyConnected(OptimizedLayer, BaseLayer):
         self.weights = np.concatenate([check_initialized(w, "weights_initializer", (n_in, n_out)),
                                        check_initialized(b, "bias_initializer", (1, n_out))])
 
-    def _kernel_parameters(self):
-        """(weight (output_size, input_size), bias (output_size,)) as
-        contiguous arrays of the weights' dtype, from ``weights``."""
-        w = as_parameter(self.weights, "weights", (self.input_size + 1, self.output_size))
-        return np.ascontiguousarray(w[:-1].T), np.ascontiguousarray(w[-1])
+    def _load_weights(self, dtype=None):
+        """``weights`` (checked) copied into the Linear of its dtype (or of
+        ``dtype``), which is returned."""
+        w = as_parameter(self.weights, "weights", (self.input_size + 1, self.output_size), dtype)
+        linear = self._linear
+        if linear is None or linear.dtype != w.dtype.type:
+            # the initial values are overwritten here: rng=0 keeps nf.seed's stream untouched
+            linear = Linear(self.input_size, self.output_size, dtype=w.dtype.type, rng=0)
+        linear.weight.value[...] = w[:-1].T
+        linear.bias.value[...] = w[-1]
+        return linear
 
     def forward(self, input_tensor):
         """input_tensor : (batch, input_size) -> (batch, output_size)"""
-        weight, bias = self._kernel_parameters()
-        x = as_tensor(input_tensor, "input_tensor", weight.dtype.type, ndim=2)
+        linear = self._load_weights()
+        x = as_tensor(input_tensor, "input_tensor", linear.dtype, ndim=2)
         if x.shape[1] != self.input_size:
             raise ValueError(f"input_tensor must have shape (batch, {self.input_size}), got {x.shape}")
-        out = np.empty((x.shape[0], self.output_size), dtype=weight.dtype)
-        _backend.kernels().linear_forward(x, weight, bias, out)
-        self._x = x
+        out = linear.forward(x)
+        self._linear = linear
+        self._error_shape = out.shape
         return out
 
     def backward(self, error_tensor):
@@ -74,19 +82,16 @@ class FullyConnected(OptimizedLayer, BaseLayer):
 
         The error below uses the weights as they were before this call's
         update."""
-        shape = None if self._x is None else (self._x.shape[0], self.output_size)
-        weight, bias = self._kernel_parameters()
-        dtype = weight.dtype.type
-        e = check_error_tensor(error_tensor, shape, dtype, "FullyConnected")
-        x = self._x.astype(dtype, copy=False)
-        grad_x = np.empty_like(x)
-        grad_weight = np.zeros_like(weight)  # the kernel accumulates
-        grad_bias = np.zeros_like(bias)
-        _backend.kernels().linear_backward(x, weight, e, grad_x, grad_weight, grad_bias)
-        self.gradient_weights = np.concatenate([grad_weight.T, grad_bias[None, :]])
+        dtype = None if self._linear is None else self._linear.dtype
+        e = check_error_tensor(error_tensor, self._error_shape, dtype, "FullyConnected")
+        linear = self._load_weights(dtype)
+        for p in linear.parameters():
+            p.zero_grad()
+        error_below = linear.backward(e)
+        self.gradient_weights = np.concatenate([linear.weight.grad.T, linear.bias.grad[None, :]])
         if self._optimizer is not None:
             self.weights = self._optimizer.calculate_update(self.weights, self.gradient_weights)
-        return grad_x
+        return error_below
 
     def __repr__(self):
         return f"FullyConnected({self.input_size}, {self.output_size})"

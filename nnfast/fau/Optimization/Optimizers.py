@@ -1,21 +1,22 @@
 """Optimizers: ``calculate_update(weight_tensor, gradient_tensor)`` returns
 the updated weights as a new array (a float for float input).
 
-Each update runs in nnfast's fused kernels (``sgd_update``,
-``adam_update``): one pass over the weights, gradient and state. The course
-rules and torch's, which the kernels implement, are the same in exact
-arithmetic (momentum: v = mu * v - lr * g, w += v is w -= lr * b with
-b = mu * b + g and v = -lr * b). State (momentum, Adam's moments and step
-count) belongs to the instance: give every weight tensor its own copy
-(``copy.deepcopy``), as ``NeuralNetwork.append_layer`` does.
+Each update is one of nnfast's update rules on arrays
+(``nnfast.optim.functional``: ``sgd_step``, ``adam_step``), which
+``nf.optim.SGD`` and ``Adam`` run too: one fused pass over the weights,
+gradient and state. The course rules and torch's, which those implement,
+are the same in exact arithmetic (momentum: v = mu * v - lr * g, w += v is
+w -= lr * b with b = mu * b + g and v = -lr * b). State (momentum, Adam's
+moments and step count) belongs to the instance: give every weight tensor
+its own copy (``copy.deepcopy``), as ``NeuralNetwork.append_layer`` does.
 """
 import numbers
 
 import numpy as np
 
-from nnfast import _backend
 from nnfast._validation import check_float
 from nnfast.fau._checks import as_tensor
+from nnfast.optim.functional import adam_step, sgd_step
 
 
 class _Optimizer:
@@ -69,7 +70,7 @@ class Sgd(_Optimizer):
         self.learning_rate = check_float(learning_rate, "learning_rate", 0.0)
 
     def _update(self, value, grad, shape):
-        _backend.kernels().sgd_update(value, grad, None, self.learning_rate)
+        sgd_step(value, grad, lr=self.learning_rate)
 
     def __repr__(self):
         return f"Sgd({self.learning_rate!r})"
@@ -87,8 +88,8 @@ class SgdWithMomentum(_Optimizer):
     def _update(self, value, grad, shape):
         first = self._buffer is None
         buf = self._state("_buffer", shape, value.dtype)
-        _backend.kernels().sgd_update(value, grad, buf, self.learning_rate,
-                                      momentum=self.momentum_rate, first_step=first)
+        sgd_step(value, grad, buf, lr=self.learning_rate, momentum=self.momentum_rate,
+                 first_step=first)
 
     def __repr__(self):
         return f"SgdWithMomentum({self.learning_rate!r}, {self.momentum_rate!r})"
@@ -118,8 +119,8 @@ class Adam(_Optimizer):
         v = self._state("_v", shape, value.dtype)
         r = self._state("_r", shape, value.dtype)
         self.k += 1
-        _backend.kernels().adam_update(value, grad, v, r, self.k, lr=self.learning_rate,
-                                       beta1=self.mu, beta2=self.rho, eps=self.eps)
+        adam_step(value, grad, v, r, step=self.k, lr=self.learning_rate,
+                  betas=(self.mu, self.rho), eps=self.eps)
 
     def __repr__(self):
         return f"Adam({self.learning_rate!r}, {self.mu!r}, {self.rho!r})"
