@@ -43,7 +43,7 @@ cdef void _elementwise_range(Op op, const floating *a, const floating *b,
     if op == RELU_FORWARD:
         for i in range(lo, hi):
             out[i] = f_relu(a[i])
-    elif op == RELU_BACKWARD:  # a: saved output, b: grad_out
+    elif op == RELU_BACKWARD:  # a: saved output, b: grad_output
         # b[i] read unconditionally: a conditional load stops GCC from
         # turning the branch into a vector select, and on data where
         # a[i] > 0 is a coin toss the mispredicted branch cost ~30x.
@@ -54,20 +54,20 @@ cdef void _elementwise_range(Op op, const floating *a, const floating *b,
         for i in range(lo, hi):
             v = a[i]
             out[i] = v if v > 0 else alpha * v
-    elif op == LEAKY_RELU_BACKWARD:  # a: input, b: grad_out
+    elif op == LEAKY_RELU_BACKWARD:  # a: input, b: grad_output
         for i in range(lo, hi):
             out[i] = b[i] if a[i] > 0 else alpha * b[i]
     elif op == SIGMOID_FORWARD:
         for i in range(lo, hi):
             out[i] = f_sigmoid(a[i])
-    elif op == SIGMOID_BACKWARD:  # a: saved output, b: grad_out
+    elif op == SIGMOID_BACKWARD:  # a: saved output, b: grad_output
         for i in range(lo, hi):
             v = a[i]
             out[i] = b[i] * v * (1 - v)
     elif op == TANH_FORWARD:
         for i in range(lo, hi):
             out[i] = f_tanh(a[i])
-    elif op == TANH_BACKWARD:  # a: saved output, b: grad_out
+    elif op == TANH_BACKWARD:  # a: saved output, b: grad_output
         for i in range(lo, hi):
             v = a[i]
             out[i] = b[i] * (1 - v * v)
@@ -110,20 +110,20 @@ def relu_forward(const floating[::1] x, floating[::1] out):
                      0, x.shape[0], CHEAP)
 
 
-def relu_backward(const floating[::1] out, const floating[::1] grad_out,
+def relu_backward(const floating[::1] out, const floating[::1] grad_output,
                   floating[::1] grad_x):
-    """grad_x := grad_out * (out > 0)
+    """grad_x := grad_output * (out > 0)
 
     Parameters
     ----------
-    out : ndarray of shape (n,)       # IN, the forward's output
-    grad_out : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)    # OUT
+    out : ndarray of shape (n,)          # IN, the forward's output
+    grad_output : ndarray of shape (n,)  # IN
+    grad_x : ndarray of shape (n,)       # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(RELU_BACKWARD, &out[0], &grad_out[0], &grad_x[0],
+        _elementwise(RELU_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -144,21 +144,21 @@ def leaky_relu_forward(const floating[::1] x, double negative_slope,
                      <floating>negative_slope, x.shape[0], CHEAP)
 
 
-def leaky_relu_backward(const floating[::1] x, const floating[::1] grad_out,
+def leaky_relu_backward(const floating[::1] x, const floating[::1] grad_output,
                         double negative_slope, floating[::1] grad_x):
-    """grad_x := grad_out where x > 0, else negative_slope * grad_out
+    """grad_x := grad_output where x > 0, else negative_slope * grad_output
 
     Parameters
     ----------
-    x : ndarray of shape (n,)         # IN, the forward's input
-    grad_out : ndarray of shape (n,)  # IN
+    x : ndarray of shape (n,)            # IN, the forward's input
+    grad_output : ndarray of shape (n,)  # IN
     negative_slope : float
-    grad_x : ndarray of shape (n,)    # OUT
+    grad_x : ndarray of shape (n,)       # OUT
     """
     if x.shape[0] == 0:
         return
     with nogil:
-        _elementwise(LEAKY_RELU_BACKWARD, &x[0], &grad_out[0], &grad_x[0],
+        _elementwise(LEAKY_RELU_BACKWARD, &x[0], &grad_output[0], &grad_x[0],
                      <floating>negative_slope, x.shape[0], CHEAP)
 
 
@@ -177,20 +177,20 @@ def sigmoid_forward(const floating[::1] x, floating[::1] out):
                      0, x.shape[0], TRANSCENDENTAL)
 
 
-def sigmoid_backward(const floating[::1] out, const floating[::1] grad_out,
+def sigmoid_backward(const floating[::1] out, const floating[::1] grad_output,
                      floating[::1] grad_x):
-    """grad_x := grad_out * out * (1 - out)
+    """grad_x := grad_output * out * (1 - out)
 
     Parameters
     ----------
-    out : ndarray of shape (n,)       # IN, the forward's output
-    grad_out : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)    # OUT
+    out : ndarray of shape (n,)          # IN, the forward's output
+    grad_output : ndarray of shape (n,)  # IN
+    grad_x : ndarray of shape (n,)       # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(SIGMOID_BACKWARD, &out[0], &grad_out[0], &grad_x[0],
+        _elementwise(SIGMOID_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -209,20 +209,20 @@ def tanh_forward(const floating[::1] x, floating[::1] out):
                      0, x.shape[0], TRANSCENDENTAL)
 
 
-def tanh_backward(const floating[::1] out, const floating[::1] grad_out,
+def tanh_backward(const floating[::1] out, const floating[::1] grad_output,
                   floating[::1] grad_x):
-    """grad_x := grad_out * (1 - out ** 2)
+    """grad_x := grad_output * (1 - out ** 2)
 
     Parameters
     ----------
-    out : ndarray of shape (n,)       # IN, the forward's output
-    grad_out : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)    # OUT
+    out : ndarray of shape (n,)          # IN, the forward's output
+    grad_output : ndarray of shape (n,)  # IN
+    grad_x : ndarray of shape (n,)       # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(TANH_BACKWARD, &out[0], &grad_out[0], &grad_x[0],
+        _elementwise(TANH_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -279,7 +279,7 @@ def prelu_forward(const floating[:, :, ::1] x, const floating[::1] weight,
 
 cdef void _prelu_backward_block(const floating[:, :, ::1] x,
                                 const floating[::1] weight,
-                                const floating[:, :, ::1] grad_out,
+                                const floating[:, :, ::1] grad_output,
                                 floating[:, :, ::1] grad_x, bint need_grad_x,
                                 double[:, ::1] partial, int t, int nt) noexcept nogil:
     """Thread t's block of rows; its share of grad_weight goes to partial[t]."""
@@ -297,7 +297,7 @@ cdef void _prelu_backward_block(const floating[:, :, ::1] x,
         c = r % n_channels
         w = weight[c]
         px = &x[i, c, 0]
-        pg = &grad_out[i, c, 0]
+        pg = &grad_output[i, c, 0]
         acc = 0
         # d out / d weight[c] = x where x <= 0; summed in double because a
         # channel's gradient adds up n_samples * size terms.
@@ -313,19 +313,19 @@ cdef void _prelu_backward_block(const floating[:, :, ::1] x,
 
 
 def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
-                   const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
+                   const floating[:, :, ::1] grad_output, floating[:, :, ::1] grad_x,
                    floating[::1] grad_weight):
     """Gradients of out = where(x > 0, x, weight[c] * x).
 
-    grad_weight[c] += sum over samples and positions of grad_out * x where x <= 0;
-    grad_x := grad_out where x > 0, else weight[c] * grad_out (skipped when
+    grad_weight[c] += sum over samples and positions of grad_output * x where x <= 0;
+    grad_x := grad_output where x > 0, else weight[c] * grad_output (skipped when
     ``grad_x`` is None).
 
     Parameters
     ----------
     x : ndarray of shape (n_samples, n_channels, size)                 # IN
     weight : ndarray of shape (n_channels,)                            # IN
-    grad_out : ndarray of shape (n_samples, n_channels, size)          # IN
+    grad_output : ndarray of shape (n_samples, n_channels, size)       # IN
     grad_x : ndarray of shape (n_samples, n_channels, size) or None    # OUT
     grad_weight : ndarray of shape (n_channels,)                       # IN/OUT, accumulated
     """
@@ -343,11 +343,11 @@ def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
     cdef double[:, ::1] partial = np.zeros((nt, n_channels))
     if nt <= 1:
         with nogil:
-            _prelu_backward_block(x, weight, grad_out, grad_x, need_grad_x,
+            _prelu_backward_block(x, weight, grad_output, grad_x, need_grad_x,
                                   partial, 0, 1)
     else:
         with nogil, parallel(num_threads=nt):
-            _prelu_backward_block(x, weight, grad_out, grad_x, need_grad_x,
+            _prelu_backward_block(x, weight, grad_output, grad_x, need_grad_x,
                                   partial, threadid(), omp_get_num_threads())
     for c in range(n_channels):
         s = 0

@@ -58,15 +58,15 @@ def dropout_forward(const floating[::1] x, const unsigned char[::1] mask,
     _mask_scale(x, mask, scale, out)
 
 
-def dropout_backward(const floating[::1] grad_out, const unsigned char[::1] mask,
+def dropout_backward(const floating[::1] grad_output, const unsigned char[::1] mask,
                      double scale, floating[::1] grad_x):
-    """grad_x := grad_out * mask * scale
+    """grad_x := grad_output * mask * scale
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n,)       # IN
+    grad_output : ndarray of shape (n,)    # IN
     mask : uint8 ndarray of shape (n,)     # IN, the forward's mask
     scale : float
     grad_x : ndarray of shape (n,)         # OUT
     """
-    _mask_scale(grad_out, mask, scale, grad_x)
+    _mask_scale(grad_output, mask, scale, grad_x)

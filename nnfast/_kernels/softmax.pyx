@@ -148,20 +148,20 @@ def softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
         _run(SOFTMAX_FORWARD, x, <const floating *>NULL, out)
 
 
-def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
+def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
                      floating[:, :, ::1] grad_x):
-    """grad_x := out * (grad_out - sum(grad_out * out, axis=1))
+    """grad_x := out * (grad_output - sum(grad_output * out, axis=1))
 
     Parameters
     ----------
-    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
-    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
+    grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_x : ndarray of shape (n_samples, n_classes, size)       # OUT
     """
-    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+    if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)
+        _run(SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_x)
 
 
 def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
@@ -176,17 +176,17 @@ def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
         _run(LOG_SOFTMAX_FORWARD, x, <const floating *>NULL, out)
 
 
-def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
+def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
                          floating[:, :, ::1] grad_x):
-    """grad_x := grad_out - exp(out) * sum(grad_out, axis=1)
+    """grad_x := grad_output - exp(out) * sum(grad_output, axis=1)
 
     Parameters
     ----------
-    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
-    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
+    grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_x : ndarray of shape (n_samples, n_classes, size)       # OUT
     """
-    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+    if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(LOG_SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)
+        _run(LOG_SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_x)
