@@ -111,19 +111,19 @@ def relu_forward(const floating[::1] x, floating[::1] out):
 
 
 def relu_backward(const floating[::1] out, const floating[::1] grad_output,
-                  floating[::1] grad_x):
-    """grad_x := grad_output * (out > 0)
+                  floating[::1] grad_input):
+    """grad_input := grad_output * (out > 0)
 
     Parameters
     ----------
     out : ndarray of shape (n,)          # IN, the forward's output
     grad_output : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)       # OUT
+    grad_input : ndarray of shape (n,)   # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(RELU_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
+        _elementwise(RELU_BACKWARD, &out[0], &grad_output[0], &grad_input[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -145,20 +145,20 @@ def leaky_relu_forward(const floating[::1] x, double negative_slope,
 
 
 def leaky_relu_backward(const floating[::1] x, const floating[::1] grad_output,
-                        double negative_slope, floating[::1] grad_x):
-    """grad_x := grad_output where x > 0, else negative_slope * grad_output
+                        double negative_slope, floating[::1] grad_input):
+    """grad_input := grad_output where x > 0, else negative_slope * grad_output
 
     Parameters
     ----------
     x : ndarray of shape (n,)            # IN, the forward's input
     grad_output : ndarray of shape (n,)  # IN
     negative_slope : float
-    grad_x : ndarray of shape (n,)       # OUT
+    grad_input : ndarray of shape (n,)   # OUT
     """
     if x.shape[0] == 0:
         return
     with nogil:
-        _elementwise(LEAKY_RELU_BACKWARD, &x[0], &grad_output[0], &grad_x[0],
+        _elementwise(LEAKY_RELU_BACKWARD, &x[0], &grad_output[0], &grad_input[0],
                      <floating>negative_slope, x.shape[0], CHEAP)
 
 
@@ -178,19 +178,19 @@ def sigmoid_forward(const floating[::1] x, floating[::1] out):
 
 
 def sigmoid_backward(const floating[::1] out, const floating[::1] grad_output,
-                     floating[::1] grad_x):
-    """grad_x := grad_output * out * (1 - out)
+                     floating[::1] grad_input):
+    """grad_input := grad_output * out * (1 - out)
 
     Parameters
     ----------
     out : ndarray of shape (n,)          # IN, the forward's output
     grad_output : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)       # OUT
+    grad_input : ndarray of shape (n,)   # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(SIGMOID_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
+        _elementwise(SIGMOID_BACKWARD, &out[0], &grad_output[0], &grad_input[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -210,19 +210,19 @@ def tanh_forward(const floating[::1] x, floating[::1] out):
 
 
 def tanh_backward(const floating[::1] out, const floating[::1] grad_output,
-                  floating[::1] grad_x):
-    """grad_x := grad_output * (1 - out ** 2)
+                  floating[::1] grad_input):
+    """grad_input := grad_output * (1 - out ** 2)
 
     Parameters
     ----------
     out : ndarray of shape (n,)          # IN, the forward's output
     grad_output : ndarray of shape (n,)  # IN
-    grad_x : ndarray of shape (n,)       # OUT
+    grad_input : ndarray of shape (n,)   # OUT
     """
     if out.shape[0] == 0:
         return
     with nogil:
-        _elementwise(TANH_BACKWARD, &out[0], &grad_output[0], &grad_x[0],
+        _elementwise(TANH_BACKWARD, &out[0], &grad_output[0], &grad_input[0],
                      0, out.shape[0], CHEAP)
 
 
@@ -280,7 +280,7 @@ def prelu_forward(const floating[:, :, ::1] x, const floating[::1] weight,
 cdef void _prelu_backward_block(const floating[:, :, ::1] x,
                                 const floating[::1] weight,
                                 const floating[:, :, ::1] grad_output,
-                                floating[:, :, ::1] grad_x, bint need_grad_x,
+                                floating[:, :, ::1] grad_input, bint need_grad_input,
                                 double[:, ::1] partial, int t, int nt) noexcept nogil:
     """Thread t's block of rows; its share of grad_weight goes to partial[t]."""
     cdef Py_ssize_t n_channels = x.shape[1], size = x.shape[2]
@@ -306,30 +306,30 @@ cdef void _prelu_backward_block(const floating[:, :, ::1] x,
             if v <= 0:
                 acc += v * pg[s]
         partial[t, c] += acc
-        if need_grad_x:
-            pgx = &grad_x[i, c, 0]
+        if need_grad_input:
+            pgx = &grad_input[i, c, 0]
             for s in range(size):
                 pgx[s] = pg[s] if px[s] > 0 else w * pg[s]
 
 
 def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
-                   const floating[:, :, ::1] grad_output, floating[:, :, ::1] grad_x,
+                   const floating[:, :, ::1] grad_output, floating[:, :, ::1] grad_input,
                    floating[::1] grad_weight):
     """Gradients of out = where(x > 0, x, weight[c] * x).
 
     grad_weight[c] += sum over samples and positions of grad_output * x where x <= 0;
-    grad_x := grad_output where x > 0, else weight[c] * grad_output (skipped when
-    ``grad_x`` is None).
+    grad_input := grad_output where x > 0, else weight[c] * grad_output (skipped when
+    ``grad_input`` is None).
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, n_channels, size)                 # IN
-    weight : ndarray of shape (n_channels,)                            # IN
-    grad_output : ndarray of shape (n_samples, n_channels, size)       # IN
-    grad_x : ndarray of shape (n_samples, n_channels, size) or None    # OUT
-    grad_weight : ndarray of shape (n_channels,)                       # IN/OUT, accumulated
+    x : ndarray of shape (n_samples, n_channels, size)                   # IN
+    weight : ndarray of shape (n_channels,)                              # IN
+    grad_output : ndarray of shape (n_samples, n_channels, size)         # IN
+    grad_input : ndarray of shape (n_samples, n_channels, size) or None  # OUT
+    grad_weight : ndarray of shape (n_channels,)                         # IN/OUT, accumulated
     """
-    cdef bint need_grad_x = grad_x is not None
+    cdef bint need_grad_input = grad_input is not None
     cdef Py_ssize_t n_channels = x.shape[1]
     cdef Py_ssize_t n = x.shape[0] * n_channels * x.shape[2]
     cdef int nt = threads_for(CHEAP * 2 * n)
@@ -343,11 +343,11 @@ def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
     cdef double[:, ::1] partial = np.zeros((nt, n_channels))
     if nt <= 1:
         with nogil:
-            _prelu_backward_block(x, weight, grad_output, grad_x, need_grad_x,
+            _prelu_backward_block(x, weight, grad_output, grad_input, need_grad_input,
                                   partial, 0, 1)
     else:
         with nogil, parallel(num_threads=nt):
-            _prelu_backward_block(x, weight, grad_output, grad_x, need_grad_x,
+            _prelu_backward_block(x, weight, grad_output, grad_input, need_grad_input,
                                   partial, threadid(), omp_get_num_threads())
     for c in range(n_channels):
         s = 0

@@ -59,14 +59,14 @@ def dropout_forward(const floating[::1] x, const unsigned char[::1] mask,
 
 
 def dropout_backward(const floating[::1] grad_output, const unsigned char[::1] mask,
-                     double scale, floating[::1] grad_x):
-    """grad_x := grad_output * mask * scale
+                     double scale, floating[::1] grad_input):
+    """grad_input := grad_output * mask * scale
 
     Parameters
     ----------
     grad_output : ndarray of shape (n,)    # IN
     mask : uint8 ndarray of shape (n,)     # IN, the forward's mask
     scale : float
-    grad_x : ndarray of shape (n,)         # OUT
+    grad_input : ndarray of shape (n,)     # OUT
     """
-    _mask_scale(grad_output, mask, scale, grad_x)
+    _mask_scale(grad_output, mask, scale, grad_input)

@@ -108,7 +108,7 @@ def cross_entropy_forward(const floating[:, ::1] x, const int64_t[::1] labels,
 
 cdef void _cross_entropy_backward_block(const floating[:, ::1] prob, const int64_t[::1] labels,
                                         const floating[::1] weight, bint has_weight,
-                                        floating scale, floating[:, ::1] grad_x,
+                                        floating scale, floating[:, ::1] grad_input,
                                         int t, int nt) noexcept nogil:
     cdef Py_ssize_t i, c, lo, hi
     cdef floating s
@@ -117,22 +117,22 @@ cdef void _cross_entropy_backward_block(const floating[:, ::1] prob, const int64
     for i in range(lo, hi):
         s = scale * weight[labels[i]] if has_weight else scale
         for c in range(prob.shape[1]):
-            grad_x[i, c] = s * prob[i, c]
-        grad_x[i, labels[i]] -= s
+            grad_input[i, c] = s * prob[i, c]
+        grad_input[i, labels[i]] -= s
 
 
 def cross_entropy_backward(const floating[:, ::1] prob, const int64_t[::1] labels,
                            const floating[::1] weight, double scale,
-                           floating[:, ::1] grad_x):
-    """grad_x := scale * w[y_i] * (prob_i - onehot(y_i))
+                           floating[:, ::1] grad_input):
+    """grad_input := scale * w[y_i] * (prob_i - onehot(y_i))
 
     Parameters
     ----------
-    prob : ndarray of shape (n_samples, n_classes)     # IN, from cross_entropy_forward
-    labels : int64 ndarray of shape (n_samples,)       # IN
-    weight : ndarray of shape (n_classes,) or None     # IN
-    scale : float                                      # 1 / sum_i w[y_i] for "mean", 1 for "sum"
-    grad_x : ndarray of shape (n_samples, n_classes)   # OUT
+    prob : ndarray of shape (n_samples, n_classes)        # IN, from cross_entropy_forward
+    labels : int64 ndarray of shape (n_samples,)          # IN
+    weight : ndarray of shape (n_classes,) or None        # IN
+    scale : float                                         # 1 / sum_i w[y_i] ("mean") or 1 ("sum")
+    grad_input : ndarray of shape (n_samples, n_classes)  # OUT
     """
     cdef bint has_weight = weight is not None
     cdef int nt = _threads(2.0 * prob.shape[0] * prob.shape[1], prob.shape[0])
@@ -141,11 +141,11 @@ def cross_entropy_backward(const floating[:, ::1] prob, const int64_t[::1] label
     if nt <= 1:
         with nogil:
             _cross_entropy_backward_block(prob, labels, weight, has_weight, <floating>scale,
-                                          grad_x, 0, 1)
+                                          grad_input, 0, 1)
     else:
         with nogil, parallel(num_threads=nt):
             _cross_entropy_backward_block(prob, labels, weight, has_weight, <floating>scale,
-                                          grad_x, threadid(), omp_get_num_threads())
+                                          grad_input, threadid(), omp_get_num_threads())
 
 
 def nll_forward(const floating[:, ::1] log_prob, const int64_t[::1] labels,
@@ -175,27 +175,28 @@ def nll_forward(const floating[:, ::1] log_prob, const int64_t[::1] labels,
 
 
 def nll_backward(const floating[:, ::1] log_prob, const int64_t[::1] labels,
-                 const floating[::1] weight, double scale, floating[:, ::1] grad_x):
-    """grad_x := -scale * w[y_i] * onehot(y_i)
+                 const floating[::1] weight, double scale, floating[:, ::1] grad_input):
+    """grad_input := -scale * w[y_i] * onehot(y_i)
 
     Parameters
     ----------
-    log_prob : ndarray of shape (n_samples, n_classes)  # IN, not read: the
-                                                        # gradient does not depend on it,
-                                                        # but it fixes the dtype when
-                                                        # weight is None
-    labels : int64 ndarray of shape (n_samples,)       # IN
-    weight : ndarray of shape (n_classes,) or None     # IN
-    scale : float                                      # 1 / sum_i w[y_i] for "mean", 1 for "sum"
-    grad_x : ndarray of shape (n_samples, n_classes)   # OUT
+    log_prob : ndarray of shape (n_samples, n_classes)    # IN, not read: the
+                                                          # gradient does not depend on it,
+                                                          # but it fixes the dtype when
+                                                          # weight is None
+    labels : int64 ndarray of shape (n_samples,)          # IN
+    weight : ndarray of shape (n_classes,) or None        # IN
+    scale : float                                         # 1 / sum_i w[y_i] ("mean") or 1 ("sum")
+    grad_input : ndarray of shape (n_samples, n_classes)  # OUT
     """
     cdef bint has_weight = weight is not None
     cdef Py_ssize_t i, c
     with nogil:
-        for i in range(grad_x.shape[0]):
-            for c in range(grad_x.shape[1]):
-                grad_x[i, c] = 0
-            grad_x[i, labels[i]] = <floating>(-scale * (weight[labels[i]] if has_weight else 1.0))
+        for i in range(grad_input.shape[0]):
+            for c in range(grad_input.shape[1]):
+                grad_input[i, c] = 0
+            grad_input[i, labels[i]] = <floating>(
+                -scale * (weight[labels[i]] if has_weight else 1.0))
 
 
 # -- element-wise losses: MSE, BCE with logits, BCE --------------------------

@@ -149,19 +149,19 @@ def softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
 
 
 def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
-                     floating[:, :, ::1] grad_x):
-    """grad_x := out * (grad_output - sum(grad_output * out, axis=1))
+                     floating[:, :, ::1] grad_input):
+    """grad_input := out * (grad_output - sum(grad_output * out, axis=1))
 
     Parameters
     ----------
     out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
     grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)       # OUT
+    grad_input : ndarray of shape (n_samples, n_classes, size)   # OUT
     """
     if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_x)
+        _run(SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_input)
 
 
 def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
@@ -177,16 +177,16 @@ def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
 
 
 def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
-                         floating[:, :, ::1] grad_x):
-    """grad_x := grad_output - exp(out) * sum(grad_output, axis=1)
+                         floating[:, :, ::1] grad_input):
+    """grad_input := grad_output - exp(out) * sum(grad_output, axis=1)
 
     Parameters
     ----------
     out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
     grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)       # OUT
+    grad_input : ndarray of shape (n_samples, n_classes, size)   # OUT
     """
     if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(LOG_SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_x)
+        _run(LOG_SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_input)

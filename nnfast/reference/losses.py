@@ -35,11 +35,11 @@ def cross_entropy_forward(x, labels, weight, prob):
     return float(np.dot(w.astype(np.float64), losses.astype(np.float64))), _sum(w)
 
 
-def cross_entropy_backward(prob, labels, weight, scale, grad_x):
-    """grad_x := scale * w[y_i] * (prob_i - onehot(y_i))"""
+def cross_entropy_backward(prob, labels, weight, scale, grad_input):
+    """grad_input := scale * w[y_i] * (prob_i - onehot(y_i))"""
     s = (scale * _sample_weights(labels, weight, prob.dtype)).astype(prob.dtype)[:, None]
-    grad_x[...] = s * prob
-    grad_x[np.arange(prob.shape[0]), labels] -= s[:, 0]
+    grad_input[...] = s * prob
+    grad_input[np.arange(prob.shape[0]), labels] -= s[:, 0]
 
 
 def nll_forward(log_prob, labels, weight):
@@ -49,11 +49,11 @@ def nll_forward(log_prob, labels, weight):
     return -float(np.dot(w.astype(np.float64), picked.astype(np.float64))), _sum(w)
 
 
-def nll_backward(log_prob, labels, weight, scale, grad_x):
-    """grad_x := -scale * w[y_i] * onehot(y_i)"""
-    grad_x[...] = 0
+def nll_backward(log_prob, labels, weight, scale, grad_input):
+    """grad_input := -scale * w[y_i] * onehot(y_i)"""
+    grad_input[...] = 0
     w = _sample_weights(labels, weight, np.float64)
-    grad_x[np.arange(grad_x.shape[0]), labels] = -scale * w
+    grad_input[np.arange(grad_input.shape[0]), labels] = -scale * w
 
 
 def mse_forward(pred, target):

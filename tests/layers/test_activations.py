@@ -37,9 +37,9 @@ def test_elementwise_kernels_fast_match_reference(seed, dtype, threads):
         for k in (_kernels, reference):
             out = np.empty_like(x)
             getattr(k, stem + "_forward")(x, *extra, out)
-            grad_x = np.empty_like(x)
-            getattr(k, stem + "_backward")(out if from_output else x, g, *extra, grad_x)
-            results.append((out, grad_x))
+            grad_input = np.empty_like(x)
+            getattr(k, stem + "_backward")(out if from_output else x, g, *extra, grad_input)
+            results.append((out, grad_input))
         (out_f, gx_f), (out_r, gx_r) = results
         assert out_f.dtype == dtype and gx_f.dtype == dtype
         assert_close(out_f, out_r, dtype)
@@ -47,8 +47,8 @@ def test_elementwise_kernels_fast_match_reference(seed, dtype, threads):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("need_grad_x", [True, False])
-def test_prelu_kernels_fast_match_reference(seed, dtype, threads, need_grad_x):
+@pytest.mark.parametrize("need_grad_input", [True, False])
+def test_prelu_kernels_fast_match_reference(seed, dtype, threads, need_grad_input):
     rng = np.random.default_rng(seed)
     n, c, s = rng.integers(1, 9), rng.integers(1, 7), rng.integers(1, 50)
     if seed % 5 == 0:
@@ -61,7 +61,7 @@ def test_prelu_kernels_fast_match_reference(seed, dtype, threads, need_grad_x):
     for k in (_kernels, reference):
         out = np.empty_like(x)
         k.prelu_forward(x, w, out)
-        gx = np.empty_like(x) if need_grad_x else None
+        gx = np.empty_like(x) if need_grad_input else None
         gw = np.ones_like(w)  # accumulates: start from non-zero
         k.prelu_backward(x, w, g, gx, gw)
         results.append((out, gx, gw))
