@@ -285,18 +285,18 @@ def mse_forward(const floating[::1] pred, const floating[::1] target):
 
 
 def mse_backward(const floating[::1] pred, const floating[::1] target, double scale,
-                 floating[::1] grad):
-    """grad := 2 * scale * (pred - target)
+                 floating[::1] grad_input):
+    """grad_input := 2 * scale * (pred - target)
 
     Parameters
     ----------
     pred, target : ndarray of shape (n,)  # IN
     scale : float                         # 1 / n for "mean", 1 for "sum"
-    grad : ndarray of shape (n,)          # OUT
+    grad_input : ndarray of shape (n,)    # OUT
     """
     if pred.shape[0] == 0:
         return
-    _elementwise(MSE_BACKWARD, pred, target, 2.0 * scale, &grad[0], 2.0)
+    _elementwise(MSE_BACKWARD, pred, target, 2.0 * scale, &grad_input[0], 2.0)
 
 
 def bce_with_logits_forward(const floating[::1] x, const floating[::1] target):
@@ -311,18 +311,18 @@ def bce_with_logits_forward(const floating[::1] x, const floating[::1] target):
 
 
 def bce_with_logits_backward(const floating[::1] x, const floating[::1] target,
-                             double scale, floating[::1] grad):
-    """grad := scale * (sigmoid(x) - target)
+                             double scale, floating[::1] grad_input):
+    """grad_input := scale * (sigmoid(x) - target)
 
     Parameters
     ----------
-    x, target : ndarray of shape (n,)  # IN
-    scale : float                      # 1 / n for "mean", 1 for "sum"
-    grad : ndarray of shape (n,)       # OUT
+    x, target : ndarray of shape (n,)   # IN
+    scale : float                       # 1 / n for "mean", 1 for "sum"
+    grad_input : ndarray of shape (n,)  # OUT
     """
     if x.shape[0] == 0:
         return
-    _elementwise(BCE_WITH_LOGITS_BACKWARD, x, target, scale, &grad[0], 10.0)
+    _elementwise(BCE_WITH_LOGITS_BACKWARD, x, target, scale, &grad_input[0], 10.0)
 
 
 def bce_forward(const floating[::1] prob, const floating[::1] target):
@@ -337,18 +337,18 @@ def bce_forward(const floating[::1] prob, const floating[::1] target):
 
 
 def bce_backward(const floating[::1] prob, const floating[::1] target, double scale,
-                 floating[::1] grad):
-    """grad := scale * (p - target) / max(p * (1 - p), 1e-12)
+                 floating[::1] grad_input):
+    """grad_input := scale * (p - target) / max(p * (1 - p), 1e-12)
 
     Parameters
     ----------
     prob, target : ndarray of shape (n,)  # IN
     scale : float                         # 1 / n for "mean", 1 for "sum"
-    grad : ndarray of shape (n,)          # OUT
+    grad_input : ndarray of shape (n,)    # OUT
     """
     if prob.shape[0] == 0:
         return
-    _elementwise(BCE_BACKWARD, prob, target, scale, &grad[0], 4.0)
+    _elementwise(BCE_BACKWARD, prob, target, scale, &grad_input[0], 4.0)
 
 
 # -- soft Dice ----------------------------------------------------------------
@@ -402,7 +402,7 @@ def dice_forward(const floating[:, ::1] prob, const floating[:, ::1] target,
 
 
 cdef void _dice_backward_block(const floating[:, ::1] target, const double[:, ::1] sums,
-                               double scale, floating[:, ::1] grad,
+                               double scale, floating[:, ::1] grad_input,
                                int t, int nt) noexcept nogil:
     cdef Py_ssize_t i, k, lo, hi
     cdef floating a, b
@@ -413,27 +413,28 @@ cdef void _dice_backward_block(const floating[:, ::1] target, const double[:, ::
         a = <floating>(scale * sums[i, 0] / (sums[i, 1] * sums[i, 1]))
         b = <floating>(scale * 2 / sums[i, 1])
         for k in range(target.shape[1]):
-            grad[i, k] = a - b * target[i, k]
+            grad_input[i, k] = a - b * target[i, k]
 
 
 def dice_backward(const floating[:, ::1] target, const double[:, ::1] sums, double scale,
-                  floating[:, ::1] grad):
-    """grad[i, k] := scale * (num_i - 2 * target[i, k] * den_i) / den_i ** 2
+                  floating[:, ::1] grad_input):
+    """grad_input[i, k] := scale * (num_i - 2 * target[i, k] * den_i) / den_i ** 2
 
     Parameters
     ----------
-    target : ndarray of shape (n_samples, n_elements)  # IN
-    sums : float64 ndarray of shape (n_samples, 2)     # IN, from dice_forward
-    scale : float                                      # 1 / n_samples for "mean", 1 for "sum"
-    grad : ndarray of shape (n_samples, n_elements)    # OUT
+    target : ndarray of shape (n_samples, n_elements)      # IN
+    sums : float64 ndarray of shape (n_samples, 2)         # IN, from dice_forward
+    scale : float                                          # 1 / n_samples for "mean", 1 for "sum"
+    grad_input : ndarray of shape (n_samples, n_elements)  # OUT
     """
     cdef int nt = _threads(2.0 * target.shape[0] * target.shape[1], target.shape[0])
     if nt <= 1:
         with nogil:
-            _dice_backward_block(target, sums, scale, grad, 0, 1)
+            _dice_backward_block(target, sums, scale, grad_input, 0, 1)
     else:
         with nogil, parallel(num_threads=nt):
-            _dice_backward_block(target, sums, scale, grad, threadid(), omp_get_num_threads())
+            _dice_backward_block(target, sums, scale, grad_input, threadid(),
+                                 omp_get_num_threads())
 
 
 # -- multi-class hinge (Weston-Watkins) --------------------------------------
@@ -477,7 +478,7 @@ def hinge_forward(const floating[:, ::1] x, const int64_t[::1] labels, double ma
 
 
 cdef void _hinge_backward_block(const floating[:, ::1] x, const int64_t[::1] labels,
-                                floating margin, floating scale, floating[:, ::1] grad,
+                                floating margin, floating scale, floating[:, ::1] grad_input,
                                 int t, int nt) noexcept nogil:
     cdef Py_ssize_t i, j, lo, hi, active
     cdef floating shift
@@ -488,31 +489,31 @@ cdef void _hinge_backward_block(const floating[:, ::1] x, const int64_t[::1] lab
         active = 0
         for j in range(x.shape[1]):
             if x[i, j] + shift > 0 and j != labels[i]:
-                grad[i, j] = scale
+                grad_input[i, j] = scale
                 active += 1
             else:
-                grad[i, j] = 0
-        grad[i, labels[i]] = -scale * active
+                grad_input[i, j] = 0
+        grad_input[i, labels[i]] = -scale * active
 
 
 def hinge_backward(const floating[:, ::1] x, const int64_t[::1] labels, double margin,
-                   double scale, floating[:, ::1] grad):
-    """grad[i, j] := scale for every j != y_i with x_j - x_y + margin > 0;
-    grad[i, y_i] := -scale * (how many such j)
+                   double scale, floating[:, ::1] grad_input):
+    """grad_input[i, j] := scale for every j != y_i with x_j - x_y + margin > 0;
+    grad_input[i, y_i] := -scale * (how many such j)
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, n_classes)     # IN
-    labels : int64 ndarray of shape (n_samples,)    # IN
+    x : ndarray of shape (n_samples, n_classes)           # IN
+    labels : int64 ndarray of shape (n_samples,)          # IN
     margin : float
-    scale : float                                   # 1 / n_samples for "mean", 1 for "sum"
-    grad : ndarray of shape (n_samples, n_classes)  # OUT
+    scale : float                                         # 1 / n_samples for "mean", 1 for "sum"
+    grad_input : ndarray of shape (n_samples, n_classes)  # OUT
     """
     cdef int nt = _threads(2.0 * x.shape[0] * x.shape[1], x.shape[0])
     if nt <= 1:
         with nogil:
-            _hinge_backward_block(x, labels, <floating>margin, <floating>scale, grad, 0, 1)
+            _hinge_backward_block(x, labels, <floating>margin, <floating>scale, grad_input, 0, 1)
     else:
         with nogil, parallel(num_threads=nt):
-            _hinge_backward_block(x, labels, <floating>margin, <floating>scale, grad,
+            _hinge_backward_block(x, labels, <floating>margin, <floating>scale, grad_input,
                                   threadid(), omp_get_num_threads())
