@@ -355,16 +355,16 @@ def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
     """Gradients of out = where(x > 0, x, weight[c] * x).
 
     grad_weight[c] += sum over samples and positions of grad_output * x where x <= 0;
-    grad_input := grad_output where x > 0, else weight[c] * grad_output (skipped
-    when ``grad_input`` is None).
+    grad_input := grad_output where x > 0, else weight[c] * grad_output (skipped when
+    ``grad_input`` is None).
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, n_channels, size)                  # IN
-    weight : ndarray of shape (n_channels,)                             # IN
-    grad_output : ndarray of shape (n_samples, n_channels, size)        # IN
-    grad_input : ndarray of shape (n_samples, n_channels, size) or None # OUT
-    grad_weight : ndarray of shape (n_channels,)                        # IN/OUT, accumulated
+    x : ndarray of shape (n_samples, n_channels, size)                   # IN
+    weight : ndarray of shape (n_channels,)                              # IN
+    grad_output : ndarray of shape (n_samples, n_channels, size)         # IN
+    grad_input : ndarray of shape (n_samples, n_channels, size) or None  # OUT
+    grad_weight : ndarray of shape (n_channels,)                         # IN/OUT, accumulated
     """
     cdef PReLUCall a
     cdef Py_ssize_t c, t
