@@ -6,41 +6,53 @@ Arrays are flat (1-D, C-contiguous); threads split them into one block each
 when they are large enough.
 """
 from cython cimport floating
-from cython.parallel cimport parallel, threadid
 
-from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
-from nnfast._kernels._threads cimport threads_for, split_range
+from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 
-cdef void _mask_scale_block(const floating *x, const unsigned char *mask,
-                            floating scale, floating *out, Py_ssize_t n,
-                            int t, int nt) noexcept nogil:
+cdef struct MaskScaleCall:
+    # One call's arguments, shared read-only by its threads; x and out are
+    # float or double as ``is_double`` says.
+    const void *x
+    const unsigned char *mask
+    double scale
+    void *out
+    Py_ssize_t n
+    bint is_double
+
+
+cdef void _mask_scale_part(const floating *x, floating *out, MaskScaleCall *c,
+                           int t, int nt) noexcept nogil:
     """out[lo:hi] := x[lo:hi] * (mask[lo:hi] * scale), thread t's block"""
+    cdef const unsigned char *mask = c.mask
+    cdef floating scale = <floating>c.scale
     cdef Py_ssize_t i, lo, hi
-    split_range(n, t, nt, &lo, &hi)
+    split_range(c.n, t, nt, &lo, &hi)
     for i in range(lo, hi):
         # a multiply, not a select: x * 0 keeps NaN and inf visible, as in torch
         out[i] = x[i] * (mask[i] * scale)
 
 
+cdef void _mask_scale_body(void *args, int t, int nt) noexcept nogil:
+    cdef MaskScaleCall *c = <MaskScaleCall *>args
+    if c.is_double:
+        _mask_scale_part(<const double *>c.x, <double *>c.out, c, t, nt)
+    else:
+        _mask_scale_part(<const float *>c.x, <float *>c.out, c, t, nt)
+
+
 cdef void _mask_scale(const floating[::1] x, const unsigned char[::1] mask,
                       double scale, floating[::1] out):
-    cdef Py_ssize_t n = x.shape[0]
-    cdef floating f_scale = <floating>scale
-    cdef int nt = threads_for(2.0 * n)
-    if n == 0:
+    cdef MaskScaleCall c
+    c.n = x.shape[0]
+    if c.n == 0:
         return
-    if nt > n:
-        nt = <int>n
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _mask_scale_block(&x[0], &mask[0], f_scale, &out[0], n, 0, 1)
-        return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _mask_scale_block(&x[0], &mask[0], f_scale, &out[0], n, threadid(),
-                          omp_get_num_threads())
+    c.x, c.mask, c.scale, c.out = &x[0], &mask[0], scale, &out[0]
+    c.is_double = floating is double
+    # work: two multiplies per element
+    cdef int nt = team_size(2.0 * c.n, c.n)
+    with nogil:
+        run_team(_mask_scale_body, &c, nt)
 
 
 def dropout_forward(const floating[::1] x, const unsigned char[::1] mask,
@@ -58,15 +70,15 @@ def dropout_forward(const floating[::1] x, const unsigned char[::1] mask,
     _mask_scale(x, mask, scale, out)
 
 
-def dropout_backward(const floating[::1] grad_out, const unsigned char[::1] mask,
-                     double scale, floating[::1] grad_x):
-    """grad_x := grad_out * mask * scale
+def dropout_backward(const floating[::1] grad_output, const unsigned char[::1] mask,
+                     double scale, floating[::1] grad_input):
+    """grad_input := grad_output * mask * scale
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n,)       # IN
+    grad_output : ndarray of shape (n,)    # IN
     mask : uint8 ndarray of shape (n,)     # IN, the forward's mask
     scale : float
-    grad_x : ndarray of shape (n,)         # OUT
+    grad_input : ndarray of shape (n,)     # OUT
     """
-    _mask_scale(grad_out, mask, scale, grad_x)
+    _mask_scale(grad_output, mask, scale, grad_input)

@@ -13,14 +13,18 @@ path), so that results agree to rounding.
 All arrays are flat (1-D, C-contiguous) and of one dtype; hyper-parameters
 come in as double and are cast once to that dtype (float32 stays float32, as
 in torch). Threads split the array into one contiguous block each, only when
-it is large enough to pay for waking them.
+it is large enough to pay for waking them: ``team_size`` gets each kernel's
+flops per element times the elements, and the elements as the independent
+units.
+
+Each kernel describes its call in a struct of its own (array pointers float
+or double as ``is_double`` says; hyper-parameters as double, rounded to the
+arrays' dtype as each thread starts).
 """
 from cython cimport floating
-from cython.parallel cimport parallel, threadid
 from libc.math cimport sqrt, pow
 
-from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
-from nnfast._kernels._threads cimport threads_for, split_range
+from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 
 cdef inline floating _sign(floating x) noexcept nogil:
@@ -55,14 +59,16 @@ cdef inline floating _lerp(floating start, floating end, floating weight,
             else end - (end - start) * (1 - weight))
 
 
-cdef int _threads_for_size(Py_ssize_t n, double flops_per_element) noexcept nogil:
-    cdef int nt = threads_for(flops_per_element * n)
-    if nt > n:
-        nt = <int>n
-    return nt
-
-
 # -- SGD -----------------------------------------------------------------------
+
+cdef struct SgdCall:
+    void *value
+    const void *grad
+    void *momentum_buf  # NULL when momentum == 0
+    Py_ssize_t n
+    double lr, momentum, one_minus_dampening, weight_decay, l1
+    bint nesterov, first_step, is_double
+
 
 cdef void _sgd_block(floating *value, const floating *grad, floating *buf,
                      Py_ssize_t n, floating lr, floating momentum,
@@ -97,6 +103,18 @@ cdef void _sgd_block(floating *value, const floating *grad, floating *buf,
             value[i] = value[i] - lr * d
 
 
+cdef void _sgd_body(void *args, int t, int nt) noexcept nogil:
+    cdef SgdCall *c = <SgdCall *>args
+    if c.is_double:
+        _sgd_block(<double *>c.value, <const double *>c.grad, <double *>c.momentum_buf,
+                   c.n, <double>c.lr, <double>c.momentum, <double>c.one_minus_dampening,
+                   c.nesterov, <double>c.weight_decay, <double>c.l1, c.first_step, t, nt)
+    else:
+        _sgd_block(<float *>c.value, <const float *>c.grad, <float *>c.momentum_buf,
+                   c.n, <float>c.lr, <float>c.momentum, <float>c.one_minus_dampening,
+                   c.nesterov, <float>c.weight_decay, <float>c.l1, c.first_step, t, nt)
+
+
 def sgd_update(floating[::1] value, const floating[::1] grad,
                floating[::1] momentum_buf, double lr, double momentum=0.0,
                double dampening=0.0, bint nesterov=False,
@@ -117,31 +135,32 @@ def sgd_update(floating[::1] value, const floating[::1] grad,
     first_step : bool
         The buffer is new: it is set to d (no dampening), as torch does.
     """
-    cdef Py_ssize_t n = value.shape[0]
-    cdef floating *buf = NULL
-    cdef floating f_lr = <floating>lr, f_momentum = <floating>momentum
-    cdef floating f_omd = <floating>(1.0 - dampening)
-    cdef floating f_wd = <floating>weight_decay, f_l1 = <floating>l1
-    cdef int nt
-    if n == 0:
+    cdef SgdCall c
+    c.n = value.shape[0]
+    if c.n == 0:
         return
-    if momentum != 0:
-        buf = &momentum_buf[0]
-    nt = _threads_for_size(n, 6.0)
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _sgd_block(&value[0], &grad[0], buf, n, f_lr, f_momentum, f_omd,
-                       nesterov, f_wd, f_l1, first_step, 0, 1)
-        return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _sgd_block(&value[0], &grad[0], buf, n, f_lr, f_momentum, f_omd,
-                   nesterov, f_wd, f_l1, first_step, threadid(),
-                   omp_get_num_threads())
+    c.value, c.grad = &value[0], &grad[0]
+    c.momentum_buf = &momentum_buf[0] if momentum != 0 else NULL
+    c.lr, c.momentum, c.one_minus_dampening = lr, momentum, 1.0 - dampening
+    c.weight_decay, c.l1 = weight_decay, l1
+    c.nesterov, c.first_step, c.is_double = nesterov, first_step, floating is double
+    cdef int nt = team_size(6.0 * c.n, c.n)
+    with nogil:
+        run_team(_sgd_body, &c, nt)
 
 
 # -- Adam ----------------------------------------------------------------------
+
+cdef struct AdamCall:
+    void *value
+    const void *grad
+    void *exp_avg
+    void *exp_avg_sq
+    Py_ssize_t n
+    double one_minus_beta1, beta2, one_minus_beta2, step_size
+    double bias_correction2_sqrt, eps, weight_decay, l1
+    bint beta1_small, is_double
+
 
 cdef void _adam_block(floating *value, const floating *grad, floating *exp_avg,
                       floating *exp_avg_sq, Py_ssize_t n, floating one_minus_beta1,
@@ -161,6 +180,22 @@ cdef void _adam_block(floating *value, const floating *grad, floating *exp_avg,
         exp_avg_sq[i] = v
         denom = _sqrt(v) / bias_correction2_sqrt + eps
         value[i] = value[i] - step_size * (m / denom)
+
+
+cdef void _adam_body(void *args, int t, int nt) noexcept nogil:
+    cdef AdamCall *c = <AdamCall *>args
+    if c.is_double:
+        _adam_block(<double *>c.value, <const double *>c.grad, <double *>c.exp_avg,
+                    <double *>c.exp_avg_sq, c.n, <double>c.one_minus_beta1,
+                    c.beta1_small, <double>c.beta2, <double>c.one_minus_beta2,
+                    <double>c.step_size, <double>c.bias_correction2_sqrt,
+                    <double>c.eps, <double>c.weight_decay, <double>c.l1, t, nt)
+    else:
+        _adam_block(<float *>c.value, <const float *>c.grad, <float *>c.exp_avg,
+                    <float *>c.exp_avg_sq, c.n, <float>c.one_minus_beta1,
+                    c.beta1_small, <float>c.beta2, <float>c.one_minus_beta2,
+                    <float>c.step_size, <float>c.bias_correction2_sqrt,
+                    <float>c.eps, <float>c.weight_decay, <float>c.l1, t, nt)
 
 
 def adam_update(floating[::1] value, const floating[::1] grad,
@@ -184,34 +219,31 @@ def adam_update(floating[::1] value, const floating[::1] grad,
     step : int >= 1
         Number of this step, counting from 1 (for the bias corrections).
     """
-    cdef Py_ssize_t n = value.shape[0]
-    cdef double bias_correction1 = 1.0 - pow(beta1, <double>step)
-    cdef double bias_correction2 = 1.0 - pow(beta2, <double>step)
-    cdef floating f_step_size = <floating>(lr / bias_correction1)
-    cdef floating f_bc2_sqrt = <floating>sqrt(bias_correction2)
-    cdef floating f_omb1 = <floating>(1.0 - beta1), f_beta2 = <floating>beta2
-    cdef floating f_omb2 = <floating>(1.0 - beta2), f_eps = <floating>eps
-    cdef floating f_wd = <floating>weight_decay, f_l1 = <floating>l1
-    cdef bint small = (1.0 - beta1) < 0.5
-    cdef int nt
-    if n == 0:
+    cdef AdamCall c
+    c.n = value.shape[0]
+    if c.n == 0:
         return
-    nt = _threads_for_size(n, 14.0)
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _adam_block(&value[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], n,
-                        f_omb1, small, f_beta2, f_omb2, f_step_size, f_bc2_sqrt,
-                        f_eps, f_wd, f_l1, 0, 1)
-        return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _adam_block(&value[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], n,
-                    f_omb1, small, f_beta2, f_omb2, f_step_size, f_bc2_sqrt,
-                    f_eps, f_wd, f_l1, threadid(), omp_get_num_threads())
+    c.value, c.grad, c.exp_avg, c.exp_avg_sq = &value[0], &grad[0], &exp_avg[0], &exp_avg_sq[0]
+    c.step_size = lr / (1.0 - pow(beta1, <double>step))
+    c.bias_correction2_sqrt = sqrt(1.0 - pow(beta2, <double>step))
+    c.one_minus_beta1, c.beta2, c.one_minus_beta2 = 1.0 - beta1, beta2, 1.0 - beta2
+    c.eps, c.weight_decay, c.l1 = eps, weight_decay, l1
+    c.beta1_small, c.is_double = (1.0 - beta1) < 0.5, floating is double
+    cdef int nt = team_size(14.0 * c.n, c.n)
+    with nogil:
+        run_team(_adam_body, &c, nt)
 
 
 # -- Adagrad -------------------------------------------------------------------
+
+cdef struct AdagradCall:
+    void *value
+    const void *grad
+    void *state_sum
+    Py_ssize_t n
+    double clr, eps, weight_decay, l1  # clr: the step's decayed learning rate
+    bint is_double
+
 
 cdef void _adagrad_block(floating *value, const floating *grad, floating *state_sum,
                          Py_ssize_t n, floating clr, floating eps,
@@ -226,6 +258,18 @@ cdef void _adagrad_block(floating *value, const floating *grad, floating *state_
         s = state_sum[i] + d * d
         state_sum[i] = s
         value[i] = value[i] - clr * (d / (_sqrt(s) + eps))
+
+
+cdef void _adagrad_body(void *args, int t, int nt) noexcept nogil:
+    cdef AdagradCall *c = <AdagradCall *>args
+    if c.is_double:
+        _adagrad_block(<double *>c.value, <const double *>c.grad, <double *>c.state_sum,
+                       c.n, <double>c.clr, <double>c.eps, <double>c.weight_decay,
+                       <double>c.l1, t, nt)
+    else:
+        _adagrad_block(<float *>c.value, <const float *>c.grad, <float *>c.state_sum,
+                       c.n, <float>c.clr, <float>c.eps, <float>c.weight_decay,
+                       <float>c.l1, t, nt)
 
 
 def adagrad_update(floating[::1] value, const floating[::1] grad,
@@ -247,27 +291,30 @@ def adagrad_update(floating[::1] value, const floating[::1] grad,
     step : int >= 1
         Number of this step, counting from 1 (for the learning-rate decay).
     """
-    cdef Py_ssize_t n = value.shape[0]
-    cdef floating f_clr = <floating>(lr / (1.0 + (step - 1) * lr_decay))
-    cdef floating f_eps = <floating>eps
-    cdef floating f_wd = <floating>weight_decay, f_l1 = <floating>l1
-    cdef int nt
-    if n == 0:
+    cdef AdagradCall c
+    c.n = value.shape[0]
+    if c.n == 0:
         return
-    nt = _threads_for_size(n, 8.0)
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _adagrad_block(&value[0], &grad[0], &state_sum[0], n, f_clr, f_eps,
-                           f_wd, f_l1, 0, 1)
-        return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _adagrad_block(&value[0], &grad[0], &state_sum[0], n, f_clr, f_eps,
-                       f_wd, f_l1, threadid(), omp_get_num_threads())
+    c.value, c.grad, c.state_sum = &value[0], &grad[0], &state_sum[0]
+    c.clr = lr / (1.0 + (step - 1) * lr_decay)
+    c.eps, c.weight_decay, c.l1, c.is_double = eps, weight_decay, l1, floating is double
+    cdef int nt = team_size(8.0 * c.n, c.n)
+    with nogil:
+        run_team(_adagrad_body, &c, nt)
 
 
 # -- RMSprop -------------------------------------------------------------------
+
+cdef struct RmspropCall:
+    void *value
+    const void *grad
+    void *square_avg
+    void *momentum_buf  # NULL when momentum == 0
+    void *grad_avg      # NULL unless centered
+    Py_ssize_t n
+    double lr, alpha, one_minus_alpha, eps, weight_decay, momentum, l1
+    bint one_minus_alpha_small, is_double
+
 
 cdef inline floating _centered_avg(floating square_avg, floating grad_avg,
                                   floating eps) noexcept nogil:
@@ -330,6 +377,22 @@ cdef void _rmsprop_block(floating *value, const floating *grad,
             value[i] = value[i] - lr * b
 
 
+cdef void _rmsprop_body(void *args, int t, int nt) noexcept nogil:
+    cdef RmspropCall *c = <RmspropCall *>args
+    if c.is_double:
+        _rmsprop_block(<double *>c.value, <const double *>c.grad, <double *>c.square_avg,
+                       <double *>c.momentum_buf, <double *>c.grad_avg, c.n,
+                       <double>c.lr, <double>c.alpha, <double>c.one_minus_alpha,
+                       c.one_minus_alpha_small, <double>c.eps, <double>c.weight_decay,
+                       <double>c.momentum, <double>c.l1, t, nt)
+    else:
+        _rmsprop_block(<float *>c.value, <const float *>c.grad, <float *>c.square_avg,
+                       <float *>c.momentum_buf, <float *>c.grad_avg, c.n,
+                       <float>c.lr, <float>c.alpha, <float>c.one_minus_alpha,
+                       c.one_minus_alpha_small, <float>c.eps, <float>c.weight_decay,
+                       <float>c.momentum, <float>c.l1, t, nt)
+
+
 def rmsprop_update(floating[::1] value, const floating[::1] grad,
                    floating[::1] square_avg, floating[::1] momentum_buf,
                    floating[::1] grad_avg, double lr=1e-2, double alpha=0.99,
@@ -357,31 +420,16 @@ def rmsprop_update(floating[::1] value, const floating[::1] grad,
     momentum_buf : ndarray of shape (n,) or None  # IN/OUT; None when momentum == 0
     grad_avg : ndarray of shape (n,) or None      # IN/OUT; None unless centered
     """
-    cdef Py_ssize_t n = value.shape[0]
-    cdef floating *buf = NULL
-    cdef floating *gavg = NULL
-    cdef floating f_lr = <floating>lr, f_alpha = <floating>alpha
-    cdef floating f_oma = <floating>(1.0 - alpha), f_eps = <floating>eps
-    cdef floating f_wd = <floating>weight_decay, f_momentum = <floating>momentum
-    cdef floating f_l1 = <floating>l1
-    cdef bint small = (1.0 - alpha) < 0.5
-    cdef int nt
-    if n == 0:
+    cdef RmspropCall c
+    c.n = value.shape[0]
+    if c.n == 0:
         return
-    if momentum > 0:
-        buf = &momentum_buf[0]
-    if centered:
-        gavg = &grad_avg[0]
-    nt = _threads_for_size(n, 12.0)
-    if nt <= 1:
-        with nogil:
-            nnfast_flush_denormals()
-            _rmsprop_block(&value[0], &grad[0], &square_avg[0], buf, gavg, n,
-                           f_lr, f_alpha, f_oma, small, f_eps, f_wd, f_momentum,
-                           f_l1, 0, 1)
-        return
-    with nogil, parallel(num_threads=nt):
-        nnfast_flush_denormals()
-        _rmsprop_block(&value[0], &grad[0], &square_avg[0], buf, gavg, n,
-                       f_lr, f_alpha, f_oma, small, f_eps, f_wd, f_momentum,
-                       f_l1, threadid(), omp_get_num_threads())
+    c.value, c.grad, c.square_avg = &value[0], &grad[0], &square_avg[0]
+    c.momentum_buf = &momentum_buf[0] if momentum > 0 else NULL
+    c.grad_avg = &grad_avg[0] if centered else NULL
+    c.lr, c.alpha, c.one_minus_alpha, c.eps = lr, alpha, 1.0 - alpha, eps
+    c.weight_decay, c.momentum, c.l1 = weight_decay, momentum, l1
+    c.one_minus_alpha_small, c.is_double = (1.0 - alpha) < 0.5, floating is double
+    cdef int nt = team_size(12.0 * c.n, c.n)
+    with nogil:
+        run_team(_rmsprop_body, &c, nt)

@@ -9,11 +9,9 @@ every exp is of a non-positive number, and the log-sum-exp is
 ``max + log(sum(exp(x - max)))`` (sums in double).
 """
 from cython cimport floating
-from cython.parallel cimport parallel, threadid
 
 from nnfast._kernels._math cimport f_exp, f_log
-from nnfast._kernels._openmp cimport omp_get_num_threads, nnfast_flush_denormals
-from nnfast._kernels._threads cimport threads_for, split_range
+from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 cdef enum Op:
     SOFTMAX_FORWARD
@@ -21,7 +19,7 @@ cdef enum Op:
     LOG_SOFTMAX_FORWARD
     LOG_SOFTMAX_BACKWARD
 
-# Work per element for threads_for: one exp (~10 adds) and a few passes.
+# Work per element, in flops for team_size: one exp (~10 adds) and a few passes.
 cdef double COST_PER_ELEMENT = 12.0
 
 
@@ -89,13 +87,25 @@ cdef inline void _log_softmax_backward_vector(const floating *y, const floating 
         gx[c * stride] = g[c * stride] - f_exp(y[c * stride]) * s
 
 
-cdef void _block(Op op, const floating *a, const floating *b, floating *out,
-                 Py_ssize_t n_samples, Py_ssize_t n_classes, Py_ssize_t size,
-                 int t, int nt) noexcept nogil:
+cdef struct SoftmaxCall:
+    # One call's arguments, shared read-only by its threads: a is x (the
+    # forwards) or the forward's out (the backwards), b grad_output or NULL,
+    # out the result; float or double as ``is_double`` says.
+    Op op
+    const void *a
+    const void *b
+    void *out
+    Py_ssize_t n_samples, n_classes, size
+    bint is_double
+
+
+cdef void _part(const floating *a, const floating *b, floating *out,
+                SoftmaxCall *c, int t, int nt) noexcept nogil:
     """Thread t's block of the n_samples * size vectors along axis 1."""
+    cdef Op op = c.op
+    cdef Py_ssize_t n_classes = c.n_classes, size = c.size
     cdef Py_ssize_t r, lo, hi, base
-    nnfast_flush_denormals()
-    split_range(n_samples * size, t, nt, &lo, &hi)
+    split_range(c.n_samples * size, t, nt, &lo, &hi)
     for r in range(lo, hi):
         # vector r: sample r // size, position r % size; classes `size` apart
         base = (r // size) * n_classes * size + r % size
@@ -119,21 +129,24 @@ cdef void _block(Op op, const floating *a, const floating *b, floating *out,
                 _log_softmax_backward_vector(a + base, b + base, out + base, n_classes, size)
 
 
+cdef void _body(void *args, int t, int nt) noexcept nogil:
+    cdef SoftmaxCall *c = <SoftmaxCall *>args
+    if c.is_double:
+        _part(<const double *>c.a, <const double *>c.b, <double *>c.out, c, t, nt)
+    else:
+        _part(<const float *>c.a, <const float *>c.b, <float *>c.out, c, t, nt)
+
+
 cdef void _run(Op op, const floating[:, :, ::1] a, const floating *b,
                floating[:, :, ::1] out) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], n_classes = a.shape[1], size = a.shape[2]
-    cdef int nt
-    if n == 0 or n_classes == 0 or size == 0:
+    cdef SoftmaxCall c
+    c.n_samples, c.n_classes, c.size = a.shape[0], a.shape[1], a.shape[2]
+    if c.n_samples == 0 or c.n_classes == 0 or c.size == 0:
         return
-    nt = threads_for(COST_PER_ELEMENT * n * n_classes * size)
-    if nt > n * size:
-        nt = <int>(n * size)
-    if nt <= 1:
-        _block(op, &a[0, 0, 0], b, &out[0, 0, 0], n, n_classes, size, 0, 1)
-        return
-    with parallel(num_threads=nt):
-        _block(op, &a[0, 0, 0], b, &out[0, 0, 0], n, n_classes, size,
-               threadid(), omp_get_num_threads())
+    c.op, c.a, c.b, c.out = op, &a[0, 0, 0], b, &out[0, 0, 0]
+    c.is_double = floating is double
+    run_team(_body, &c, team_size(COST_PER_ELEMENT * c.n_samples * c.n_classes * c.size,
+                                  c.n_samples * c.size))
 
 
 def softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
@@ -148,20 +161,20 @@ def softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
         _run(SOFTMAX_FORWARD, x, <const floating *>NULL, out)
 
 
-def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
-                     floating[:, :, ::1] grad_x):
-    """grad_x := out * (grad_out - sum(grad_out * out, axis=1))
+def softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
+                     floating[:, :, ::1] grad_input):
+    """grad_input := out * (grad_output - sum(grad_output * out, axis=1))
 
     Parameters
     ----------
-    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
-    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
+    grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_input : ndarray of shape (n_samples, n_classes, size)   # OUT
     """
-    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+    if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)
+        _run(SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_input)
 
 
 def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
@@ -176,17 +189,17 @@ def log_softmax_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out):
         _run(LOG_SOFTMAX_FORWARD, x, <const floating *>NULL, out)
 
 
-def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_out,
-                         floating[:, :, ::1] grad_x):
-    """grad_x := grad_out - exp(out) * sum(grad_out, axis=1)
+def log_softmax_backward(const floating[:, :, ::1] out, const floating[:, :, ::1] grad_output,
+                         floating[:, :, ::1] grad_input):
+    """grad_input := grad_output - exp(out) * sum(grad_output, axis=1)
 
     Parameters
     ----------
-    out : ndarray of shape (n_samples, n_classes, size)       # IN, the forward's output
-    grad_out : ndarray of shape (n_samples, n_classes, size)  # IN
-    grad_x : ndarray of shape (n_samples, n_classes, size)    # OUT
+    out : ndarray of shape (n_samples, n_classes, size)          # IN, the forward's output
+    grad_output : ndarray of shape (n_samples, n_classes, size)  # IN
+    grad_input : ndarray of shape (n_samples, n_classes, size)   # OUT
     """
-    if grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2] == 0:
+    if grad_output.shape[0] * grad_output.shape[1] * grad_output.shape[2] == 0:
         return
     with nogil:
-        _run(LOG_SOFTMAX_BACKWARD, out, &grad_out[0, 0, 0], grad_x)
+        _run(LOG_SOFTMAX_BACKWARD, out, &grad_output[0, 0, 0], grad_input)

@@ -7,9 +7,9 @@ def relu_forward(x, out):
     np.maximum(x, 0, out=out)
 
 
-def relu_backward(out, grad_out, grad_x):
-    """grad_x := grad_out * (out > 0); out is the forward's output, shapes (n,)"""
-    np.multiply(grad_out, out > 0, out=grad_x)
+def relu_backward(out, grad_output, grad_input):
+    """grad_input := grad_output * (out > 0); out is the forward's output, shapes (n,)"""
+    np.multiply(grad_output, out > 0, out=grad_input)
 
 
 def leaky_relu_forward(x, negative_slope, out):
@@ -17,9 +17,9 @@ def leaky_relu_forward(x, negative_slope, out):
     out[...] = np.where(x > 0, x, x * x.dtype.type(negative_slope))
 
 
-def leaky_relu_backward(x, grad_out, negative_slope, grad_x):
-    """grad_x := grad_out where x > 0, else negative_slope * grad_out; shapes (n,)"""
-    grad_x[...] = np.where(x > 0, grad_out, grad_out * x.dtype.type(negative_slope))
+def leaky_relu_backward(x, grad_output, negative_slope, grad_input):
+    """grad_input := grad_output where x > 0, else negative_slope * grad_output; shapes (n,)"""
+    grad_input[...] = np.where(x > 0, grad_output, grad_output * x.dtype.type(negative_slope))
 
 
 def sigmoid_forward(x, out):
@@ -28,9 +28,9 @@ def sigmoid_forward(x, out):
     out[...] = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
 
 
-def sigmoid_backward(out, grad_out, grad_x):
-    """grad_x := grad_out * out * (1 - out); out is the forward's output"""
-    grad_x[...] = grad_out * out * (1 - out)
+def sigmoid_backward(out, grad_output, grad_input):
+    """grad_input := grad_output * out * (1 - out); out is the forward's output"""
+    grad_input[...] = grad_output * out * (1 - out)
 
 
 def tanh_forward(x, out):
@@ -38,9 +38,9 @@ def tanh_forward(x, out):
     np.tanh(x, out=out)
 
 
-def tanh_backward(out, grad_out, grad_x):
-    """grad_x := grad_out * (1 - out ** 2); out is the forward's output"""
-    grad_x[...] = grad_out * (1 - out * out)
+def tanh_backward(out, grad_output, grad_input):
+    """grad_input := grad_output * (1 - out ** 2); out is the forward's output"""
+    grad_input[...] = grad_output * (1 - out * out)
 
 
 def prelu_forward(x, weight, out):
@@ -55,14 +55,14 @@ def prelu_forward(x, weight, out):
     out[...] = np.where(x > 0, x, weight.reshape(1, -1, 1) * x)
 
 
-def prelu_backward(x, weight, grad_out, grad_x, grad_weight):
+def prelu_backward(x, weight, grad_output, grad_input, grad_weight):
     """Gradients of out = where(x > 0, x, weight[c] * x).
 
-    grad_weight[c] += sum of grad_out * x where x <= 0 (accumulated);
-    grad_x := where(x > 0, grad_out, weight[c] * grad_out), skipped when None.
+    grad_weight[c] += sum of grad_output * x where x <= 0 (accumulated);
+    grad_input := where(x > 0, grad_output, weight[c] * grad_output), skipped when None.
     """
     negative = x <= 0
-    grad_weight += np.sum(np.where(negative, x * grad_out, 0), axis=(0, 2),
+    grad_weight += np.sum(np.where(negative, x * grad_output, 0), axis=(0, 2),
                           dtype=np.float64).astype(grad_weight.dtype)
-    if grad_x is not None:
-        grad_x[...] = np.where(x > 0, grad_out, weight.reshape(1, -1, 1) * grad_out)
+    if grad_input is not None:
+        grad_input[...] = np.where(x > 0, grad_output, weight.reshape(1, -1, 1) * grad_output)

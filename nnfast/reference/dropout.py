@@ -16,6 +16,6 @@ def dropout_forward(x, mask, scale, out):
     np.multiply(x, mask * x.dtype.type(scale), out=out)
 
 
-def dropout_backward(grad_out, mask, scale, grad_x):
-    """grad_x := grad_out * mask * scale (the forward's mask and scale)."""
-    np.multiply(grad_out, mask * grad_out.dtype.type(scale), out=grad_x)
+def dropout_backward(grad_output, mask, scale, grad_input):
+    """grad_input := grad_output * mask * scale (the forward's mask and scale)."""
+    np.multiply(grad_output, mask * grad_output.dtype.type(scale), out=grad_input)

@@ -35,11 +35,11 @@ def cross_entropy_forward(x, labels, weight, prob):
     return float(np.dot(w.astype(np.float64), losses.astype(np.float64))), _sum(w)
 
 
-def cross_entropy_backward(prob, labels, weight, scale, grad_x):
-    """grad_x := scale * w[y_i] * (prob_i - onehot(y_i))"""
+def cross_entropy_backward(prob, labels, weight, scale, grad_input):
+    """grad_input := scale * w[y_i] * (prob_i - onehot(y_i))"""
     s = (scale * _sample_weights(labels, weight, prob.dtype)).astype(prob.dtype)[:, None]
-    grad_x[...] = s * prob
-    grad_x[np.arange(prob.shape[0]), labels] -= s[:, 0]
+    grad_input[...] = s * prob
+    grad_input[np.arange(prob.shape[0]), labels] -= s[:, 0]
 
 
 def nll_forward(log_prob, labels, weight):
@@ -49,11 +49,11 @@ def nll_forward(log_prob, labels, weight):
     return -float(np.dot(w.astype(np.float64), picked.astype(np.float64))), _sum(w)
 
 
-def nll_backward(log_prob, labels, weight, scale, grad_x):
-    """grad_x := -scale * w[y_i] * onehot(y_i)"""
-    grad_x[...] = 0
+def nll_backward(log_prob, labels, weight, scale, grad_input):
+    """grad_input := -scale * w[y_i] * onehot(y_i)"""
+    grad_input[...] = 0
     w = _sample_weights(labels, weight, np.float64)
-    grad_x[np.arange(grad_x.shape[0]), labels] = -scale * w
+    grad_input[np.arange(grad_input.shape[0]), labels] = -scale * w
 
 
 def mse_forward(pred, target):
@@ -62,9 +62,9 @@ def mse_forward(pred, target):
     return float(np.dot(d, d))
 
 
-def mse_backward(pred, target, scale, grad):
-    """grad := 2 * scale * (pred - target)"""
-    grad[...] = pred.dtype.type(2.0 * scale) * (pred - target)
+def mse_backward(pred, target, scale, grad_input):
+    """grad_input := 2 * scale * (pred - target)"""
+    grad_input[...] = pred.dtype.type(2.0 * scale) * (pred - target)
 
 
 def bce_with_logits_forward(x, target):
@@ -72,11 +72,11 @@ def bce_with_logits_forward(x, target):
     return _sum(np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x))))
 
 
-def bce_with_logits_backward(x, target, scale, grad):
-    """grad := scale * (sigmoid(x) - target)"""
+def bce_with_logits_backward(x, target, scale, grad_input):
+    """grad_input := scale * (sigmoid(x) - target)"""
     z = np.exp(-np.abs(x))
     sig = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
-    grad[...] = x.dtype.type(scale) * (sig - target)
+    grad_input[...] = x.dtype.type(scale) * (sig - target)
 
 
 def bce_forward(prob, target):
@@ -87,10 +87,10 @@ def bce_forward(prob, target):
     return -_sum(target * lp + (1 - target) * lq)
 
 
-def bce_backward(prob, target, scale, grad):
-    """grad := scale * (p - t) / max(p * (1 - p), 1e-12)"""
+def bce_backward(prob, target, scale, grad_input):
+    """grad_input := scale * (p - t) / max(p * (1 - p), 1e-12)"""
     denom = np.maximum(prob * (1 - prob), prob.dtype.type(BCE_GRAD_EPS))
-    grad[...] = prob.dtype.type(scale) * (prob - target) / denom
+    grad_input[...] = prob.dtype.type(scale) * (prob - target) / denom
 
 
 def dice_forward(prob, target, smooth, sums):
@@ -106,11 +106,11 @@ def dice_forward(prob, target, smooth, sums):
     return _sum(1 - sums[:, 0] / sums[:, 1])
 
 
-def dice_backward(target, sums, scale, grad):
-    """grad[i, k] := scale * (num_i - 2 * target[i, k] * den_i) / den_i ** 2"""
+def dice_backward(target, sums, scale, grad_input):
+    """grad_input[i, k] := scale * (num_i - 2 * target[i, k] * den_i) / den_i ** 2"""
     a = (scale * sums[:, 0] / sums[:, 1] ** 2).astype(target.dtype)[:, None]
     b = (scale * 2 / sums[:, 1]).astype(target.dtype)[:, None]
-    grad[...] = a - b * target
+    grad_input[...] = a - b * target
 
 
 def _hinge_active(x, labels, margin):
@@ -128,9 +128,9 @@ def hinge_forward(x, labels, margin):
     return _sum(np.where(active, z, 0))
 
 
-def hinge_backward(x, labels, margin, scale, grad):
-    """grad[i, j] := scale where j != y_i is active; grad[i, y_i] := -scale * count"""
+def hinge_backward(x, labels, margin, scale, grad_input):
+    """grad_input[i, j] := scale where j != y_i is active; grad_input[i, y_i] := -scale * count"""
     _, active = _hinge_active(x, labels, margin)
     s = x.dtype.type(scale)
-    grad[...] = np.where(active, s, 0)
-    grad[np.arange(x.shape[0]), labels] = -s * active.sum(axis=1)
+    grad_input[...] = np.where(active, s, 0)
+    grad_input[np.arange(x.shape[0]), labels] = -s * active.sum(axis=1)

@@ -12,10 +12,10 @@ def softmax_forward(x, out):
     out[...] = e * (1.0 / total).astype(x.dtype)
 
 
-def softmax_backward(out, grad_out, grad_x):
-    """grad_x := out * (grad_out - sum(grad_out * out, axis=1))"""
-    dot = np.sum(grad_out * out, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
-    grad_x[...] = out * (grad_out - dot)
+def softmax_backward(out, grad_output, grad_input):
+    """grad_input := out * (grad_output - sum(grad_output * out, axis=1))"""
+    dot = np.sum(grad_output * out, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
+    grad_input[...] = out * (grad_output - dot)
 
 
 def log_softmax_forward(x, out):
@@ -25,7 +25,7 @@ def log_softmax_forward(x, out):
     out[...] = shifted - np.log(total).astype(x.dtype)
 
 
-def log_softmax_backward(out, grad_out, grad_x):
-    """grad_x := grad_out - exp(out) * sum(grad_out, axis=1)"""
-    total = np.sum(grad_out, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
-    grad_x[...] = grad_out - np.exp(out) * total
+def log_softmax_backward(out, grad_output, grad_input):
+    """grad_input := grad_output - exp(out) * sum(grad_output, axis=1)"""
+    total = np.sum(grad_output, axis=1, keepdims=True, dtype=np.float64).astype(out.dtype)
+    grad_input[...] = grad_output - np.exp(out) * total

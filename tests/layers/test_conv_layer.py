@@ -116,16 +116,27 @@ def test_conv2d_skips_input_gradient_and_accumulates(algorithm):
 def test_conv2d_workspace_reused_and_bounded_by_chunk():
     """The im2col buffer belongs to the calling thread (nnfast._scratch), is
     reused across calls and does not grow with the batch: extra memory
-    O(chunk), not O(batch)."""
+    O(chunk), not O(batch). Run on a new thread, whose scratch starts empty."""
+    import threading
     from nnfast import _scratch
-    layer = nf.layers.Conv2D(8, 16, 3, padding=1, algorithm="im2col", rng=0)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 8, 12, 12)).astype(np.float32)
-    layer.backward(layer.forward(x))
-    workspace = _scratch._local.pool[np.dtype(np.float32)]
-    big = rng.standard_normal((64, 8, 12, 12)).astype(np.float32)
-    layer.backward(layer.forward(big))
-    assert _scratch._local.pool[np.dtype(np.float32)] is workspace
+    seen = {}
+
+    def run():
+        layer = nf.layers.Conv2D(8, 16, 3, padding=1, algorithm="im2col", rng=0)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2, 8, 12, 12)).astype(np.float32)
+        layer.backward(layer.forward(x))
+        seen["first"] = _scratch._local.pool[np.dtype(np.float32)]
+        big = rng.standard_normal((64, 8, 12, 12)).astype(np.float32)
+        layer.backward(layer.forward(big))
+        seen["second"] = _scratch._local.pool[np.dtype(np.float32)]
+        seen["layer"], seen["big"] = layer, big
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    workspace, layer, big = seen["first"], seen["layer"], seen["big"]
+    assert seen["second"] is workspace
     assert "_workspace" not in vars(layer)
     # one column block per thread plus one weight accumulator per extra thread
     from nnfast._kernels.conv import get_column_bytes
