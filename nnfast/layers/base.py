@@ -1,5 +1,6 @@
 """The layer interface: ``forward``, ``backward``, ``parameters``, train/eval."""
 import sys
+import threading
 
 import numpy as np
 
@@ -178,16 +179,39 @@ class Layer:
             ring[free] = array
         return array
 
+    @property
+    def _grad_output_shape(self):
+        """The shape backward's grad_output must have: the last forward's
+        output's. Setting it (every forward does, after its state) also
+        records the thread that ran that forward."""
+        return self.__dict__.get("_grad_output_shape_")
+
+    @_grad_output_shape.setter
+    def _grad_output_shape(self, shape):
+        self.__dict__["_grad_output_shape_"] = shape
+        self.__dict__["_forward_thread"] = threading.get_ident() if shape is not None else None
+
     def __getstate__(self):
-        # Reusable arrays are scratch: not copied, not pickled.
+        # Reusable arrays are scratch: not copied, not pickled; the thread
+        # of the last forward means nothing in another process.
         state = self.__dict__.copy()
         state.pop("_rings", None)
+        state.pop("_forward_thread", None)
         return state
 
     def _check_grad_output(self, grad_output, dtype):
         """grad_output as a contiguous array of the last forward's output shape."""
         if self._grad_output_shape is None:
             raise ValueError(f"{type(self).__name__}.backward called before forward")
+        owner = self.__dict__.get("_forward_thread")
+        if owner is not None and owner != threading.get_ident():
+            # Another thread's forward replaced the state this backward
+            # would read: refuse rather than mix two calls' arrays.
+            raise RuntimeError(
+                f"{type(self).__name__}.backward on a thread other than the one that ran "
+                "its last forward: forward and backward of one training step must run on "
+                "one thread, and one model trains on one thread at a time (predict and "
+                "evaluate may run on any number of threads; see README, 'Threads')")
         g = as_float_array(grad_output, "grad_output", dtype=dtype)
         check_shape(g, "grad_output", self._grad_output_shape)
         return g

@@ -91,3 +91,28 @@ def test_dropout_in_predict_is_off_only_for_that_thread():
     t1 = model.forward(x)
     t2 = model.forward(x)
     assert not np.array_equal(t1, t2)          # still dropping out in training
+
+
+def test_backward_after_another_threads_forward_is_a_clear_error():
+    model = _lenet_with_dropout()
+    x = np.random.default_rng(4).random((4, 1, 28, 28), dtype=np.float32)
+    out = model.forward(x)
+    other = threading.Thread(target=model.forward, args=(x,))
+    other.start()
+    other.join()
+    with pytest.raises(RuntimeError, match="other than the one that ran its last forward"):
+        model.backward(np.ones_like(out))
+    # a forward on this thread makes backward valid again
+    out = model.forward(x)
+    model.backward(np.ones_like(out))
+
+
+def test_predict_on_another_thread_then_training_here_is_refused_not_mixed():
+    model = _lenet_with_dropout()
+    x = np.random.default_rng(5).random((4, 1, 28, 28), dtype=np.float32)
+    out = model.forward(x)
+    other = threading.Thread(target=model.predict, args=(x,))
+    other.start()
+    other.join()
+    with pytest.raises(RuntimeError):
+        model.backward(np.ones_like(out))
