@@ -15,7 +15,7 @@ def every_layer_kind(dtype=np.float32):
     return nf.Sequential([
         L.Conv2D(1, 4, 3, padding=((1, 0), (2, 1)), dtype=dtype), L.ReLU(),
         L.Conv2D(4, 6, 3, stride=2, dilation=(1, 2), padding=1, dtype=dtype),
-        L.LeakyReLU(0.1), L.MaxPool2D(2, stride=1, padding=1), L.PReLU(6, init=0.2, dtype=dtype),
+        L.Conv2D(6, 6, 2, padding="same", dtype=dtype), L.LeakyReLU(0.1), L.MaxPool2D(2, stride=1, padding=1), L.PReLU(6, init=0.2, dtype=dtype),
         nf.Sequential([L.AvgPool2D(3, stride=2, padding=1), L.Tanh()]),
         L.Softmax(), L.Flatten(), L.Dropout(0.25),
         L.Linear(6 * 4 * 4, 20, dtype=dtype), L.Sigmoid(), L.PReLU(dtype=dtype),

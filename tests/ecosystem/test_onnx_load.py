@@ -48,12 +48,13 @@ def test_loaded_every_layer_kind_keeps_hyper_parameters(tmp_path):
     nf.onnx.export(make(), tmp_path / "m.onnx", shape)
     loaded = nf.onnx.load(tmp_path / "m.onnx")
     kinds = [type(layer).__name__ for layer in loaded]
-    assert kinds == ["Conv2D", "ReLU", "Conv2D", "LeakyReLU", "MaxPool2D", "PReLU", "AvgPool2D",
-                     "Tanh", "Softmax", "Flatten", "Dropout", "Linear", "Sigmoid", "PReLU",
-                     "Linear", "LogSoftmax"]
+    assert kinds == ["Conv2D", "ReLU", "Conv2D", "Conv2D", "LeakyReLU", "MaxPool2D", "PReLU",
+                     "AvgPool2D", "Tanh", "Softmax", "Flatten", "Dropout", "Linear", "Sigmoid",
+                     "PReLU", "Linear", "LogSoftmax"]
     assert loaded[0].padding == (1, 0, 2, 1) and loaded[2].dilation == (1, 2)
-    assert loaded[3].negative_slope == 0.1 and loaded[10].p == 0.25
-    assert loaded[4].stride == (1, 1) and loaded[4].padding == (1, 1)
+    assert loaded[3].padding == (0, 1, 0, 1)  # "same" for an even kernel: the extra row after
+    assert loaded[4].negative_slope == 0.1 and loaded[11].p == 0.25
+    assert loaded[5].stride == (1, 1) and loaded[5].padding == (1, 1)
 
 
 def test_float64_graphs_load_as_float64(tmp_path):

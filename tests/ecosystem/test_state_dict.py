@@ -190,3 +190,15 @@ def test_other_wrong_shapes_and_values_change_nothing():
         model.load_state_dict([("0.bias", good["0.bias"])])
     with pytest.raises(TypeError, match="strict must be True or False"):
         model.load_state_dict(good, strict="yes")
+
+
+def test_models_pickle_with_their_weights_and_state():
+    import pickle
+    model = nf.Sequential([L.Conv2D(1, 2, 3), L.ReLU(), L.Flatten(), L.Dropout(0.5, rng=4),
+                           L.Linear(2 * 4 * 4, 3)])
+    x = np.random.default_rng(0).random((2, 1, 6, 6), dtype=np.float32)
+    model.forward(x)  # layers now hold a forward's state and scratch
+    copy = pickle.loads(pickle.dumps(model))
+    assert "_rings" not in copy[0].__dict__  # scratch arrays are not pickled
+    np.testing.assert_array_equal(copy.predict(x), model.predict(x))
+    np.testing.assert_array_equal(copy.forward(x), model.forward(x))  # the Dropout stream too
