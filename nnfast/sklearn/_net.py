@@ -79,6 +79,8 @@ _ATTRIBUTES_DOC = """
 class _BaseNeuralNet(EpochTrainer, BaseEstimator):
     """What NeuralNetClassifier and NeuralNetRegressor share."""
 
+    _warn_batch_clipped = False  # a data set smaller than batch_size is one batch, silently
+
     def __init__(self, module, loss=None, optimizer=None, *, lr=0.001, optimizer_params=None,
                  max_iter=10, batch_size=64, shuffle=True, random_state=None, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,

@@ -21,11 +21,12 @@ from nnfast.training.evaluate import eval_mode
 PREDICT_BATCH = 2048  # rows per forward pass in predict
 
 
-def effective_batch_size(batch_size, n_samples):
-    """``batch_size`` for ``n_samples`` as scikit-learn's MLP computes it."""
+def effective_batch_size(batch_size, n_samples, warn=True):
+    """``batch_size`` for ``n_samples`` as scikit-learn's MLP computes it
+    (and warns, if ``warn``, when it is clipped to ``n_samples``)."""
     if batch_size == "auto":
         return min(200, n_samples)
-    if batch_size > n_samples:
+    if warn and batch_size > n_samples:
         warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     return int(np.clip(batch_size, 1, n_samples))
 
@@ -100,6 +101,8 @@ class EpochTrainer:
     ``_iteration_ends()`` and ``_trigger_stopping(msg)`` (adaptive learning rates).
     """
 
+    _warn_batch_clipped = True  # as scikit-learn's MLP, when batch_size > n_samples
+
     def _start_curves(self, early_stopping):
         self.loss_curve_ = []
         self._no_improvement_count = 0
@@ -121,7 +124,7 @@ class EpochTrainer:
         after each epoch (early stopping), or None.
         """
         n = X.shape[0]
-        batch_size = effective_batch_size(self.batch_size, n)
+        batch_size = effective_batch_size(self.batch_size, n, self._warn_batch_clipped)
         sample_idx = np.arange(n, dtype=int)
         saved = skip_input_grads(self.model_)
         self.model_.train()

@@ -5,6 +5,8 @@ import pytest
 import nnfast as nf
 
 onnx = pytest.importorskip("onnx")
+# torch.onnx.export(dynamo=False), the TorchScript exporter, warns that it is deprecated
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from test_onnx_export import MODELS, run_onnxruntime  # noqa: E402

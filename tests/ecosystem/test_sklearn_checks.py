@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+
+# scikit-learn's checks fit for a fixed number of epochs
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import nnfast as nf  # noqa: E402

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 sklearn = pytest.importorskip("sklearn")
+
+# every fit here runs a fixed number of epochs on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
+                                        "ignore:Got `batch_size`:UserWarning")
 from scipy import sparse  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402

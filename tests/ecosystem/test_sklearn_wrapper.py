@@ -5,6 +5,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+
+# every fit here runs a fixed number of epochs on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
+                                        "ignore:Got `batch_size`:UserWarning")
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer  # noqa: E402
