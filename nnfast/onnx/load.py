@@ -277,7 +277,7 @@ def _build(proto, source, onnx):
     if not ctx.layers:
         from nnfast.layers import Dropout
         ctx.layers.append(Dropout(0.0))  # the identity, as a layer
-    return Sequential(ctx.layers)
+    return Sequential(ctx.layers).train()  # the shape runs left the layers in eval mode
 
 
 def load(path):

@@ -38,7 +38,7 @@ def test_nnfast_exports_load_back_exactly(tmp_path, name):
     path = tmp_path / "m.onnx"
     nf.onnx.export(model, path, shape)
     loaded = nf.onnx.load(path)
-    assert loaded.training
+    assert loaded.training and all(layer.training for layer in loaded)
     x = RNG.random((5,) + shape, dtype=np.float32)
     np.testing.assert_array_equal(loaded.predict(x), nf.training.predict(model, x))
     assert repr(loaded) == repr(model if isinstance(model, nf.Sequential) else nf.Sequential([model])) \
