@@ -17,6 +17,7 @@ from nnfast import losses
 from nnfast import datasets
 from nnfast.training import History, fit
 from nnfast.io import load, save
+from nnfast import onnx  # imports the onnx package only when used
 
 __version__ = "0.1.0"
 
@@ -30,4 +31,5 @@ __all__ = [
     "optim",
     "losses",
     "datasets", "fit", "History", "load", "save",
+    "onnx",
 ]

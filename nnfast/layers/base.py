@@ -142,6 +142,23 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
 
+    # -- PyTorch-style state dicts (see nnfast.state_dict) --------------
+    def named_parameters(self):
+        """[(key, Parameter)] under PyTorch's key names ("0.weight", ...)."""
+        from nnfast import state_dict
+        return state_dict.named_parameters(self)
+
+    def state_dict(self):
+        """OrderedDict of PyTorch key -> a copy of the parameter or buffer."""
+        from nnfast import state_dict
+        return state_dict.state_dict(self)
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays (NumPy, or anything with ``.numpy()``) in by PyTorch's
+        keys; returns ``(missing_keys, unexpected_keys)``."""
+        from nnfast.state_dict import load_state_dict
+        return load_state_dict(self, state_dict, strict=strict)
+
     # -- helpers for subclasses ----------------------------------------
     def _new_array(self, slot, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype`` for the output

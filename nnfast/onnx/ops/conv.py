@@ -1,0 +1,54 @@
+"""Conv2D <-> Conv (2-D, group 1)."""
+import numpy as np
+
+from nnfast.layers import Conv2D
+from nnfast.onnx.registry import exports, imports
+
+
+@exports(Conv2D)
+def export_conv2d(layer, ctx, x, key):
+    w = ctx.initializer(key + "weight", layer.weight.value)
+    b = ctx.initializer(key + "bias", layer.bias.value)
+    top, bottom, left, right = layer.padding
+    return ctx.node("Conv", [x, w, b], key, dilations=list(layer.dilation), group=1,
+                    kernel_shape=list(layer.kernel_size), pads=[top, left, bottom, right],
+                    strides=list(layer.stride))
+
+
+def spatial_pair(ctx, name, default):
+    """A 2-D attribute (kernel_shape, strides, dilations) as a pair."""
+    value = ctx.attr(name, default)
+    if value is None or len(value) != 2:
+        raise ctx.fail(f"its {name} is {value!r}; nnfast's 2-D layers need two values")
+    return tuple(int(v) for v in value)
+
+
+@imports("Conv")
+def import_conv(node, ctx):
+    w = ctx.weight(ctx.input(1, "weight W"), "weight W")
+    if w.ndim != 4:
+        raise ctx.fail(f"it is a {w.ndim - 2}-D convolution (weight of shape {w.shape}); nnfast has Conv2D")
+    if ctx.attr("group", 1) != 1:
+        raise ctx.fail(f"group={ctx.attr('group')} (a grouped or depthwise convolution) has no nnfast layer")
+    kernel = spatial_pair(ctx, "kernel_shape", list(w.shape[2:]))
+    if kernel != w.shape[2:]:
+        raise ctx.fail(f"its kernel_shape {kernel} differs from its weight's {w.shape[2:]}")
+    stride = spatial_pair(ctx, "strides", [1, 1])
+    dilation = spatial_pair(ctx, "dilations", [1, 1])
+    auto_pad = ctx.attr("auto_pad", "NOTSET")
+    if auto_pad == "NOTSET":
+        pads = ctx.attr("pads", [0, 0, 0, 0])
+        padding = ((pads[0], pads[2]), (pads[1], pads[3]))
+    elif auto_pad == "VALID":
+        padding = 0
+    elif auto_pad == "SAME_UPPER" and stride == (1, 1):
+        padding = "same"  # nnfast's "same" puts an odd extra row and column after: SAME_UPPER
+    else:
+        raise ctx.fail(f"auto_pad={auto_pad!r} with strides {stride} has no nnfast padding "
+                       "(NOTSET, VALID, and SAME_UPPER at stride 1 have)")
+    layer = Conv2D(w.shape[1], w.shape[0], kernel, stride=stride, padding=padding,
+                   dilation=dilation, dtype=ctx.dtype)
+    layer.weight.value[...] = w
+    b = ctx.input(2, "bias B")
+    layer.bias.value[...] = np.zeros(w.shape[0]) if b is None else ctx.weight(b, "bias B").reshape(-1)
+    return [layer]

@@ -1,0 +1,293 @@
+"""nf.onnx.load: nnfast's own exports, PyTorch's, and graphs built with onnx.helper."""
+import numpy as np
+import pytest
+
+import nnfast as nf
+
+onnx = pytest.importorskip("onnx")
+# torch.onnx.export(dynamo=False), the TorchScript exporter, warns that it is deprecated
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from test_onnx_export import MODELS, run_onnxruntime  # noqa: E402
+
+L = nf.layers
+RNG = np.random.default_rng(0)
+
+
+def make_graph(nodes, input_shape, output_shape, initializers=(), opset=17,
+               elem_type=TensorProto.FLOAT, input_name="x", output_name="y"):
+    """A ModelProto of ``nodes`` (initializers given as name -> array)."""
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in dict(initializers).items()]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(input_name, elem_type, input_shape)],
+        [helper.make_tensor_value_info(output_name, elem_type, output_shape)], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+def f32(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_nnfast_exports_load_back_exactly(tmp_path, name):
+    make, shape = MODELS[name]
+    model = make()
+    path = tmp_path / "m.onnx"
+    nf.onnx.export(model, path, shape)
+    loaded = nf.onnx.load(path)
+    assert loaded.training and all(layer.training for layer in loaded)
+    x = RNG.random((5,) + shape, dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), nf.training.predict(model, x))
+    assert repr(loaded) == repr(model if isinstance(model, nf.Sequential) else nf.Sequential([model])) \
+        or name == "every-layer-kind"  # nested Sequentials load flat
+
+
+def test_loaded_every_layer_kind_keeps_hyper_parameters(tmp_path):
+    make, shape = MODELS["every-layer-kind"]
+    nf.onnx.export(make(), tmp_path / "m.onnx", shape)
+    loaded = nf.onnx.load(tmp_path / "m.onnx")
+    kinds = [type(layer).__name__ for layer in loaded]
+    assert kinds == ["Conv2D", "ReLU", "Conv2D", "Conv2D", "LeakyReLU", "MaxPool2D", "PReLU",
+                     "AvgPool2D", "Tanh", "Softmax", "Flatten", "Dropout", "Linear", "Sigmoid",
+                     "PReLU", "Linear", "LogSoftmax"]
+    assert loaded[0].padding == (1, 0, 2, 1) and loaded[2].dilation == (1, 2)
+    assert loaded[3].padding == (0, 1, 0, 1)  # "same" for an even kernel: the extra row after
+    assert loaded[4].negative_slope == 0.1 and loaded[11].p == 0.25
+    assert loaded[5].stride == (1, 1) and loaded[5].padding == (1, 1)
+
+
+def test_float64_graphs_load_as_float64(tmp_path):
+    model = nf.Sequential([L.Linear(6, 4, dtype=np.float64), L.Tanh()])
+    nf.onnx.export(model, tmp_path / "m.onnx", (6,))
+    loaded = nf.onnx.load(tmp_path / "m.onnx")
+    assert loaded[0].weight.value.dtype == np.float64
+    np.testing.assert_array_equal(loaded[0].weight.value, model[0].weight.value)
+
+
+def test_loading_leaves_the_random_stream_alone(tmp_path):
+    nf.onnx.export(MODELS["lenet5"][0](), tmp_path / "m.onnx", (1, 28, 28))
+    nf.seed(11)
+    expected = nf.init.uniform((4,), -1, 1, np.float64, None)
+    nf.seed(11)
+    nf.onnx.load(tmp_path / "m.onnx")
+    np.testing.assert_array_equal(nf.init.uniform((4,), -1, 1, np.float64, None), expected)
+
+
+def test_bytes_and_modelprotos_load(tmp_path):
+    proto = nf.onnx.export(L.Linear(3, 2), tmp_path / "m.onnx", (3,))
+    for source in (proto, proto.SerializeToString(), str(tmp_path / "m.onnx")):
+        assert isinstance(nf.onnx.load(source)[0], L.Linear)
+
+
+# -- PyTorch's exporter ------------------------------------------------------
+def torch_export(torch, module, path, example, dynamic=True):
+    kwargs = {"dynamic_axes": {"input": {0: "batch"}, "output": {0: "batch"}}} if dynamic else {}
+    try:
+        torch.onnx.export(module, example, str(path), input_names=["input"], output_names=["output"],
+                          opset_version=17, dynamo=False, **kwargs)
+    except TypeError:  # a torch without the dynamo switch: its legacy exporter is the default
+        torch.onnx.export(module, example, str(path), input_names=["input"], output_names=["output"],
+                          opset_version=17, **kwargs)
+
+
+def torch_lenet(torch):
+    nn = torch.nn
+
+    class LeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+            self.pool = nn.MaxPool2d(2)
+            self.act = nn.PReLU(6)
+
+        def forward(self, x):
+            x = self.pool(self.act(self.conv1(x)))
+            x = nn.functional.avg_pool2d(torch.relu(self.conv2(x)), 2)
+            x = x.view(x.size(0), -1)  # the Shape/Gather/Concat/Reshape chain
+            x = torch.sigmoid(self.fc1(x))
+            x = nn.functional.leaky_relu(self.fc2(x), 0.2)
+            return torch.log_softmax(self.fc3(nn.functional.dropout(x, 0.5, self.training)), dim=1)
+
+    return LeNet()
+
+
+@pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic-batch", "static-batch"])
+def test_torch_lenet_loads_and_gives_torchs_outputs(tmp_path, torch, dynamic):
+    torch.manual_seed(0)
+    net = torch_lenet(torch).eval()
+    torch_export(torch, net, tmp_path / "lenet.onnx", torch.zeros(1, 1, 28, 28), dynamic)
+    model = nf.onnx.load(tmp_path / "lenet.onnx")
+    assert [type(layer).__name__ for layer in model] == [
+        "Conv2D", "PReLU", "MaxPool2D", "Conv2D", "ReLU", "AvgPool2D", "Flatten",
+        "Linear", "Sigmoid", "Linear", "LeakyReLU", "Linear", "LogSoftmax"]
+    x = np.random.default_rng(3).random((9, 1, 28, 28), dtype=np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-5)
+
+
+def test_torch_sequential_with_flatten_loads(tmp_path, torch):
+    nn = torch.nn
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 7), nn.Tanh(), nn.Dropout(0.3),
+                        nn.Linear(7, 3), nn.Softmax(dim=1)).eval()
+    torch_export(torch, net, tmp_path / "mlp.onnx", torch.zeros(1, 3, 4))
+    model = nf.onnx.load(tmp_path / "mlp.onnx")
+    x = np.random.default_rng(4).random((5, 3, 4), dtype=np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(x), net(torch.from_numpy(x)).numpy(), atol=1e-6)
+    assert list(model.state_dict()) == ["1.weight", "1.bias", "3.weight", "3.bias"]
+
+
+# -- graphs built by hand: the other spellings of nnfast's layers --------------
+def test_matmul_add_and_gemm_variants_become_linear():
+    w1, b1, w2, b2, w3 = f32(6, 5), f32(5), f32(4, 5), f32(1, 4), f32(4, 3)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h1"]),
+        helper.make_node("Add", ["b1", "h1"], ["h2"]),  # the bias first: Add commutes
+        helper.make_node("Gemm", ["h2", "w2", "b2"], ["h3"], transB=1, alpha=0.5, beta=2.0),
+        helper.make_node("Relu", ["h3"], ["h4"]),
+        helper.make_node("Gemm", ["h4", "w3"], ["h5"]),  # transB=0, no bias
+        helper.make_node("Identity", ["h5"], ["y"]),
+    ]
+    proto = make_graph(nodes, ["N", 6], ["N", 3], {"w1": w1, "b1": b1, "w2": w2, "b2": b2, "w3": w3})
+    model = nf.onnx.load(proto)
+    assert [type(layer).__name__ for layer in model] == ["Linear", "Linear", "ReLU", "Linear"]
+    x = f32(8, 6)
+    expected = np.maximum(0.5 * ((x @ w1 + b1) @ w2.T) + 2.0 * b2, 0) @ w3
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_without_bias_plus_add_same_padding_and_reshape_flatten():
+    w, bias = f32(3, 2, 2, 2), f32(1, 3, 1, 1)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], auto_pad="SAME_UPPER"),
+        helper.make_node("Add", ["c", "bias"], ["c2"]),
+        helper.make_node("MaxPool", ["c2"], ["p"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+        helper.make_node("Reshape", ["p", "shape"], ["y"]),
+    ]
+    proto = make_graph(nodes, [None, 2, 6, 8], [None, 36],
+                       {"w": w, "bias": bias, "shape": np.array([-1, 36], np.int64)})
+    model = nf.onnx.load(proto)
+    assert [type(layer).__name__ for layer in model] == ["Conv2D", "MaxPool2D", "Flatten"]
+    assert model[0].padding == (0, 1, 0, 1)
+    x = f32(2, 2, 6, 8)
+    np.testing.assert_allclose(model.predict(x), run_ort_proto(proto, x), rtol=1e-5, atol=1e-5)
+
+
+def run_ort_proto(proto, x):
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
+
+
+def test_old_opset_softmax_on_2d_and_prelu_slopes():
+    slope = np.array([0.1, 0.2, 0.3], np.float32).reshape(3, 1, 1)
+    nodes = [helper.make_node("PRelu", ["x", "slope"], ["a"]),
+             helper.make_node("Flatten", ["a"], ["f"]),
+             helper.make_node("Softmax", ["f"], ["y"])]  # opset 11: axis 1 of a 2-D input
+    proto = make_graph(nodes, ["N", 3, 2, 2], ["N", 12], {"slope": slope}, opset=11)
+    model = nf.onnx.load(proto)
+    assert model[0].num_parameters == 3
+    x = f32(4, 3, 2, 2)
+    np.testing.assert_allclose(model.predict(x), run_ort_proto(proto, x), rtol=1e-5, atol=1e-6)
+
+
+# -- what cannot be loaded is named --------------------------------------------
+def _fails(proto, match):
+    with pytest.raises(ValueError, match=match):
+        nf.onnx.load(proto)
+
+
+def test_first_unsupported_operator_is_named():
+    scale, bias = np.ones(3, np.float32), np.zeros(3, np.float32)
+    nodes = [helper.make_node("Relu", ["x"], ["a"]),
+             helper.make_node("BatchNormalization", ["a", "s", "b", "m", "v"], ["bn"], name="bn1"),
+             helper.make_node("Erf", ["bn"], ["y"])]
+    proto = make_graph(nodes, ["N", 3, 4, 4], ["N", 3, 4, 4],
+                       {"s": scale, "b": bias, "m": bias, "v": scale})
+    _fails(proto, r"node 1 \(BatchNormalization 'bn1'\): nnfast has no layer for ONNX "
+                  r"'BatchNormalization' yet \(it needs BatchNorm1D/2D/3D\); nnfast builds layers from Add,")
+    nodes = [helper.make_node("Erf", ["x"], ["y"])]
+    _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 0 \(Erf ''\): ONNX 'Erf' is not an operator nnfast can build")
+    for op, needs in (("GlobalAveragePool", "GlobalAvgPool"), ("Resize", "Upsample"),
+                      ("ConvTranspose", "ConvTranspose2D")):
+        proto = make_graph([helper.make_node(op, ["x"], ["y"])], ["N", 3, 4, 4], ["N", 3, 1, 1])
+        _fails(proto, f"'{op}' yet \\(it needs {needs}")
+
+
+def test_branches_are_named():
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sigmoid", ["x"], ["b"]),
+             helper.make_node("Add", ["a", "b"], ["y"])]
+    _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 1 \(Sigmoid ''\): it reads \['x'\], not just the "
+                                                 r"output of the layers before it \('a'\)")
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Add", ["a", "a"], ["y"])]
+    _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"'Add' yet \(it needs nf.Graph with Add")
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "x"], ["y"], axis=1)]
+    _fails(make_graph(nodes, ["N", 3], ["N", 6]), r"'Concat' yet \(it needs nf.Graph with Concat")
+
+
+@pytest.mark.parametrize("node, inits, shape, match", [
+    (helper.make_node("Conv", ["x", "w"], ["y"], group=2), {"w": np.ones((4, 1, 3, 3), np.float32)},
+     ["N", 2, 5, 5], "group=2"),
+    (helper.make_node("Conv", ["x", "w"], ["y"]), {"w": np.ones((4, 2, 3), np.float32)},
+     ["N", 2, 5], "1-D convolution"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], auto_pad="SAME_LOWER"),
+     {"w": np.ones((4, 2, 3, 3), np.float32)}, ["N", 2, 5, 5], "auto_pad='SAME_LOWER'"),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 0, 0]), {},
+     ["N", 2, 5, 5], "differ before and after"),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1), {},
+     ["N", 2, 5, 5], "ceil_mode=1"),
+    (helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]), {},
+     ["N", 2, 5, 5], "count_include_pad=0 with padding"),
+    (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[2, 2, 2, 2]), {},
+     ["N", 2, 5, 5], "padding must be at most half of kernel_size"),
+    (helper.make_node("Softmax", ["x"], ["y"], axis=3), {}, ["N", 2, 5, 5], "axis=3"),
+    (helper.make_node("Softmax", ["x"], ["y"]), {}, ["N", 2, 5, 5], r"axis=-1 over a rank-4 input \(opset 17\)"),
+    (helper.make_node("Flatten", ["x"], ["y"], axis=2), {}, ["N", 2, 5, 5], "axis=2"),
+    (helper.make_node("Reshape", ["x", "s"], ["y"]), {"s": np.array([-1, 5], np.int64)},
+     ["N", 2, 5, 5], r"Reshape to \[-1, 5\] is not a flatten to \(batch, features\) = \(batch, 50\)"),
+    (helper.make_node("Gemm", ["x", "w"], ["y"], transA=1), {"w": np.ones((3, 3), np.float32)},
+     ["N", 3], "transA=1"),
+    (helper.make_node("Gemm", ["x", "w"], ["y"]), {"w": np.ones((50, 3), np.float32)},
+     ["N", 2, 5, 5], "rank 4"),
+    (helper.make_node("Gemm", ["x", "w"], ["y"]), {"w": np.ones((4, 3), np.float32)},
+     ["N", 3], r"do not take its input of shape \(batch, 3\)"),
+    (helper.make_node("Add", ["x", "c"], ["y"]), {"c": np.ones(3, np.float32)},
+     ["N", 3], "does not follow a Linear or Conv2D"),
+    (helper.make_node("PRelu", ["x", "s"], ["y"]), {"s": np.ones(5, np.float32)},
+     ["N", 2, 5, 5], r"slope of shape \(5,\) is not one per channel"),
+    (helper.make_node("Dropout", ["x", "r", "t"], ["y"]),
+     {"r": np.array(0.5, np.float32), "t": np.array(True)}, ["N", 3], "training_mode=True"),
+    (helper.make_node("Dropout", ["x"], ["y", "mask"]), {}, ["N", 3], "'mask' is used"),
+    (helper.make_node("Gemm", ["x", "w"], ["y"]), {"w": np.ones((3, 3), np.int64)},
+     ["N", 3], "must be a float tensor"),
+])
+def test_attribute_values_nnfast_lacks_are_named(node, inits, shape, match):
+    outputs = list(node.output)
+    graph_out = outputs[-1] if outputs[-1] == "mask" else "y"
+    proto = make_graph([node], shape, None, inits, output_name=graph_out)
+    _fails(proto, match)
+
+
+def test_bad_files_and_graph_shapes_are_named(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        nf.onnx.load(tmp_path / "none.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"\x00not onnx at all\xff" * 10)
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        nf.onnx.load(tmp_path / "junk.onnx")
+    with pytest.raises(TypeError, match="path must be a str"):
+        nf.onnx.load(3)
+    two_inputs = make_graph([helper.make_node("Add", ["x", "z"], ["y"])], ["N", 3], ["N", 3])
+    two_inputs.graph.input.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 3]))
+    _fails(two_inputs, "one input, the graph has 2")
+    half = make_graph([helper.make_node("Relu", ["x"], ["y"])], ["N", 3], ["N", 3],
+                      elem_type=TensorProto.FLOAT16)
+    _fails(half, "is FLOAT16; nnfast loads FLOAT or DOUBLE")
+    dangling = make_graph([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["a"], ["b"])],
+                          ["N", 3], ["N", 3], output_name="a")
+    _fails(dangling, "its output 'a' is not the end of the chain")
