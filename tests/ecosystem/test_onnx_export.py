@@ -124,3 +124,16 @@ def test_bad_arguments_are_named(tmp_path):
     with pytest.raises(ValueError, match="input_name and output_name must differ"):
         nf.onnx.export(mlp, path, (4,), input_name="x", output_name="x")
     assert not path.exists()
+
+
+def test_layers_without_bias_export_and_run(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = nf.Sequential(nf.layers.Conv2D(1, 2, 3, bias=False), nf.layers.ReLU(),
+                          nf.layers.Flatten(), nf.layers.Linear(2 * 6 * 6, 3, bias=False))
+    path = str(tmp_path / "nobias.onnx")
+    nf.onnx.export(model, path, (1, 8, 8))
+    x = np.random.default_rng(0).random((5, 1, 8, 8), dtype=np.float32)
+    session = ort.InferenceSession(path)
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, model.predict(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(nf.onnx.load(path).predict(x), model.predict(x), rtol=1e-6, atol=1e-7)

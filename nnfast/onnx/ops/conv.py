@@ -8,9 +8,10 @@ from nnfast.onnx.registry import exports, imports
 @exports(Conv2D)
 def export_conv2d(layer, ctx, x, key):
     w = ctx.initializer(key + "weight", layer.weight.value)
-    b = ctx.initializer(key + "bias", layer.bias.value)
+    # bias=False: ONNX's bias input is optional
+    inputs = [x, w] if layer.bias is None else [x, w, ctx.initializer(key + "bias", layer.bias.value)]
     top, bottom, left, right = layer.padding
-    return ctx.node("Conv", [x, w, b], key, dilations=list(layer.dilation), group=1,
+    return ctx.node("Conv", inputs, key, dilations=list(layer.dilation), group=1,
                     kernel_shape=list(layer.kernel_size), pads=[top, left, bottom, right],
                     strides=list(layer.stride))
 

@@ -8,8 +8,9 @@ from nnfast.onnx.registry import exports, imports
 @exports(Linear)
 def export_linear(layer, ctx, x, key):
     w = ctx.initializer(key + "weight", layer.weight.value)
-    b = ctx.initializer(key + "bias", layer.bias.value)
-    return ctx.node("Gemm", [x, w, b], key, alpha=1.0, beta=1.0, transB=1)
+    # bias=False: ONNX's bias input is optional
+    inputs = [x, w] if layer.bias is None else [x, w, ctx.initializer(key + "bias", layer.bias.value)]
+    return ctx.node("Gemm", inputs, key, alpha=1.0, beta=1.0, transB=1)
 
 
 def linear_from(ctx, weight, bias):
