@@ -14,6 +14,7 @@ from nnfast import init, layers
 from nnfast import optim
 from nnfast import losses
 from nnfast import datasets
+from nnfast import callbacks, data
 from nnfast.training import History, fit
 from nnfast.io import load, save
 
@@ -27,5 +28,5 @@ __all__ = [
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "optim",
     "losses",
-    "datasets", "fit", "History", "load", "save",
+    "datasets", "callbacks", "data", "fit", "History", "load", "save",
 ]

@@ -58,7 +58,9 @@ def _convert_layer(layer, dtype):
             value.value = np.ascontiguousarray(value.value, dtype=dtype)
             value.grad = np.zeros_like(value.value)
         elif isinstance(value, np.ndarray) and value.dtype in FLOAT_DTYPES:
-            setattr(layer, key, value.astype(dtype))
+            # buffers (and stale scratch, whose garbage may not cast cleanly)
+            with np.errstate(all="ignore"):
+                setattr(layer, key, value.astype(dtype))
         elif key == "dtype" and value is not None:
             layer.dtype = dtype
     config = vars(layer).get("_config")
