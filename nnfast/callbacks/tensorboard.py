@@ -24,10 +24,11 @@ class TensorBoard(Callback):
 
     - ``epoch_<name>`` per epoch for the loss and every metric (``val_``
       values in the validation run), and ``epoch_learning_rate``;
-    - ``grad_norm/<index>:<Layer>``: the L2 norm of the layer's parameter
+    - ``grad_norm/<index>_<Layer>`` (e.g. ``grad_norm/0_Linear``; TensorBoard
+      tags take no colon): the L2 norm of the layer's parameter
       gradients (all of them together), averaged over the epoch's batches:
       the place to see gradients vanish or explode;
-    - histograms ``<index>:<Layer>/<parameter>`` of every parameter each
+    - histograms ``<index>_<Layer>/<parameter>`` of every parameter each
       ``histogram_freq`` epochs;
     - with ``update_freq="batch"``, ``batch_loss`` per optimizer step.
 
@@ -64,7 +65,7 @@ class TensorBoard(Callback):
         purge = self.trainer.initial_epoch + 1 if self.trainer.initial_epoch else None
         self._writers = {run: self._writer_class(os.path.join(self.log_dir, run), purge_step=purge)
                          for run in ("train", "validation")}
-        self._layers = self.trainer.tracked_layers
+        self._layers = [(key.replace(":", "_"), layer) for key, layer in self.trainer.tracked_layers]
         self._step = self.trainer.initial_epoch * max(1, self.trainer.batches_per_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):
