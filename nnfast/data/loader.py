@@ -211,7 +211,8 @@ def _check_data(data):
         if n < 1:
             raise ValueError("data must hold at least one sample")
         return arrays, None, n
-    if callable(getattr(data, "__len__", None)) and callable(getattr(data, "__getitem__", None)):
+    if (not isinstance(data, (str, bytes, dict)) and callable(getattr(data, "__len__", None))
+            and callable(getattr(data, "__getitem__", None))):
         n = len(data)
         if n < 1:
             raise ValueError("the dataset must hold at least one sample")
