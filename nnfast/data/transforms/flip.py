@@ -21,7 +21,8 @@ class RandomFlip(Transform):
 
     def _apply(self, image, mask, rng, spatial_dims):
         axes = range(spatial_dims) if self.axes is None else self.axes
-        flips = tuple(spatial_axis(a, spatial_dims) for a in axes if rng.random() < self.p)
+        axes = [spatial_axis(a, spatial_dims) for a in axes]    # checked whatever is drawn
+        flips = tuple(a for a in axes if rng.random() < self.p)
         if not flips:
             return image, mask
         image = np.ascontiguousarray(np.flip(image, flips))
