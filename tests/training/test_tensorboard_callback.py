@@ -75,3 +75,23 @@ def test_bad_arguments_and_missing_writer(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match="'tensorboard' extra"):
         nf.callbacks.TensorBoard(tmp_path)
+
+
+def test_resumed_run_continues_the_curves_and_drops_what_followed_the_checkpoint(tmp_path):
+    pytest.importorskip("tensorboardX")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 32)
+    X = (3 * np.eye(3, 4)[y] + rng.standard_normal((32, 4))).astype(np.float32)
+
+    def fit(epochs, resume=None):
+        model = nf.Sequential([nf.layers.Linear(4, 3, rng=1)])
+        callbacks = [nf.callbacks.TensorBoard(tmp_path / "logs"),
+                     nf.callbacks.ModelCheckpoint(tmp_path / "ck-{epoch}.npz")]
+        return nf.fit(model, X, y, loss=nf.losses.CrossEntropyLoss(),
+                      optimizer=nf.optim.SGD(model.parameters(), lr=0.1), epochs=epochs, batch_size=8,
+                      callbacks=callbacks, verbose=0, rng=0, resume_from=resume)
+    fit(3)                                          # ran on after the checkpoint of epoch 2
+    h = fit(4, resume=tmp_path / "ck-2.npz")
+    loss = read(tmp_path / "logs" / "train").Scalars("epoch_loss")
+    assert [e.step for e in loss] == [1, 2, 3, 4]
+    assert [e.value for e in loss] == pytest.approx(h.loss, rel=1e-6)
