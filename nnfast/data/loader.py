@@ -41,7 +41,7 @@ class DataLoader:
         overlap). 0 prepares each batch when it is asked for.
 
     Iterating gives tuples (xb, yb) or (xb, yb, wb) of stacked arrays, or
-    xb alone for a single array; ``len(loader)`` is the number of batches
+    xb alone for a single array (or a dataset of single samples); ``len(loader)`` is the number of batches
     per epoch. ``nf.fit`` accepts a DataLoader in place of (X, y).
     """
 
@@ -114,7 +114,7 @@ class DataLoader:
         else:
             samples = [self._sample(int(i), rng) for i in idx]
             fields = tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
-        return fields[0] if self._single else fields
+        return fields[0] if len(fields) == 1 else fields
 
     def _sample(self, i, rng):
         if self._dataset is None:
@@ -130,12 +130,6 @@ class DataLoader:
             x, y = self.transform(sample[0], sample[1] if len(sample) > 1 else None, rng)
             sample = (x,) + ((y,) + sample[2:] if len(sample) > 1 else ())
         return sample
-
-    @property
-    def _single(self):
-        if self._dataset is None:
-            return len(self._arrays) == 1
-        return False
 
 
 _END = object()

@@ -68,6 +68,14 @@ def test_dataset_items_are_stacked():
     assert x.shape == (3, 2, 3) and y.tolist() == [0, 1, 4] and w.tolist() == [0.5] * 3
     assert batches[-1][1].tolist() == [36]
 
+    class Plain:
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.full(3, i)
+    assert [b.shape for b in DataLoader(Plain(), batch_size=2)] == [(2, 3), (2, 3), (1, 3)]
+
 
 def test_transform_gets_each_sample_and_a_seeded_generator():
     X, y = arrays(8)
