@@ -131,8 +131,9 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
     if isinstance(X, DataLoader):
         if y is not None:
             raise TypeError("y must be None when X is a DataLoader (its batches hold the targets)")
-        for name, value in (("validation_split", validation_split), ("sample_weight", sample_weight)):
-            if value:
+        for name, given in (("validation_split", validation_split != 0),
+                            ("sample_weight", sample_weight is not None)):
+            if given:
                 raise ValueError(f"{name} does not apply to a DataLoader: give the loader (x, y, w) "
                                  "samples or a validation DataLoader")
         source = LoaderBatches(X, model_dtype(model), class_table)

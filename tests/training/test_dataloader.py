@@ -198,5 +198,8 @@ def test_fit_rejects_what_a_loader_cannot_take():
         nf.fit(model, DataLoader((X, y3)), y3, loss=loss, optimizer=opt, verbose=0)
     with pytest.raises(ValueError, match="validation_split does not apply to a DataLoader"):
         nf.fit(model, DataLoader((X, y3)), loss=loss, optimizer=opt, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="sample_weight does not apply to a DataLoader"):
+        nf.fit(model, DataLoader((X, y3)), loss=loss, optimizer=opt, sample_weight=np.ones(10),
+               verbose=0)
     with pytest.raises(ValueError, match=r"batches are \(x, y\)"):
         nf.fit(model, DataLoader(X), loss=loss, optimizer=opt, verbose=0)
