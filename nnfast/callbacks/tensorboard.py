@@ -6,6 +6,7 @@ with ``tensorboard --logdir LOG_DIR``.
 """
 import math
 import os
+import time
 
 import numpy as np
 
@@ -63,7 +64,12 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         # a resumed run drops what an interrupted one wrote after its checkpoint
         purge = self.trainer.initial_epoch + 1 if self.trainer.initial_epoch else None
-        self._writers = {run: self._writer_class(os.path.join(self.log_dir, run), purge_step=purge)
+        # tensorboardX names a file by the second it was opened: a second fit into
+        # the same log_dir within that second would overwrite the first's file.
+        # A suffix in nanoseconds keeps both, in the order TensorBoard reads them.
+        suffix = f".nnfast.{time.time_ns():020d}"
+        self._writers = {run: self._writer_class(os.path.join(self.log_dir, run), purge_step=purge,
+                                                 filename_suffix=suffix)
                          for run in ("train", "validation")}
         self._layers = [(key.replace(":", "_"), layer) for key, layer in self.trainer.tracked_layers]
         self._step = self.trainer.initial_epoch * max(1, self.trainer.batches_per_epoch)

@@ -100,8 +100,9 @@ class Trainer:
         start = time.perf_counter()
         samples = 0
         b = -1
+        batches = self.source.epoch(epoch)
         try:
-            for b, (xb, yb, wb, kind) in enumerate(self.source.epoch(epoch)):
+            for b, (xb, yb, wb, kind) in enumerate(batches):
                 optimizer.zero_grad()
                 out = model.forward(xb)
                 if wb is None:
@@ -128,6 +129,7 @@ class Trainer:
                     for c in batch_callbacks:
                         c.on_batch_end(b, {"loss": value, "size": n})
         finally:
+            batches.close()     # stops a DataLoader's thread at once if training failed
             reporter.close()
         seconds = time.perf_counter() - start
         if norms is not None:

@@ -92,6 +92,8 @@ def test_resumed_run_continues_the_curves_and_drops_what_followed_the_checkpoint
                       callbacks=callbacks, verbose=0, rng=0, resume_from=resume)
     fit(3)                                          # ran on after the checkpoint of epoch 2
     h = fit(4, resume=tmp_path / "ck-2.npz")
+    # one event file per run, even when both began within the same second
+    assert len(list((tmp_path / "logs" / "train").iterdir())) == 2
     loss = read(tmp_path / "logs" / "train").Scalars("epoch_loss")
     assert [e.step for e in loss] == [1, 2, 3, 4]
     assert [e.value for e in loss] == pytest.approx(h.loss, rel=1e-6)
