@@ -15,6 +15,7 @@ from nnfast import init, layers
 from nnfast import optim
 from nnfast import losses
 from nnfast import datasets
+from nnfast import callbacks, data
 from nnfast.training import History, fit
 from nnfast.io import load, save
 from nnfast import onnx  # imports the onnx package only when used
@@ -30,6 +31,6 @@ __all__ = [
     "set_deterministic", "get_deterministic",
     "optim",
     "losses",
-    "datasets", "fit", "History", "load", "save",
+    "datasets", "callbacks", "data", "fit", "History", "load", "save",
     "onnx",
 ]

@@ -1,4 +1,6 @@
 """Central-difference gradient check of a layer, a network or a loss."""
+import warnings
+
 import numpy as np
 
 from nnfast._validation import as_float_array, check_float, check_int
@@ -26,7 +28,10 @@ def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
     Parameters
     ----------
     module : Layer, Sequential or loss
-        Its parameters must be float64 (differences of 1e-6 need them).
+        Checked in float64 (differences of 1e-6 need it): a layer or network
+        with float32 parameters is checked as ``module.astype(np.float64)``,
+        a float64 copy (the module itself is unchanged), with a warning
+        saying so.
     x : ndarray
         Input (or prediction, for a loss); cast to float64.
     target : ndarray, optional
@@ -53,9 +58,16 @@ def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
     x = np.array(as_float_array(x, "x", np.float64), copy=True)
     is_loss = target is not None
     params = [] if is_loss else _named_parameters(module)
-    for name, p in params:
-        if p.value.dtype != np.float64:
-            raise ValueError(f"gradcheck needs float64 parameters; {name} is {p.value.dtype} (build the module with dtype=np.float64)")
+    not_float64 = [(name, p) for name, p in params if p.value.dtype != np.float64]
+    if not_float64:
+        name, p = not_float64[0]
+        if not callable(getattr(module, "astype", None)):
+            raise ValueError(f"gradcheck needs float64 parameters; {name} is {p.value.dtype} "
+                             "(build the module with dtype=np.float64)")
+        warnings.warn(f"gradcheck: {name} is {p.value.dtype}; checking a float64 copy "
+                      "(module.astype(np.float64)) instead, the module is unchanged", stacklevel=2)
+        module = module.astype(np.float64)
+        params = _named_parameters(module)
 
     if is_loss:
         def f():

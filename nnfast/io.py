@@ -2,10 +2,15 @@
 
 The file holds one JSON header (the format name and version, the
 architecture as each layer's class name and ``config()``, the parameters'
-shapes and dtypes, and optionally the optimizer's class, ``lr`` and state)
-and one array per parameter and per optimizer-state array. Layer and
+shapes and dtypes, optionally the optimizer's class, ``lr`` and state, and
+in a training checkpoint the training state ``fit(..., resume_from=...)``
+reads) and one array per parameter and per state array. Layer and
 optimizer classes are looked up by name among nnfast's own classes only:
 loading a file never imports or calls anything else.
+
+Format versions: 1 is a model (and optimizer); 2 adds the ``training``
+entry of checkpoints. A file is written with the lowest version that holds
+it, so models stay readable by an nnfast that knows version 1 only.
 """
 import json
 import numbers
@@ -20,7 +25,8 @@ from nnfast._atomic import write_atomically
 from nnfast.layers.base import Layer
 
 FORMAT = "nnfast-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2           # the highest version this nnfast reads
+TRAINING_VERSION = 2         # the first version with a training state
 HEADER_KEY = "header"
 # what np.load and reading a damaged archive can raise
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
@@ -56,7 +62,7 @@ def optimizer_registry():
 
 
 # -- saving ----------------------------------------------------------------
-def save(model, path, optimizer=None):
+def save(model, path, optimizer=None, training=None):
     """Write ``model`` (and optionally ``optimizer``'s state) to ``path``.
 
     Parameters
@@ -71,6 +77,10 @@ def save(model, path, optimizer=None):
     optimizer : nnfast optimizer or None
         Saved with its class name, ``lr`` and ``state_dict()``; read back
         with ``load(path, with_optimizer=True)``.
+    training : dict or None
+        A training checkpoint's state (numbers, strings, lists, dicts,
+        arrays), as ``nnfast.training.checkpoint`` writes it; read back with
+        ``read_training_state``.
     """
     if not isinstance(model, Layer):
         raise TypeError(f"model must be an nnfast Sequential or Layer, got {type(model).__name__}")
@@ -80,13 +90,15 @@ def save(model, path, optimizer=None):
     arrays = {f"param_{i}": np.ascontiguousarray(p.value) for i, p in enumerate(params)}
     header = {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": 1 if training is None else TRAINING_VERSION,
         "model": _describe(model, layer_registry()),
         "parameters": [{"shape": list(p.value.shape), "dtype": p.value.dtype.name} for p in params],
         "optimizer": None,
     }
     if optimizer is not None:
         header["optimizer"] = _describe_optimizer(optimizer, arrays)
+    if training is not None:
+        header["training"] = _encode(training, arrays)
     arrays[HEADER_KEY] = np.array(json.dumps(header, allow_nan=True))
     _write_atomically(os.fspath(path), arrays)
 
@@ -174,6 +186,18 @@ def load(path, with_optimizer=False):
         not nnfast's, or holds parameters of the wrong shape or dtype; and
         with ``with_optimizer=True``, if no optimizer was saved.
     """
+    arrays, header, name = _read(path)
+    model = _build_with_rng_kept(header["model"], layer_registry(), name)
+    _set_parameters(model, header, arrays, name)
+    if not with_optimizer:
+        return model
+    if header.get("optimizer") is None:
+        raise ValueError(f"{name!r} holds no optimizer state (save it with model.save(path, optimizer=opt))")
+    return model, _build_optimizer(model, header["optimizer"], arrays, name)
+
+
+def _read(path):
+    """(arrays, checked header, file name) of an nnfast file."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     name = os.fspath(path)
@@ -190,14 +214,7 @@ def load(path, with_optimizer=False):
     except _READ_ERRORS as e:
         raise ValueError(f"{name!r} is not a readable nnfast model file (truncated, corrupt or "
                          f"another format): {e}") from None
-    header = _read_header(arrays, name)
-    model = _build_with_rng_kept(header["model"], layer_registry(), name)
-    _set_parameters(model, header, arrays, name)
-    if not with_optimizer:
-        return model
-    if header.get("optimizer") is None:
-        raise ValueError(f"{name!r} holds no optimizer state (save it with model.save(path, optimizer=opt))")
-    return model, _build_optimizer(model, header["optimizer"], arrays, name)
+    return arrays, _read_header(arrays, name), name
 
 
 def _read_header(arrays, name):
@@ -314,3 +331,60 @@ def _build_optimizer(model, desc, arrays, name):
     if lr is not None and hasattr(opt, "lr"):
         opt.lr = lr
     return opt
+
+
+# -- training checkpoints ----------------------------------------------------
+def read_training_state(path, model, optimizer=None):
+    """Load a checkpoint's parameters into ``model`` (and its optimizer state
+    into ``optimizer``) and return its training state.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``save(..., training=...)`` (``ModelCheckpoint``).
+    model : Sequential or Layer
+        Must have the architecture saved in the file.
+    optimizer : optimizer or None
+        Given the saved optimizer state with ``load_state_dict`` when the
+        file holds one (it must then be of the saved class).
+
+    Returns
+    -------
+    training : dict
+        The training state; ``training["optimizer_restored"]`` says whether
+        an optimizer state was loaded.
+
+    Raises
+    ------
+    ValueError
+        Everything ``load`` rejects; a file without a training state (a
+        plain model); another architecture; another optimizer class.
+    """
+    arrays, header, name = _read(path)
+    if header.get("training") is None:
+        raise ValueError(f"{name!r} is a model without a training state: resume from a checkpoint "
+                         "written by nf.callbacks.ModelCheckpoint")
+    saved = header["model"]
+    ours = json.loads(json.dumps(_describe(model, layer_registry())))
+    if saved != ours:
+        raise ValueError(f"{name!r} holds another architecture than this model: saved "
+                         f"{json.dumps(saved)}, this model {json.dumps(ours)}")
+    training = _decode(header["training"], arrays, name)
+    if not isinstance(training, dict):
+        raise ValueError(f"{name!r}: corrupt training state")
+    desc = header.get("optimizer")
+    restored = False
+    if desc is not None and optimizer is not None:
+        if not isinstance(desc, dict) or desc.get("class") != type(optimizer).__name__:
+            raise ValueError(f"{name!r} holds the state of a {desc.get('class') if isinstance(desc, dict) else None} "
+                             f"optimizer, not of this {type(optimizer).__name__}")
+        state = _decode(desc.get("state"), arrays, name)
+        try:
+            optimizer.load_state_dict(state)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{name!r}: cannot restore the {type(optimizer).__name__} state: {e}") from None
+        restored = True
+    # the parameters last, once everything else was accepted
+    _set_parameters(model, header, arrays, name)
+    training["optimizer_restored"] = restored
+    return training

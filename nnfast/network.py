@@ -159,11 +159,18 @@ class Sequential(Layer):
         from nnfast.training import predict
         return predict(self, X, batch_size=batch_size)
 
-    def evaluate(self, X, y, loss, batch_size=256):
-        """``{"loss": float, "accuracy": float or None}`` on ``(X, y)``, in
-        eval mode, batched. See ``nnfast.training.evaluate``."""
+    def predict_proba(self, X, batch_size=256):
+        """Class probabilities (N, C, ...) of a classifier on ``X``, in eval
+        mode. See ``nnfast.training.predict_proba``."""
+        from nnfast.training import predict_proba
+        return predict_proba(self, X, batch_size=batch_size)
+
+    def evaluate(self, X, y=None, loss=None, batch_size=256, metrics=None):
+        """``{"loss": float, "accuracy": float or None, ...}`` on ``(X, y)``
+        (or a DataLoader), in eval mode, batched; ``loss`` defaults to the
+        one ``nf.fit`` trained with. See ``nnfast.training.evaluate``."""
         from nnfast.training import evaluate
-        return evaluate(self, X, y, loss=loss, batch_size=batch_size)
+        return evaluate(self, X, y, loss=loss, batch_size=batch_size, metrics=metrics)
 
     def save(self, path, optimizer=None):
         """Write the model (and optionally the optimizer's state) to ``path``

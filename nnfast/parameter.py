@@ -109,6 +109,16 @@ class Parameter:
     def dtype(self):
         return self._value.dtype
 
+    def _convert(self, dtype):
+        """value cast to ``dtype`` (float32 or float64), grad zeros of it: for
+        ``model.astype``, the one place a parameter's dtype may change."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"Parameter dtype must be float32 or float64, got {dtype}")
+        self._value = np.array(self._value, dtype=dtype, order="C", copy=True)
+        self._grad = np.zeros_like(self._value)
+        self._grad_cleared = False
+
     def zero_grad(self):
         """Set ``grad`` to zero (lazily: see the class docstring)."""
         self._grad_cleared = True

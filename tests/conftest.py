@@ -40,3 +40,15 @@ def dtype(request):
 def torch():
     """PyTorch (CPU) if importable, else the test is skipped."""
     return pytest.importorskip("torch")
+
+
+def random_linear_case(seed, dtype):
+    """(x, weight, bias, grad_output) of a random Linear shape, both sides of
+    the 64-output split; shared by the Linear and zero_grad tests."""
+    rng = np.random.default_rng(seed)
+    n, i, o = rng.integers(1, 150, size=3)  # both sides of 64 outputs (the split)
+    x = rng.standard_normal((n, i)).astype(dtype)
+    w = rng.standard_normal((o, i)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    g = rng.standard_normal((n, o)).astype(dtype)
+    return x, w, b, g

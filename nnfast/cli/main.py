@@ -12,7 +12,10 @@ SUBCOMMANDS = [train, bench]
 
 
 def build_parser():
+    from nnfast import __version__
+
     parser = ArgumentParser(prog="nnfast", description="nnfast: fast, transparent CPU neural networks.")
+    parser.add_argument("--version", action="version", version=f"nnfast {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for module in SUBCOMMANDS:
         module.add_parser(subparsers)

@@ -1,6 +1,8 @@
-"""Training curves as a PNG (matplotlib, imported only when asked for)."""
+"""Training curves as an image file (matplotlib, imported only when asked for)."""
+import os
 
-EXTRA_HINT = "pip install 'nnfast[plot]'"
+EXTRA_HINT = ("install nnfast's 'plot' extra (pip install '.[plot]' from the nnfast source "
+              "folder) or matplotlib itself")
 
 
 def have_matplotlib():
@@ -11,9 +13,29 @@ def have_matplotlib():
     return True
 
 
-def plot_histories(histories, path):
+def supported_formats():
+    """File formats matplotlib's Agg canvas writes (png, pdf, svg, ...), by extension."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    return sorted(FigureCanvasAgg(Figure()).get_supported_filetypes())
+
+
+def plot_format(path):
+    """The format ``path``'s extension names, or ValueError naming those
+    matplotlib can write."""
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = supported_formats()
+    if ext not in formats:
+        raise ValueError(f"the file name must end in the format to write, one of "
+                         f"{', '.join('.' + f for f in formats)}; got {path!r}")
+    return ext
+
+
+def plot_histories(histories, path, title=None):
     """Loss per epoch (left) and train vs test accuracy (right), one colour
     per run; ``histories`` maps a label (e.g. "3 hidden") to a History.
+    Written in the format ``path``'s extension names (``plot_format``), with
+    ``title`` above the two panels.
 
     Uses the Agg canvas directly: no pyplot, no global backend change.
     """
@@ -21,7 +43,8 @@ def plot_histories(histories, path):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(11, 4.2))
+    fmt = plot_format(path)
+    fig = Figure(figsize=(11, 4.6 if title else 4.2))
     FigureCanvasAgg(fig)
     ax_loss, ax_acc = fig.subplots(1, 2)
     for i, (label, h) in enumerate(histories.items()):
@@ -39,5 +62,7 @@ def plot_histories(histories, path):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title, fontsize="medium")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
+    fig.savefig(path, format=fmt, dpi=100)

@@ -159,6 +159,27 @@ class Layer:
         from nnfast.state_dict import load_state_dict
         return load_state_dict(self, state_dict, strict=strict)
 
+    # -- inspection and conversion (nnfast.summary, nnfast.convert) -----
+    def count_params(self):
+        """Number of parameter elements (the sum of every Parameter's size)."""
+        from nnfast.summary import count_params
+        return count_params(self)
+
+    def summary(self, input_shape, file=None):
+        """Print each layer's output shape and parameter count for one sample
+        of ``input_shape`` (no batch axis, e.g. (1, 28, 28)), and the total,
+        to ``file`` (default sys.stdout). ``nnfast.summary.summarize`` returns
+        the same as an object."""
+        import sys
+        from nnfast.summary import summarize
+        print(summarize(self, input_shape), file=sys.stdout if file is None else file)
+
+    def astype(self, dtype):
+        """A converted copy with parameters of ``dtype`` (np.float32 or
+        np.float64), e.g. for ``nf.gradcheck``; this layer is unchanged."""
+        from nnfast.convert import astype
+        return astype(self, dtype)
+
     # -- helpers for subclasses ----------------------------------------
     def _new_array(self, slot, shape, dtype):
         """An uninitialised array of ``shape`` and ``dtype`` for the output

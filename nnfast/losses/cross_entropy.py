@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import as_float_array, check_labels
+from nnfast._validation import as_float_array, check_float, check_labels
 from nnfast.losses.base import Loss
 
 
@@ -64,15 +64,38 @@ class CrossEntropyLoss(_LabelLoss):
         Non-negative class weights (cost-sensitive learning).
     reduction : {"mean", "sum"}
         "mean": sum_i w[y_i] * l_i / sum_i w[y_i], as torch.
+    label_smoothing : float in [0, 1], default 0
+        ``eps``: the target is (1 - eps) on the label plus eps / C on every
+        class, as torch::
+
+            l_i = (1 - eps) * w[y_i] * -log p_i[y_i] + eps / C * sum_c w[c] * -log p_i[c]
+
+        (w = 1 without class weights), reduced as above.
 
     forward(pred, target): pred (N, C) logits; target int labels (N,) in
     [0, C) or one-hot (N, C).
     """
 
+    def __init__(self, weight=None, reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, reduction)
+        self.label_smoothing = check_float(label_smoothing, "label_smoothing", 0.0, 1.0)
+        if self.label_smoothing:
+            self._config["label_smoothing"] = self.label_smoothing
+
     def _forward(self, pred, target):
         pred, labels, w = self._inputs(pred, target)
+        kernels = _backend.kernels()
         prob = np.empty_like(pred)
-        total, weight_sum = _backend.kernels().cross_entropy_forward(pred, labels, w, prob)
+        total, weight_sum = kernels.cross_entropy_forward(pred, labels, w, prob)
+        eps = self.label_smoothing
+        smooth = 0.0
+        if eps:
+            # sum_i sum_c w[c] * -log p_i[c], from the log-probabilities (finite
+            # where a probability underflows to 0)
+            log_prob = np.empty_like(pred)
+            kernels.log_softmax_forward(pred[:, :, None], log_prob[:, :, None])
+            smooth = -float(log_prob.sum() if w is None else (log_prob @ w).sum())
+            total = (1.0 - eps) * total + eps / pred.shape[1] * smooth
         value, scale = self._reduce(total, weight_sum)
         self._saved = (prob, labels, w, scale)
         return value
@@ -80,7 +103,17 @@ class CrossEntropyLoss(_LabelLoss):
     def _backward(self):
         prob, labels, w, scale = self._saved
         grad = np.empty_like(prob)
-        _backend.kernels().cross_entropy_backward(prob, labels, w, scale, grad)
+        eps = self.label_smoothing
+        _backend.kernels().cross_entropy_backward(prob, labels, w, (1.0 - eps) * scale, grad)
+        if eps:
+            # d/dx of eps / C * sum_c w[c] * -log p[c] is eps / C * (sum(w) * p - w)
+            f = prob.dtype.type
+            c = prob.shape[1]
+            factor = f(eps / c * scale)
+            if w is None:
+                grad += factor * (f(c) * prob - f(1))
+            else:
+                grad += factor * (w.sum(dtype=prob.dtype) * prob - w)
         return grad
 
 

@@ -6,8 +6,10 @@ from nnfast.optim.base import Optimizer
 from nnfast.optim import functional
 from nnfast.optim.sgd import SGD
 from nnfast.optim.adam import Adam
+from nnfast.optim.adamw import AdamW
 from nnfast.optim.adagrad import Adagrad
 from nnfast.optim.rmsprop import RMSProp, RMSprop
 from nnfast.optim.schedules import CosineLR, StepLR
 
-__all__ = ["Optimizer", "functional", "SGD", "Adam", "Adagrad", "RMSProp", "RMSprop", "StepLR", "CosineLR"]
+__all__ = ["Optimizer", "functional", "SGD", "Adam", "AdamW", "Adagrad", "RMSProp", "RMSprop",
+           "StepLR", "CosineLR"]

@@ -91,6 +91,8 @@ class Optimizer:
     """
 
     _STATE_ARRAYS = ()
+    # hyper-parameter -> the value a state_dict from before it existed meant
+    _HYPER_ADDED_LATER = {}
 
     def __init__(self, params, defaults):
         self.params = check_params(params)
@@ -187,6 +189,9 @@ class Optimizer:
                                  "initial_lr", 0.0)
         hyper = {}
         for k in self.defaults:
+            if k not in d and k in self._HYPER_ADDED_LATER:
+                hyper[k] = self._HYPER_ADDED_LATER[k]
+                continue
             if k not in d:
                 raise ValueError(f"state_dict has no hyper-parameter {k!r}")
             v = d.pop(k)

@@ -1,21 +1,27 @@
 """``nf.fit``: the mini-batch training loop."""
-import math
-import time
+import warnings
 
 import numpy as np
 
 from nnfast._random import get_rng
 from nnfast._validation import check_float, check_int
-from nnfast.training.checks import (check_inputs, check_loss, check_model,
-                                    check_optimizer, check_targets)
-from nnfast.training.evaluate import DEFAULT_BATCH_SIZE, evaluate
-from nnfast.training.history import History
-from nnfast.training.metrics import RunningMetrics, count_correct, target_kind
+from nnfast.callbacks.base import Callback, check_callbacks
+from nnfast.callbacks.lr import LearningRateScheduler
+from nnfast.training.batches import ArrayBatches, LoaderBatches
+from nnfast.training.checks import (check_inputs, check_loss, check_model, check_optimizer,
+                                    check_targets, model_dtype)
+from nnfast.training.evaluate import remember_fit_loss
+from nnfast.training.metrics import resolve_metrics
+from nnfast.training.progress import EpochReporter, check_verbose
+from nnfast.training.trainer import Trainer, validation_batch_size
+from nnfast.training.weighting import (check_class_weight, check_sample_weight, check_weightable,
+                                       weights_from_classes)
 
 
-def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
+def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, shuffle=True,
         validation_data=None, progress=True, schedule=None, track_grad_norms=False,
-        rng=None, callback=None):
+        rng=None, callback=None, *, callbacks=None, verbose=None, metrics=None,
+        validation_split=0.0, class_weight=None, sample_weight=None, resume_from=None):
     """Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
 
     Each batch: ``optimizer.zero_grad()``, forward, ``loss.forward``,
@@ -24,36 +30,74 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     Parameters
     ----------
     model : Sequential or Layer
-    X : array_like of shape (N, ...)
-        Converted once to the model's dtype (its first parameter's).
+    X : array_like of shape (N, ...), or an ``nf.data.DataLoader``
+        Arrays are converted once to the model's dtype (its first
+        parameter's). A DataLoader yields (x, y) or (x, y, sample_weight)
+        batches (then ``y`` is None, and ``batch_size``, ``shuffle`` and
+        ``rng`` are the loader's own).
     y : array_like of shape (N,) (class labels), (N, C) (one-hot) or what the loss expects
     loss : a loss object: ``forward(pred, target) -> float``, ``backward() -> grad``
+        ``evaluate`` uses it afterwards when given no loss.
     optimizer : an optimizer over ``model.parameters()``: ``step()``, ``zero_grad()``
-    epochs, batch_size : int >= 1
+    epochs : int >= 1
+        The total number of epochs (with ``resume_from``, including those
+        already done).
+    batch_size : int >= 1
         The last batch of an epoch may be smaller.
     shuffle : bool
         Visit the samples in a new random order each epoch.
-    validation_data : (X_val, y_val) or None
+    validation_data : (X_val, y_val), a DataLoader, or None
         Evaluated (eval mode) after each epoch.
     progress : bool
-        Show a tqdm progress bar with the running loss (none if tqdm is
-        not installed).
+        The default of ``verbose``: True is 1, False is 0.
     schedule : callable or None
         ``schedule(epoch, base_lr) -> lr`` (epoch counted from 0; base_lr the
         optimizer's ``initial_lr``, the rate it was built with, or its ``lr``
         when ``fit`` starts if it has no ``initial_lr``), applied to
         ``optimizer.lr`` at the start of each epoch; e.g. ``nf.optim.StepLR``.
+        The same as ``callbacks=[nf.callbacks.LearningRateScheduler(schedule)]``.
     track_grad_norms : bool
         Record, per layer with parameters, the L2 norm of its weight
         gradient averaged over each epoch's batches (``History.grad_norms``).
     rng : int, numpy.random.Generator or None
         For shuffling; None uses ``nf.seed``'s generator.
     callback : callable or None
-        ``callback(history)``, called after each epoch (e.g. to print it).
+        Deprecated: ``callback(history)`` after each epoch; use
+        ``callbacks=[nf.callbacks.LambdaCallback(on_epoch_end=...)]``.
+    callbacks : list of nf.callbacks.Callback
+        EarlyStopping, ModelCheckpoint, LearningRateScheduler,
+        ReduceLROnPlateau, CSVLogger, TensorBoard, or your own.
+    verbose : {0, 1, 2, "auto"} or None
+        As Keras: 0 silent; 1 a live progress bar (on sys.stderr, only when
+        it is a terminal) and one line per epoch kept on sys.stdout (loss,
+        metrics, validation metrics, samples/s, time); 2 the lines only.
+        None: from ``progress``.
+    metrics : list of names or nf.training.metrics.Metric objects
+        Besides the loss and accuracy (always reported where they apply):
+        "dice", "iou" (segmentation), "mse", "mae".
+    validation_split : float in [0, 1)
+        Hold out this fraction of (X, y), the last samples before any
+        shuffling, as validation data (instead of ``validation_data``).
+    class_weight : dict {class: weight} or sequence of weights per class
+        Weights each sample's loss by its class's weight.
+    sample_weight : array_like of shape (N,)
+        Weights each sample's loss (multiplied by ``class_weight``'s). The
+        weighted batch loss is ``sum_i w_i * l_i / N``; it needs a loss
+        that is a mean of per-sample losses (see nnfast.training.weighting).
+    resume_from : str, os.PathLike or None
+        A checkpoint written by ``nf.callbacks.ModelCheckpoint``: its
+        parameters, optimizer state, epoch count, History, shuffling state,
+        DataLoader seed and callback states are restored into ``model``,
+        ``optimizer``, the generators and ``callbacks``, and training runs
+        the epochs still missing from ``epochs``, continuing as it would
+        have had it never stopped (bit for bit where the kernels are
+        deterministic, as at one thread). ``nf.seed``'s generator is set to
+        its state at the checkpoint too (Dropout draws from it).
 
     Returns
     -------
     History
+        Every epoch's numbers, those before a resume included.
 
     Raises
     ------
@@ -68,101 +112,107 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     stops there: no layer needs the gradient with respect to the data.
     The flags and the model's train/eval mode are restored afterwards.
     """
+    from nnfast.data import DataLoader
+
     check_model(model)
     check_loss(loss)
     check_optimizer(optimizer)
-    X = check_inputs(X, model)
-    n = X.shape[0]
-    y = check_targets(y, n)
     epochs = check_int(epochs, "epochs", 1)
     batch_size = check_int(batch_size, "batch_size", 1)
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X must be finite, got NaN or infinite values")
+    level = check_verbose(verbose, progress)
+    extra = resolve_metrics(metrics)
+    validation_split = check_float(validation_split, "validation_split", 0.0, 1.0, max_inclusive=False)
+    class_table = check_class_weight(class_weight)
+    rng = get_rng(rng)
+    if class_table is not None or sample_weight is not None:
+        check_weightable(loss)
+
+    if isinstance(X, DataLoader):
+        if y is not None:
+            raise TypeError("y must be None when X is a DataLoader (its batches hold the targets)")
+        for name, given in (("validation_split", validation_split != 0),
+                            ("sample_weight", sample_weight is not None)):
+            if given:
+                raise ValueError(f"{name} does not apply to a DataLoader: give the loader (x, y, w) "
+                                 "samples or a validation DataLoader")
+        source = LoaderBatches(X, model_dtype(model), class_table)
+    else:
+        X = check_inputs(X, model)
+        y = check_targets(y, X.shape[0])
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X must be finite, got NaN or infinite values")
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        if class_table is not None:
+            by_class = weights_from_classes(class_table, y)
+            weights = by_class if weights is None else weights * by_class
+        if validation_split:
+            if validation_data is not None:
+                raise ValueError("give validation_data or validation_split, not both")
+            split = int(X.shape[0] * (1.0 - validation_split))
+            if not 1 <= split < X.shape[0]:
+                raise ValueError(f"validation_split={validation_split} of {X.shape[0]} samples leaves "
+                                 f"{split} for training and {X.shape[0] - split} for validation; "
+                                 "both need at least one")
+            validation_data = (X[split:], y[split:])
+            X, y = X[:split], y[:split]
+            weights = None if weights is None else weights[:split]
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        source = ArrayBatches(X, y, weights, batch_size, bool(shuffle), rng)
     if validation_data is not None:
         validation_data = _check_validation_data(validation_data, model)
+
+    callbacks = check_callbacks(callbacks)
     if schedule is not None:
         if not callable(schedule):
             raise TypeError(f"schedule must be callable as schedule(epoch, base_lr) -> lr, got {type(schedule).__name__}")
         if not hasattr(optimizer, "lr"):
             raise TypeError(f"schedule needs an optimizer with an lr attribute; {type(optimizer).__name__} has none")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable as callback(history), got {type(callback).__name__}")
-    rng = get_rng(rng)
-    base_lr = getattr(optimizer, "initial_lr", getattr(optimizer, "lr", None))
-    kind = target_kind(y)
-    history = History()
-    tracked = _tracked_layers(model)
-    if track_grad_norms:
-        history.grad_norms = {key: [] for key, _ in tracked}
-    bar_class = _tqdm() if progress else None
-    n_batches = -(-n // batch_size)
+        callbacks = [LearningRateScheduler(schedule)] + callbacks
+    if callback is not None:
+        if not callable(callback):
+            raise TypeError(f"callback must be callable as callback(history), got {type(callback).__name__}")
+        warnings.warn("fit(callback=f) is deprecated: use callbacks=[nf.callbacks.LambdaCallback("
+                      "on_epoch_end=lambda epoch, logs: f(history))]", DeprecationWarning, stacklevel=2)
+        callbacks = callbacks + [_HistoryCallback(callback)]
+
+    backward, tracked = model.backward, _tracked_layers(model)
+    reporter = EpochReporter(level, epochs, [m.name for m in extra])
+    trainer = Trainer(model, loss, optimizer, source, epochs, rng, backward, tracked,
+                      validation_data, callbacks, extra, reporter, bool(track_grad_norms),
+                      validation_batch_size(batch_size))
+    if resume_from is not None:
+        trainer.resume(resume_from)
+    remember_fit_loss(model, loss)
 
     was_training = model.training
     flags = _skip_input_grads(model)
     model.train()
     try:
-        for epoch in range(epochs):
-            if schedule is not None:
-                optimizer.lr = check_float(schedule(epoch, base_lr), "schedule(epoch, base_lr)", 0.0)
-            order = rng.permutation(n) if shuffle else None
-            metrics = RunningMetrics(loss)
-            norms = np.zeros(len(tracked))
-            bar = None
-            if bar_class is not None:
-                bar = bar_class(total=n, unit="samples", leave=False,
-                                desc=f"epoch {epoch + 1}/{epochs}")
-            start = time.perf_counter()
-            try:
-                for b in range(n_batches):
-                    lo, hi = b * batch_size, min(n, (b + 1) * batch_size)
-                    if order is None:
-                        xb, yb = X[lo:hi], y[lo:hi]
-                    else:
-                        idx = order[lo:hi]
-                        xb, yb = X[idx], y[idx]
-                    optimizer.zero_grad()
-                    out = model.forward(xb)
-                    value = float(loss.forward(out, yb))
-                    if not math.isfinite(value):
-                        raise FloatingPointError(
-                            f"the loss became {value} at epoch {epoch + 1}, batch {b + 1} of {n_batches}: "
-                            "training stopped (try a lower learning rate)")
-                    model.backward(loss.backward())
-                    if track_grad_norms:
-                        for i, (_, layer) in enumerate(tracked):
-                            norms[i] += _l2(layer.parameters()[0].grad)
-                    optimizer.step()
-                    metrics.add(value, hi - lo, count_correct(out, yb, kind))
-                    if bar is not None:
-                        bar.update(hi - lo)
-                        bar.set_postfix_str(f"loss={metrics.loss:.4f}", refresh=False)
-            finally:
-                if bar is not None:
-                    bar.close()
-            seconds = time.perf_counter() - start
-            if track_grad_norms:
-                for i, (key, _) in enumerate(tracked):
-                    history.grad_norms[key].append(float(norms[i] / n_batches))
-            val = {"loss": None, "accuracy": None}
-            if validation_data is not None:
-                val = evaluate(model, *validation_data, loss=loss,
-                               batch_size=max(batch_size, DEFAULT_BATCH_SIZE))
-            history.append(epoch=epoch + 1, loss=metrics.loss, accuracy=metrics.accuracy,
-                           val_loss=val["loss"], val_accuracy=val["accuracy"],
-                           samples_per_second=n / seconds if seconds > 0 else float("inf"),
-                           seconds=seconds, lr=_lr(optimizer))
-            if callback is not None:
-                callback(history)
+        return trainer.run()
     finally:
         for layer, flag in flags:
             layer.requires_input_grad = flag
         model.train(was_training)
-    return history
+
+
+class _HistoryCallback(Callback):
+    """The deprecated ``callback(history)``, called after each epoch."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.function(self.trainer.history)
 
 
 def _check_validation_data(data, model):
+    from nnfast.data import DataLoader
+
+    if isinstance(data, DataLoader):
+        return (data,)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(data).__name__}"
+        raise TypeError(f"validation_data must be a pair (X_val, y_val) or a DataLoader, got {type(data).__name__}"
                         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
     Xv = check_inputs(data[0], model, "validation_data[0]")
     yv = check_targets(data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
@@ -184,24 +234,3 @@ def _skip_input_grads(model):
     for layer, _ in saved:
         layer.requires_input_grad = False
     return saved
-
-
-def _l2(a):
-    flat = a.reshape(-1)
-    return math.sqrt(float(np.dot(flat, flat)))
-
-
-def _lr(optimizer):
-    lr = getattr(optimizer, "lr", None)
-    try:
-        return float(lr)
-    except (TypeError, ValueError):
-        return None
-
-
-def _tqdm():
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm

@@ -40,10 +40,12 @@ def test_default_run_one_epoch(capsys):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert "4000 training and 1000 test images" in lines[0]
-    assert "MLP 784-30-10 sigmoid" in lines[1] and "sgd lr 0.003" in lines[1] and "batch 64" in lines[1]
-    assert lines[2].startswith("epoch   1") and "test accuracy" in lines[2] and "samples/s" in lines[2]
+    assert "MLP 784-30-10 sigmoid" in lines[1] and "sgd lr 0.003 momentum 0.9" in lines[1]
+    assert "batch 64" in lines[1]
+    assert lines[2].startswith("epoch 1/1  loss ") and "val_accuracy" in lines[2]
+    assert "samples/s" in lines[2]
     assert lines[-1].startswith("1 hidden: test accuracy") and "samples/s" in lines[-1]
-    assert err == ""
+    assert err == "" and "\r" not in out
 
 
 @needs_lab
@@ -105,8 +107,70 @@ def test_plot_without_matplotlib(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     code, out, err = run_cli(capsys, "--plot", str(tmp_path / "x.png"))
     assert code == 2
-    assert "pip install 'nnfast[plot]'" in err and len(err.strip().splitlines()) == 1
+    # names the extra, without sending people to a package index that may not have nnfast
+    assert "'plot' extra" in err and "nnfast[plot]" not in err
+    assert len(err.strip().splitlines()) == 1
     assert not os.listdir(tmp_path)
+
+
+@needs_lab
+@pytest.mark.parametrize("name, magic", [("curves.pdf", b"%PDF"), ("curves.svg", b"<?xml"),
+                                         ("curves.PNG", PNG_MAGIC)])
+def test_plot_writes_the_format_its_name_says(tmp_path, capsys, name, magic):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / name
+    code, out, err = run_cli(capsys, "--epochs", "1", "--train-fraction", "0.05", "--no-progress",
+                             "--plot", str(path))
+    assert code == 0, err
+    assert path.read_bytes()[:len(magic)] == magic
+
+
+def test_plot_title_gives_the_configuration(monkeypatch, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from nnfast.cli import train
+    titles = []
+    monkeypatch.setattr(train, "plot_histories", lambda runs, path, title=None: titles.append(title))
+    code, out, err = run_cli(capsys, "--hidden-layers", "1,2", "--activation", "relu", "--epochs", "1",
+                             "--train-fraction", "0.05", "--no-progress", "--plot", str(tmp_path / "d.png"))
+    assert code == 0, err
+    assert titles == ["MLP, 30 units, relu: sgd lr 0.003 momentum 0.9; batch 64, 1 epochs, seed 0; "
+                      "bundled MNIST sample, 200 images"]
+
+
+@pytest.mark.parametrize("name", ["curves.xyz", "curves"])
+def test_plot_refuses_an_unknown_format(tmp_path, capsys, name):
+    pytest.importorskip("matplotlib")
+    code, out, err = run_cli(capsys, "--plot", str(tmp_path / name))
+    assert code == 2 and "--plot: the file name must end in the format to write" in err
+    assert ".pdf" in err and len(err.strip().splitlines()) == 1 and not os.listdir(tmp_path)
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"nnfast {nf.__version__}"
+
+
+@needs_conv
+def test_lenet_default_learning_rate_is_its_own(capsys):
+    code, out, err = run_cli(capsys, "--model", "lenet", "--epochs", "1", "--train-fraction", "0.02",
+                             "--no-progress")
+    assert code == 0, err
+    assert "LeNet-5; sgd lr 0.045 momentum 0.9" in out
+    code, out, err = run_cli(capsys, "--model", "lenet", "--optimizer", "adam", "--epochs", "1",
+                             "--train-fraction", "0.02", "--no-progress")
+    assert "adam lr 0.001;" in out
+
+
+@needs_lab
+def test_depth_table_is_printed_for_several_depths(capsys):
+    code, out, err = run_cli(capsys, "--hidden-layers", "2,1", "--activation", "tanh", "--epochs", "1",
+                             "--train-fraction", "0.05", "--no-progress")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[-4:-2] == ["| hidden layers | activation | test accuracy |", "|---|---|---|"]
+    accuracy = {label: line.split()[4].rstrip(",") for line in lines
+                for label in ("1 hidden", "2 hidden") if line.startswith(label + ": test accuracy")}
+    assert lines[-2:] == [f"| 2 | tanh | {accuracy['2 hidden']} |", f"| 1 | tanh | {accuracy['1 hidden']} |"]
 
 
 BAD = [

@@ -4,19 +4,9 @@ import pytest
 
 import nnfast as nf
 from nnfast import _kernels, reference
-from conftest import assert_close
+from conftest import assert_close, random_linear_case
 
 SEEDS = range(50)
-
-
-def random_linear_case(seed, dtype):
-    rng = np.random.default_rng(seed)
-    n, i, o = rng.integers(1, 150, size=3)  # both sides of 64 outputs (the split)
-    x = rng.standard_normal((n, i)).astype(dtype)
-    w = rng.standard_normal((o, i)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype)
-    g = rng.standard_normal((n, o)).astype(dtype)
-    return x, w, b, g
 
 
 @pytest.mark.parametrize("seed", SEEDS)

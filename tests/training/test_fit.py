@@ -194,33 +194,14 @@ def test_fit_tracks_grad_norms_per_layer():
     assert h.grad_norms["0:Linear"] == pytest.approx([np.mean(expected)] * 2, rel=1e-5)
 
 
-def test_fit_progress_bar_when_tqdm(capsys):
-    pytest.importorskip("tqdm")
-    X, y = blobs(32)
-    model = net()
-    nf.fit(model, X, y, loss=SoftmaxCE(), optimizer=PlainSGD(model.parameters(), 0.1),
-           epochs=1, batch_size=8, progress=True)
-    assert "epoch 1/1" in capsys.readouterr().err
-
-
-def test_fit_without_tqdm_is_silent(monkeypatch, capsys):
-    import sys
-    monkeypatch.setitem(sys.modules, "tqdm", None)
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
-    X, y = blobs(32)
-    model = net()
-    h = nf.fit(model, X, y, loss=SoftmaxCE(), optimizer=PlainSGD(model.parameters(), 0.1),
-               epochs=1, batch_size=8, progress=True)
-    assert len(h) == 1 and capsys.readouterr().err == ""
-
-
 def test_fit_callback_and_dtype_conversion():
     X, y = blobs(20)
     model = net(dtype=np.float64)
     calls = []
-    nf.fit(model, X.astype(np.int64), y, loss=SoftmaxCE(),
-           optimizer=PlainSGD(model.parameters(), 0.1), epochs=2, batch_size=8,
-           progress=False, callback=lambda h: calls.append(len(h)))
+    with pytest.warns(DeprecationWarning, match="callback=f. is deprecated"):
+        nf.fit(model, X.astype(np.int64), y, loss=SoftmaxCE(),
+               optimizer=PlainSGD(model.parameters(), 0.1), epochs=2, batch_size=8,
+               progress=False, callback=lambda h: calls.append(len(h)))
     assert calls == [1, 2]
 
 
@@ -309,7 +290,9 @@ def test_evaluate_and_predict_reject_bad_arguments():
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         model.predict(X, batch_size=0)
     with pytest.raises(TypeError, match="loss must be"):
-        model.evaluate(X, y, loss=None)
+        model.evaluate(X, y, loss="mse")
+    with pytest.raises(TypeError, match="loss must be given"):
+        model.evaluate(X, np.random.default_rng(0).random((10, 3)))
     with pytest.raises(ValueError, match="x must have shape"):
         model.predict(np.zeros((3, 5)))
 

@@ -9,7 +9,7 @@ import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
 from nnfast.parameter import Parameter
-from test_linear import random_linear_case
+from conftest import random_linear_case
 
 
 def test_grad_reads_zero_after_zero_grad():
