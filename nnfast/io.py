@@ -3,7 +3,8 @@
 The file holds one JSON header (the format name and version, the
 architecture as each layer's class name and ``config()``, the parameters'
 shapes and dtypes, and optionally the optimizer's class, ``lr`` and state)
-and one array per parameter and per optimizer-state array. Layer and
+and one array per parameter, per buffer (BatchNorm's running statistics)
+and per optimizer-state array. Layer and
 optimizer classes are looked up by name among nnfast's own classes only:
 loading a file never imports or calls anything else.
 """
@@ -77,12 +78,19 @@ def save(model, path, optimizer=None):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     params = model.parameters()
+    buffers = model.named_buffers()
     arrays = {f"param_{i}": np.ascontiguousarray(p.value) for i, p in enumerate(params)}
+    # copies (not ascontiguousarray, which turns a 0-d count into shape (1,))
+    arrays.update({f"buffer_{i}": np.array(b, order="C") for i, (_, b) in enumerate(buffers)})
     header = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "model": _describe(model, layer_registry()),
         "parameters": [{"shape": list(p.value.shape), "dtype": p.value.dtype.name} for p in params],
+        # added within format version 1: files without it (written before
+        # any layer had buffers) load with the layers' initial buffers
+        "buffers": [{"name": name, "shape": list(b.shape), "dtype": b.dtype.name}
+                    for name, b in buffers],
         "optimizer": None,
     }
     if optimizer is not None:
@@ -193,6 +201,7 @@ def load(path, with_optimizer=False):
     header = _read_header(arrays, name)
     model = _build_with_rng_kept(header["model"], layer_registry(), name)
     _set_parameters(model, header, arrays, name)
+    _set_buffers(model, header, arrays, name)
     if not with_optimizer:
         return model
     if header.get("optimizer") is None:
@@ -271,6 +280,26 @@ def _set_parameters(model, header, arrays, name):
             raise ValueError(f"{name!r}: parameter {i} must be {p.value.dtype} of shape {p.value.shape}, "
                              f"got {arr.dtype} of shape {arr.shape}")
         p.value[...] = arr
+
+
+def _set_buffers(model, header, arrays, name):
+    """Running statistics and the like, as saved; a file from before
+    buffers were saved (no "buffers" entry) leaves the initial ones."""
+    specs = header.get("buffers")
+    if specs is None:
+        return
+    buffers = model.named_buffers()
+    if not isinstance(specs, list) or len(specs) != len(buffers):
+        raise ValueError(f"{name!r}: the architecture has {len(buffers)} buffers, the file lists "
+                         f"{len(specs) if isinstance(specs, list) else specs!r}")
+    for i, (key, b) in enumerate(buffers):
+        arr = arrays.get(f"buffer_{i}")
+        if arr is None:
+            raise ValueError(f"{name!r}: buffer {i} ({key}) is missing")
+        if arr.shape != b.shape or arr.dtype != b.dtype:
+            raise ValueError(f"{name!r}: buffer {i} ({key}) must be {b.dtype} of shape {b.shape}, "
+                             f"got {arr.dtype} of shape {arr.shape}")
+        b[...] = arr
 
 
 def _decode(obj, arrays, name):
