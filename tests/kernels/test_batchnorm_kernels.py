@@ -6,6 +6,7 @@ import pytest
 
 import nnfast as nf
 from nnfast import _kernels, reference
+from nnfast._kernels import _threads
 from conftest import assert_close
 
 # (n_samples, channels, spatial): single values, odd sizes, a spatial size
@@ -114,6 +115,7 @@ def test_stats_do_not_depend_on_thread_count():
     threads give the same bits."""
     x, weight, _, grad_output = _inputs((64, 6, 37), np.float32, 4)
     old = nf.get_num_threads()
+    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
     results = []
     try:
         for n in (1, 2):
@@ -126,6 +128,38 @@ def test_stats_do_not_depend_on_thread_count():
                                         True, False)
             results.append((mean, var, gi, gw, gb))
     finally:
+        _threads.set_flops_per_thread(1.0e5)
         nf.set_num_threads(old)
     for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("parts", [1, 3, 4])
+def test_deterministic_mode_gives_the_free_running_bits(parts):
+    """In deterministic mode (any number of parts) the kernels give the
+    bits they give at one thread: no result depends on the split."""
+    x, weight, bias, grad_output = _inputs((16, 5, 21), np.float32, 5)
+
+    def run():
+        mean, var = _stats(_kernels, x)
+        invstd = 1 / np.sqrt(var + 1e-5)
+        out, gi = np.empty_like(x), np.empty_like(x)
+        _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
+        gw, gb = np.zeros(5, np.float32), np.zeros(5, np.float32)
+        _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, gi, gw, gb, True, False)
+        return mean, var, out, gi, gw, gb
+
+    old = nf.get_num_threads()
+    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
+    try:
+        nf.set_num_threads(1)
+        serial = run()
+        nf.set_num_threads(2)
+        nf.set_deterministic(True, parts=parts)
+        deterministic = run()
+    finally:
+        nf.set_deterministic(False)
+        _threads.set_flops_per_thread(1.0e5)
+        nf.set_num_threads(old)
+    for a, b in zip(serial, deterministic):
         np.testing.assert_array_equal(a, b)
