@@ -34,6 +34,11 @@ KERNELS = {
                               "out", "relu"),
     "conv2d_direct_backward": ("x", "weight", "grad_output", "stride", "padding",
                                "dilation", "grad_input", "grad_weight", "grad_bias"),
+    # batch normalization, over (n_samples, channels, spatial) views
+    "batchnorm_stats": ("x", "mean", "var"),
+    "batchnorm_forward": ("x", "mean", "invstd", "weight", "bias", "out", "relu"),
+    "batchnorm_backward": ("x", "mean", "invstd", "weight", "grad_output", "grad_input",
+                           "grad_weight", "grad_bias", "batch_stats", "accumulate"),
     # pooling
     "maxpool2d_forward": ("x", "kernel_size", "stride", "padding", "out", "argmax"),
     "maxpool2d_backward": ("grad_output", "argmax", "grad_input", "pooled"),

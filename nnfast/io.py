@@ -4,7 +4,8 @@ The file holds one JSON header (the format name and version, the
 architecture as each layer's class name and ``config()``, the parameters'
 shapes and dtypes, optionally the optimizer's class, ``lr`` and state, and
 in a training checkpoint the training state ``fit(..., resume_from=...)``
-reads) and one array per parameter and per state array. Layer and
+reads) and one array per parameter, per buffer (BatchNorm's running
+statistics) and per state array. Layer and
 optimizer classes are looked up by name among nnfast's own classes only:
 loading a file never imports or calls anything else.
 
@@ -87,12 +88,19 @@ def save(model, path, optimizer=None, training=None):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     params = model.parameters()
+    buffers = model.named_buffers()
     arrays = {f"param_{i}": np.ascontiguousarray(p.value) for i, p in enumerate(params)}
+    # copies (not ascontiguousarray, which turns a 0-d count into shape (1,))
+    arrays.update({f"buffer_{i}": np.array(b, order="C") for i, (_, b) in enumerate(buffers)})
     header = {
         "format": FORMAT,
         "version": 1 if training is None else TRAINING_VERSION,
         "model": _describe(model, layer_registry()),
         "parameters": [{"shape": list(p.value.shape), "dtype": p.value.dtype.name} for p in params],
+        # added within format version 1: files without it (written before
+        # any layer had buffers) load with the layers' initial buffers
+        "buffers": [{"name": name, "shape": list(b.shape), "dtype": b.dtype.name}
+                    for name, b in buffers],
         "optimizer": None,
     }
     if optimizer is not None:
@@ -189,6 +197,7 @@ def load(path, with_optimizer=False):
     arrays, header, name = _read(path)
     model = _build_with_rng_kept(header["model"], layer_registry(), name)
     _set_parameters(model, header, arrays, name)
+    _set_buffers(model, header, arrays, name)
     if not with_optimizer:
         return model
     if header.get("optimizer") is None:
@@ -290,6 +299,26 @@ def _set_parameters(model, header, arrays, name):
         p.value[...] = arr
 
 
+def _set_buffers(model, header, arrays, name):
+    """Running statistics and the like, as saved; a file from before
+    buffers were saved (no "buffers" entry) leaves the initial ones."""
+    specs = header.get("buffers")
+    if specs is None:
+        return
+    buffers = model.named_buffers()
+    if not isinstance(specs, list) or len(specs) != len(buffers):
+        raise ValueError(f"{name!r}: the architecture has {len(buffers)} buffers, the file lists "
+                         f"{len(specs) if isinstance(specs, list) else specs!r}")
+    for i, (key, b) in enumerate(buffers):
+        arr = arrays.get(f"buffer_{i}")
+        if arr is None:
+            raise ValueError(f"{name!r}: buffer {i} ({key}) is missing")
+        if arr.shape != b.shape or arr.dtype != b.dtype:
+            raise ValueError(f"{name!r}: buffer {i} ({key}) must be {b.dtype} of shape {b.shape}, "
+                             f"got {arr.dtype} of shape {arr.shape}")
+        b[...] = arr
+
+
 def _decode(obj, arrays, name):
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
@@ -386,5 +415,6 @@ def read_training_state(path, model, optimizer=None):
         restored = True
     # the parameters last, once everything else was accepted
     _set_parameters(model, header, arrays, name)
+    _set_buffers(model, header, arrays, name)
     training["optimizer_restored"] = restored
     return training

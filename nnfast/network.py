@@ -114,6 +114,11 @@ class Sequential(Layer):
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def named_buffers(self):
+        """Every layer's buffers, named "<layer index>.<name>" (torch's keys)."""
+        return [(f"{i}.{name}", array) for i, layer in enumerate(self.layers)
+                for name, array in layer.named_buffers()]
+
     def first_trainable_index(self):
         """Index of the first layer that has parameters (0 if none)."""
         for i, layer in enumerate(self.layers):

@@ -28,3 +28,4 @@ from nnfast._kernels.conv import (col2im, conv2d_backward_direct, conv2d_backwar
                                   conv2d_workspace_size, im2col)
 from nnfast._kernels.pooling import (avgpool2d_backward, avgpool2d_forward,
                                      maxpool2d_backward, maxpool2d_forward)
+from nnfast._kernels.batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_stats

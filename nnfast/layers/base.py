@@ -116,6 +116,12 @@ class Layer:
         """Trainable Parameters, weight before bias."""
         return []
 
+    def named_buffers(self):
+        """[(name, array)] of state that is not trained but is saved and
+        loaded with the model (BatchNorm's running statistics), in a fixed
+        order; the arrays are updated in place. None here."""
+        return []
+
     def layers_without_input_grad(self):
         """The layers whose ``requires_input_grad`` a trainer may turn off
         when no gradient with respect to this model's input is wanted (as

@@ -1,0 +1,165 @@
+"""Batch normalization kernels: fast == reference over seeded (N, C, S)
+shapes, both dtypes and thread counts; statistics stable for a float32
+input far from zero; the fused ReLU."""
+import numpy as np
+import pytest
+
+import nnfast as nf
+from nnfast import _kernels, reference
+from nnfast._kernels import _threads
+from conftest import assert_close
+
+# (n_samples, channels, spatial): single values, odd sizes, a spatial size
+# above the statistics' 256-value block and one not a multiple of it
+SHAPES = [(2, 1, 1), (1, 3, 2), (5, 4, 1), (3, 2, 7), (7, 3, 13), (2, 5, 300),
+          (33, 2, 9), (4, 17, 5), (1, 1, 513)]
+
+
+def _inputs(shape, dtype, seed):
+    rng = np.random.default_rng([seed, *shape])
+    n, c, s = shape
+    x = (rng.standard_normal(shape) * rng.uniform(0.5, 3, (1, c, 1))
+         + rng.uniform(-5, 5, (1, c, 1))).astype(dtype)
+    weight = rng.standard_normal(c).astype(dtype)
+    bias = rng.standard_normal(c).astype(dtype)
+    grad_output = rng.standard_normal(shape).astype(dtype)
+    return x, weight, bias, grad_output
+
+
+def _stats(k, x):
+    mean, var = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+    k.batchnorm_stats(x, mean, var)
+    return mean, var
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_stats_fast_matches_reference(shape, dtype, threads):
+    x = _inputs(shape, dtype, 0)[0]
+    for f, r in zip(_stats(_kernels, x), _stats(reference, x)):
+        assert_close(f, r, np.float64)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_forward_fast_matches_reference(shape, relu, dtype, threads):
+    x, weight, bias, _ = _inputs(shape, dtype, 1)
+    mean, var = _stats(reference, x)
+    invstd = 1 / np.sqrt(var + 1e-5)
+    outs = []
+    for k in (_kernels, reference):
+        out = np.full(shape, np.nan, dtype)
+        k.batchnorm_forward(x, mean, invstd, weight, bias, out, relu)
+        outs.append(out)
+    assert outs[0].dtype == dtype
+    assert_close(outs[0], outs[1], dtype)
+    if relu:
+        assert np.all(outs[0] >= 0)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("batch_stats", [True, False])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_backward_fast_matches_reference(shape, batch_stats, accumulate, dtype, threads):
+    x, weight, _, grad_output = _inputs(shape, dtype, 2)
+    mean, var = _stats(reference, x)
+    invstd = 1 / np.sqrt(var + 1e-5)
+    results = []
+    for k in (_kernels, reference):
+        grad_input = np.full(shape, np.nan, dtype)
+        grad_weight = np.full(shape[1], 0.5, dtype)
+        grad_bias = np.full(shape[1], -0.25, dtype)
+        k.batchnorm_backward(x, mean, invstd, weight, grad_output, grad_input, grad_weight,
+                             grad_bias, batch_stats, accumulate)
+        results.append((grad_input, grad_weight, grad_bias))
+    for f, r in zip(*results):
+        assert f.dtype == dtype
+        assert_close(f, r, dtype)
+
+
+def test_backward_without_input_gradient(dtype):
+    x, weight, _, grad_output = _inputs((4, 3, 5), dtype, 3)
+    mean, var = _stats(reference, x)
+    invstd = 1 / np.sqrt(var + 1e-5)
+    grads = []
+    for k in (_kernels, reference):
+        gw, gb = np.zeros(3, dtype), np.zeros(3, dtype)
+        k.batchnorm_backward(x, mean, invstd, weight, grad_output, None, gw, gb, True, False)
+        grads.append((gw, gb))
+    for f, r in zip(*grads):
+        assert_close(f, r, dtype)
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference"])
+def test_float32_stats_far_from_zero_agree_with_float64(backend):
+    """Mean 1e4, std 1, float32: the normalised output agrees with one
+    computed from the float64 values to 1e-3 (PyTorch's float32 BatchNorm
+    is off by 1.0-1.7e-3 on (256, 6))."""
+    rng = np.random.default_rng(12)
+    x64 = 1e4 + rng.standard_normal((256, 6, 1))
+    x32 = x64.astype(np.float32)
+    k = _kernels if backend == "fast" else reference
+    mean, var = _stats(k, x32)
+    ref = x32.astype(np.float64)
+    np.testing.assert_allclose(mean, ref.mean(axis=(0, 2)), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(var, ref.var(axis=(0, 2)), rtol=1e-9)
+    ones, zeros = np.ones(6, np.float32), np.zeros(6, np.float32)
+    out = np.empty_like(x32)
+    k.batchnorm_forward(x32, mean, 1 / np.sqrt(var + 1e-5), ones, zeros, out, False)
+    expected = (ref - ref.mean(axis=(0, 2), keepdims=True)) / np.sqrt(
+        ref.var(axis=(0, 2), keepdims=True) + 1e-5)
+    assert np.max(np.abs(out - expected)) < 1e-3
+
+
+def test_stats_do_not_depend_on_thread_count():
+    """Each channel is reduced by one thread in a fixed order: 1 and 2
+    threads give the same bits."""
+    x, weight, _, grad_output = _inputs((64, 6, 37), np.float32, 4)
+    old = nf.get_num_threads()
+    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
+    results = []
+    try:
+        for n in (1, 2):
+            nf.set_num_threads(n)
+            mean, var = _stats(_kernels, x)
+            invstd = 1 / np.sqrt(var + 1e-5)
+            gi = np.empty_like(x)
+            gw, gb = np.zeros(6, np.float32), np.zeros(6, np.float32)
+            _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, gi, gw, gb,
+                                        True, False)
+            results.append((mean, var, gi, gw, gb))
+    finally:
+        _threads.set_flops_per_thread(1.0e5)
+        nf.set_num_threads(old)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("parts", [1, 3, 4])
+def test_deterministic_mode_gives_the_free_running_bits(parts):
+    """In deterministic mode (any number of parts) the kernels give the
+    bits they give at one thread: no result depends on the split."""
+    x, weight, bias, grad_output = _inputs((16, 5, 21), np.float32, 5)
+
+    def run():
+        mean, var = _stats(_kernels, x)
+        invstd = 1 / np.sqrt(var + 1e-5)
+        out, gi = np.empty_like(x), np.empty_like(x)
+        _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
+        gw, gb = np.zeros(5, np.float32), np.zeros(5, np.float32)
+        _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, gi, gw, gb, True, False)
+        return mean, var, out, gi, gw, gb
+
+    old = nf.get_num_threads()
+    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
+    try:
+        nf.set_num_threads(1)
+        serial = run()
+        nf.set_num_threads(2)
+        nf.set_deterministic(True, parts=parts)
+        deterministic = run()
+    finally:
+        nf.set_deterministic(False)
+        _threads.set_flops_per_thread(1.0e5)
+        nf.set_num_threads(old)
+    for a, b in zip(serial, deterministic):
+        np.testing.assert_array_equal(a, b)
