@@ -30,10 +30,11 @@ def one_hot_labels(batch_size, categories, rng=None):
     return labels
 
 
-def assert_input_gradient(layers, input_tensor, label_tensor, course_limit=1e-5):
+def assert_input_gradient(layers, input_tensor, label_tensor, course_limit=1e-5, seed=None):
     """The course's criterion (sum of per-element relative differences) and
-    nnfast's (L2-relative error <= 1e-6)."""
-    analytical, numerical = Helpers.input_gradients(layers, input_tensor, label_tensor)
+    nnfast's (L2-relative error <= 1e-6); ``seed`` reseeds np.random before
+    each layer's forward (Dropout)."""
+    analytical, numerical = Helpers.input_gradients(layers, input_tensor, label_tensor, seed)
     assert np.sum(Helpers._differences(analytical, numerical)) <= course_limit
     assert Helpers.relative_error(analytical, numerical) <= L2_RTOL
 

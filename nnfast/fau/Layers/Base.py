@@ -11,12 +11,18 @@ class BaseLayer:
         False here; True in layers with weights (FullyConnected, Conv), which
         also have ``weights``, ``gradient_weights``, an ``optimizer``
         property and ``initialize(weights_initializer, bias_initializer)``.
+    testing_phase : bool
+        False (the training phase) until set; layers that behave differently
+        at test time (Dropout) read it at each forward.
+        ``NeuralNetwork.phase`` sets it on every layer of a network.
     """
 
     trainable = False
+    testing_phase = False
 
     def __init__(self):
         self.trainable = False
+        self.testing_phase = False
 
     def __repr__(self):
         return f"{type(self).__name__}()"
