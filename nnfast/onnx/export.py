@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from nnfast._inference import inference_mode
+
 from nnfast.layers.base import Layer
 from nnfast.onnx.registry import EXPORTERS
 
@@ -95,7 +97,11 @@ class ExportContext:
                             f"(nnfast exports {', '.join(known)})")
         out = exporter(layer, self, x, key)
         if out not in self.shapes:
-            self.shapes[out] = tuple(layer.forward(np.zeros((1,) + self.shapes[x], self.dtype)).shape[1:])
+            # inference mode: a shape probe must not update running statistics
+            # (nor trip BatchNorm's one-sample check in training)
+            with inference_mode():
+                probe = layer.forward(np.zeros((1,) + self.shapes[x], self.dtype))
+            self.shapes[out] = tuple(probe.shape[1:])
         return out
 
     def rank(self, name):

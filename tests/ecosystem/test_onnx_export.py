@@ -12,13 +12,19 @@ L = nf.layers
 
 def every_layer_kind(dtype=np.float32):
     """One model holding every layer kind nnfast exports, nested Sequential included."""
+    rng = np.random.default_rng(7)
+    bn2, bn1 = L.BatchNorm2D(4, dtype=dtype), L.BatchNorm1D(20, affine=False, dtype=dtype)
+    for bn in (bn2, bn1):   # running statistics that are not the initial (0, 1)
+        bn.running_mean = rng.standard_normal(bn.num_features)
+        bn.running_var = rng.random(bn.num_features) + 0.5
+    bn2.weight.value[...] = rng.random(4) + 0.5
     return nf.Sequential([
-        L.Conv2D(1, 4, 3, padding=((1, 0), (2, 1)), dtype=dtype), L.ReLU(),
+        L.Conv2D(1, 4, 3, padding=((1, 0), (2, 1)), dtype=dtype), bn2, L.ReLU(),
         L.Conv2D(4, 6, 3, stride=2, dilation=(1, 2), padding=1, dtype=dtype),
         L.Conv2D(6, 6, 2, padding="same", dtype=dtype), L.LeakyReLU(0.1), L.MaxPool2D(2, stride=1, padding=1), L.PReLU(6, init=0.2, dtype=dtype),
         nf.Sequential([L.AvgPool2D(3, stride=2, padding=1), L.Tanh()]),
         L.Softmax(), L.Flatten(), L.Dropout(0.25),
-        L.Linear(6 * 4 * 4, 20, dtype=dtype), L.Sigmoid(), L.PReLU(dtype=dtype),
+        L.Linear(6 * 4 * 4, 20, dtype=dtype), bn1, L.Sigmoid(), L.PReLU(dtype=dtype),
         L.Linear(20, 10, dtype=dtype), L.LogSoftmax(),
     ])
 

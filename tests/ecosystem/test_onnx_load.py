@@ -50,13 +50,18 @@ def test_loaded_every_layer_kind_keeps_hyper_parameters(tmp_path):
     nf.onnx.export(make(), tmp_path / "m.onnx", shape)
     loaded = nf.onnx.load(tmp_path / "m.onnx")
     kinds = [type(layer).__name__ for layer in loaded]
-    assert kinds == ["Conv2D", "ReLU", "Conv2D", "Conv2D", "LeakyReLU", "MaxPool2D", "PReLU",
-                     "AvgPool2D", "Tanh", "Softmax", "Flatten", "Dropout", "Linear", "Sigmoid",
-                     "PReLU", "Linear", "LogSoftmax"]
-    assert loaded[0].padding == (1, 0, 2, 1) and loaded[2].dilation == (1, 2)
-    assert loaded[3].padding == (0, 1, 0, 1)  # "same" for an even kernel: the extra row after
-    assert loaded[4].negative_slope == 0.1 and loaded[11].p == 0.25
-    assert loaded[5].stride == (1, 1) and loaded[5].padding == (1, 1)
+    assert kinds == ["Conv2D", "BatchNorm2D", "ReLU", "Conv2D", "Conv2D", "LeakyReLU",
+                     "MaxPool2D", "PReLU", "AvgPool2D", "Tanh", "Softmax", "Flatten", "Dropout",
+                     "Linear", "BatchNorm1D", "Sigmoid", "PReLU", "Linear", "LogSoftmax"]
+    assert loaded[0].padding == (1, 0, 2, 1) and loaded[3].dilation == (1, 2)
+    assert loaded[4].padding == (0, 1, 0, 1)  # "same" for an even kernel: the extra row after
+    assert loaded[5].negative_slope == 0.1 and loaded[12].p == 0.25
+    assert loaded[6].stride == (1, 1) and loaded[6].padding == (1, 1)
+    original = make()
+    for i, j in ((1, 1), (14, 13)):   # the running statistics travel, as ONNX's inputs
+        np.testing.assert_allclose(loaded[i].running_mean, original[j].running_mean, rtol=1e-6)
+        np.testing.assert_allclose(loaded[i].running_var, original[j].running_var, rtol=1e-6)
+        assert loaded[i].eps == pytest.approx(original[j].eps, rel=1e-6)   # a float attribute
 
 
 def test_float64_graphs_load_as_float64(tmp_path):
@@ -210,8 +215,10 @@ def test_first_unsupported_operator_is_named():
              helper.make_node("Erf", ["bn"], ["y"])]
     proto = make_graph(nodes, ["N", 3, 4, 4], ["N", 3, 4, 4],
                        {"s": scale, "b": bias, "m": bias, "v": scale})
-    _fails(proto, r"node 1 \(BatchNormalization 'bn1'\): nnfast has no layer for ONNX "
-                  r"'BatchNormalization' yet \(it needs BatchNorm1D/2D/3D\); nnfast builds layers from Add,")
+    # BatchNormalization loads (BatchNorm2D); the first operator after it that
+    # nnfast cannot build is the one named
+    _fails(proto, r"node 2 \(Erf ''\): ONNX 'Erf' is not an operator nnfast can build; "
+                  r"nnfast builds layers from Add, AveragePool, BatchNormalization,")
     nodes = [helper.make_node("Erf", ["x"], ["y"])]
     _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 0 \(Erf ''\): ONNX 'Erf' is not an operator nnfast can build")
     for op, needs in (("GlobalAveragePool", "GlobalAvgPool"), ("Resize", "Upsample"),

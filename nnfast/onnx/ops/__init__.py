@@ -1,4 +1,4 @@
 """One module per layer family, each registering its exporter and importer
 (and the folders of the shape arithmetic) in ``nnfast.onnx.registry``."""
-from nnfast.onnx.ops import (activations, arithmetic, conv, dropout, linear, pooling,  # noqa: F401
-                             sequential, shape, softmax)
+from nnfast.onnx.ops import (activations, arithmetic, batchnorm, conv, dropout, linear,  # noqa: F401
+                             pooling, sequential, shape, softmax)
