@@ -7,3 +7,4 @@ from nnfast.layers.softmax import LogSoftmax, Softmax
 from nnfast.layers.flatten import Flatten
 from nnfast.layers.conv import Conv2D
 from nnfast.layers.pooling import AvgPool2D, MaxPool2D
+from nnfast.layers.recurrent import GRU, LSTM, RNN

@@ -25,3 +25,6 @@ from nnfast.reference.conv import (col2im, conv2d_backward_direct, conv2d_backwa
                                    conv2d_workspace_size, im2col)
 from nnfast.reference.pooling import (avgpool2d_backward, avgpool2d_forward,
                                       maxpool2d_backward, maxpool2d_forward)
+from nnfast.reference.recurrent import (gru_gates_backward, gru_gates_forward,
+                                     lstm_gates_backward, lstm_gates_forward,
+                                     rnn_cell_backward, rnn_cell_forward)
