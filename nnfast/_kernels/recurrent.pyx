@@ -16,11 +16,27 @@ Threads split the batch rows into one contiguous block each.
 """
 from cython cimport floating
 
-from nnfast._kernels._math cimport f_sigmoid, f_tanh
+from libc.math cimport expm1, expm1f
+
+from nnfast._kernels._math cimport f_sigmoid
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 # Work per gate element, in flops, for team_size: a sigmoid/tanh is ~10.
 cdef double PER_GATE = 12.0
+
+cdef inline floating f_tanh(floating x) noexcept nogil:
+    """tanh from expm1, as (1 - e^-2|x|) / (1 + e^-2|x|) with the sign of x:
+    accurate to a few ulp near 0 as well (expm1 has no cancellation), and
+    on this machine's glibc ~4x faster than tanhf (a step of lstm-seq's
+    gates took 1.3 ms with tanhf, mostly in its two tanh calls)."""
+    cdef floating e
+    if floating is float:
+        e = expm1f(-2 * (x if x >= 0 else -x))
+    else:
+        e = expm1(-2 * (x if x >= 0 else -x))
+    e = -e / (2 + e)
+    return e if x >= 0 else -e
+
 
 cdef enum Op:
     RNN_FORWARD
