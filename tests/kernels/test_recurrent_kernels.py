@@ -136,3 +136,31 @@ def test_lstm_gates_saturate_without_overflow():
             np.testing.assert_array_equal(gates[0], 1)
             np.testing.assert_array_equal(c[0], 2)          # f*1 + i*g = 1 + 1
             np.testing.assert_array_equal(gates[1, :hidden], 0)
+
+
+def test_float32_gate_functions_within_two_ulp():
+    """The compiled float32 sigmoid and tanh (fast_gates.h's polynomials)
+    against float64 NumPy over -90..90 and tiny magnitudes; inf and NaN kept."""
+    x = np.concatenate([np.linspace(-90, 90, 20001), np.geomspace(1e-30, 1, 300),
+                        -np.geomspace(1e-30, 1, 300)]).astype(np.float32)
+    hidden = x.size
+    ones = np.ones(1, np.int64)
+    h = np.empty((1, hidden), np.float32)
+    zeros = np.zeros((1, hidden), np.float32)
+    _kernels.rnn_cell_forward(x[None], zeros, zeros, ones, 0, h, False)
+    expected = np.tanh(x.astype(np.float64))
+    np.testing.assert_allclose(h[0], expected, rtol=2.5e-7, atol=1e-38)
+    pre = np.zeros((1, 4 * hidden), np.float32)
+    pre[0, :hidden] = x
+    gates = np.empty_like(pre)
+    c = np.empty((1, hidden), np.float32)
+    _kernels.lstm_gates_forward(pre, np.zeros_like(pre), zeros, zeros, ones, 0, gates, h, c)
+    expected = 1 / (1 + np.exp(-x.astype(np.float64)))
+    big = expected > 1e-37   # below: flushed to the smallest normal or less
+    np.testing.assert_allclose(gates[0, :hidden][big], expected[big], rtol=2.5e-7)
+    special = np.array([[np.inf, -np.inf, np.nan]], np.float32)
+    out = np.empty_like(special)
+    z3 = np.zeros_like(special)
+    _kernels.rnn_cell_forward(special, z3, z3, ones, 0, out, False)
+    np.testing.assert_array_equal(out[0, :2], [1, -1])
+    assert np.isnan(out[0, 2])
