@@ -1,7 +1,7 @@
 """Layers of the teaching framework: ``from nnfast.fau.Layers import *``
 gives the modules (``FullyConnected.FullyConnected``, ``Conv.Conv``, ...)."""
-from nnfast.fau.Layers import (Base, Conv, Flatten, FullyConnected, Helpers, Initializers,
-                               Pooling, ReLU, SoftMax)
+from nnfast.fau.Layers import (LSTM, RNN, Base, Conv, Flatten, FullyConnected, Helpers,
+                               Initializers, Pooling, ReLU, SoftMax)
 
 __all__ = ["Base", "Conv", "Flatten", "FullyConnected", "Helpers", "Initializers",
-           "Pooling", "ReLU", "SoftMax"]
+           "LSTM", "Pooling", "ReLU", "RNN", "SoftMax"]
