@@ -10,8 +10,8 @@ the bias (``linear_forward`` on the (T*N, input) time-major input); each
 step is one GEMM ``h @ W_hh.T`` and one fused kernel for the gates
 (nnfast._kernels.recurrent). The backward pass goes back through time with
 the gate activations kept from the forward, one GEMM per step for the
-recurrent gradient; the weight gradients and the input gradient of all
-steps are then one GEMM each (``linear_backward``).
+recurrent gradient; the weight gradients, bias gradients and the input
+gradient of all steps are then one GEMM each.
 """
 
 import numpy as np
@@ -216,17 +216,25 @@ class _Recurrent(Layer):
 
     def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
         """Accumulate the layer's parameter gradients from the gate gradients
-        of every step, and return the input gradient (T, N, I) or None."""
+        of every step, and return the input gradient (T, N, I) or None.
+
+        GEMMs over all T*N rows at once; each bias gradient as ones @ grad
+        (a GEMM too): ``linear_backward``'s column sums over 1600 rows of
+        lstm-seq's 512 gates took 6 of its 13 ms, the GEMM 0.13 ms."""
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
         steps, n = inp.shape[0], inp.shape[1]
         rows = steps * n
         gx = grad_x_gates.reshape(rows, -1)
-        grad_input = np.empty(inp.shape, self.dtype) if need_input else None
-        k.linear_backward(inp.reshape(rows, -1), w_ih.value, gx,
-                          None if grad_input is None else grad_input.reshape(rows, -1),
-                          w_ih.grad, b_ih.grad, True)
-        k.linear_backward(h_prev_all.reshape(rows, -1), w_hh.value, grad_h_gates.reshape(rows, -1),
-                          None, w_hh.grad, b_hh.grad, True)
+        gh = grad_h_gates.reshape(rows, -1)
+        ones = np.ones((1, rows), self.dtype)
+        k.gemm(gx, inp.reshape(rows, -1), w_ih.grad, True, False, 1.0, 1.0)
+        k.gemm(ones, gx, b_ih.grad.reshape(1, -1), False, False, 1.0, 1.0)
+        k.gemm(gh, h_prev_all.reshape(rows, -1), w_hh.grad, True, False, 1.0, 1.0)
+        k.gemm(ones, gh, b_hh.grad.reshape(1, -1), False, False, 1.0, 1.0)
+        if not need_input:
+            return None
+        grad_input = np.empty(inp.shape, self.dtype)
+        k.gemm(gx, w_ih.value, grad_input.reshape(rows, -1), False, False, 1.0, 0.0)
         return grad_input
 
 
