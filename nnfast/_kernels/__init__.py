@@ -29,3 +29,6 @@ from nnfast._kernels.conv import (col2im, conv2d_backward_direct, conv2d_backwar
 from nnfast._kernels.pooling import (avgpool2d_backward, avgpool2d_forward,
                                      maxpool2d_backward, maxpool2d_forward)
 from nnfast._kernels.batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_stats
+from nnfast._kernels.recurrent import (gru_gates_backward, gru_gates_forward,
+                                     lstm_gates_backward, lstm_gates_forward,
+                                     rnn_cell_backward, rnn_cell_forward)

@@ -1,3 +1,3 @@
-"""Training benchmarks: the five workloads, a runner that times nnfast and
+"""Training benchmarks: the workloads, a runner that times nnfast and
 PyTorch side by side in separate processes, and the report (``nnfast bench``).
 """

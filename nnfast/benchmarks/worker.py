@@ -163,7 +163,7 @@ class Session:
         name = workloads.check_workload(msg["workload"])
         seed = int(msg.get("seed", 0))
         self.trainer.set_threads(int(msg["threads"]))
-        X, y = workloads.make_data(n_samples, seed)
+        X, y = workloads.make_data(n_samples, seed, name)
         self.trainer.build(name, workloads.init_weights(name, seed), X, y, int(msg["batch_size"]))
         self.step_index = 0
 

@@ -1,7 +1,8 @@
-"""The five training workloads, built identically for nnfast and for PyTorch.
+"""The training workloads, built identically for nnfast and for PyTorch.
 
-Every workload trains on float32 input of shape (N, 1, 28, 28) with 10
-classes, softmax cross-entropy and SGD (lr 0.003, momentum 0.9). Its layers
+Every workload trains on float32 input of shape (N,) + its ``input_shape``
+((1, 28, 28) images unless it says otherwise; lstm-seq's are sequences of
+50 steps of 32 features) with 10 classes, softmax cross-entropy and SGD (lr 0.003, momentum 0.9). Its layers
 are described once, as plain tuples, and both builders read that description;
 the data and the initial weights come from NumPy alone (one seed), so every
 implementation starts from the same weights and sees the same batches.
@@ -17,7 +18,9 @@ LR = 0.003
 MOMENTUM = 0.9
 
 # Layer descriptions: ("flatten",), ("linear", in, out), ("relu",),
-# ("sigmoid",), ("conv", in, out, kernel, padding), ("maxpool", kernel).
+# ("sigmoid",), ("conv", in, out, kernel, padding), ("maxpool", kernel),
+# ("lstm", input, hidden) on (N, T, input) sequences (batch first) and
+# ("last",), the last time step of (N, T, F) as (N, F).
 WORKLOADS = {
     "mlp-lab": {
         "batch_size": 64,
@@ -48,6 +51,11 @@ WORKLOADS = {
                    ("flatten",), ("linear", 3136, 128), ("relu",),
                    ("linear", 128, 10)],
     },
+    "lstm-seq": {
+        "batch_size": 32,
+        "input_shape": (50, 32),
+        "layers": [("lstm", 32, 128), ("last",), ("linear", 128, 10)],
+    },
 }
 
 # Training samples/s ratios the workloads are held to: fast / torch and
@@ -58,6 +66,7 @@ TARGETS = {
     "mlp-wide": {"torch": 1.2, "roofline": 0.75},
     "lenet5": {"torch": 2.0, "reference": 5.0},
     "cnn32-64": {"torch": 1.5, "reference": 5.0},
+    "lstm-seq": {"torch": 1.5},
 }
 
 
@@ -68,9 +77,14 @@ def check_workload(name):
     return name
 
 
+def input_shape(name):
+    """One sample's shape in workload ``name``: (C, H, W) or (T, F)."""
+    return tuple(WORKLOADS[name].get("input_shape", INPUT_SHAPE))
+
+
 def _shapes(name):
-    """(layer, input shape (C, H, W) or (F,)) for each layer of a workload."""
-    shape = INPUT_SHAPE
+    """(layer, input shape (C, H, W), (T, F) or (F,)) for each layer of a workload."""
+    shape = input_shape(name)
     out = []
     for layer in WORKLOADS[name]["layers"]:
         out.append((layer, shape))
@@ -85,6 +99,10 @@ def _shapes(name):
         elif kind == "maxpool":
             k = layer[1]
             shape = (shape[0], shape[1] // k, shape[2] // k)
+        elif kind == "lstm":
+            shape = (shape[0], layer[2])
+        elif kind == "last":
+            shape = shape[1:]
     return out
 
 
@@ -93,7 +111,10 @@ def flops_per_step(name, batch_size):
 
     Forward 2*N*MACs per Linear/Conv, the same again for the weight gradient,
     and again for the input gradient except for the first layer with
-    parameters (no implementation needs the gradient wrt the data).
+    parameters (no implementation needs the gradient wrt the data). An LSTM
+    of T steps counts its input and recurrent projections at every step;
+    the recurrent one always has its input gradient (the gradient through
+    time).
     Element-wise work (bias, activations, pooling, softmax, update) is left
     out: it is memory-bound and small next to the GEMMs.
     """
@@ -108,6 +129,13 @@ def flops_per_step(name, batch_size):
             h = shape[1] + 2 * pad - k + 1
             w = shape[2] + 2 * pad - k + 1
             macs = c_out * h * w * c_in * k * k
+        elif kind == "lstm":
+            _, size_in, hidden = layer
+            steps = shape[0]
+            macs_ih, macs_hh = steps * 4 * hidden * size_in, steps * 4 * hidden * hidden
+            total += (4.0 if first else 6.0) * batch_size * macs_ih + 6.0 * batch_size * macs_hh
+            first = False
+            continue
         else:
             continue
         total += (4.0 if first else 6.0) * batch_size * macs
@@ -119,12 +147,19 @@ def init_weights(name, seed=0):
     """Initial parameters of a workload, in layer order, weight before bias.
 
     PyTorch's default initialisation for Linear and Conv2d (weights and bias
-    from U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn with NumPy so that the
-    same arrays go into every implementation. float32.
+    from U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and LSTM (weight_ih, weight_hh,
+    bias_ih, bias_hh from U(-1/sqrt(hidden), 1/sqrt(hidden))), drawn with
+    NumPy so that the same arrays go into every implementation. float32.
     """
     rng = np.random.default_rng(seed)
     params = []
     for layer in WORKLOADS[name]["layers"]:
+        if layer[0] == "lstm":
+            _, size_in, hidden = layer
+            bound = 1.0 / np.sqrt(hidden)
+            for shape in ((4 * hidden, size_in), (4 * hidden, hidden), (4 * hidden,), (4 * hidden,)):
+                params.append(rng.uniform(-bound, bound, size=shape).astype(np.float32))
+            continue
         if layer[0] == "linear":
             shape = (layer[2], layer[1])
         elif layer[0] == "conv":
@@ -137,10 +172,12 @@ def init_weights(name, seed=0):
     return params
 
 
-def make_data(n_samples, seed=0):
-    """Random images and labels: X float32 (n, 1, 28, 28) in [0, 1), y int64 (n,)."""
+def make_data(n_samples, seed=0, name=None):
+    """Random inputs and labels: X float32 (n,) + ``input_shape(name)`` in
+    [0, 1) (images (n, 1, 28, 28) when name is None), y int64 (n,)."""
     rng = np.random.default_rng(seed + 1)
-    X = rng.random((n_samples,) + INPUT_SHAPE, dtype=np.float32)
+    shape = INPUT_SHAPE if name is None else input_shape(name)
+    X = rng.random((n_samples,) + shape, dtype=np.float32)
     y = rng.integers(0, N_CLASSES, size=n_samples, dtype=np.int64)
     return X, y
 
@@ -148,6 +185,38 @@ def make_data(n_samples, seed=0):
 def _layers(name, make):
     """The workload's layers, each built by ``make[kind](*arguments)``."""
     return [make[layer[0]](*layer[1:]) for layer in WORKLOADS[name]["layers"]]
+
+
+def _nnfast_last_step():
+    """An nnfast layer: (N, T, F) -> (N, F), the last time step."""
+    from nnfast.layers import Layer
+
+    class LastStep(Layer):
+        def forward(self, x):
+            self._shape = x.shape
+            self._grad_output_shape = (x.shape[0], x.shape[2])
+            return np.ascontiguousarray(x[:, -1])
+
+        def backward(self, grad_output):
+            g = self._check_grad_output(grad_output, grad_output.dtype)
+            grad_input = np.zeros(self._shape, g.dtype)
+            grad_input[:, -1] = g
+            return grad_input
+
+    return LastStep()
+
+
+def _torch_last_step():
+    """A torch module: an LSTM's (output, state) or (N, T, F) -> (N, F), the
+    last time step of the output."""
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            out = x[0] if isinstance(x, tuple) else x
+            return out[:, -1]
+
+    return LastStep()
 
 
 def build_nnfast(name, weights):
@@ -165,6 +234,7 @@ def build_nnfast(name, weights):
         "flatten": L.Flatten, "linear": L.Linear, "relu": L.ReLU, "sigmoid": L.Sigmoid,
         "conv": lambda i, o, k, pad: L.Conv2D(i, o, kernel_size=k, stride=1, padding=pad),
         "maxpool": lambda k: L.MaxPool2D(kernel_size=k, stride=k),
+        "lstm": lambda i, h: L.LSTM(i, h), "last": _nnfast_last_step,
     })
     model = nf.Sequential(layers)
     params = model.parameters()
@@ -189,6 +259,7 @@ def build_torch(name, weights):
         "flatten": nn.Flatten, "linear": nn.Linear, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
         "conv": lambda i, o, k, pad: nn.Conv2d(i, o, kernel_size=k, stride=1, padding=pad),
         "maxpool": lambda k: nn.MaxPool2d(kernel_size=k, stride=k),
+        "lstm": lambda i, h: nn.LSTM(i, h, batch_first=True), "last": _torch_last_step,
     }))
     params = list(model.parameters())
     assert len(params) == len(weights), (len(params), len(weights))

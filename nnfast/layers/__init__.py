@@ -8,3 +8,4 @@ from nnfast.layers.flatten import Flatten
 from nnfast.layers.conv import Conv2D
 from nnfast.layers.pooling import AvgPool2D, MaxPool2D
 from nnfast.layers.batchnorm import BatchNorm1D, BatchNorm2D
+from nnfast.layers.recurrent import GRU, LSTM, RNN

@@ -26,3 +26,6 @@ from nnfast.reference.conv import (col2im, conv2d_backward_direct, conv2d_backwa
 from nnfast.reference.pooling import (avgpool2d_backward, avgpool2d_forward,
                                       maxpool2d_backward, maxpool2d_forward)
 from nnfast.reference.batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_stats
+from nnfast.reference.recurrent import (gru_gates_backward, gru_gates_forward,
+                                     lstm_gates_backward, lstm_gates_forward,
+                                     rnn_cell_backward, rnn_cell_forward)

@@ -129,7 +129,7 @@ def test_workloads_are_the_same_network_in_nnfast_and_torch(torch, name):
     from conftest import assert_close
 
     weights = wl.init_weights(name)
-    X, y = wl.make_data(4)
+    X, y = wl.make_data(4, name=name)
     model, loss, _, backward = wl.build_nnfast(name, weights)
     tmodel, tloss, _ = wl.build_torch(name, weights)
     logits = model.forward(X)

@@ -51,7 +51,16 @@ def test_every_layer_kind_has_an_exporter():
     from nnfast.onnx.registry import EXPORTERS
     kinds = {obj for obj in vars(L).values()
              if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
-    assert kinds | {nf.Sequential} == set(EXPORTERS)
+    # The recurrent layers have no converter yet (ONNX's LSTM/GRU/RNN take
+    # their gates in another order than torch's and nnfast's): exporting one
+    # is the TypeError naming it, tested below.
+    not_yet = {L.RNN, L.LSTM, L.GRU}
+    assert (kinds - not_yet) | {nf.Sequential} == set(EXPORTERS)
+
+
+def test_a_layer_without_converter_is_named(tmp_path):
+    with pytest.raises(TypeError, match=r"cannot export nnfast.layers.recurrent.LSTM .*no converter"):
+        nf.onnx.export(nf.Sequential(L.LSTM(3, 4)), tmp_path / "m.onnx", (5, 3))
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

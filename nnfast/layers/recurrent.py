@@ -1,0 +1,393 @@
+"""Recurrent layers: RNN (Elman), LSTM and GRU, as PyTorch's.
+
+Parameters have PyTorch's names, gate order and layouts (``weight_ih_l0``
+(gates*hidden, input), ``weight_hh_l0`` (gates*hidden, hidden), ``bias_ih_l0``,
+``bias_hh_l0``, then ``_l1``...), so weights copy from ``torch.nn.LSTM`` and
+the others as plain arrays.
+
+How a layer runs: the input projection of all time steps is one GEMM with
+the bias (``linear_forward`` on the (T*N, input) time-major input); each
+step is one GEMM ``h @ W_hh.T`` and one fused kernel for the gates
+(nnfast._kernels.recurrent). The backward pass goes back through time with
+the gate activations kept from the forward, one GEMM per step for the
+recurrent gradient; the weight gradients, bias gradients and the input
+gradient of all steps are then one GEMM each.
+"""
+
+import numpy as np
+
+from nnfast import _backend
+from nnfast._random import get_rng
+from nnfast._validation import as_float_array, check_choice, check_int, float_dtype, INT32_MAX
+from nnfast.layers.base import Layer
+from nnfast.parameter import Parameter
+
+
+def _check_lengths(lengths, n_samples, n_steps):
+    """``lengths`` as an int64 array (n_samples,) of values in [1, n_steps]."""
+    if isinstance(lengths, (str, bytes, dict, set)) or lengths is None:
+        raise TypeError(f"lengths must be a sequence of ints, got {type(lengths).__name__}")
+    try:
+        arr = np.asarray(lengths)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"lengths must be a sequence of ints, got {type(lengths).__name__} "
+                        f"({e})") from None
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"lengths must hold ints, got dtype {arr.dtype}")
+    if arr.shape != (n_samples,):
+        raise ValueError(f"lengths must have shape ({n_samples},) (one length per sequence of "
+                         f"x), got shape {arr.shape}")
+    if arr.size and (arr.min() < 1 or arr.max() > n_steps):
+        raise ValueError(f"lengths must be in [1, {n_steps}] (x's sequence length), got values "
+                         f"from {arr.min()} to {arr.max()}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+class _Recurrent(Layer):
+    """What RNN, LSTM and GRU share: parameters, checks, the layer stack.
+
+    Subclasses set ``_n_gates`` and implement ``_layer_forward`` and
+    ``_layer_backward`` for one layer of the stack.
+    """
+
+    _n_gates = 1
+    _has_cell = False
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True,
+                 dtype=np.float32, rng=None):
+        super().__init__()
+        self.input_size = check_int(input_size, "input_size", 1, INT32_MAX)
+        self.hidden_size = check_int(hidden_size, "hidden_size", 1, INT32_MAX)
+        self.num_layers = check_int(num_layers, "num_layers", 1, 1024)
+        if not isinstance(batch_first, (bool, np.bool_)):
+            raise TypeError(f"batch_first must be True or False, got "
+                            f"{type(batch_first).__name__} {batch_first!r}")
+        if not batch_first:
+            raise ValueError("batch_first=False is not supported: x must be (n_samples, "
+                             "seq_len, input_size); pass x.transpose(1, 0, 2) of a "
+                             "(seq_len, n_samples, input_size) array")
+        self.batch_first = True
+        self.dtype = float_dtype(dtype)
+        # PyTorch's initialization: every parameter U(-1/sqrt(hidden), 1/sqrt(hidden))
+        rng = get_rng(rng)
+        bound = 1.0 / np.sqrt(self.hidden_size)
+        G, H = self._n_gates * self.hidden_size, self.hidden_size
+        self._params = []
+        for layer in range(self.num_layers):
+            size_in = self.input_size if layer == 0 else H
+            for name, shape, layout in (
+                    ("weight_ih", (G, size_in), "(gates*hidden_size, input_size)"),
+                    ("weight_hh", (G, H), "(gates*hidden_size, hidden_size)"),
+                    ("bias_ih", (G,), "(gates*hidden_size,)"),
+                    ("bias_hh", (G,), "(gates*hidden_size,)")):
+                full = f"{name}_l{layer}"
+                p = Parameter(rng.uniform(-bound, bound, shape).astype(self.dtype), full, layout)
+                setattr(self, full, p)
+                self._params.append(p)
+        self.last_state = None
+        self.grad_h0 = None
+        self._cache = None
+        self._config = {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                        "num_layers": self.num_layers, "dtype": np.dtype(self.dtype).name}
+
+    def parameters(self):
+        """Per layer: weight_ih, weight_hh, bias_ih, bias_hh (torch's order)."""
+        return list(self._params)
+
+    def _layer_params(self, layer):
+        return self._params[4 * layer:4 * layer + 4]
+
+    # -- checks -----------------------------------------------------------
+    def _check_x(self, x):
+        x = as_float_array(x, "x", self.dtype, ndim=3)
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"x must have shape (n_samples, seq_len, {self.input_size}) for "
+                             f"{self!r}, got {x.shape}")
+        return x
+
+    def _check_state(self, h, name, n_samples):
+        h = as_float_array(h, name, self.dtype, ndim=3)
+        expected = (self.num_layers, n_samples, self.hidden_size)
+        if h.shape != expected:
+            raise ValueError(f"{name} must have shape (num_layers, n_samples, hidden_size) = "
+                             f"{expected}, got {h.shape}")
+        return h
+
+    def _initial_state(self, h0, n_samples):
+        """(h0, c0) as (num_layers, n, hidden) arrays (c0 None without a cell)."""
+        if h0 is None:
+            zeros = np.zeros((self.num_layers, n_samples, self.hidden_size), self.dtype)
+            return zeros, (zeros.copy() if self._has_cell else None)
+        if self._has_cell:
+            if isinstance(h0, (tuple, list)):
+                if len(h0) != 2:
+                    raise ValueError(f"h0 must be an array or a pair (h0, c0), got a "
+                                     f"{type(h0).__name__} of {len(h0)}")
+                return (self._check_state(h0[0], "h0", n_samples),
+                        self._check_state(h0[1], "c0", n_samples))
+            return (self._check_state(h0, "h0", n_samples),
+                    np.zeros((self.num_layers, n_samples, self.hidden_size), self.dtype))
+        return self._check_state(h0, "h0", n_samples), None
+
+    # -- the stack ------------------------------------------------------------
+    def forward(self, x, h0=None, lengths=None):
+        """Run the sequence ``x`` through the layers.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_samples, seq_len, input_size)
+        h0 : ndarray of shape (num_layers, n_samples, hidden_size), or None
+            (zeros). LSTM: a pair (h0, c0) of such arrays, or h0 alone (c0
+            zeros).
+        lengths : sequence of n_samples ints in [1, seq_len], or None
+            Each sequence's own length (PyTorch's packed sequences): the
+            output past a sequence's end is zero, the gradient arriving
+            there is ignored, and ``last_state`` holds the state at each
+            sequence's own last step.
+
+        Returns
+        -------
+        out : ndarray of shape (n_samples, seq_len, hidden_size)
+            The last layer's hidden state at every step. The final state is
+            in ``last_state``: (num_layers, n_samples, hidden_size), for
+            LSTM a pair (h, c).
+        """
+        x = self._check_x(x)
+        n, steps = x.shape[0], x.shape[1]
+        given_lengths = lengths is not None
+        lengths = (_check_lengths(lengths, n, steps) if given_lengths
+                   else np.full(n, steps, np.int64))
+        h0_arr, c0_arr = self._initial_state(h0, n)
+        k = _backend.kernels()
+        inp = np.ascontiguousarray(x.transpose(1, 0, 2))      # (T, N, I), time-major
+        mask = (np.arange(steps)[:, None] < lengths[None, :])[:, :, None] if given_lengths else None
+        caches, last_h, last_c = [], [], []
+        for layer in range(self.num_layers):
+            cache = self._layer_forward(k, layer, inp, h0_arr[layer],
+                                        None if c0_arr is None else c0_arr[layer], lengths)
+            cache["inp"] = inp
+            caches.append(cache)
+            seq = cache["h"][1:]
+            last_h.append(cache["h"][steps])
+            if self._has_cell:
+                last_c.append(cache["c"][steps])
+            # past a sequence's end the output is zero (the next layer's
+            # input there is never read: its rows are past their end too)
+            inp = seq * mask if given_lengths else seq
+        out = np.ascontiguousarray(inp.transpose(1, 0, 2))
+        h_n = np.stack(last_h)
+        self.last_state = (h_n, np.stack(last_c)) if self._has_cell else h_n
+        self._cache = {"layers": caches, "lengths": lengths, "h0_given": h0 is not None,
+                       "x_shape": x.shape}
+        self.grad_h0 = None
+        self._grad_output_shape = out.shape
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (n_samples, seq_len, hidden_size) -> grad_input
+        (n_samples, seq_len, input_size), or None when ``requires_input_grad``
+        is False. Accumulates every parameter's gradient; sets ``grad_h0``
+        ((num_layers, n_samples, hidden_size), LSTM a pair) when the
+        forward was given ``h0``."""
+        g = self._check_grad_output(grad_output, self.dtype)
+        k = _backend.kernels()
+        cache = self._cache
+        grad = np.ascontiguousarray(g.transpose(1, 0, 2))      # (T, N, H)
+        grad_h0, grad_c0 = [None] * self.num_layers, [None] * self.num_layers
+        for layer in reversed(range(self.num_layers)):
+            need_input = layer > 0 or self.requires_input_grad
+            grad, grad_h0[layer], grad_c0[layer] = self._layer_backward(
+                k, layer, cache["layers"][layer], grad, cache["lengths"], need_input)
+        if cache["h0_given"]:
+            h = np.stack(grad_h0)
+            self.grad_h0 = (h, np.stack(grad_c0)) if self._has_cell else h
+        if grad is None:
+            return None
+        return np.ascontiguousarray(grad.transpose(1, 0, 2))
+
+    # -- shared pieces of one layer -------------------------------------------
+    def _input_projection(self, k, inp, weight, bias):
+        """(T, N, G) := inp @ weight.T + bias, one GEMM over every step."""
+        steps, n = inp.shape[0], inp.shape[1]
+        proj = np.empty((steps, n, weight.shape[0]), self.dtype)
+        k.linear_forward(inp.reshape(steps * n, -1), weight, bias,
+                         proj.reshape(steps * n, -1), False)
+        return proj
+
+    def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
+        """Accumulate the layer's parameter gradients from the gate gradients
+        of every step, and return the input gradient (T, N, I) or None.
+
+        GEMMs over all T*N rows at once; each bias gradient as ones @ grad
+        (a GEMM too): ``linear_backward``'s column sums over 1600 rows of
+        lstm-seq's 512 gates took 6 of its 13 ms, the GEMM 0.13 ms."""
+        w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
+        steps, n = inp.shape[0], inp.shape[1]
+        rows = steps * n
+        gx = grad_x_gates.reshape(rows, -1)
+        gh = grad_h_gates.reshape(rows, -1)
+        ones = np.ones((1, rows), self.dtype)
+        k.gemm(gx, inp.reshape(rows, -1), w_ih.grad, True, False, 1.0, 1.0)
+        k.gemm(ones, gx, b_ih.grad.reshape(1, -1), False, False, 1.0, 1.0)
+        k.gemm(gh, h_prev_all.reshape(rows, -1), w_hh.grad, True, False, 1.0, 1.0)
+        k.gemm(ones, gh, b_hh.grad.reshape(1, -1), False, False, 1.0, 1.0)
+        if not need_input:
+            return None
+        grad_input = np.empty(inp.shape, self.dtype)
+        k.gemm(gx, w_ih.value, grad_input.reshape(rows, -1), False, False, 1.0, 0.0)
+        return grad_input
+
+
+class RNN(_Recurrent):
+    """Elman RNN: h_t = act(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh).
+
+    Parameters
+    ----------
+    input_size, hidden_size : int >= 1
+    nonlinearity : "tanh" (default) or "relu"
+    num_layers : int >= 1
+    batch_first : True (x is (n_samples, seq_len, input_size)); False is refused
+    dtype : np.float32 (default) or np.float64
+    rng : int, numpy.random.Generator or None
+        For the initial weights, U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))
+        as PyTorch's.
+
+    Attributes
+    ----------
+    weight_ih_l{k} : Parameter (hidden_size, input_size) (k = 0) or (hidden_size, hidden_size)
+    weight_hh_l{k} : Parameter (hidden_size, hidden_size)
+    bias_ih_l{k}, bias_hh_l{k} : Parameter (hidden_size,)
+    last_state : ndarray (num_layers, n_samples, hidden_size) after forward
+    grad_h0 : ndarray (num_layers, n_samples, hidden_size) after backward, if h0 was given
+    """
+
+    _n_gates = 1
+
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh", batch_first=True,
+                 num_layers=1, dtype=np.float32, rng=None):
+        self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
+        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
+        self._config["nonlinearity"] = self.nonlinearity
+
+    def _layer_forward(self, k, layer, inp, h0, c0, lengths):
+        w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
+        steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
+        relu = self.nonlinearity == "relu"
+        x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
+        h = np.empty((steps + 1, n, H), self.dtype)
+        h[0] = h0
+        h_proj = np.empty((n, H), self.dtype)
+        for t in range(steps):
+            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
+            k.rnn_cell_forward(x_proj[t], h_proj, h[t], lengths, t, h[t + 1], relu)
+        return {"h": h}
+
+    def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
+        w_hh = self._layer_params(layer)[1]
+        h = cache["h"]
+        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
+        relu = self.nonlinearity == "relu"
+        grad_gates = np.empty((steps, n, H), self.dtype)
+        grad_h = np.zeros((n, H), self.dtype)
+        for t in reversed(range(steps)):
+            k.rnn_cell_backward(h[t + 1], grad[t], lengths, t, grad_h, grad_gates[t], relu)
+            k.gemm(grad_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
+                                        need_input)
+        return grad_input, grad_h, None
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory, gate order i, f, g, o (PyTorch's).
+
+    i, f, o = sigmoid(.), g = tanh(.) of x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T
+    + b_hh (their quarters); c_t = f*c_{t-1} + i*g; h_t = o*tanh(c_t).
+
+    Parameters as ``RNN`` without ``nonlinearity``; weights (4*hidden_size, .),
+    biases (4*hidden_size,). ``forward``'s ``h0`` may be a pair (h0, c0);
+    ``last_state`` and ``grad_h0`` are pairs (h, c).
+    """
+
+    _n_gates = 4
+    _has_cell = True
+
+    def __init__(self, input_size, hidden_size, batch_first=True, num_layers=1,
+                 dtype=np.float32, rng=None):
+        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
+
+    def _layer_forward(self, k, layer, inp, h0, c0, lengths):
+        w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
+        steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
+        x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
+        h = np.empty((steps + 1, n, H), self.dtype)
+        c = np.empty((steps + 1, n, H), self.dtype)
+        h[0], c[0] = h0, c0
+        gates = np.empty((steps, n, 4 * H), self.dtype)
+        h_proj = np.empty((n, 4 * H), self.dtype)
+        for t in range(steps):
+            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
+            k.lstm_gates_forward(x_proj[t], h_proj, h[t], c[t], lengths, t, gates[t],
+                                 h[t + 1], c[t + 1])
+        return {"h": h, "c": c, "gates": gates}
+
+    def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
+        w_hh = self._layer_params(layer)[1]
+        h, c, gates = cache["h"], cache["c"], cache["gates"]
+        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
+        grad_gates = np.empty((steps, n, 4 * H), self.dtype)
+        grad_h = np.zeros((n, H), self.dtype)
+        grad_c = np.zeros((n, H), self.dtype)
+        for t in reversed(range(steps)):
+            k.lstm_gates_backward(gates[t], c[t], c[t + 1], grad[t], lengths, t, grad_h, grad_c,
+                                  grad_gates[t])
+            k.gemm(grad_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
+                                        need_input)
+        return grad_input, grad_h, grad_c
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit, gate order r, z, n (PyTorch's).
+
+    r, z = sigmoid(x_t @ W_i.T + b_i + h_{t-1} @ W_h.T + b_h) (their thirds);
+    n = tanh(x_t @ W_in.T + b_in + r*(h_{t-1} @ W_hn.T + b_hn));
+    h_t = (1 - z)*n + z*h_{t-1}.
+
+    Parameters as ``RNN`` without ``nonlinearity``; weights (3*hidden_size, .),
+    biases (3*hidden_size,).
+    """
+
+    _n_gates = 3
+
+    def __init__(self, input_size, hidden_size, batch_first=True, num_layers=1,
+                 dtype=np.float32, rng=None):
+        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
+
+    def _layer_forward(self, k, layer, inp, h0, c0, lengths):
+        w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
+        steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
+        x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value)
+        h = np.empty((steps + 1, n, H), self.dtype)
+        h[0] = h0
+        gates = np.empty((steps, n, 4 * H), self.dtype)
+        h_proj = np.empty((n, 3 * H), self.dtype)
+        for t in range(steps):
+            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
+            k.gru_gates_forward(x_proj[t], h_proj, b_hh.value, h[t], lengths, t, gates[t],
+                                h[t + 1])
+        return {"h": h, "gates": gates}
+
+    def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
+        w_hh = self._layer_params(layer)[1]
+        h, gates = cache["h"], cache["gates"]
+        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
+        grad_x_gates = np.empty((steps, n, 3 * H), self.dtype)
+        grad_h_gates = np.empty((steps, n, 3 * H), self.dtype)
+        grad_h = np.zeros((n, H), self.dtype)
+        for t in reversed(range(steps)):
+            k.gru_gates_backward(gates[t], h[t], grad[t], lengths, t, grad_h, grad_x_gates[t],
+                                 grad_h_gates[t])
+            k.gemm(grad_h_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_x_gates,
+                                        grad_h_gates, need_input)
+        return grad_input, grad_h, None
