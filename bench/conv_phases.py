@@ -28,9 +28,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--span-columns", default="auto", choices=["never", "always", "auto"],
-                        help="when the kernels use span columns (nnfast._kernels.conv)")
+                        help="when the kernels use span columns (nnfast._kernels._conv_plan)")
     args = parser.parse_args()
-    K.conv.set_span_columns(args.span_columns)
+    K._conv_plan.set_span_columns(args.span_columns)
     nf.set_num_threads(1)
     rng = np.random.default_rng(0)
     with threadpool_limits(1):

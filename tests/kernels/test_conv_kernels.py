@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnfast import _kernels, reference
-from nnfast._kernels import conv as fast_conv
+from nnfast._kernels import _conv_plan as fast_conv
 from conftest import assert_close
 
 SEEDS = range(100)

@@ -13,7 +13,7 @@ import pytest
 import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
-from nnfast._kernels import conv as fast_conv
+from nnfast._kernels import _conv_plan as fast_conv
 from test_linear import random_linear_case
 
 
