@@ -45,9 +45,9 @@ def main():
             ws = np.empty(K.conv2d_workspace_size(w.shape, out.shape, np.float32), np.float32)
             geometry = ((1, 1), (p, p, p, p), (1, 1))
             steps = {
-                "forward": lambda: K.conv2d_forward_im2col(x, w, b, *geometry, out, ws),
-                "weight": lambda: K.conv2d_backward_im2col(x, w, g, *geometry, None, gw, gb, ws),
-                "both": lambda: K.conv2d_backward_im2col(x, w, g, *geometry, gx, gw, gb, ws),
+                "forward": lambda: K.conv2d_im2col_forward(x, w, b, *geometry, out, ws),
+                "weight": lambda: K.conv2d_im2col_backward(x, w, g, *geometry, None, gw, gb, ws),
+                "both": lambda: K.conv2d_im2col_backward(x, w, g, *geometry, gx, gw, gb, ws),
             }
             times = {key: [] for key in steps}
             for _ in range(args.rounds):

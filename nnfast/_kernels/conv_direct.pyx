@@ -65,7 +65,7 @@ cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
         _forward_part(<float *>a.out, a, t, nt)
 
 
-def conv2d_forward_direct(const floating[:, :, :, ::1] x,
+def conv2d_direct_forward(const floating[:, :, :, ::1] x,
                           const floating[:, :, :, ::1] weight,
                           const floating[::1] bias, stride, padding, dilation,
                           floating[:, :, :, ::1] out, bint relu=False):
@@ -145,7 +145,7 @@ cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
         _backward_part(<float *>a.grad_weight, a, t, nt)
 
 
-def conv2d_backward_direct(const floating[:, :, :, ::1] x,
+def conv2d_direct_backward(const floating[:, :, :, ::1] x,
                            const floating[:, :, :, ::1] weight,
                            const floating[:, :, :, ::1] grad_out, stride,
                            padding, dilation, floating[:, :, :, ::1] grad_x,
@@ -153,7 +153,7 @@ def conv2d_backward_direct(const floating[:, :, :, ::1] x,
                            floating[::1] grad_bias):
     """Gradients of out = conv2d(x, weight) + bias, without a column buffer.
 
-    Same arguments and results as ``conv2d_backward_im2col`` (no workspace).
+    Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
     cdef DirectCall a
     a.g = conv_geometry(x.shape, weight.shape, grad_out.shape, stride, padding,

@@ -157,7 +157,7 @@ cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
         _forward_part(<float *>a.out, a, t, nt)
 
 
-def conv2d_forward_im2col(const floating[:, :, :, ::1] x,
+def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
                           const floating[:, :, :, ::1] weight,
                           const floating[::1] bias, stride, padding, dilation,
                           floating[:, :, :, ::1] out, floating[::1] workspace,
@@ -357,7 +357,7 @@ cdef void _backward_input_span(const floating *weight, const floating *gn,
         h0 = h1
 
 
-def conv2d_backward_im2col(const floating[:, :, :, ::1] x,
+def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
                            const floating[:, :, :, ::1] weight,
                            const floating[:, :, :, ::1] grad_out, stride,
                            padding, dilation, floating[:, :, :, ::1] grad_x,

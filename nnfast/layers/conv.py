@@ -196,11 +196,11 @@ class Conv2D(Layer):
                                        self.requires_input_grad)
         k = _backend.kernels()
         if algorithm == "im2col":
-            k.conv2d_forward_im2col(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_im2col_forward(x, self.weight.value, self.bias.value, self.stride,
                                     self.padding, self.dilation, out,
                                     self._workspace_for(k, out_shape), relu)
         else:
-            k.conv2d_forward_direct(x, self.weight.value, self.bias.value, self.stride,
+            k.conv2d_direct_forward(x, self.weight.value, self.bias.value, self.stride,
                                     self.padding, self.dilation, out, relu)
         self._x = x
         self._algorithm_used = algorithm
@@ -216,12 +216,12 @@ class Conv2D(Layer):
                   if self.requires_input_grad else None)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
-            k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,
+            k.conv2d_im2col_backward(self._x, self.weight.value, g, self.stride,
                                      self.padding, self.dilation, grad_x,
                                      self.weight.grad, self.bias.grad,
                                      self._workspace_for(k, g.shape))
         else:
-            k.conv2d_backward_direct(self._x, self.weight.value, g, self.stride,
+            k.conv2d_direct_backward(self._x, self.weight.value, g, self.stride,
                                      self.padding, self.dilation, grad_x,
                                      self.weight.grad, self.bias.grad)
         return grad_x

@@ -82,7 +82,7 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     return 0
 
 
-def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, workspace,
+def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, workspace,
                           relu=False):
     """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
     max(out, 0) if ``relu``.
@@ -105,7 +105,7 @@ def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, works
         np.maximum(out, 0, out=out)
 
 
-def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
+def conv2d_im2col_backward(x, weight, grad_out, stride, padding, dilation,
                            grad_x, grad_weight, grad_bias, workspace):
     """Gradients of out = conv2d(x, weight) + bias.
 
@@ -125,11 +125,11 @@ def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
         grad_x[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
 
 
-def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out, relu=False):
+def conv2d_direct_forward(x, weight, bias, stride, padding, dilation, out, relu=False):
     """out := conv2d(x, weight) + bias, one kernel tap at a time; then
     max(out, 0) if ``relu``.
 
-    Same arguments as ``conv2d_forward_im2col`` (no workspace).
+    Same arguments as ``conv2d_im2col_forward`` (no workspace).
     """
     xpad = _pad(x, padding)
     acc = np.broadcast_to(bias[:, None, None], out.shape[1:]).astype(out.dtype)
@@ -143,11 +143,11 @@ def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out, relu=
         np.maximum(out, 0, out=out)
 
 
-def conv2d_backward_direct(x, weight, grad_out, stride, padding, dilation,
+def conv2d_direct_backward(x, weight, grad_out, stride, padding, dilation,
                            grad_x, grad_weight, grad_bias):
     """Gradients of out = conv2d(x, weight) + bias, one kernel tap at a time.
 
-    Same arguments and results as ``conv2d_backward_im2col`` (no workspace).
+    Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
     oh, ow = grad_out.shape[2:]
     xpad = _pad(x, padding)

@@ -55,12 +55,12 @@ def run_conv(kernels, algorithm, case, need_grad_x):
     if algorithm == "im2col":
         size = kernels.conv2d_workspace_size(weight.shape, g.shape, x.dtype)
         workspace = np.full(size, np.nan, dtype=x.dtype)  # garbage must not leak
-        kernels.conv2d_forward_im2col(x, weight, bias, *geometry, out, workspace)
-        kernels.conv2d_backward_im2col(x, weight, g, *geometry, grad_x, grad_weight,
+        kernels.conv2d_im2col_forward(x, weight, bias, *geometry, out, workspace)
+        kernels.conv2d_im2col_backward(x, weight, g, *geometry, grad_x, grad_weight,
                                        grad_bias, workspace)
     else:
-        kernels.conv2d_forward_direct(x, weight, bias, *geometry, out)
-        kernels.conv2d_backward_direct(x, weight, g, *geometry, grad_x, grad_weight,
+        kernels.conv2d_direct_forward(x, weight, bias, *geometry, out)
+        kernels.conv2d_direct_backward(x, weight, g, *geometry, grad_x, grad_weight,
                                        grad_bias)
     return out, grad_x, grad_weight, grad_bias
 

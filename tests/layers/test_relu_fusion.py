@@ -163,10 +163,10 @@ def test_conv_relu_flag_fast_matches_reference(seed, dtype, threads):
     out_shape = (n, o, 7 - k + 1, 6 - k + 1)
     ws = np.empty(_kernels.conv2d_workspace_size(w.shape, out_shape, dtype), dtype)
     expected = np.empty(out_shape, dtype)
-    reference.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), expected, None, True)
-    for run in (lambda out: _kernels.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
+    reference.conv2d_im2col_forward(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), expected, None, True)
+    for run in (lambda out: _kernels.conv2d_im2col_forward(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
                                                            out, ws, True),
-                lambda out: _kernels.conv2d_forward_direct(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
+                lambda out: _kernels.conv2d_direct_forward(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
                                                            out, True)):
         out = np.empty(out_shape, dtype)
         run(out)

@@ -37,7 +37,7 @@ class Conv(OptimizedLayer, BaseLayer):
     each axis (the extra for an even kernel goes after), and the output keeps
     every stride-th position from 0, so that an axis of length y gives
     ceil(y / stride) outputs. That is the kernel's own stride with those
-    paddings: the work runs in nnfast's ``conv2d_*_im2col`` kernels, 1-D
+    paddings: the work runs in nnfast's ``conv2d_im2col_*`` kernels, 1-D
     input as 2-D with a unit-width axis.
     """
 
@@ -121,7 +121,7 @@ class Conv(OptimizedLayer, BaseLayer):
         out_shape = self._output_size(x4.shape)
         out = np.empty(out_shape, dtype=weight.dtype)
         k = _backend.kernels()
-        k.conv2d_forward_im2col(x4, weight, bias, self._stride, self._padding, (1, 1), out,
+        k.conv2d_im2col_forward(x4, weight, bias, self._stride, self._padding, (1, 1), out,
                                 self._workspace_for(k, weight.shape, out_shape, weight.dtype))
         self._x = x4
         self._input_shape = x.shape
@@ -142,7 +142,7 @@ class Conv(OptimizedLayer, BaseLayer):
         grad_weight = np.zeros_like(weight)  # the kernel accumulates
         grad_bias = np.zeros_like(bias)
         k = _backend.kernels()
-        k.conv2d_backward_im2col(x, weight, e, self._stride, self._padding, (1, 1), grad_x,
+        k.conv2d_im2col_backward(x, weight, e, self._stride, self._padding, (1, 1), grad_x,
                                  grad_weight, grad_bias,
                                  self._workspace_for(k, weight.shape, e.shape, weight.dtype))
         self.gradient_weights = grad_weight.reshape((self.num_kernels,) + self.convolution_shape)
