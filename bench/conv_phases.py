@@ -4,7 +4,7 @@ thread, thread CPU time (robust on a shared machine), medians.
 
     python bench/conv_phases.py [--rounds 15] [--span-columns never|always|auto]
 
-"input gradient" is the backward call with grad_x minus the one without.
+"input gradient" is the backward call with grad_input minus the one without.
 """
 import argparse
 import statistics

@@ -98,27 +98,27 @@ cdef extern from "conv_direct.h" nogil:
         int64_t dilation_h, int64_t dilation_w, int64_t height_col,
         int64_t width_col, double *out)
     void conv2d_direct_backward_input_plane_f32(
-        const float *grad_out, int64_t out_channels, int64_t height_col,
+        const float *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const float *weight, int64_t channels, int64_t c,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
-        int64_t dilation_w, int64_t height, int64_t width, float *grad_x)
+        int64_t dilation_w, int64_t height, int64_t width, float *grad_input)
     void conv2d_direct_backward_input_plane_f64(
-        const double *grad_out, int64_t out_channels, int64_t height_col,
+        const double *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const double *weight, int64_t channels, int64_t c,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
-        int64_t dilation_w, int64_t height, int64_t width, double *grad_x)
+        int64_t dilation_w, int64_t height, int64_t width, double *grad_input)
     void conv2d_direct_backward_weight_plane_f32(
         const float *x, int64_t batch, int64_t channels, int64_t c,
-        int64_t height, int64_t width, const float *grad_out,
+        int64_t height, int64_t width, const float *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, float *grad_weight)
     void conv2d_direct_backward_weight_plane_f64(
         const double *x, int64_t batch, int64_t channels, int64_t c,
-        int64_t height, int64_t width, const double *grad_out,
+        int64_t height, int64_t width, const double *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
@@ -136,11 +136,11 @@ cdef extern from "pooling.h" nogil:
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out,
         int32_t *argmax)
     void maxpool2d_backward_plane_f32(
-        const float *grad_out, const int32_t *argmax, const float *pooled,
-        int64_t size_col, int64_t size, float *grad_x)
+        const float *grad_output, const int32_t *argmax, const float *pooled,
+        int64_t size_col, int64_t size, float *grad_input)
     void maxpool2d_backward_plane_f64(
-        const double *grad_out, const int32_t *argmax, const double *pooled,
-        int64_t size_col, int64_t size, double *grad_x)
+        const double *grad_output, const int32_t *argmax, const double *pooled,
+        int64_t size_col, int64_t size, double *grad_input)
     void avgpool2d_forward_plane_f32(
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
@@ -150,13 +150,13 @@ cdef extern from "pooling.h" nogil:
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out)
     void avgpool2d_backward_plane_f32(
-        const float *grad_out, int64_t height, int64_t width, int64_t kernel_h,
+        const float *grad_output, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
-        int64_t stride_w, int64_t height_col, int64_t width_col, float *grad_x)
+        int64_t stride_w, int64_t height_col, int64_t width_col, float *grad_input)
     void avgpool2d_backward_plane_f64(
-        const double *grad_out, int64_t height, int64_t width, int64_t kernel_h,
+        const double *grad_output, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
-        int64_t stride_w, int64_t height_col, int64_t width_col, double *grad_x)
+        int64_t stride_w, int64_t height_col, int64_t width_col, double *grad_input)
 
 
 # -- im2col.h -----------------------------------------------------------------
@@ -303,39 +303,39 @@ cdef inline void conv2d_direct_forward_plane(
 
 
 cdef inline void conv2d_direct_backward_input_plane(
-        const floating *grad_out, int64_t out_channels, int64_t height_col,
+        const floating *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const floating *weight, int64_t channels, int64_t c,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, int64_t height, int64_t width,
-        floating *grad_x) noexcept nogil:
+        floating *grad_input) noexcept nogil:
     if floating is float:
         conv2d_direct_backward_input_plane_f32(
-            grad_out, out_channels, height_col, width_col, weight, channels, c,
+            grad_output, out_channels, height_col, width_col, weight, channels, c,
             kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
-            dilation_w, height, width, grad_x)
+            dilation_w, height, width, grad_input)
     else:
         conv2d_direct_backward_input_plane_f64(
-            grad_out, out_channels, height_col, width_col, weight, channels, c,
+            grad_output, out_channels, height_col, width_col, weight, channels, c,
             kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
-            dilation_w, height, width, grad_x)
+            dilation_w, height, width, grad_input)
 
 
 cdef inline void conv2d_direct_backward_weight_plane(
         const floating *x, int64_t batch, int64_t channels, int64_t c,
-        int64_t height, int64_t width, const floating *grad_out,
+        int64_t height, int64_t width, const floating *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, floating *grad_weight) noexcept nogil:
     if floating is float:
         conv2d_direct_backward_weight_plane_f32(
-            x, batch, channels, c, height, width, grad_out, out_channels, o,
+            x, batch, channels, c, height, width, grad_output, out_channels, o,
             height_col, width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
     else:
         conv2d_direct_backward_weight_plane_f64(
-            x, batch, channels, c, height, width, grad_out, out_channels, o,
+            x, batch, channels, c, height, width, grad_output, out_channels, o,
             height_col, width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
 
@@ -358,12 +358,14 @@ cdef inline void maxpool2d_forward_plane(
 
 
 cdef inline void maxpool2d_backward_plane(
-        const floating *grad_out, const int32_t *argmax, const floating *pooled,
-        int64_t size_col, int64_t size, floating *grad_x) noexcept nogil:
+        const floating *grad_output, const int32_t *argmax, const floating *pooled,
+        int64_t size_col, int64_t size, floating *grad_input) noexcept nogil:
     if floating is float:
-        maxpool2d_backward_plane_f32(grad_out, argmax, pooled, size_col, size, grad_x)
+        maxpool2d_backward_plane_f32(grad_output, argmax, pooled, size_col, size,
+                                     grad_input)
     else:
-        maxpool2d_backward_plane_f64(grad_out, argmax, pooled, size_col, size, grad_x)
+        maxpool2d_backward_plane_f64(grad_output, argmax, pooled, size_col, size,
+                                     grad_input)
 
 
 cdef inline void avgpool2d_forward_plane(
@@ -382,15 +384,15 @@ cdef inline void avgpool2d_forward_plane(
 
 
 cdef inline void avgpool2d_backward_plane(
-        const floating *grad_out, int64_t height, int64_t width, int64_t kernel_h,
+        const floating *grad_output, int64_t height, int64_t width, int64_t kernel_h,
         int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col,
-        floating *grad_x) noexcept nogil:
+        floating *grad_input) noexcept nogil:
     if floating is float:
-        avgpool2d_backward_plane_f32(grad_out, height, width, kernel_h, kernel_w,
+        avgpool2d_backward_plane_f32(grad_output, height, width, kernel_h, kernel_w,
                                      pad_h, pad_w, stride_h, stride_w, height_col,
-                                     width_col, grad_x)
+                                     width_col, grad_input)
     else:
-        avgpool2d_backward_plane_f64(grad_out, height, width, kernel_h, kernel_w,
+        avgpool2d_backward_plane_f64(grad_output, height, width, kernel_h, kernel_w,
                                      pad_h, pad_w, stride_h, stride_w, height_col,
-                                     width_col, grad_x)
+                                     width_col, grad_input)

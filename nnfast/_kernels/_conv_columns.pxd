@@ -38,11 +38,11 @@ cdef inline void span_columns(const floating *src, Geometry *g, Py_ssize_t h0,
                      g.kernel_w, g.width_col, h0, h1, col)
 
 
-cdef inline void spread_grad_out(const floating *grad_out, Geometry *g,
+cdef inline void spread_grad_output(const floating *grad_output, Geometry *g,
                                  Py_ssize_t h0, Py_ssize_t h1,
                                  floating *staging) noexcept nogil:
-    """staging := grad_out's rows [h0, h1) of every channel, in span layout."""
-    csrc.spread_rows(grad_out + h0 * g.width_col, g.out_channels, h1 - h0,
+    """staging := grad_output's rows [h0, h1) of every channel, in span layout."""
+    csrc.spread_rows(grad_output + h0 * g.width_col, g.out_channels, h1 - h0,
                      g.width_col, g.height_col * g.width_col, g.width_pad, staging)
 
 

@@ -27,7 +27,7 @@ cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
                             Py_ssize_t *out_shape, stride, padding, dilation,
                             Py_ssize_t itemsize, Pass kind=*)
 cdef int fit_workspace(Geometry *g, int nt, Py_ssize_t workspace_len) noexcept nogil
-cdef bint transpose_grad_out(Geometry *g) noexcept nogil
+cdef bint transpose_grad_output(Geometry *g) noexcept nogil
 
 
 cdef inline Py_ssize_t column_size(Geometry *g) noexcept nogil:

@@ -35,9 +35,9 @@ cdef int _span_mode = 2
 SPAN_MODES = {"never": 0, "always": 1, "auto": 2}
 
 # The weight gradient's GEMM with the output gradient as it is (0), or
-# transposed first (1), or by transpose_grad_out (2).
-cdef int _grad_out_layout = 2
-GRAD_OUT_LAYOUTS = {"as_is": 0, "transposed": 1, "auto": 2}
+# transposed first (1), or by transpose_grad_output (2).
+cdef int _grad_output_layout = 2
+GRAD_OUTPUT_LAYOUTS = {"as_is": 0, "transposed": 1, "auto": 2}
 
 
 cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
@@ -123,7 +123,7 @@ cdef int fit_workspace(Geometry *g, int nt, Py_ssize_t workspace_len) noexcept n
     return nt
 
 
-cdef bint transpose_grad_out(Geometry *g) noexcept nogil:
+cdef bint transpose_grad_output(Geometry *g) noexcept nogil:
     """Whether the weight gradient's GEMM reads the output gradient
     transposed ("auto").
 
@@ -146,8 +146,8 @@ cdef bint transpose_grad_out(Geometry *g) noexcept nogil:
     the packed kernels do about as well either way. So: transposed between
     those two bounds.
     """
-    if _grad_out_layout != 2:
-        return _grad_out_layout == 1
+    if _grad_output_layout != 2:
+        return _grad_output_layout == 1
     return (g.out_channels * g.ckk > 1200
             and g.out_channels * g.ckk * g.max_rows * g.width_col <= 1000000)
 
@@ -166,15 +166,15 @@ def _name_of(table, code):
 def set_weight_grad_layout(layout):
     """How the weight gradient's GEMM reads the output gradient: "as_is",
     "transposed" (copied to (rows, out_channels) first) or "auto" (default:
-    where that measured faster, see ``transpose_grad_out``). For tests,
+    where that measured faster, see ``transpose_grad_output``). For tests,
     which cover both, and for tuning."""
-    global _grad_out_layout
-    _grad_out_layout = _code_of(GRAD_OUT_LAYOUTS, layout, "layout")
+    global _grad_output_layout
+    _grad_output_layout = _code_of(GRAD_OUTPUT_LAYOUTS, layout, "layout")
 
 
 def get_weight_grad_layout():
     """"as_is", "transposed" or "auto" (see ``set_weight_grad_layout``)."""
-    return _name_of(GRAD_OUT_LAYOUTS, _grad_out_layout)
+    return _name_of(GRAD_OUTPUT_LAYOUTS, _grad_output_layout)
 
 
 def set_span_columns(mode):

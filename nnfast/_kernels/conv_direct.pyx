@@ -26,9 +26,9 @@ cdef struct DirectCall:
     const void *x
     const void *weight
     const void *bias
-    const void *grad_out
+    const void *grad_output
     void *out
-    void *grad_x
+    void *grad_input
     void *grad_weight
     void *grad_bias
     bint relu, is_double
@@ -97,12 +97,12 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
                          int nt) noexcept nogil:
     """Thread t's share of the three gradients; each is split over disjoint
     outputs (channels of grad_bias, [o, c] filters of grad_weight, (n, c)
-    planes of grad_x), so no thread needs an accumulator of its own."""
+    planes of grad_input), so no thread needs an accumulator of its own."""
     cdef Geometry *g = &a.g
     cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
-    cdef const floating *grad_out = <const floating *>a.grad_out
-    cdef floating *grad_x = <floating *>a.grad_x
+    cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef floating *grad_input = <floating *>a.grad_input
     cdef floating *grad_bias = <floating *>a.grad_bias
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
@@ -113,28 +113,28 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
     for o in range(lo, hi):
         s = 0
         for n in range(g.batch):
-            s = s + array_sum(grad_out + (n * g.out_channels + o) * size_col, size_col)
+            s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
         grad_bias[o] += s
     split_range(g.out_channels * g.channels, t, nt, &lo, &hi)
     for item in range(lo, hi):
         o = item // g.channels
         c = item % g.channels
         csrc.conv2d_direct_backward_weight_plane(
-            x, g.batch, g.channels, c, g.height, g.width, grad_out,
+            x, g.batch, g.channels, c, g.height, g.width, grad_output,
             g.out_channels, o, g.height_col, g.width_col, g.kernel_h,
             g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
             g.dilation_h, g.dilation_w, grad_weight + item * kk)
-    if grad_x == NULL:
+    if grad_input == NULL:
         return
     split_range(g.batch * g.channels, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.channels
         c = item % g.channels
         csrc.conv2d_direct_backward_input_plane(
-            grad_out + n * g.out_channels * size_col, g.out_channels,
+            grad_output + n * g.out_channels * size_col, g.out_channels,
             g.height_col, g.width_col, weight, g.channels, c, g.kernel_h,
             g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
-            g.dilation_h, g.dilation_w, g.height, g.width, grad_x + item * plane)
+            g.dilation_h, g.dilation_w, g.height, g.width, grad_input + item * plane)
 
 
 cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
@@ -147,8 +147,8 @@ cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
 
 def conv2d_direct_backward(const floating[:, :, :, ::1] x,
                            const floating[:, :, :, ::1] weight,
-                           const floating[:, :, :, ::1] grad_out, stride,
-                           padding, dilation, floating[:, :, :, ::1] grad_x,
+                           const floating[:, :, :, ::1] grad_output, stride,
+                           padding, dilation, floating[:, :, :, ::1] grad_input,
                            floating[:, :, :, ::1] grad_weight,
                            floating[::1] grad_bias):
     """Gradients of out = conv2d(x, weight) + bias, without a column buffer.
@@ -156,16 +156,17 @@ def conv2d_direct_backward(const floating[:, :, :, ::1] x,
     Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
     cdef DirectCall a
-    a.g = conv_geometry(x.shape, weight.shape, grad_out.shape, stride, padding,
+    a.g = conv_geometry(x.shape, weight.shape, grad_output.shape, stride, padding,
                         dilation, sizeof(floating))
-    a.x, a.weight, a.grad_out = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0]
-    a.grad_x = &grad_x[0, 0, 0, 0] if grad_x is not None else NULL
+    a.x, a.weight = &x[0, 0, 0, 0], &weight[0, 0, 0, 0]
+    a.grad_output = &grad_output[0, 0, 0, 0]
+    a.grad_input = &grad_input[0, 0, 0, 0] if grad_input is not None else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0, 0, 0, 0], &grad_bias[0]
     a.is_double = floating is double
     # units: the largest of the three splits (see _backward_part)
-    cdef int nt = team_size(2.0 * (1 if a.grad_x == NULL else 2) * a.g.batch
+    cdef int nt = team_size(2.0 * (1 if a.grad_input == NULL else 2) * a.g.batch
                             * a.g.out_channels * a.g.ckk * a.g.height_col * a.g.width_col,
                             max(a.g.out_channels * a.g.channels,
-                                0 if a.grad_x == NULL else a.g.batch * a.g.channels))
+                                0 if a.grad_input == NULL else a.g.batch * a.g.channels))
     with nogil:
         run_team(_backward_body, &a, nt)

@@ -23,10 +23,11 @@ from libc.string cimport memset
 from nnfast._kernels cimport _conv_c as csrc
 from nnfast._kernels._blas cimport gemm
 from nnfast._kernels._conv_columns cimport (im2col_rows, span_columns, span_source,
-                                            spread_grad_out, transpose_block)
+                                            spread_grad_output, transpose_block)
 from nnfast._kernels._conv_plan cimport (INPUT_GRAD, WEIGHT_GRAD, Geometry, column_size,
                                          conv_geometry, fit_workspace, padded_copy_of,
-                                         staging_of, transpose_grad_out, workspace_size)
+                                         staging_of, transpose_grad_output,
+                                         workspace_size)
 from nnfast._kernels._math cimport add_bias, array_sum
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
@@ -38,9 +39,9 @@ cdef struct Im2colCall:
     const void *x
     const void *weight
     const void *bias
-    const void *grad_out
+    const void *grad_output
     void *out
-    void *grad_x
+    void *grad_input
     void *grad_weight
     void *grad_bias
     void *workspace
@@ -62,10 +63,10 @@ def im2col(const floating[:, :, ::1] image, kernel_size, stride, padding,
 
     Parameters
     ----------
-    image : ndarray of shape (channels, height, width)                       # IN
+    image : ndarray of shape (channels, height, width)                             # IN
     kernel_size, stride, dilation : (h, w) pairs of int
     padding : (top, bottom, left, right)
-    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # OUT
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col) # OUT
     """
     cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
     cdef Py_ssize_t sh = stride[0], sw = stride[1]
@@ -87,7 +88,7 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # IN
     kernel_size, stride, dilation : (h, w) pairs of int
     padding : (top, bottom, left, right)
-    image : ndarray of shape (channels, height, width)                       # OUT
+    image : ndarray of shape (channels, height, width)                              # OUT
     """
     cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
     cdef Py_ssize_t sh = stride[0], sw = stride[1]
@@ -174,7 +175,7 @@ def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
     stride, dilation : (h, w) pairs of int
     padding : (top, bottom, left, right)
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
-    workspace : ndarray of shape (>= conv2d_workspace_size(...),)               # scratch
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)                # scratch
     """
     cdef Im2colCall a
     a.g = conv_geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
@@ -198,7 +199,7 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
     (its items, summed into its own accumulator)."""
     cdef Geometry *g = &a.g
     cdef const floating *x = <const floating *>a.x
-    cdef const floating *grad_out = <const floating *>a.grad_out
+    cdef const floating *grad_output = <const floating *>a.grad_output
     cdef floating *grad_bias = <floating *>a.grad_bias
     cdef floating *workspace = <floating *>a.workspace
     cdef Py_ssize_t size_col = g.height_col * g.width_col
@@ -220,7 +221,7 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
     for o in range(lo, hi):
         s = 0
         for n in range(g.batch):
-            s = s + array_sum(grad_out + (n * g.out_channels + o) * size_col, size_col)
+            s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
         grad_bias[o] += s
     split_range(g.batch * g.blocks, t, nt, &lo, &hi)
     for item in range(lo, hi):
@@ -232,11 +233,12 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
             span = (h1 - h0) * g.width_pad
             span_columns(span_source(x + n * image, g, padded, n, &padded_n),
                          g, h0, h1, column)
-            spread_grad_out(grad_out + n * g.out_channels * size_col, g, h0, h1, staging)
+            spread_grad_output(grad_output + n * g.out_channels * size_col, g, h0, h1,
+                               staging)
             gemm(False, True, g.out_channels, g.ckk, span, 1, staging, span,
                  column, span, 1, acc, g.ckk)
             continue
-        gn = grad_out + n * g.out_channels * size_col + h0 * g.width_col
+        gn = grad_output + n * g.out_channels * size_col + h0 * g.width_col
         if g.pointwise:
             col = x + n * image + h0 * g.width_col
             ldcol = size_col
@@ -245,7 +247,7 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
             col = column
             ldcol = nb
             if transpose:
-                # acc += (the block's grad_out, as (nb, out_channels)).T @ col.T
+                # acc += (the block's grad_output, as (nb, out_channels)).T @ col.T
                 transpose_block(gn, g.out_channels, nb, size_col, staging)
                 gemm(True, True, g.out_channels, g.ckk, nb, 1, staging,
                      g.out_channels, col, ldcol, 1, acc, g.ckk)
@@ -279,12 +281,13 @@ cdef void _add_accumulators_body(void *args, int t, int nt) noexcept nogil:
         _add_accumulators_part(<float *>a.grad_weight, a)
 
 
-cdef void _input_grad_part(floating *grad_x, Im2colCall *a, int t, int nt) noexcept nogil:
+cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
+                           int nt) noexcept nogil:
     """Thread t's items of (sample, group of input channels):
-    grad_x[n, channels] := col2im(weight[:, channels].T @ grad_out[n])."""
+    grad_input[n, channels] := col2im(weight[:, channels].T @ grad_output[n])."""
     cdef Geometry *g = &a.g
     cdef const floating *weight = <const floating *>a.weight
-    cdef const floating *grad_out = <const floating *>a.grad_out
+    cdef const floating *grad_output = <const floating *>a.grad_output
     cdef Py_ssize_t groups = a.groups
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
@@ -302,8 +305,8 @@ cdef void _input_grad_part(floating *grad_x, Im2colCall *a, int t, int nt) noexc
         cg = c_hi - c_lo
         if cg <= 0:
             continue
-        gx = grad_x + (n * g.channels + c_lo) * plane
-        gn = grad_out + n * g.out_channels * size_col
+        gx = grad_input + (n * g.channels + c_lo) * plane
+        gn = grad_output + n * g.out_channels * size_col
         if g.pointwise:
             gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
                  g.ckk, gn, size_col, 0, gx, plane)
@@ -332,9 +335,9 @@ cdef void _input_grad_part(floating *grad_x, Im2colCall *a, int t, int nt) noexc
 cdef void _input_grad_body(void *args, int t, int nt) noexcept nogil:
     cdef Im2colCall *a = <Im2colCall *>args
     if a.is_double:
-        _input_grad_part(<double *>a.grad_x, a, t, nt)
+        _input_grad_part(<double *>a.grad_input, a, t, nt)
     else:
-        _input_grad_part(<float *>a.grad_x, a, t, nt)
+        _input_grad_part(<float *>a.grad_input, a, t, nt)
 
 
 cdef void _backward_input_span(const floating *weight, const floating *gn,
@@ -349,7 +352,7 @@ cdef void _backward_input_span(const floating *weight, const floating *gn,
     while h0 < g.height_col:
         h1 = min(h0 + g.max_rows, g.height_col)
         span = (h1 - h0) * g.width_pad
-        spread_grad_out(gn, g, h0, h1, staging)
+        spread_grad_output(gn, g, h0, h1, staging)
         gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
              g.ckk, staging, span, 0, column, span)
         csrc.col2im_span_add(column, cg, g.height_pad, g.width_pad, g.kernel_h,
@@ -359,36 +362,37 @@ cdef void _backward_input_span(const floating *weight, const floating *gn,
 
 def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
                            const floating[:, :, :, ::1] weight,
-                           const floating[:, :, :, ::1] grad_out, stride,
-                           padding, dilation, floating[:, :, :, ::1] grad_x,
+                           const floating[:, :, :, ::1] grad_output, stride,
+                           padding, dilation, floating[:, :, :, ::1] grad_input,
                            floating[:, :, :, ::1] grad_weight,
                            floating[::1] grad_bias, floating[::1] workspace):
     """Gradients of out = conv2d(x, weight) + bias.
 
-    grad_weight += sum_n grad_out[n] @ im2col(x[n]).T;
-    grad_bias += grad_out.sum((0, 2, 3));
-    grad_x := col2im(weight.T @ grad_out[n]) for each n (skipped when
-    ``grad_x`` is None).
+    grad_weight += sum_n grad_output[n] @ im2col(x[n]).T;
+    grad_bias += grad_output.sum((0, 2, 3));
+    grad_input := col2im(weight.T @ grad_output[n]) for each n (skipped when
+    ``grad_input`` is None).
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, in_channels, height, width)                 # IN
-    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
-    grad_out : ndarray of shape (n_samples, out_channels, height_col, width_col) # IN
+    x : ndarray of shape (n_samples, in_channels, height, width)                    # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)       # IN
+    grad_output : ndarray of shape (n_samples, out_channels, height_col, width_col) # IN
     stride, dilation : (h, w) pairs of int
     padding : (top, bottom, left, right)
-    grad_x : ndarray like x, or None                                             # OUT
-    grad_weight : ndarray like weight                                            # IN/OUT, accumulated
-    grad_bias : ndarray of shape (out_channels,)                                 # IN/OUT, accumulated
-    workspace : ndarray of shape (>= conv2d_workspace_size(...),)               # scratch
+    grad_input : ndarray like x, or None                                            # OUT
+    grad_weight : ndarray like weight                                               # IN/OUT, accumulated
+    grad_bias : ndarray of shape (out_channels,)                                    # IN/OUT, accumulated
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)                   # scratch
     """
     cdef Im2colCall a
-    a.g = conv_geometry(x.shape, weight.shape, grad_out.shape, stride, padding,
+    a.g = conv_geometry(x.shape, weight.shape, grad_output.shape, stride, padding,
                         dilation, sizeof(floating), WEIGHT_GRAD)
-    cdef Geometry gi = conv_geometry(x.shape, weight.shape, grad_out.shape, stride,
+    cdef Geometry gi = conv_geometry(x.shape, weight.shape, grad_output.shape, stride,
                                      padding, dilation, sizeof(floating), INPUT_GRAD)
-    a.x, a.weight, a.grad_out = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &grad_out[0, 0, 0, 0]
-    a.grad_x = &grad_x[0, 0, 0, 0] if grad_x is not None else NULL
+    a.x, a.weight = &x[0, 0, 0, 0], &weight[0, 0, 0, 0]
+    a.grad_output = &grad_output[0, 0, 0, 0]
+    a.grad_input = &grad_input[0, 0, 0, 0] if grad_input is not None else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0, 0, 0, 0], &grad_bias[0]
     a.workspace = &workspace[0] if workspace.shape[0] > 0 else NULL
     a.is_double = floating is double
@@ -396,7 +400,7 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
                             * a.g.width_col, a.g.batch * a.g.height_col)
     nt = fit_workspace(&a.g, nt, workspace.shape[0])
     a.nt_planned = nt
-    a.transpose = transpose_grad_out(&a.g)
+    a.transpose = transpose_grad_output(&a.g)
     if nt > 1:
         memset(<floating *>a.workspace + nt * column_size(&a.g), 0,
                (nt - 1) * a.g.out_channels * a.g.ckk * sizeof(floating))
@@ -406,7 +410,7 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
             # one thread adds the others' accumulators in, in the kernels'
             # floating-point mode (run_team sets it)
             run_team(_add_accumulators_body, &a, 1)
-    if grad_x is None:
+    if grad_input is None:
         return
     # Input gradient: items of whole samples, or, when there are fewer
     # samples than threads, of (sample, group of input channels): col2im of

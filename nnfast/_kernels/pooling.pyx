@@ -113,7 +113,7 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     x : ndarray of shape (n_samples, channels, height, width)                  # IN
     kernel_size, stride, padding : (h, w) pairs of int
     out : ndarray of shape (n_samples, channels, height_col, width_col)        # OUT
-    argmax : int32 ndarray of out's shape (planes under 2^31 pixels)        # OUT
+    argmax : int32 ndarray of out's shape (planes under 2^31 pixels)           # OUT
     """
     cdef PoolCall a = _pool_call(MAX_FORWARD, x.shape, out.shape, kernel_size, stride,
                                  padding, floating is double)
@@ -124,11 +124,11 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
         run_team(_pool_body, &a, nt)
 
 
-def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
+def maxpool2d_backward(const floating[:, :, :, ::1] grad_output,
                        const int32_t[:, :, :, ::1] argmax,
-                       floating[:, :, :, ::1] grad_x,
+                       floating[:, :, :, ::1] grad_input,
                        const floating[:, :, :, ::1] pooled=None):
-    """grad_x := 0, then each grad_out added at its window's argmax
+    """grad_input := 0, then each grad_output added at its window's argmax
     (a pixel that is the maximum of several windows gets their sum).
 
     With ``pooled`` (the forward's output), only where pooled > 0: the
@@ -137,14 +137,14 @@ def maxpool2d_backward(const floating[:, :, :, ::1] grad_out,
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
-    argmax : int32 ndarray of grad_out's shape, from maxpool2d_forward         # IN
-    grad_x : ndarray of shape (n_samples, channels, height, width)             # OUT
-    pooled : ndarray of grad_out's shape, or None                              # IN
+    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
+    argmax : int32 ndarray of grad_output's shape, from maxpool2d_forward         # IN
+    grad_input : ndarray of shape (n_samples, channels, height, width)            # OUT
+    pooled : ndarray of grad_output's shape, or None                              # IN
     """
-    cdef PoolCall a = _pool_call(MAX_BACKWARD, grad_x.shape, grad_out.shape, None, None,
-                                 None, floating is double)
-    a.src, a.dst = &grad_out[0, 0, 0, 0], &grad_x[0, 0, 0, 0]
+    cdef PoolCall a = _pool_call(MAX_BACKWARD, grad_input.shape, grad_output.shape, None,
+                                 None, None, floating is double)
+    a.src, a.dst = &grad_output[0, 0, 0, 0], &grad_input[0, 0, 0, 0]
     a.argmax = <int32_t *>&argmax[0, 0, 0, 0]       # read only
     a.pooled = &pooled[0, 0, 0, 0] if pooled is not None else NULL
     cdef int nt = team_size(_WORK_PER_ELEMENT * a.planes
@@ -173,20 +173,20 @@ def avgpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
         run_team(_pool_body, &a, nt)
 
 
-def avgpool2d_backward(const floating[:, :, :, ::1] grad_out, kernel_size,
-                       stride, padding, floating[:, :, :, ::1] grad_x):
-    """grad_x := 0, then each grad_out / (kernel_h * kernel_w) added over its
+def avgpool2d_backward(const floating[:, :, :, ::1] grad_output, kernel_size,
+                       stride, padding, floating[:, :, :, ::1] grad_input):
+    """grad_input := 0, then each grad_output / (kernel_h * kernel_w) added over its
     window (overlapping windows add up; padding receives nothing).
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
+    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
     kernel_size, stride, padding : (h, w) pairs of int
-    grad_x : ndarray of shape (n_samples, channels, height, width)             # OUT
+    grad_input : ndarray of shape (n_samples, channels, height, width)            # OUT
     """
-    cdef PoolCall a = _pool_call(AVG_BACKWARD, grad_x.shape, grad_out.shape, kernel_size,
-                                 stride, padding, floating is double)
-    a.src, a.dst = &grad_out[0, 0, 0, 0], &grad_x[0, 0, 0, 0]
+    cdef PoolCall a = _pool_call(AVG_BACKWARD, grad_input.shape, grad_output.shape,
+                                 kernel_size, stride, padding, floating is double)
+    a.src, a.dst = &grad_output[0, 0, 0, 0], &grad_input[0, 0, 0, 0]
     cdef int nt = team_size(_WORK_PER_ELEMENT * a.planes
                             * (a.height * a.width
                                + a.height_col * a.width_col * a.kernel_h * a.kernel_w),

@@ -105,24 +105,24 @@ def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, works
         np.maximum(out, 0, out=out)
 
 
-def conv2d_im2col_backward(x, weight, grad_out, stride, padding, dilation,
-                           grad_x, grad_weight, grad_bias, workspace):
+def conv2d_im2col_backward(x, weight, grad_output, stride, padding, dilation,
+                           grad_input, grad_weight, grad_bias, workspace):
     """Gradients of out = conv2d(x, weight) + bias.
 
-    grad_weight += sum_n grad_out[n] @ im2col(x[n]).T;
-    grad_bias += grad_out.sum((0, 2, 3));
-    grad_x := col2im(weight.T @ grad_out[n]) for each n (skipped when
-    ``grad_x`` is None).
+    grad_weight += sum_n grad_output[n] @ im2col(x[n]).T;
+    grad_bias += grad_output.sum((0, 2, 3));
+    grad_input := col2im(weight.T @ grad_output[n]) for each n (skipped when
+    ``grad_input`` is None).
     """
-    n, o, oh, ow = grad_out.shape
-    g = grad_out.reshape(n, o, oh * ow)
+    n, o, oh, ow = grad_output.shape
+    g = grad_output.reshape(n, o, oh * ow)
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, oh, ow)
     cols = cols.reshape(n, -1, oh * ow)
     grad_weight += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
     grad_bias += g.sum(axis=(0, 2))
-    if grad_x is not None:
+    if grad_input is not None:
         gcols = (weight.reshape(o, -1).T @ g).reshape(x.shape[:2] + weight.shape[2:] + (oh, ow))
-        grad_x[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
+        grad_input[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
 
 
 def conv2d_direct_forward(x, weight, bias, stride, padding, dilation, out, relu=False):
@@ -143,23 +143,23 @@ def conv2d_direct_forward(x, weight, bias, stride, padding, dilation, out, relu=
         np.maximum(out, 0, out=out)
 
 
-def conv2d_direct_backward(x, weight, grad_out, stride, padding, dilation,
-                           grad_x, grad_weight, grad_bias):
+def conv2d_direct_backward(x, weight, grad_output, stride, padding, dilation,
+                           grad_input, grad_weight, grad_bias):
     """Gradients of out = conv2d(x, weight) + bias, one kernel tap at a time.
 
     Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
-    oh, ow = grad_out.shape[2:]
+    oh, ow = grad_output.shape[2:]
     xpad = _pad(x, padding)
-    gpad = np.zeros_like(xpad) if grad_x is not None else None
-    grad_bias += grad_out.sum(axis=(0, 2, 3))
+    gpad = np.zeros_like(xpad) if grad_input is not None else None
+    grad_bias += grad_output.sum(axis=(0, 2, 3))
     for i in range(weight.shape[2]):
         for j in range(weight.shape[3]):
             tap = _tap(xpad, i, j, stride, dilation, oh, ow)
-            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_out, tap)
+            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_output, tap)
             if gpad is not None:
                 _tap(gpad, i, j, stride, dilation, oh, ow)[...] += np.einsum(
-                    "oc,nohw->nchw", weight[:, :, i, j], grad_out)
-    if grad_x is not None:
+                    "oc,nohw->nchw", weight[:, :, i, j], grad_output)
+    if grad_input is not None:
         top, _, left, _ = padding
-        grad_x[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]
+        grad_input[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]
