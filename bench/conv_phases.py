@@ -43,7 +43,7 @@ def main():
             g = rng.standard_normal(out.shape).astype(np.float32)
             gx, gw, gb = np.empty_like(x), np.zeros_like(w), np.zeros_like(b)
             ws = np.empty(K.conv2d_workspace_size(w.shape, out.shape, np.float32), np.float32)
-            geometry = ((1, 1), (p, p, p, p), (1, 1))
+            geometry = ((1, 1), ((p, p), (p, p)), (1, 1))
             steps = {
                 "forward": lambda: K.conv2d_im2col_forward(x, w, b, *geometry, out, ws),
                 "weight": lambda: K.conv2d_im2col_backward(x, w, g, *geometry, None, gw, gb, ws),

@@ -1,8 +1,9 @@
 /* Max and average pooling, one (height, width) plane per call, so that the
- * caller can spread the batch's planes over threads. pad_h and pad_w are the
- * padding on each side; height_col and width_col the output size, which the
- * caller computes (floor mode). Every window must overlap the image (the
- * caller keeps pad <= kernel / 2, as PyTorch does). */
+ * caller can spread the batch's planes over threads. pad_top and pad_left are
+ * the top and left padding; height_col and width_col the output size, which
+ * the caller computes (floor mode) and which the bottom and right padding
+ * enter. Every window must overlap the image (the caller keeps each side's
+ * padding <= kernel / 2, as PyTorch does). */
 #ifndef NNFAST_POOLING_H
 #define NNFAST_POOLING_H
 
@@ -11,7 +12,7 @@
 #define NNFAST_POOLING_DECLARE(T, SUFFIX)                                       \
     void maxpool2d_forward_plane##SUFFIX(                                       \
         const T *x, int64_t height, int64_t width, int64_t kernel_h,            \
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,       \
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,  \
         int64_t stride_w, int64_t height_col, int64_t width_col, T *out,        \
         int32_t *argmax);                                                       \
     void maxpool2d_backward_plane##SUFFIX(                                      \
@@ -19,11 +20,11 @@
         int64_t size_col, int64_t size, T *grad_input);                         \
     void avgpool2d_forward_plane##SUFFIX(                                       \
         const T *x, int64_t height, int64_t width, int64_t kernel_h,            \
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,       \
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,  \
         int64_t stride_w, int64_t height_col, int64_t width_col, T *out);       \
     void avgpool2d_backward_plane##SUFFIX(                                      \
         const T *grad_output, int64_t height, int64_t width, int64_t kernel_h,  \
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,       \
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,  \
         int64_t stride_w, int64_t height_col, int64_t width_col,                \
         T *grad_input);
 

@@ -13,37 +13,37 @@ from libc.stdint cimport int32_t, int64_t
 cdef extern from "im2col.h" nogil:
     void im2col_f32(const float *data_im, int64_t channels, int64_t height,
                     int64_t width, int64_t height_col, int64_t width_col,
-                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                    int64_t pad_left, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w,
                     int64_t h_col_begin, int64_t h_col_end, float *data_col)
     void im2col_f64(const double *data_im, int64_t channels, int64_t height,
                     int64_t width, int64_t height_col, int64_t width_col,
-                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                    int64_t pad_left, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w,
                     int64_t h_col_begin, int64_t h_col_end, double *data_col)
     void col2im_add_f32(const float *data_col, int64_t channels, int64_t height,
                         int64_t width, int64_t height_col, int64_t width_col,
-                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                        int64_t pad_left, int64_t stride_h, int64_t stride_w,
                         int64_t dilation_h, int64_t dilation_w,
                         int64_t h_col_begin, int64_t h_col_end, float *data_im)
     void col2im_add_f64(const double *data_col, int64_t channels, int64_t height,
                         int64_t width, int64_t height_col, int64_t width_col,
-                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                        int64_t pad_left, int64_t stride_h, int64_t stride_w,
                         int64_t dilation_h, int64_t dilation_w,
                         int64_t h_col_begin, int64_t h_col_end, double *data_im)
     void col2im_f32(const float *data_col, int64_t channels, int64_t height,
                     int64_t width, int64_t height_col, int64_t width_col,
-                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                    int64_t pad_left, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w, float *data_im)
     void col2im_f64(const double *data_col, int64_t channels, int64_t height,
                     int64_t width, int64_t height_col, int64_t width_col,
-                    int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                    int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                    int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                    int64_t pad_left, int64_t stride_h, int64_t stride_w,
                     int64_t dilation_h, int64_t dilation_w, double *data_im)
 
 cdef extern from "im2col_span.h" nogil:
@@ -88,51 +88,51 @@ cdef extern from "conv_direct.h" nogil:
     void conv2d_direct_forward_plane_f32(
         const float *x, int64_t channels, int64_t height, int64_t width,
         const float *weight, int64_t kernel_h, int64_t kernel_w, float bias,
-        int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t stride_w,
+        int64_t pad_top, int64_t pad_left, int64_t stride_h, int64_t stride_w,
         int64_t dilation_h, int64_t dilation_w, int64_t height_col,
         int64_t width_col, float *out)
     void conv2d_direct_forward_plane_f64(
         const double *x, int64_t channels, int64_t height, int64_t width,
         const double *weight, int64_t kernel_h, int64_t kernel_w, double bias,
-        int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t stride_w,
+        int64_t pad_top, int64_t pad_left, int64_t stride_h, int64_t stride_w,
         int64_t dilation_h, int64_t dilation_w, int64_t height_col,
         int64_t width_col, double *out)
     void conv2d_direct_backward_input_plane_f32(
         const float *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const float *weight, int64_t channels, int64_t c,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, int64_t height, int64_t width, float *grad_input)
     void conv2d_direct_backward_input_plane_f64(
         const double *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const double *weight, int64_t channels, int64_t c,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, int64_t height, int64_t width, double *grad_input)
     void conv2d_direct_backward_weight_plane_f32(
         const float *x, int64_t batch, int64_t channels, int64_t c,
         int64_t height, int64_t width, const float *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, float *grad_weight)
     void conv2d_direct_backward_weight_plane_f64(
         const double *x, int64_t batch, int64_t channels, int64_t c,
         int64_t height, int64_t width, const double *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, double *grad_weight)
 
 cdef extern from "pooling.h" nogil:
     void maxpool2d_forward_plane_f32(
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, float *out,
         int32_t *argmax)
     void maxpool2d_forward_plane_f64(
         const double *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out,
         int32_t *argmax)
     void maxpool2d_backward_plane_f32(
@@ -143,19 +143,19 @@ cdef extern from "pooling.h" nogil:
         int64_t size_col, int64_t size, double *grad_input)
     void avgpool2d_forward_plane_f32(
         const float *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, float *out)
     void avgpool2d_forward_plane_f64(
         const double *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, double *out)
     void avgpool2d_backward_plane_f32(
         const float *grad_output, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, float *grad_input)
     void avgpool2d_backward_plane_f64(
         const double *grad_output, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, double *grad_input)
 
 
@@ -163,50 +163,50 @@ cdef extern from "pooling.h" nogil:
 
 cdef inline void im2col(const floating *data_im, int64_t channels, int64_t height,
                         int64_t width, int64_t height_col, int64_t width_col,
-                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                        int64_t pad_left, int64_t stride_h, int64_t stride_w,
                         int64_t dilation_h, int64_t dilation_w, int64_t h_col_begin,
                         int64_t h_col_end, floating *data_col) noexcept nogil:
     if floating is float:
         im2col_f32(data_im, channels, height, width, height_col, width_col, kernel_h,
-                   kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+                   kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
                    dilation_w, h_col_begin, h_col_end, data_col)
     else:
         im2col_f64(data_im, channels, height, width, height_col, width_col, kernel_h,
-                   kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+                   kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
                    dilation_w, h_col_begin, h_col_end, data_col)
 
 
 cdef inline void col2im_add(const floating *data_col, int64_t channels,
                             int64_t height, int64_t width, int64_t height_col,
                             int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                            int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                            int64_t pad_top, int64_t pad_left, int64_t stride_h,
                             int64_t stride_w, int64_t dilation_h,
                             int64_t dilation_w, int64_t h_col_begin,
                             int64_t h_col_end, floating *data_im) noexcept nogil:
     if floating is float:
         col2im_add_f32(data_col, channels, height, width, height_col, width_col,
-                       kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w,
+                       kernel_h, kernel_w, pad_top, pad_left, stride_h, stride_w,
                        dilation_h, dilation_w, h_col_begin, h_col_end, data_im)
     else:
         col2im_add_f64(data_col, channels, height, width, height_col, width_col,
-                       kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w,
+                       kernel_h, kernel_w, pad_top, pad_left, stride_h, stride_w,
                        dilation_h, dilation_w, h_col_begin, h_col_end, data_im)
 
 
 cdef inline void col2im(const floating *data_col, int64_t channels, int64_t height,
                         int64_t width, int64_t height_col, int64_t width_col,
-                        int64_t kernel_h, int64_t kernel_w, int64_t pad_h,
-                        int64_t pad_w, int64_t stride_h, int64_t stride_w,
+                        int64_t kernel_h, int64_t kernel_w, int64_t pad_top,
+                        int64_t pad_left, int64_t stride_h, int64_t stride_w,
                         int64_t dilation_h, int64_t dilation_w,
                         floating *data_im) noexcept nogil:
     if floating is float:
         col2im_f32(data_col, channels, height, width, height_col, width_col, kernel_h,
-                   kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+                   kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
                    dilation_w, data_im)
     else:
         col2im_f64(data_col, channels, height, width, height_col, width_col, kernel_h,
-                   kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+                   kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
                    dilation_w, data_im)
 
 
@@ -287,37 +287,37 @@ cdef inline void pack_rows(const floating *span, int64_t channels, int64_t rows,
 cdef inline void conv2d_direct_forward_plane(
         const floating *x, int64_t channels, int64_t height, int64_t width,
         const floating *weight, int64_t kernel_h, int64_t kernel_w, floating bias,
-        int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t stride_w,
+        int64_t pad_top, int64_t pad_left, int64_t stride_h, int64_t stride_w,
         int64_t dilation_h, int64_t dilation_w, int64_t height_col,
         int64_t width_col, floating *out) noexcept nogil:
     if floating is float:
         conv2d_direct_forward_plane_f32(
-            x, channels, height, width, weight, kernel_h, kernel_w, bias, pad_h,
-            pad_w, stride_h, stride_w, dilation_h, dilation_w, height_col,
+            x, channels, height, width, weight, kernel_h, kernel_w, bias, pad_top,
+            pad_left, stride_h, stride_w, dilation_h, dilation_w, height_col,
             width_col, out)
     else:
         conv2d_direct_forward_plane_f64(
-            x, channels, height, width, weight, kernel_h, kernel_w, bias, pad_h,
-            pad_w, stride_h, stride_w, dilation_h, dilation_w, height_col,
+            x, channels, height, width, weight, kernel_h, kernel_w, bias, pad_top,
+            pad_left, stride_h, stride_w, dilation_h, dilation_w, height_col,
             width_col, out)
 
 
 cdef inline void conv2d_direct_backward_input_plane(
         const floating *grad_output, int64_t out_channels, int64_t height_col,
         int64_t width_col, const floating *weight, int64_t channels, int64_t c,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, int64_t height, int64_t width,
         floating *grad_input) noexcept nogil:
     if floating is float:
         conv2d_direct_backward_input_plane_f32(
             grad_output, out_channels, height_col, width_col, weight, channels, c,
-            kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+            kernel_h, kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
             dilation_w, height, width, grad_input)
     else:
         conv2d_direct_backward_input_plane_f64(
             grad_output, out_channels, height_col, width_col, weight, channels, c,
-            kernel_h, kernel_w, pad_h, pad_w, stride_h, stride_w, dilation_h,
+            kernel_h, kernel_w, pad_top, pad_left, stride_h, stride_w, dilation_h,
             dilation_w, height, width, grad_input)
 
 
@@ -325,18 +325,18 @@ cdef inline void conv2d_direct_backward_weight_plane(
         const floating *x, int64_t batch, int64_t channels, int64_t c,
         int64_t height, int64_t width, const floating *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
-        int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, floating *grad_weight) noexcept nogil:
     if floating is float:
         conv2d_direct_backward_weight_plane_f32(
             x, batch, channels, c, height, width, grad_output, out_channels, o,
-            height_col, width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
+            height_col, width_col, kernel_h, kernel_w, pad_top, pad_left, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
     else:
         conv2d_direct_backward_weight_plane_f64(
             x, batch, channels, c, height, width, grad_output, out_channels, o,
-            height_col, width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
+            height_col, width_col, kernel_h, kernel_w, pad_top, pad_left, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
 
 
@@ -344,16 +344,16 @@ cdef inline void conv2d_direct_backward_weight_plane(
 
 cdef inline void maxpool2d_forward_plane(
         const floating *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col, floating *out,
         int32_t *argmax) noexcept nogil:
     if floating is float:
-        maxpool2d_forward_plane_f32(x, height, width, kernel_h, kernel_w, pad_h,
-                                    pad_w, stride_h, stride_w, height_col,
+        maxpool2d_forward_plane_f32(x, height, width, kernel_h, kernel_w, pad_top,
+                                    pad_left, stride_h, stride_w, height_col,
                                     width_col, out, argmax)
     else:
-        maxpool2d_forward_plane_f64(x, height, width, kernel_h, kernel_w, pad_h,
-                                    pad_w, stride_h, stride_w, height_col,
+        maxpool2d_forward_plane_f64(x, height, width, kernel_h, kernel_w, pad_top,
+                                    pad_left, stride_h, stride_w, height_col,
                                     width_col, out, argmax)
 
 
@@ -370,29 +370,29 @@ cdef inline void maxpool2d_backward_plane(
 
 cdef inline void avgpool2d_forward_plane(
         const floating *x, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col,
         floating *out) noexcept nogil:
     if floating is float:
-        avgpool2d_forward_plane_f32(x, height, width, kernel_h, kernel_w, pad_h,
-                                    pad_w, stride_h, stride_w, height_col,
+        avgpool2d_forward_plane_f32(x, height, width, kernel_h, kernel_w, pad_top,
+                                    pad_left, stride_h, stride_w, height_col,
                                     width_col, out)
     else:
-        avgpool2d_forward_plane_f64(x, height, width, kernel_h, kernel_w, pad_h,
-                                    pad_w, stride_h, stride_w, height_col,
+        avgpool2d_forward_plane_f64(x, height, width, kernel_h, kernel_w, pad_top,
+                                    pad_left, stride_h, stride_w, height_col,
                                     width_col, out)
 
 
 cdef inline void avgpool2d_backward_plane(
         const floating *grad_output, int64_t height, int64_t width, int64_t kernel_h,
-        int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
         int64_t stride_w, int64_t height_col, int64_t width_col,
         floating *grad_input) noexcept nogil:
     if floating is float:
         avgpool2d_backward_plane_f32(grad_output, height, width, kernel_h, kernel_w,
-                                     pad_h, pad_w, stride_h, stride_w, height_col,
+                                     pad_top, pad_left, stride_h, stride_w, height_col,
                                      width_col, grad_input)
     else:
         avgpool2d_backward_plane_f64(grad_output, height, width, kernel_h, kernel_w,
-                                     pad_h, pad_w, stride_h, stride_w, height_col,
+                                     pad_top, pad_left, stride_h, stride_w, height_col,
                                      width_col, grad_input)

@@ -12,7 +12,7 @@ cdef inline void im2col_rows(const floating *im, Geometry *g, Py_ssize_t h0,
                              Py_ssize_t h1, floating *col) noexcept nogil:
     """col := the column rows of output rows [h0, h1) of one sample."""
     csrc.im2col(im, g.channels, g.height, g.width, g.height_col, g.width_col,
-                g.kernel_h, g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+                g.kernel_h, g.kernel_w, g.pad_top, g.pad_left, g.stride_h, g.stride_w,
                 g.dilation_h, g.dilation_w, h0, h1, col)
 
 
@@ -24,7 +24,7 @@ cdef inline const floating *span_source(const floating *sample, Geometry *g,
     if not g.padded:
         return sample
     if padded_n[0] != n:
-        csrc.pad_image(sample, g.channels, g.height, g.width, g.pad_h, g.pad_w,
+        csrc.pad_image(sample, g.channels, g.height, g.width, g.pad_top, g.pad_left,
                        g.height_pad, g.width_pad, padded)
         padded_n[0] = n
     return padded

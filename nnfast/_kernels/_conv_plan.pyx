@@ -16,10 +16,10 @@ contiguous span of the (padded) image, so im2col is a copy and col2im a
 vector add per kernel tap, for width_pad / width_col times the GEMM work.
 ``set_span_columns`` says when (see ``_use_span``).
 
-Geometry arguments, as in the layer: ``stride`` = (stride_h, stride_w),
-``padding`` = (top, bottom, left, right), ``dilation`` = (dilation_h,
-dilation_w). The output size comes from ``out``'s shape, which the caller
-computed from them.
+Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
+((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
+The output size comes from ``out``'s shape, which the caller computed from
+them: the bottom and right padding enter only through it.
 """
 import numpy as np
 
@@ -50,11 +50,11 @@ cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
     g.out_channels, g.kernel_h, g.kernel_w = w_shape[0], w_shape[2], w_shape[3]
     g.height_col, g.width_col = out_shape[2], out_shape[3]
     g.stride_h, g.stride_w = stride[0], stride[1]
-    g.pad_h, g.pad_w = padding[0], padding[2]
+    g.pad_top, g.pad_left = padding[0][0], padding[1][0]
     g.dilation_h, g.dilation_w = dilation[0], dilation[1]
     g.ckk = g.channels * g.kernel_h * g.kernel_w
     g.pointwise = (g.kernel_h == 1 and g.kernel_w == 1 and g.stride_h == 1
-                   and g.stride_w == 1 and g.pad_h == 0 and g.pad_w == 0
+                   and g.stride_w == 1 and g.pad_top == 0 and g.pad_left == 0
                    and g.height_col == g.height and g.width_col == g.width)
     g.height_pad = g.height_col + g.kernel_h - 1
     g.width_pad = g.width_col + g.kernel_w - 1
@@ -226,7 +226,7 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     x_shape[0], x_shape[1] = out_shape[0], weight_shape[1]
     x_shape[2], x_shape[3] = out_shape[2], out_shape[3]
     cdef Py_ssize_t itemsize = np.dtype(dtype).itemsize
-    cdef Geometry g = conv_geometry(x_shape, w_shape, o_shape, (1, 1), (0, 0, 0, 0),
+    cdef Geometry g = conv_geometry(x_shape, w_shape, o_shape, (1, 1), ((0, 0), (0, 0)),
                                     (1, 1), itemsize)
     # Sized for the larger of the two column layouts, padded, as if a column
     # buffer were needed: stride and padding, which decide, are not

@@ -6,10 +6,10 @@ split over the threads; faster than im2col when channels * kernel_h *
 kernel_w is small (a first layer on images), where the GEMM is too thin to
 pay for the buffer, and needing no workspace.
 
-Geometry arguments, as in the layer: ``stride`` = (stride_h, stride_w),
-``padding`` = (top, bottom, left, right), ``dilation`` = (dilation_h,
-dilation_w). The output size comes from ``out``'s shape, which the caller
-computed from them.
+Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
+((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
+The output size comes from ``out``'s shape, which the caller computed from
+them.
 """
 from cython cimport floating
 
@@ -50,7 +50,7 @@ cdef void _forward_part(floating *out, DirectCall *a, int t, int nt) noexcept no
         o = item % g.out_channels
         csrc.conv2d_direct_forward_plane(
             x + n * image, g.channels, g.height, g.width, weight + o * g.ckk,
-            g.kernel_h, g.kernel_w, bias[o], g.pad_h, g.pad_w, g.stride_h,
+            g.kernel_h, g.kernel_w, bias[o], g.pad_top, g.pad_left, g.stride_h,
             g.stride_w, g.dilation_h, g.dilation_w, g.height_col, g.width_col,
             out + item * size_col)
         if a.relu:
@@ -78,7 +78,7 @@ def conv2d_direct_forward(const floating[:, :, :, ::1] x,
     weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
     bias : ndarray of shape (out_channels,)                                      # IN
     stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
     """
     cdef DirectCall a
@@ -122,7 +122,7 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
         csrc.conv2d_direct_backward_weight_plane(
             x, g.batch, g.channels, c, g.height, g.width, grad_output,
             g.out_channels, o, g.height_col, g.width_col, g.kernel_h,
-            g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+            g.kernel_w, g.pad_top, g.pad_left, g.stride_h, g.stride_w,
             g.dilation_h, g.dilation_w, grad_weight + item * kk)
     if grad_input == NULL:
         return
@@ -133,7 +133,7 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
         csrc.conv2d_direct_backward_input_plane(
             grad_output + n * g.out_channels * size_col, g.out_channels,
             g.height_col, g.width_col, weight, g.channels, c, g.kernel_h,
-            g.kernel_w, g.pad_h, g.pad_w, g.stride_h, g.stride_w,
+            g.kernel_w, g.pad_top, g.pad_left, g.stride_h, g.stride_w,
             g.dilation_h, g.dilation_w, g.height, g.width, grad_input + item * plane)
 
 

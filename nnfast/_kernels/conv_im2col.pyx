@@ -12,10 +12,10 @@ items are whole samples or, when there are fewer samples than threads,
 (sample, group of input channels). A 1x1 kernel with stride 1 and no
 padding needs no column buffer: the image already is its column matrix.
 
-Geometry arguments, as in the layer: ``stride`` = (stride_h, stride_w),
-``padding`` = (top, bottom, left, right), ``dilation`` = (dilation_h,
-dilation_w). The output size comes from ``out``'s shape, which the caller
-computed from them.
+Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
+((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
+The output size comes from ``out``'s shape, which the caller computed from
+them.
 """
 from cython cimport floating
 from libc.string cimport memset
@@ -65,16 +65,16 @@ def im2col(const floating[:, :, ::1] image, kernel_size, stride, padding,
     ----------
     image : ndarray of shape (channels, height, width)                             # IN
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col) # OUT
     """
     cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
     cdef Py_ssize_t sh = stride[0], sw = stride[1]
-    cdef Py_ssize_t ph = padding[0], pw = padding[2]
+    cdef Py_ssize_t top = padding[0][0], left = padding[1][0]
     cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
     with nogil:
         csrc.im2col(&image[0, 0, 0], image.shape[0], image.shape[1], image.shape[2],
-                    col.shape[1], col.shape[2], kh, kw, ph, pw, sh, sw, dh, dw, 0,
+                    col.shape[1], col.shape[2], kh, kw, top, left, sh, sw, dh, dw, 0,
                     col.shape[1], &col[0, 0, 0])
 
 
@@ -87,16 +87,16 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
     ----------
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # IN
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     image : ndarray of shape (channels, height, width)                              # OUT
     """
     cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
     cdef Py_ssize_t sh = stride[0], sw = stride[1]
-    cdef Py_ssize_t ph = padding[0], pw = padding[2]
+    cdef Py_ssize_t top = padding[0][0], left = padding[1][0]
     cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
     with nogil:
         csrc.col2im(&col[0, 0, 0], image.shape[0], image.shape[1], image.shape[2],
-                    col.shape[1], col.shape[2], kh, kw, ph, pw, sh, sw, dh, dw,
+                    col.shape[1], col.shape[2], kh, kw, top, left, sh, sw, dh, dw,
                     &image[0, 0, 0])
 
 
@@ -173,7 +173,7 @@ def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
     weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
     bias : ndarray of shape (out_channels,)                                      # IN
     stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
     workspace : ndarray of shape (>= conv2d_workspace_size(...),)                # scratch
     """
@@ -315,8 +315,8 @@ cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
             _backward_input_span(weight, gn, gx if not g.padded else padded,
                                  column, staging, g, c_lo, cg)
             if g.padded:
-                csrc.crop_image(padded, cg, g.height_pad, g.width_pad, g.pad_h,
-                                g.pad_w, g.height, g.width, gx)
+                csrc.crop_image(padded, cg, g.height_pad, g.width_pad, g.pad_top,
+                                g.pad_left, g.height, g.width, gx)
             continue
         memset(gx, 0, cg * plane * sizeof(floating))
         h0 = 0
@@ -326,7 +326,7 @@ cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
             gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk,
                  g.ckk, gn + h0 * g.width_col, size_col, 0, column, nb)
             csrc.col2im_add(column, cg, g.height, g.width, g.height_col,
-                            g.width_col, g.kernel_h, g.kernel_w, g.pad_h, g.pad_w,
+                            g.width_col, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left,
                             g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
                             h0, h1, gx)
             h0 = h1
@@ -379,7 +379,7 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)       # IN
     grad_output : ndarray of shape (n_samples, out_channels, height_col, width_col) # IN
     stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     grad_input : ndarray like x, or None                                            # OUT
     grad_weight : ndarray like weight                                               # IN/OUT, accumulated
     grad_bias : ndarray of shape (out_channels,)                                    # IN/OUT, accumulated

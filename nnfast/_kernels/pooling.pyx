@@ -6,9 +6,9 @@ plane only touches that plane), so a static split of the n_samples *
 channels planes needs no synchronisation. The plane loops are in
 ``csrc/pooling.c``.
 
-Geometry arguments, as in the layers: ``kernel_size``, ``stride`` and
-``padding`` are (h, w) pairs, the padding applied on both sides; the output
-size comes from ``out``'s shape.
+Geometry arguments: ``kernel_size`` and ``stride`` are (h, w) pairs,
+``padding`` is ((top, bottom), (left, right)); the output size comes from
+``out``'s shape (the bottom and right padding enter only through it).
 """
 from cython cimport floating
 from libc.stdint cimport int32_t
@@ -40,7 +40,7 @@ cdef struct PoolCall:
     const void *pooled                  # MAX_BACKWARD: the ReLU mask, or NULL
     int32_t *argmax
     Py_ssize_t planes, height, width, height_col, width_col
-    Py_ssize_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w
+    Py_ssize_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left
     bint is_double
 
 
@@ -53,11 +53,11 @@ cdef PoolCall _pool_call(Kind kind, Py_ssize_t *x_shape, Py_ssize_t *out_shape,
     a.planes = x_shape[0] * x_shape[1]
     a.height, a.width = x_shape[2], x_shape[3]
     a.height_col, a.width_col = out_shape[2], out_shape[3]
-    a.kernel_h = a.kernel_w = a.stride_h = a.stride_w = a.pad_h = a.pad_w = 0
+    a.kernel_h = a.kernel_w = a.stride_h = a.stride_w = a.pad_top = a.pad_left = 0
     if kernel_size is not None:         # (max pooling's backward needs none)
         a.kernel_h, a.kernel_w = kernel_size[0], kernel_size[1]
         a.stride_h, a.stride_w = stride[0], stride[1]
-        a.pad_h, a.pad_w = padding[0], padding[1]
+        a.pad_top, a.pad_left = padding[0][0], padding[1][0]
     a.pooled = NULL
     a.argmax = NULL
     return a
@@ -74,8 +74,8 @@ cdef void _pool_part(const floating *src, PoolCall *a, int t, int nt) noexcept n
     for p in range(lo, hi):
         if a.kind == MAX_FORWARD:
             csrc.maxpool2d_forward_plane(
-                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_h,
-                a.pad_w, a.stride_h, a.stride_w, a.height_col, a.width_col,
+                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_top,
+                a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
                 dst + p * size_col, a.argmax + p * size_col)
         elif a.kind == MAX_BACKWARD:
             csrc.maxpool2d_backward_plane(
@@ -84,13 +84,13 @@ cdef void _pool_part(const floating *src, PoolCall *a, int t, int nt) noexcept n
                 dst + p * size)
         elif a.kind == AVG_FORWARD:
             csrc.avgpool2d_forward_plane(
-                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_h,
-                a.pad_w, a.stride_h, a.stride_w, a.height_col, a.width_col,
+                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_top,
+                a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
                 dst + p * size_col)
         else:
             csrc.avgpool2d_backward_plane(
                 src + p * size_col, a.height, a.width, a.kernel_h, a.kernel_w,
-                a.pad_h, a.pad_w, a.stride_h, a.stride_w, a.height_col, a.width_col,
+                a.pad_top, a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
                 dst + p * size)
 
 
@@ -111,7 +111,8 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)                  # IN
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)        # OUT
     argmax : int32 ndarray of out's shape (planes under 2^31 pixels)           # OUT
     """
@@ -161,7 +162,8 @@ def avgpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)                  # IN
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)        # OUT
     """
     cdef PoolCall a = _pool_call(AVG_FORWARD, x.shape, out.shape, kernel_size, stride,
@@ -181,7 +183,8 @@ def avgpool2d_backward(const floating[:, :, :, ::1] grad_output, kernel_size,
     Parameters
     ----------
     grad_output : ndarray of shape (n_samples, channels, height_col, width_col)   # IN
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     grad_input : ndarray of shape (n_samples, channels, height, width)            # OUT
     """
     cdef PoolCall a = _pool_call(AVG_BACKWARD, grad_input.shape, grad_output.shape,

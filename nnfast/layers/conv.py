@@ -197,11 +197,12 @@ class Conv2D(Layer):
         k = _backend.kernels()
         if algorithm == "im2col":
             k.conv2d_im2col_forward(x, self.weight.value, self.bias.value, self.stride,
-                                    self.padding, self.dilation, out,
+                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
                                     self._workspace_for(k, out_shape), relu)
         else:
             k.conv2d_direct_forward(x, self.weight.value, self.bias.value, self.stride,
-                                    self.padding, self.dilation, out, relu)
+                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
+                                    relu)
         self._x = x
         self._algorithm_used = algorithm
         self._remember_output_shape(out_shape)
@@ -217,12 +218,12 @@ class Conv2D(Layer):
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
             k.conv2d_im2col_backward(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
+                                     (self.padding[:2], self.padding[2:]), self.dilation, grad_x,
                                      self.weight.grad, self.bias.grad,
                                      self._workspace_for(k, g.shape))
         else:
             k.conv2d_direct_backward(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_x,
+                                     (self.padding[:2], self.padding[2:]), self.dilation, grad_x,
                                      self.weight.grad, self.bias.grad)
         return grad_x
 

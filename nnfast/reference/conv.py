@@ -1,7 +1,8 @@
-"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv``.
+"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv_im2col``
+and ``conv_direct``.
 
-``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is (top, bottom,
-left, right); the output size comes from ``out``'s shape. The im2col twins
+``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is ((top, bottom),
+(left, right)); the output size comes from ``out``'s shape. The im2col twins
 build all the columns of the batch at once with one strided slice per
 kernel tap; the direct twins never build columns: they add one tap's
 contribution at a time.
@@ -19,8 +20,7 @@ def _tap(xpad, h_offset, w_offset, stride, dilation, height_col, width_col):
 
 
 def _pad(x, padding, value=0.0):
-    top, bottom, left, right = padding
-    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    widths = [(0, 0)] * (x.ndim - 2) + [tuple(padding[0]), tuple(padding[1])]
     return np.pad(x, widths, constant_values=value)
 
 
@@ -38,7 +38,7 @@ def _columns(x, kernel_size, stride, padding, dilation, height_col, width_col):
 def _add_columns(cols, image_shape, stride, padding, dilation):
     """The adjoint of _columns: every column entry added back at its pixel."""
     kh, kw, height_col, width_col = cols.shape[-4:]
-    top, bottom, left, right = padding
+    (top, bottom), (left, right) = padding
     height, width = image_shape[-2:]
     gpad = np.zeros(image_shape[:-2] + (height + top + bottom, width + left + right),
                     dtype=cols.dtype)
@@ -55,7 +55,7 @@ def im2col(image, kernel_size, stride, padding, dilation, col):
     ----------
     image : ndarray of shape (channels, height, width)
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
     """
     cols = _columns(image, kernel_size, stride, padding, dilation, *col.shape[1:])
@@ -69,7 +69,7 @@ def col2im(col, kernel_size, stride, padding, dilation, image):
     ----------
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     image : ndarray of shape (channels, height, width)
     """
     kh, kw = kernel_size
@@ -93,7 +93,7 @@ def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, works
     weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)
     bias : ndarray of shape (out_channels,)
     stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)
     workspace : ignored
     """
@@ -161,5 +161,5 @@ def conv2d_direct_backward(x, weight, grad_output, stride, padding, dilation,
                 _tap(gpad, i, j, stride, dilation, oh, ow)[...] += np.einsum(
                     "oc,nohw->nchw", weight[:, :, i, j], grad_output)
     if grad_input is not None:
-        top, _, left, _ = padding
+        (top, _), (left, _) = padding
         grad_input[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]

@@ -1,7 +1,7 @@
 """Max and average pooling kernels in NumPy: twins of ``nnfast._kernels.pooling``.
 
-``kernel_size``, ``stride`` and ``padding`` are (h, w) pairs, the padding
-applied on both sides; the output size comes from ``out``'s shape. Each
+``kernel_size`` and ``stride`` are (h, w) pairs, ``padding`` is ((top,
+bottom), (left, right)); the output size comes from ``out``'s shape. Each
 kernel loops over the window's taps, every tap a strided view of the whole
 batch.
 """
@@ -14,8 +14,8 @@ def _tap(xpad, i, j, stride, height_col, width_col):
 
 
 def _pad(x, padding, value):
-    ph, pw = padding
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    return np.pad(x, ((0, 0), (0, 0), tuple(padding[0]), tuple(padding[1])),
+                  constant_values=value)
 
 
 def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
@@ -26,14 +26,15 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)
     argmax : int32 ndarray of out's shape
     """
     height, width = x.shape[2:]
     oh, ow = out.shape[2:]
-    h_start = np.arange(oh) * stride[0] - padding[0]
-    w_start = np.arange(ow) * stride[1] - padding[1]
+    h_start = np.arange(oh) * stride[0] - padding[0][0]
+    w_start = np.arange(ow) * stride[1] - padding[1][0]
     # Start from each window's first pixel inside the image, as the C loop does.
     h_first = np.maximum(h_start, 0)[:, None]
     w_first = np.maximum(w_start, 0)[None, :]
@@ -79,7 +80,8 @@ def avgpool2d_forward(x, kernel_size, stride, padding, out):
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)
     """
     oh, ow = out.shape[2:]
@@ -98,16 +100,17 @@ def avgpool2d_backward(grad_output, kernel_size, stride, padding, grad_input):
     Parameters
     ----------
     grad_output : ndarray of shape (n_samples, channels, height_col, width_col)
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     grad_input : ndarray of shape (n_samples, channels, height, width)
     """
     oh, ow = grad_output.shape[2:]
-    ph, pw = padding
+    (top, bottom), (left, right) = padding
     height, width = grad_input.shape[2:]
-    gpad = np.zeros(grad_input.shape[:2] + (height + 2 * ph, width + 2 * pw),
+    gpad = np.zeros(grad_input.shape[:2] + (height + top + bottom, width + left + right),
                     dtype=grad_input.dtype)
     g = grad_output * grad_input.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
     for i in range(kernel_size[0]):
         for j in range(kernel_size[1]):
             _tap(gpad, i, j, stride, oh, ow)[...] += g
-    grad_input[...] = gpad[:, :, ph:ph + height, pw:pw + width]
+    grad_input[...] = gpad[:, :, top:top + height, left:left + width]

@@ -25,24 +25,24 @@ def random_conv_case(seed, dtype, unit_stride=False):
     if unit_stride:
         kh, kw = (int(v) for v in rng.integers(1, 6, 2))
         sh = sw = dh = dw = 1
-        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+        top, bottom, left, right = (int(v) for v in rng.integers(0, 3, 4))
     elif seed % 5 == 0:
         kh = kw = sh = sw = dh = dw = 1
-        padding = (0, 0, 0, 0)
+        top = bottom = left = right = 0
     else:
         kh, kw, sh, sw, dh, dw = (int(v) for v in rng.integers(1, [4, 4, 3, 3, 3, 3]))
-        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+        top, bottom, left, right = (int(v) for v in rng.integers(0, 3, 4))
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    h = int(rng.integers(max(1, span_h - padding[0] - padding[1]), span_h + 8))
-    w = int(rng.integers(max(1, span_w - padding[2] - padding[3]), span_w + 8))
-    oh = out_size(h, kh, sh, padding[0], padding[1], dh)
-    ow = out_size(w, kw, sw, padding[2], padding[3], dw)
+    h = int(rng.integers(max(1, span_h - top - bottom), span_h + 8))
+    w = int(rng.integers(max(1, span_w - left - right), span_w + 8))
+    oh = out_size(h, kh, sh, top, bottom, dh)
+    ow = out_size(w, kw, sw, left, right, dw)
     return dict(
         x=rng.standard_normal((n, c, h, w)).astype(dtype),
         weight=rng.standard_normal((o, c, kh, kw)).astype(dtype),
         bias=rng.standard_normal(o).astype(dtype),
         grad_output=rng.standard_normal((n, o, oh, ow)).astype(dtype),
-        stride=(sh, sw), padding=padding, dilation=(dh, dw))
+        stride=(sh, sw), padding=((top, bottom), (left, right)), dilation=(dh, dw))
 
 
 def run_conv(kernels, algorithm, case, need_grad_input):
@@ -167,7 +167,7 @@ def test_col2im_adds_overlapping_windows():
     image = np.zeros((1, 3, 4))
     col = np.ones((9, 1, 2))
     for kernels in (_kernels, reference):
-        kernels.col2im(col, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), image)
+        kernels.col2im(col, (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), image)
         np.testing.assert_array_equal(image[0], [[1, 2, 2, 1]] * 3)
 
 
@@ -175,7 +175,7 @@ def test_col2im_adds_overlapping_windows():
 def test_conv2d_matches_torch(seed, torch):
     F = torch.nn.functional
     case = random_conv_case(seed, np.float64)
-    top, bottom, left, right = case["padding"]
+    (top, bottom), (left, right) = case["padding"]
     x = torch.tensor(case["x"], requires_grad=True)
     w = torch.tensor(case["weight"], requires_grad=True)
     b = torch.tensor(case["bias"], requires_grad=True)
@@ -213,7 +213,7 @@ def test_span_columns_read_nothing_past_the_input(span_columns):
     case = dict(x=x, weight=rng.standard_normal((4, 3, 3, 5)).astype(np.float32),
                 bias=np.zeros(4, np.float32),
                 grad_output=rng.standard_normal((2, 4, 7, 5)).astype(np.float32),
-                stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1))
+                stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1))
     got = run_conv(_kernels, "im2col", case, True)
     expected = run_conv(reference, "im2col", case, True)
     for a, e in zip(got, expected):

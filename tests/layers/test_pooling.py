@@ -25,7 +25,7 @@ def random_pool_case(seed, dtype):
     x = rng.permutation(n * c * h * w).reshape(n, c, h, w) - n * c * h * w / 2
     x = (x / (n * c * h * w)).astype(dtype)      # distinct values: no ties
     return dict(x=x, grad_out=rng.standard_normal((n, c, oh, ow)).astype(dtype),
-                kernel_size=(kh, kw), stride=(sh, sw), padding=(ph, pw))
+                kernel_size=(kh, kw), stride=(sh, sw), padding=((ph, ph), (pw, pw)))
 
 
 def run_pool(kernels, kind, case):
@@ -61,7 +61,7 @@ def test_pooling_fast_matches_reference(seed, kind, dtype, threads):
 def test_pooling_matches_torch(seed, torch):
     F = torch.nn.functional
     case = random_pool_case(seed, np.float64)
-    geometry = (case["kernel_size"], case["stride"], case["padding"])
+    geometry = (case["kernel_size"], case["stride"], tuple(p for p, _ in case["padding"]))
     g = torch.tensor(case["grad_out"])
     x = torch.tensor(case["x"], requires_grad=True)
     out, indices = F.max_pool2d(x, *geometry, return_indices=True)
@@ -194,7 +194,7 @@ def test_maxpool_2x2_stride_2_ties_and_nan(seed, dtype, threads):
     for kernels in (_kernels, reference):
         out = np.full(shape, -7, dtype=dtype)
         argmax = np.full(shape, -1, dtype=np.int32)
-        kernels.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0), out, argmax)
+        kernels.maxpool2d_forward(x, (2, 2), (2, 2), ((0, 0), (0, 0)), out, argmax)
         results.append((out, argmax))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
@@ -219,7 +219,7 @@ def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu
     x[0, 0, 0, 0] = -1.0       # one window whose maximum is elsewhere: the general path
     out = np.empty((2, 3, 4, 3), np.float32)
     argmax = np.empty(out.shape, np.int32)
-    _kernels.maxpool2d_forward(x, (3, 3), (2, 2), (1, 1), out, argmax)
+    _kernels.maxpool2d_forward(x, (3, 3), (2, 2), ((1, 1), (1, 1)), out, argmax)
     g = rng.standard_normal(out.shape).astype(np.float32)
     pooled = out if through_relu else None
     results = []

@@ -56,11 +56,11 @@ class Conv(OptimizedLayer, BaseLayer):
         self.fan_out = self.num_kernels * math.prod(shape[1:])
         if self.fan_in > INT32_MAX:
             raise ValueError(f"c * m * n of convolution_shape must be <= {INT32_MAX}, got {self.fan_in}")
-        # (kernel_h, kernel_w), (stride_h, stride_w), (top, bottom, left, right)
+        # (kernel_h, kernel_w), (stride_h, stride_w), ((top, bottom), (left, right))
         # of the 2-D problem the kernels see
         kernel = shape[1:] + ((1,) if self._one_d else ())
         self._stride = strides + ((1,) if self._one_d else ())
-        self._padding = tuple(p for k in kernel for p in ((k - 1) // 2, k // 2))
+        self._padding = tuple(((k - 1) // 2, k // 2) for k in kernel)
         self.weights = np.random.uniform(0.0, 1.0, (self.num_kernels,) + shape)
         self.bias = np.random.uniform(0.0, 1.0, self.num_kernels)
         self.gradient_weights = None
