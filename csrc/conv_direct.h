@@ -26,12 +26,12 @@
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,                 \
         int64_t dilation_w, int64_t height, int64_t width, T *grad_input);      \
     void conv2d_direct_backward_weight_plane##SUFFIX(                           \
-        const T *x, int64_t batch, int64_t channels, int64_t c, int64_t height, \
-        int64_t width, const T *grad_output, int64_t out_channels, int64_t o,   \
-        int64_t height_col, int64_t width_col, int64_t kernel_h,                \
-        int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,  \
-        int64_t stride_w, int64_t dilation_h, int64_t dilation_w,               \
-        T *grad_weight);
+        const T *x, int64_t n_samples, int64_t channels, int64_t c,             \
+        int64_t height, int64_t width, const T *grad_output,                    \
+        int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col, \
+        int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,  \
+        int64_t stride_h, int64_t stride_w, int64_t dilation_h,                 \
+        int64_t dilation_w, T *grad_weight);
 
 /* conv2d_direct_forward_plane: out (height_col, width_col) := bias + the
  *   correlation of one sample x (channels, height, width) with one output
@@ -42,8 +42,8 @@
  *   (out_channels, channels, kernel_h, kernel_w).
  * conv2d_direct_backward_weight_plane: grad_weight (kernel_h, kernel_w), the
  *   filter tap block [o, c], += sum over the batch of grad_output[:, o]
- *   correlated with x[:, c]; x is (batch, channels, height, width),
- *   grad_output (batch, out_channels, height_col, width_col). */
+ *   correlated with x[:, c]; x is (n_samples, channels, height, width),
+ *   grad_output (n_samples, out_channels, height_col, width_col). */
 NNFAST_CONV_DIRECT_DECLARE(float, _f32)
 NNFAST_CONV_DIRECT_DECLARE(double, _f64)
 

@@ -87,7 +87,7 @@ void NNFAST_FN(conv2d_direct_backward_input_plane)(
 #define NNFAST_DOT_LANES 8
 
 void NNFAST_FN(conv2d_direct_backward_weight_plane)(
-    const NNFAST_T *restrict x, int64_t batch, int64_t channels, int64_t c,
+    const NNFAST_T *restrict x, int64_t n_samples, int64_t channels, int64_t c,
     int64_t height, int64_t width, const NNFAST_T *restrict grad_output,
     int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
     int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
@@ -104,7 +104,7 @@ void NNFAST_FN(conv2d_direct_backward_weight_plane)(
             nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
             NNFAST_T lane[NNFAST_DOT_LANES] = {0};
             NNFAST_T tail = 0;
-            for (int64_t n = 0; n < batch; ++n) {
+            for (int64_t n = 0; n < n_samples; ++n) {
                 const NNFAST_T *im = x + (n * channels + c) * height * width;
                 const NNFAST_T *g =
                     grad_output + (n * out_channels + o) * height_col * width_col;

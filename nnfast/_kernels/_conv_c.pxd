@@ -110,14 +110,14 @@ cdef extern from "conv_direct.h" nogil:
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, int64_t height, int64_t width, double *grad_input)
     void conv2d_direct_backward_weight_plane_f32(
-        const float *x, int64_t batch, int64_t channels, int64_t c,
+        const float *x, int64_t n_samples, int64_t channels, int64_t c,
         int64_t height, int64_t width, const float *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
         int64_t stride_h, int64_t stride_w, int64_t dilation_h,
         int64_t dilation_w, float *grad_weight)
     void conv2d_direct_backward_weight_plane_f64(
-        const double *x, int64_t batch, int64_t channels, int64_t c,
+        const double *x, int64_t n_samples, int64_t channels, int64_t c,
         int64_t height, int64_t width, const double *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
@@ -322,7 +322,7 @@ cdef inline void conv2d_direct_backward_input_plane(
 
 
 cdef inline void conv2d_direct_backward_weight_plane(
-        const floating *x, int64_t batch, int64_t channels, int64_t c,
+        const floating *x, int64_t n_samples, int64_t channels, int64_t c,
         int64_t height, int64_t width, const floating *grad_output,
         int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
         int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
@@ -330,12 +330,12 @@ cdef inline void conv2d_direct_backward_weight_plane(
         int64_t dilation_w, floating *grad_weight) noexcept nogil:
     if floating is float:
         conv2d_direct_backward_weight_plane_f32(
-            x, batch, channels, c, height, width, grad_output, out_channels, o,
+            x, n_samples, channels, c, height, width, grad_output, out_channels, o,
             height_col, width_col, kernel_h, kernel_w, pad_top, pad_left, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
     else:
         conv2d_direct_backward_weight_plane_f64(
-            x, batch, channels, c, height, width, grad_output, out_channels, o,
+            x, n_samples, channels, c, height, width, grad_output, out_channels, o,
             height_col, width_col, kernel_h, kernel_w, pad_top, pad_left, stride_h,
             stride_w, dilation_h, dilation_w, grad_weight)
 

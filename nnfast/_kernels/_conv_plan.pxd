@@ -5,7 +5,7 @@ from cython cimport floating
 
 
 cdef struct Geometry:
-    Py_ssize_t batch, channels, height, width
+    Py_ssize_t n_samples, channels, height, width
     Py_ssize_t out_channels, kernel_h, kernel_w, height_col, width_col
     Py_ssize_t pad_top, pad_left         # (bottom and right: in height_col, width_col)
     Py_ssize_t stride_h, stride_w, dilation_h, dilation_w

@@ -45,7 +45,7 @@ cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
                             Py_ssize_t itemsize, Pass kind=FORWARD):
     """The geometry of one call and pass, its rows per column buffer set."""
     cdef Geometry g
-    g.batch, g.channels = x_shape[0], x_shape[1]
+    g.n_samples, g.channels = x_shape[0], x_shape[1]
     g.height, g.width = x_shape[2], x_shape[3]
     g.out_channels, g.kernel_h, g.kernel_w = w_shape[0], w_shape[2], w_shape[3]
     g.height_col, g.width_col = out_shape[2], out_shape[3]
@@ -114,8 +114,8 @@ cdef int fit_workspace(Geometry *g, int nt, Py_ssize_t workspace_len) noexcept n
     least one item per thread."""
     while nt > 1 and workspace_size(g, nt) > workspace_len:
         nt -= 1
-    if g.batch > 0 and g.batch * g.blocks < nt:
-        g.blocks = (nt + g.batch - 1) // g.batch
+    if g.n_samples > 0 and g.n_samples * g.blocks < nt:
+        g.blocks = (nt + g.n_samples - 1) // g.n_samples
         if g.blocks > g.height_col:
             g.blocks = g.height_col
         g.rows = (g.height_col + g.blocks - 1) // g.blocks

@@ -44,7 +44,7 @@ cdef void _forward_part(floating *out, DirectCall *a, int t, int nt) noexcept no
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, o
-    split_range(g.batch * g.out_channels, t, nt, &lo, &hi)
+    split_range(g.n_samples * g.out_channels, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.out_channels
         o = item % g.out_channels
@@ -87,8 +87,9 @@ def conv2d_direct_forward(const floating[:, :, :, ::1] x,
     a.x, a.weight, a.bias = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0]
     a.out = &out[0, 0, 0, 0]
     a.relu, a.is_double = relu, floating is double
-    cdef int nt = team_size(2.0 * a.g.batch * a.g.out_channels * a.g.ckk * a.g.height_col
-                            * a.g.width_col, a.g.batch * a.g.out_channels)
+    cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
+                            * a.g.height_col * a.g.width_col,
+                            a.g.n_samples * a.g.out_channels)
     with nogil:
         run_team(_forward_body, &a, nt)
 
@@ -112,7 +113,7 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
     split_range(g.out_channels, t, nt, &lo, &hi)
     for o in range(lo, hi):
         s = 0
-        for n in range(g.batch):
+        for n in range(g.n_samples):
             s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
         grad_bias[o] += s
     split_range(g.out_channels * g.channels, t, nt, &lo, &hi)
@@ -120,13 +121,13 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
         o = item // g.channels
         c = item % g.channels
         csrc.conv2d_direct_backward_weight_plane(
-            x, g.batch, g.channels, c, g.height, g.width, grad_output,
+            x, g.n_samples, g.channels, c, g.height, g.width, grad_output,
             g.out_channels, o, g.height_col, g.width_col, g.kernel_h,
             g.kernel_w, g.pad_top, g.pad_left, g.stride_h, g.stride_w,
             g.dilation_h, g.dilation_w, grad_weight + item * kk)
     if grad_input == NULL:
         return
-    split_range(g.batch * g.channels, t, nt, &lo, &hi)
+    split_range(g.n_samples * g.channels, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.channels
         c = item % g.channels
@@ -163,10 +164,13 @@ def conv2d_direct_backward(const floating[:, :, :, ::1] x,
     a.grad_input = &grad_input[0, 0, 0, 0] if grad_input is not None else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0, 0, 0, 0], &grad_bias[0]
     a.is_double = floating is double
-    # units: the largest of the three splits (see _backward_part)
-    cdef int nt = team_size(2.0 * (1 if a.grad_input == NULL else 2) * a.g.batch
+    # units: the largest of _backward_part's splits, [o, c] filters or
+    # (n, c) planes
+    cdef Py_ssize_t units = a.g.out_channels * a.g.channels
+    if a.grad_input != NULL:
+        units = max(units, a.g.n_samples * a.g.channels)
+    cdef int nt = team_size(2.0 * (1 if a.grad_input == NULL else 2) * a.g.n_samples
                             * a.g.out_channels * a.g.ckk * a.g.height_col * a.g.width_col,
-                            max(a.g.out_channels * a.g.channels,
-                                0 if a.grad_input == NULL else a.g.batch * a.g.channels))
+                            units)
     with nogil:
         run_team(_backward_body, &a, nt)

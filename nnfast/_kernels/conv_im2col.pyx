@@ -119,7 +119,7 @@ cdef void _forward_part(floating *out, Im2colCall *a, int t, int nt) noexcept no
     cdef floating *padded = padded_copy_of(g, staging)
     cdef const floating *col
     cdef floating *dst
-    split_range(g.batch * g.blocks, t, nt, &lo, &hi)
+    split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.blocks
         h0 = (item % g.blocks) * g.rows
@@ -184,8 +184,9 @@ def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
     a.out = &out[0, 0, 0, 0]
     a.workspace = &workspace[0] if workspace.shape[0] > 0 else NULL
     a.relu, a.is_double = relu, floating is double
-    cdef int nt = team_size(2.0 * a.g.batch * a.g.out_channels * a.g.ckk * a.g.height_col
-                            * a.g.width_col, a.g.batch * a.g.height_col)
+    cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
+                            * a.g.height_col * a.g.width_col,
+                            a.g.n_samples * a.g.height_col)
     nt = fit_workspace(&a.g, nt, workspace.shape[0])
     with nogil:
         run_team(_forward_body, &a, nt)
@@ -220,10 +221,10 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
     split_range(g.out_channels, t, nt, &lo, &hi)
     for o in range(lo, hi):
         s = 0
-        for n in range(g.batch):
+        for n in range(g.n_samples):
             s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
         grad_bias[o] += s
-    split_range(g.batch * g.blocks, t, nt, &lo, &hi)
+    split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.blocks
         h0 = (item % g.blocks) * g.rows
@@ -298,7 +299,7 @@ cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
     cdef floating *padded = padded_copy_of(g, staging)
     cdef floating *gx
     cdef const floating *gn
-    split_range(g.batch * groups, t, nt, &lo, &hi)
+    split_range(g.n_samples * groups, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // groups
         split_range(g.channels, <int>(item % groups), <int>groups, &c_lo, &c_hi)
@@ -396,8 +397,9 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     a.grad_weight, a.grad_bias = &grad_weight[0, 0, 0, 0], &grad_bias[0]
     a.workspace = &workspace[0] if workspace.shape[0] > 0 else NULL
     a.is_double = floating is double
-    cdef int nt = team_size(2.0 * a.g.batch * a.g.out_channels * a.g.ckk * a.g.height_col
-                            * a.g.width_col, a.g.batch * a.g.height_col)
+    cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
+                            * a.g.height_col * a.g.width_col,
+                            a.g.n_samples * a.g.height_col)
     nt = fit_workspace(&a.g, nt, workspace.shape[0])
     a.nt_planned = nt
     a.transpose = transpose_grad_output(&a.g)
@@ -419,7 +421,7 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
         nt -= 1
     a.g = gi
     a.groups = 1
-    if gi.batch < nt:
-        a.groups = min(gi.channels, (nt + gi.batch - 1) // gi.batch)
+    if gi.n_samples < nt:
+        a.groups = min(gi.channels, (nt + gi.n_samples - 1) // gi.n_samples)
     with nogil:
         run_team(_input_grad_body, &a, nt)

@@ -97,9 +97,9 @@ def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, works
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)
     workspace : ignored
     """
-    n, o = out.shape[:2]
+    n_samples, o = out.shape[:2]
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, *out.shape[2:])
-    prod = weight.reshape(o, -1) @ cols.reshape(n, -1, out.shape[2] * out.shape[3])
+    prod = weight.reshape(o, -1) @ cols.reshape(n_samples, -1, out.shape[2] * out.shape[3])
     out[...] = prod.reshape(out.shape) + bias[:, None, None]
     if relu:
         np.maximum(out, 0, out=out)
@@ -114,10 +114,10 @@ def conv2d_im2col_backward(x, weight, grad_output, stride, padding, dilation,
     grad_input := col2im(weight.T @ grad_output[n]) for each n (skipped when
     ``grad_input`` is None).
     """
-    n, o, oh, ow = grad_output.shape
-    g = grad_output.reshape(n, o, oh * ow)
+    n_samples, o, oh, ow = grad_output.shape
+    g = grad_output.reshape(n_samples, o, oh * ow)
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, oh, ow)
-    cols = cols.reshape(n, -1, oh * ow)
+    cols = cols.reshape(n_samples, -1, oh * ow)
     grad_weight += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
     grad_bias += g.sum(axis=(0, 2))
     if grad_input is not None:
