@@ -1,11 +1,13 @@
 """Convolution kernels: fast == reference (im2col and direct, every code path
-of the blocked im2col kernels), im2col/col2im adjointness, and equality with
-torch.nn.functional.conv2d."""
+of the blocked im2col kernels, (before, after) paddings), im2col/col2im
+adjointness, equality with torch.nn.functional.conv2d, and the
+floating-point mode a call leaves behind."""
 import numpy as np
 import pytest
 
 from nnfast import _kernels, reference
 from nnfast._kernels import _conv_plan as fast_conv
+from nnfast._kernels import _threads
 from conftest import assert_close
 
 SEEDS = range(100)
@@ -225,3 +227,21 @@ def test_weight_grad_layout_is_checked():
     with pytest.raises(ValueError, match="layout must be one of"):
         fast_conv.set_weight_grad_layout("sideways")
     assert fast_conv.get_weight_grad_layout() == "auto"
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_conv2d_leaves_the_fp_mode_as_found(algorithm, dtype, threads):
+    """The kernels flush denormals for their own duration only (run_team):
+    the calling thread leaves each call in the mode it entered it with."""
+    mode = _threads.fp_mode()
+    run_conv(_kernels, algorithm, random_conv_case(3, dtype), True)
+    assert _threads.fp_mode() == mode
+    case = random_conv_case(4, dtype)
+    image = case["x"][0]
+    kernel_size = case["weight"].shape[2:]
+    col = np.empty((image.shape[0] * kernel_size[0] * kernel_size[1],)
+                   + case["grad_output"].shape[2:], dtype)
+    geometry = (kernel_size, case["stride"], case["padding"], case["dilation"])
+    _kernels.im2col(image, *geometry, col)
+    _kernels.col2im(col, *geometry, image.copy())
+    assert _threads.fp_mode() == mode
