@@ -1,4 +1,10 @@
 # distutils: sources = csrc/pooling.c
+# distutils: extra_compile_args = -falign-loops=32
+# Loops start on 32 bytes, not 16: max pooling's backward loops otherwise
+# sit where the code before them puts them, and 48 more bytes of forward
+# made its scatter loop straddle a 32-byte line: the backward of 64x16x10x10
+# planes went from 20.6 to 24.4 us on one thread (best of 3000 calls). With
+# the alignment both passes and average pooling time as before.
 """Max and average pooling kernels: threads over the (sample, channel) planes.
 
 Each plane is independent in both directions (the backward scatter of a
@@ -64,34 +70,41 @@ cdef PoolCall _pool_call(Kind kind, Py_ssize_t *x_shape, Py_ssize_t *out_shape,
 
 
 cdef void _pool_part(const floating *src, PoolCall *a, int t, int nt) noexcept nogil:
-    """Thread t's planes of the call."""
+    """Thread t's planes of the call (the geometry in locals, which the
+    plane calls cannot change, so that it is not loaded again per plane)."""
     cdef floating *dst = <floating *>a.dst
     cdef const floating *pooled = <const floating *>a.pooled
-    cdef Py_ssize_t size = a.height * a.width
-    cdef Py_ssize_t size_col = a.height_col * a.width_col
+    cdef int32_t *argmax = a.argmax
+    cdef Py_ssize_t height = a.height, width = a.width
+    cdef Py_ssize_t height_col = a.height_col, width_col = a.width_col
+    cdef Py_ssize_t kernel_h = a.kernel_h, kernel_w = a.kernel_w
+    cdef Py_ssize_t stride_h = a.stride_h, stride_w = a.stride_w
+    cdef Py_ssize_t pad_top = a.pad_top, pad_left = a.pad_left
+    cdef Py_ssize_t size = height * width, size_col = height_col * width_col
     cdef Py_ssize_t lo, hi, p
     split_range(a.planes, t, nt, &lo, &hi)
-    for p in range(lo, hi):
-        if a.kind == MAX_FORWARD:
+    if a.kind == MAX_FORWARD:
+        for p in range(lo, hi):
             csrc.maxpool2d_forward_plane(
-                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_top,
-                a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
-                dst + p * size_col, a.argmax + p * size_col)
-        elif a.kind == MAX_BACKWARD:
+                src + p * size, height, width, kernel_h, kernel_w, pad_top, pad_left,
+                stride_h, stride_w, height_col, width_col, dst + p * size_col,
+                argmax + p * size_col)
+    elif a.kind == MAX_BACKWARD:
+        for p in range(lo, hi):
             csrc.maxpool2d_backward_plane(
-                src + p * size_col, a.argmax + p * size_col,
+                src + p * size_col, argmax + p * size_col,
                 pooled + p * size_col if pooled != NULL else NULL, size_col, size,
                 dst + p * size)
-        elif a.kind == AVG_FORWARD:
+    elif a.kind == AVG_FORWARD:
+        for p in range(lo, hi):
             csrc.avgpool2d_forward_plane(
-                src + p * size, a.height, a.width, a.kernel_h, a.kernel_w, a.pad_top,
-                a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
-                dst + p * size_col)
-        else:
+                src + p * size, height, width, kernel_h, kernel_w, pad_top, pad_left,
+                stride_h, stride_w, height_col, width_col, dst + p * size_col)
+    else:
+        for p in range(lo, hi):
             csrc.avgpool2d_backward_plane(
-                src + p * size_col, a.height, a.width, a.kernel_h, a.kernel_w,
-                a.pad_top, a.pad_left, a.stride_h, a.stride_w, a.height_col, a.width_col,
-                dst + p * size)
+                src + p * size_col, height, width, kernel_h, kernel_w, pad_top,
+                pad_left, stride_h, stride_w, height_col, width_col, dst + p * size)
 
 
 cdef void _pool_body(void *args, int t, int nt) noexcept nogil:
