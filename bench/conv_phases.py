@@ -4,7 +4,7 @@ thread, thread CPU time (robust on a shared machine), medians.
 
     python bench/conv_phases.py [--rounds 15] [--span-columns never|always|auto]
 
-"input gradient" is the backward call with grad_x minus the one without.
+"input gradient" is the backward call with grad_input minus the one without.
 """
 import argparse
 import statistics
@@ -28,9 +28,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--span-columns", default="auto", choices=["never", "always", "auto"],
-                        help="when the kernels use span columns (nnfast._kernels.conv)")
+                        help="when the kernels use span columns (nnfast._kernels._conv_plan)")
     args = parser.parse_args()
-    K.conv.set_span_columns(args.span_columns)
+    K._conv_plan.set_span_columns(args.span_columns)
     nf.set_num_threads(1)
     rng = np.random.default_rng(0)
     with threadpool_limits(1):
@@ -43,11 +43,11 @@ def main():
             g = rng.standard_normal(out.shape).astype(np.float32)
             gx, gw, gb = np.empty_like(x), np.zeros_like(w), np.zeros_like(b)
             ws = np.empty(K.conv2d_workspace_size(w.shape, out.shape, np.float32), np.float32)
-            geometry = ((1, 1), (p, p, p, p), (1, 1))
+            geometry = ((1, 1), ((p, p), (p, p)), (1, 1))
             steps = {
-                "forward": lambda: K.conv2d_forward_im2col(x, w, b, *geometry, out, ws),
-                "weight": lambda: K.conv2d_backward_im2col(x, w, g, *geometry, None, gw, gb, ws),
-                "both": lambda: K.conv2d_backward_im2col(x, w, g, *geometry, gx, gw, gb, ws),
+                "forward": lambda: K.conv2d_im2col_forward(x, w, b, *geometry, out, ws),
+                "weight": lambda: K.conv2d_im2col_backward(x, w, g, *geometry, None, gw, gb, ws),
+                "both": lambda: K.conv2d_im2col_backward(x, w, g, *geometry, gx, gw, gb, ws),
             }
             times = {key: [] for key in steps}
             for _ in range(args.rounds):

@@ -10,7 +10,7 @@
 void NNFAST_FN(conv2d_direct_forward_plane)(
     const NNFAST_T *restrict x, int64_t channels, int64_t height, int64_t width,
     const NNFAST_T *restrict weight, int64_t kernel_h, int64_t kernel_w,
-    NNFAST_T bias, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+    NNFAST_T bias, int64_t pad_top, int64_t pad_left, int64_t stride_h,
     int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
     int64_t height_col, int64_t width_col, NNFAST_T *restrict out)
 {
@@ -19,11 +19,11 @@ void NNFAST_FN(conv2d_direct_forward_plane)(
     for (int64_t c_im = 0; c_im < channels; ++c_im) {
         const NNFAST_T *im = x + c_im * height * width;
         for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset) {
-            const int64_t h_shift = h_offset * dilation_h - pad_h;
+            const int64_t h_shift = h_offset * dilation_h - pad_top;
             int64_t h_lo, h_hi;
             nnfast_valid_range(h_shift, stride_h, height, height_col, &h_lo, &h_hi);
             for (int64_t w_offset = 0; w_offset < kernel_w; ++w_offset) {
-                const int64_t w_shift = w_offset * dilation_w - pad_w;
+                const int64_t w_shift = w_offset * dilation_w - pad_left;
                 int64_t w_lo, w_hi;
                 nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
                 const NNFAST_T w = weight[(c_im * kernel_h + h_offset) * kernel_w + w_offset];
@@ -44,27 +44,28 @@ void NNFAST_FN(conv2d_direct_forward_plane)(
 }
 
 void NNFAST_FN(conv2d_direct_backward_input_plane)(
-    const NNFAST_T *restrict grad_out, int64_t out_channels, int64_t height_col,
-    int64_t width_col, const NNFAST_T *restrict weight, int64_t channels,
-    int64_t c, int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
-    int64_t stride_h, int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
-    int64_t height, int64_t width, NNFAST_T *restrict grad_x)
+    const NNFAST_T *restrict grad_output, int64_t out_channels,
+    int64_t height_col, int64_t width_col, const NNFAST_T *restrict weight,
+    int64_t channels, int64_t c, int64_t kernel_h, int64_t kernel_w,
+    int64_t pad_top, int64_t pad_left, int64_t stride_h, int64_t stride_w,
+    int64_t dilation_h, int64_t dilation_w, int64_t height, int64_t width,
+    NNFAST_T *restrict grad_input)
 {
-    for (int64_t i = 0; i < height * width; ++i) grad_x[i] = 0;
+    for (int64_t i = 0; i < height * width; ++i) grad_input[i] = 0;
     for (int64_t o = 0; o < out_channels; ++o) {
-        const NNFAST_T *g = grad_out + o * height_col * width_col;
+        const NNFAST_T *g = grad_output + o * height_col * width_col;
         const NNFAST_T *wo = weight + (o * channels + c) * kernel_h * kernel_w;
         for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset) {
-            const int64_t h_shift = h_offset * dilation_h - pad_h;
+            const int64_t h_shift = h_offset * dilation_h - pad_top;
             int64_t h_lo, h_hi;
             nnfast_valid_range(h_shift, stride_h, height, height_col, &h_lo, &h_hi);
             for (int64_t w_offset = 0; w_offset < kernel_w; ++w_offset) {
-                const int64_t w_shift = w_offset * dilation_w - pad_w;
+                const int64_t w_shift = w_offset * dilation_w - pad_left;
                 int64_t w_lo, w_hi;
                 nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
                 const NNFAST_T w = wo[h_offset * kernel_w + w_offset];
                 for (int64_t h_col = h_lo; h_col < h_hi; ++h_col) {
-                    NNFAST_T *row = grad_x + (h_col * stride_h + h_shift) * width;
+                    NNFAST_T *row = grad_input + (h_col * stride_h + h_shift) * width;
                     const NNFAST_T *gr = g + h_col * width_col;
                     /* += : overlapping windows send several taps to one pixel */
                     if (stride_w == 1) {
@@ -86,26 +87,27 @@ void NNFAST_FN(conv2d_direct_backward_input_plane)(
 #define NNFAST_DOT_LANES 8
 
 void NNFAST_FN(conv2d_direct_backward_weight_plane)(
-    const NNFAST_T *restrict x, int64_t batch, int64_t channels, int64_t c,
-    int64_t height, int64_t width, const NNFAST_T *restrict grad_out,
+    const NNFAST_T *restrict x, int64_t n_samples, int64_t channels, int64_t c,
+    int64_t height, int64_t width, const NNFAST_T *restrict grad_output,
     int64_t out_channels, int64_t o, int64_t height_col, int64_t width_col,
-    int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+    int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
     int64_t stride_h, int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
     NNFAST_T *restrict grad_weight)
 {
     for (int64_t h_offset = 0; h_offset < kernel_h; ++h_offset) {
-        const int64_t h_shift = h_offset * dilation_h - pad_h;
+        const int64_t h_shift = h_offset * dilation_h - pad_top;
         int64_t h_lo, h_hi;
         nnfast_valid_range(h_shift, stride_h, height, height_col, &h_lo, &h_hi);
         for (int64_t w_offset = 0; w_offset < kernel_w; ++w_offset) {
-            const int64_t w_shift = w_offset * dilation_w - pad_w;
+            const int64_t w_shift = w_offset * dilation_w - pad_left;
             int64_t w_lo, w_hi;
             nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
             NNFAST_T lane[NNFAST_DOT_LANES] = {0};
             NNFAST_T tail = 0;
-            for (int64_t n = 0; n < batch; ++n) {
+            for (int64_t n = 0; n < n_samples; ++n) {
                 const NNFAST_T *im = x + (n * channels + c) * height * width;
-                const NNFAST_T *g = grad_out + (n * out_channels + o) * height_col * width_col;
+                const NNFAST_T *g =
+                    grad_output + (n * out_channels + o) * height_col * width_col;
                 for (int64_t h_col = h_lo; h_col < h_hi; ++h_col) {
                     const NNFAST_T *row = im + (h_col * stride_h + h_shift) * width;
                     const NNFAST_T *gr = g + h_col * width_col;

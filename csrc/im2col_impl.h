@@ -21,7 +21,7 @@ static inline void NNFAST_FN(copy_row)(NNFAST_T *restrict dst,
 
 /* im2col for stride_w == dilation_w == 1. Column row (c_im, h_offset,
  * w_offset) at output row h_col is input row h_im shifted by w_offset -
- * pad_w: a copy of width_col values with zeros where the shift runs off
+ * pad_left: a copy of width_col values with zeros where the shift runs off
  * the row. The valid range of each shift is computed once per column row,
  * and the copy reads the input directly: an earlier version padded each row
  * into a small buffer first, and the copies' vector loads from scalar
@@ -29,7 +29,7 @@ static inline void NNFAST_FN(copy_row)(NNFAST_T *restrict dst,
 static void NNFAST_FN(im2col_rows_stride1)(
     const NNFAST_T *restrict data_im, int64_t channels, int64_t height,
     int64_t width, int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-    int64_t pad_h, int64_t pad_w, int64_t stride_h, int64_t dilation_h,
+    int64_t pad_top, int64_t pad_left, int64_t stride_h, int64_t dilation_h,
     int64_t h_col_begin, int64_t h_col_end, NNFAST_T *restrict data_col)
 {
     NNFAST_T *dst = data_col;
@@ -41,14 +41,14 @@ static void NNFAST_FN(im2col_rows_stride1)(
                 /* w_im = w + shift; [lo, hi) is nnfast_valid_range's
                  * range for stride 1, written out: calling it here measured
                  * 12 % slower (LeNet's 6->16 forward, 241 -> 270 us) */
-                const int64_t shift = j - pad_w;
+                const int64_t shift = j - pad_left;
                 int64_t lo = shift < 0 ? -shift : 0;
                 int64_t hi = width - shift < width_col ? width - shift : width_col;
                 if (lo > width_col) lo = width_col;
                 if (hi < lo) hi = lo;
                 for (int64_t h_col = h_col_begin; h_col < h_col_end;
                      ++h_col, dst += width_col) {
-                    const int64_t h_im = h_col * stride_h - pad_h
+                    const int64_t h_im = h_col * stride_h - pad_top
                                          + h_offset * dilation_h;
                     /* 0 <= h_im < height in one unsigned comparison */
                     if ((uint64_t)h_im >= (uint64_t)height) {
@@ -66,7 +66,7 @@ static void NNFAST_FN(im2col_rows_stride1)(
 void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
                        int64_t height, int64_t width, int64_t height_col,
                        int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                       int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                       int64_t pad_top, int64_t pad_left, int64_t stride_h,
                        int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
                        int64_t h_col_begin, int64_t h_col_end,
                        NNFAST_T *restrict data_col)
@@ -76,8 +76,8 @@ void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
     (void)height_col; /* kept for PyTorch's signature; the rows bound the loop */
     if (stride_w == 1 && dilation_w == 1) {
         NNFAST_FN(im2col_rows_stride1)(data_im, channels, height, width,
-                                       width_col, kernel_h, kernel_w, pad_h,
-                                       pad_w, stride_h, dilation_h,
+                                       width_col, kernel_h, kernel_w, pad_top,
+                                       pad_left, stride_h, dilation_h,
                                        h_col_begin, h_col_end, data_col);
         return;
     }
@@ -87,11 +87,11 @@ void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
         const int64_t c_im = c_col / kernel_h / kernel_w;
         const NNFAST_T *im = data_im + c_im * height * width;
         NNFAST_T *col = data_col + c_col * rows * width_col;
-        const int64_t w_shift = w_offset * dilation_w - pad_w;
+        const int64_t w_shift = w_offset * dilation_w - pad_left;
         int64_t w_lo, w_hi;
         nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
         for (int64_t h_col = h_col_begin; h_col < h_col_end; ++h_col) {
-            const int64_t h_im = h_col * stride_h - pad_h + h_offset * dilation_h;
+            const int64_t h_im = h_col * stride_h - pad_top + h_offset * dilation_h;
             int64_t w_col = 0;
             /* 0 <= h_im < height in one unsigned comparison: a negative
              * h_im converts to a value above any valid height (Caffe's
@@ -118,7 +118,7 @@ void NNFAST_FN(im2col)(const NNFAST_T *restrict data_im, int64_t channels,
 void NNFAST_FN(col2im_add)(const NNFAST_T *restrict data_col, int64_t channels,
                            int64_t height, int64_t width, int64_t height_col,
                            int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                           int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                           int64_t pad_top, int64_t pad_left, int64_t stride_h,
                            int64_t stride_w, int64_t dilation_h,
                            int64_t dilation_w, int64_t h_col_begin,
                            int64_t h_col_end, NNFAST_T *restrict data_im)
@@ -132,12 +132,12 @@ void NNFAST_FN(col2im_add)(const NNFAST_T *restrict data_col, int64_t channels,
         const int64_t c_im = c_col / kernel_h / kernel_w;
         NNFAST_T *im = data_im + c_im * height * width;
         const NNFAST_T *col = data_col + c_col * rows * width_col;
-        const int64_t w_shift = w_offset * dilation_w - pad_w;
+        const int64_t w_shift = w_offset * dilation_w - pad_left;
         int64_t w_lo, w_hi;
         nnfast_valid_range(w_shift, stride_w, width, width_col, &w_lo, &w_hi);
         for (int64_t h_col = h_col_begin; h_col < h_col_end;
              ++h_col, col += width_col) {
-            const int64_t h_im = h_col * stride_h - pad_h + h_offset * dilation_h;
+            const int64_t h_im = h_col * stride_h - pad_top + h_offset * dilation_h;
             /* 0 <= h_im < height in one unsigned comparison (see im2col). */
             if ((uint64_t)h_im >= (uint64_t)height) continue;
             NNFAST_T *row = im + h_im * width;
@@ -157,14 +157,14 @@ void NNFAST_FN(col2im_add)(const NNFAST_T *restrict data_col, int64_t channels,
 void NNFAST_FN(col2im)(const NNFAST_T *restrict data_col, int64_t channels,
                        int64_t height, int64_t width, int64_t height_col,
                        int64_t width_col, int64_t kernel_h, int64_t kernel_w,
-                       int64_t pad_h, int64_t pad_w, int64_t stride_h,
+                       int64_t pad_top, int64_t pad_left, int64_t stride_h,
                        int64_t stride_w, int64_t dilation_h, int64_t dilation_w,
                        NNFAST_T *restrict data_im)
 {
     const int64_t size = channels * height * width;
     for (int64_t i = 0; i < size; ++i) data_im[i] = 0;
     NNFAST_FN(col2im_add)(data_col, channels, height, width, height_col,
-                          width_col, kernel_h, kernel_w, pad_h, pad_w, stride_h,
-                          stride_w, dilation_h, dilation_w, 0, height_col,
-                          data_im);
+                          width_col, kernel_h, kernel_w, pad_top, pad_left,
+                          stride_h, stride_w, dilation_h, dilation_w, 0,
+                          height_col, data_im);
 }

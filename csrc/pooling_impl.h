@@ -68,22 +68,25 @@ static void NNFAST_FN(maxpool2d_forward_plane_2x2)(
 
 void NNFAST_FN(maxpool2d_forward_plane)(
     const NNFAST_T *restrict x, int64_t height, int64_t width, int64_t kernel_h,
-    int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+    int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
     int64_t stride_w, int64_t height_col, int64_t width_col,
     NNFAST_T *restrict out, int32_t *restrict argmax)
 {
+    /* the 2x2 path reads whole windows: none may reach into bottom or right
+     * padding */
     if (kernel_h == 2 && kernel_w == 2 && stride_h == 2 && stride_w == 2 &&
-        pad_h == 0 && pad_w == 0) {
+        pad_top == 0 && pad_left == 0 && 2 * height_col <= height &&
+        2 * width_col <= width) {
         NNFAST_FN(maxpool2d_forward_plane_2x2)(x, width, height_col, width_col,
                                                out, argmax);
         return;
     }
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {
-        int64_t h_start = h_col * stride_h - pad_h;
+        int64_t h_start = h_col * stride_h - pad_top;
         int64_t h_end = h_start + kernel_h < height ? h_start + kernel_h : height;
         if (h_start < 0) h_start = 0;
         for (int64_t w_col = 0; w_col < width_col; ++w_col) {
-            int64_t w_start = w_col * stride_w - pad_w;
+            int64_t w_start = w_col * stride_w - pad_left;
             int64_t w_end = w_start + kernel_w < width ? w_start + kernel_w : width;
             if (w_start < 0) w_start = 0;
             /* Start from the window's first pixel, not from -inf: argmax is
@@ -109,36 +112,36 @@ void NNFAST_FN(maxpool2d_forward_plane)(
 }
 
 void NNFAST_FN(maxpool2d_backward_plane)(
-    const NNFAST_T *restrict grad_out, const int32_t *restrict argmax,
+    const NNFAST_T *restrict grad_output, const int32_t *restrict argmax,
     const NNFAST_T *restrict pooled, int64_t size_col, int64_t size,
-    NNFAST_T *restrict grad_x)
+    NNFAST_T *restrict grad_input)
 {
-    for (int64_t i = 0; i < size; ++i) grad_x[i] = 0;
+    for (int64_t i = 0; i < size; ++i) grad_input[i] = 0;
     /* += : with overlapping windows one pixel can be the maximum of several */
     if (pooled) {
         /* A window's maximum is the value at its argmax, so "the ReLU's
          * output there is > 0" is pooled[i] > 0, for every window that
          * shares the pixel. */
         for (int64_t i = 0; i < size_col; ++i)
-            if (pooled[i] > 0) grad_x[argmax[i]] += grad_out[i];
+            if (pooled[i] > 0) grad_input[argmax[i]] += grad_output[i];
     } else {
-        for (int64_t i = 0; i < size_col; ++i) grad_x[argmax[i]] += grad_out[i];
+        for (int64_t i = 0; i < size_col; ++i) grad_input[argmax[i]] += grad_output[i];
     }
 }
 
 void NNFAST_FN(avgpool2d_forward_plane)(
     const NNFAST_T *restrict x, int64_t height, int64_t width, int64_t kernel_h,
-    int64_t kernel_w, int64_t pad_h, int64_t pad_w, int64_t stride_h,
+    int64_t kernel_w, int64_t pad_top, int64_t pad_left, int64_t stride_h,
     int64_t stride_w, int64_t height_col, int64_t width_col,
     NNFAST_T *restrict out)
 {
     const NNFAST_T scale = (NNFAST_T)1 / (NNFAST_T)(kernel_h * kernel_w);
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {
-        int64_t h_start = h_col * stride_h - pad_h;
+        int64_t h_start = h_col * stride_h - pad_top;
         int64_t h_end = h_start + kernel_h < height ? h_start + kernel_h : height;
         if (h_start < 0) h_start = 0;
         for (int64_t w_col = 0; w_col < width_col; ++w_col) {
-            int64_t w_start = w_col * stride_w - pad_w;
+            int64_t w_start = w_col * stride_w - pad_left;
             int64_t w_end = w_start + kernel_w < width ? w_start + kernel_w : width;
             if (w_start < 0) w_start = 0;
             NNFAST_T sum = 0;
@@ -151,26 +154,26 @@ void NNFAST_FN(avgpool2d_forward_plane)(
 }
 
 void NNFAST_FN(avgpool2d_backward_plane)(
-    const NNFAST_T *restrict grad_out, int64_t height, int64_t width,
-    int64_t kernel_h, int64_t kernel_w, int64_t pad_h, int64_t pad_w,
+    const NNFAST_T *restrict grad_output, int64_t height, int64_t width,
+    int64_t kernel_h, int64_t kernel_w, int64_t pad_top, int64_t pad_left,
     int64_t stride_h, int64_t stride_w, int64_t height_col, int64_t width_col,
-    NNFAST_T *restrict grad_x)
+    NNFAST_T *restrict grad_input)
 {
     const NNFAST_T scale = (NNFAST_T)1 / (NNFAST_T)(kernel_h * kernel_w);
-    for (int64_t i = 0; i < height * width; ++i) grad_x[i] = 0;
+    for (int64_t i = 0; i < height * width; ++i) grad_input[i] = 0;
     for (int64_t h_col = 0; h_col < height_col; ++h_col) {
-        int64_t h_start = h_col * stride_h - pad_h;
+        int64_t h_start = h_col * stride_h - pad_top;
         int64_t h_end = h_start + kernel_h < height ? h_start + kernel_h : height;
         if (h_start < 0) h_start = 0;
         for (int64_t w_col = 0; w_col < width_col; ++w_col) {
-            int64_t w_start = w_col * stride_w - pad_w;
+            int64_t w_start = w_col * stride_w - pad_left;
             int64_t w_end = w_start + kernel_w < width ? w_start + kernel_w : width;
             if (w_start < 0) w_start = 0;
-            const NNFAST_T g = grad_out[h_col * width_col + w_col] * scale;
+            const NNFAST_T g = grad_output[h_col * width_col + w_col] * scale;
             /* += : overlapping windows each add their share */
             for (int64_t h_im = h_start; h_im < h_end; ++h_im)
                 for (int64_t w_im = w_start; w_im < w_end; ++w_im)
-                    grad_x[h_im * width + w_im] += g;
+                    grad_input[h_im * width + w_im] += g;
         }
     }
 }

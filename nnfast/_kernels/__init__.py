@@ -23,9 +23,10 @@ from nnfast._kernels.losses import (
     hinge_backward, hinge_forward, mse_backward, mse_forward, nll_backward,
     nll_forward,
 )
-from nnfast._kernels.conv import (col2im, conv2d_backward_direct, conv2d_backward_im2col,
-                                  conv2d_forward_direct, conv2d_forward_im2col,
-                                  conv2d_workspace_size, im2col)
+from nnfast._kernels._conv_plan import conv2d_workspace_size
+from nnfast._kernels.conv_im2col import (col2im, conv2d_im2col_backward,
+                                         conv2d_im2col_forward, im2col)
+from nnfast._kernels.conv_direct import conv2d_direct_backward, conv2d_direct_forward
 from nnfast._kernels.pooling import (avgpool2d_backward, avgpool2d_forward,
                                      maxpool2d_backward, maxpool2d_forward)
 from nnfast._kernels.batchnorm import batchnorm_backward, batchnorm_forward, batchnorm_stats

@@ -231,12 +231,13 @@ class Conv2D(Layer):
         bias = self.bias.value if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if algorithm == "im2col":
-            k.conv2d_forward_im2col(x, self.weight.value, bias, self.stride,
-                                    self.padding, self.dilation, out,
+            k.conv2d_im2col_forward(x, self.weight.value, bias, self.stride,
+                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
                                     self._workspace_for(k, out_shape), relu)
         else:
-            k.conv2d_forward_direct(x, self.weight.value, bias, self.stride,
-                                    self.padding, self.dilation, out, relu)
+            k.conv2d_direct_forward(x, self.weight.value, bias, self.stride,
+                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
+                                    relu)
         self._x = x
         self._algorithm_used = algorithm
         self._grad_output_shape = out_shape
@@ -254,14 +255,14 @@ class Conv2D(Layer):
         grad_bias = self.bias.grad if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
         if self._algorithm_used == "im2col":
-            k.conv2d_backward_im2col(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_input,
-                                     self.weight.grad, grad_bias,
+            k.conv2d_im2col_backward(self._x, self.weight.value, g, self.stride,
+                                     (self.padding[:2], self.padding[2:]), self.dilation,
+                                     grad_input, self.weight.grad, grad_bias,
                                      self._workspace_for(k, g.shape))
         else:
-            k.conv2d_backward_direct(self._x, self.weight.value, g, self.stride,
-                                     self.padding, self.dilation, grad_input,
-                                     self.weight.grad, grad_bias)
+            k.conv2d_direct_backward(self._x, self.weight.value, g, self.stride,
+                                     (self.padding[:2], self.padding[2:]), self.dilation,
+                                     grad_input, self.weight.grad, grad_bias)
         return grad_input
 
     def _workspace_for(self, kernels, out_shape):

@@ -94,7 +94,7 @@ class MaxPool2D(_Pool2D):
         # int32 positions: half the memory traffic of int64 in both passes
         argmax = self._new_array("argmax", out_shape, np.int32)
         _backend.kernels().maxpool2d_forward(x, self.kernel_size, self.stride,
-                                             self.padding, out, argmax)
+                                             tuple((p, p) for p in self.padding), out, argmax)
         self._argmax = argmax
         self._out = out
         self._x_shape = x.shape
@@ -143,7 +143,7 @@ class AvgPool2D(_Pool2D):
         x, out_shape = self._check_input(x)
         out = self._new_array("out", out_shape, x.dtype)
         _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
-                                             self.padding, out)
+                                             tuple((p, p) for p in self.padding), out)
         self._x_shape = x.shape
         self._dtype = x.dtype
         self._grad_output_shape = out_shape
@@ -158,5 +158,5 @@ class AvgPool2D(_Pool2D):
             return None
         g, grad_input = arrays
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
-                                              self.padding, grad_input)
+                                              tuple((p, p) for p in self.padding), grad_input)
         return grad_input

@@ -20,8 +20,8 @@ from nnfast.reference.losses import (
     hinge_backward, hinge_forward, mse_backward, mse_forward, nll_backward,
     nll_forward,
 )
-from nnfast.reference.conv import (col2im, conv2d_backward_direct, conv2d_backward_im2col,
-                                   conv2d_forward_direct, conv2d_forward_im2col,
+from nnfast.reference.conv import (col2im, conv2d_direct_backward, conv2d_direct_forward,
+                                   conv2d_im2col_backward, conv2d_im2col_forward,
                                    conv2d_workspace_size, im2col)
 from nnfast.reference.pooling import (avgpool2d_backward, avgpool2d_forward,
                                       maxpool2d_backward, maxpool2d_forward)

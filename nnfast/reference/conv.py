@@ -1,7 +1,8 @@
-"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv``.
+"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv_im2col``
+and ``conv_direct``.
 
-``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is (top, bottom,
-left, right); the output size comes from ``out``'s shape. The im2col twins
+``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is ((top, bottom),
+(left, right)); the output size comes from ``out``'s shape. The im2col twins
 build all the columns of the batch at once with one strided slice per
 kernel tap; the direct twins never build columns: they add one tap's
 contribution at a time.
@@ -19,8 +20,7 @@ def _tap(xpad, h_offset, w_offset, stride, dilation, height_col, width_col):
 
 
 def _pad(x, padding, value=0.0):
-    top, bottom, left, right = padding
-    widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
+    widths = [(0, 0)] * (x.ndim - 2) + [tuple(padding[0]), tuple(padding[1])]
     return np.pad(x, widths, constant_values=value)
 
 
@@ -38,7 +38,7 @@ def _columns(x, kernel_size, stride, padding, dilation, height_col, width_col):
 def _add_columns(cols, image_shape, stride, padding, dilation):
     """The adjoint of _columns: every column entry added back at its pixel."""
     kh, kw, height_col, width_col = cols.shape[-4:]
-    top, bottom, left, right = padding
+    (top, bottom), (left, right) = padding
     height, width = image_shape[-2:]
     gpad = np.zeros(image_shape[:-2] + (height + top + bottom, width + left + right),
                     dtype=cols.dtype)
@@ -55,7 +55,7 @@ def im2col(image, kernel_size, stride, padding, dilation, col):
     ----------
     image : ndarray of shape (channels, height, width)
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
     """
     cols = _columns(image, kernel_size, stride, padding, dilation, *col.shape[1:])
@@ -69,7 +69,7 @@ def col2im(col, kernel_size, stride, padding, dilation, image):
     ----------
     col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)
     kernel_size, stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     image : ndarray of shape (channels, height, width)
     """
     kh, kw = kernel_size
@@ -82,7 +82,7 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     return 0
 
 
-def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, workspace,
+def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, workspace,
                           relu=False):
     """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
     max(out, 0) if ``relu``.
@@ -93,43 +93,43 @@ def conv2d_forward_im2col(x, weight, bias, stride, padding, dilation, out, works
     weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)
     bias : ndarray of shape (out_channels,)
     stride, dilation : (h, w) pairs of int
-    padding : (top, bottom, left, right)
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)
     workspace : ignored
     """
-    n, o = out.shape[:2]
+    n_samples, o = out.shape[:2]
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, *out.shape[2:])
-    prod = weight.reshape(o, -1) @ cols.reshape(n, -1, out.shape[2] * out.shape[3])
+    prod = weight.reshape(o, -1) @ cols.reshape(n_samples, -1, out.shape[2] * out.shape[3])
     out[...] = prod.reshape(out.shape) + bias[:, None, None]
     if relu:
         np.maximum(out, 0, out=out)
 
 
-def conv2d_backward_im2col(x, weight, grad_out, stride, padding, dilation,
-                           grad_x, grad_weight, grad_bias, workspace):
+def conv2d_im2col_backward(x, weight, grad_output, stride, padding, dilation,
+                           grad_input, grad_weight, grad_bias, workspace):
     """Gradients of out = conv2d(x, weight) + bias.
 
-    grad_weight += sum_n grad_out[n] @ im2col(x[n]).T;
-    grad_bias += grad_out.sum((0, 2, 3));
-    grad_x := col2im(weight.T @ grad_out[n]) for each n (skipped when
-    ``grad_x`` is None).
+    grad_weight += sum_n grad_output[n] @ im2col(x[n]).T;
+    grad_bias += grad_output.sum((0, 2, 3));
+    grad_input := col2im(weight.T @ grad_output[n]) for each n (skipped when
+    ``grad_input`` is None).
     """
-    n, o, oh, ow = grad_out.shape
-    g = grad_out.reshape(n, o, oh * ow)
+    n_samples, o, oh, ow = grad_output.shape
+    g = grad_output.reshape(n_samples, o, oh * ow)
     cols = _columns(x, weight.shape[2:], stride, padding, dilation, oh, ow)
-    cols = cols.reshape(n, -1, oh * ow)
+    cols = cols.reshape(n_samples, -1, oh * ow)
     grad_weight += np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
     grad_bias += g.sum(axis=(0, 2))
-    if grad_x is not None:
+    if grad_input is not None:
         gcols = (weight.reshape(o, -1).T @ g).reshape(x.shape[:2] + weight.shape[2:] + (oh, ow))
-        grad_x[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
+        grad_input[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
 
 
-def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out, relu=False):
+def conv2d_direct_forward(x, weight, bias, stride, padding, dilation, out, relu=False):
     """out := conv2d(x, weight) + bias, one kernel tap at a time; then
     max(out, 0) if ``relu``.
 
-    Same arguments as ``conv2d_forward_im2col`` (no workspace).
+    Same arguments as ``conv2d_im2col_forward`` (no workspace).
     """
     xpad = _pad(x, padding)
     acc = np.broadcast_to(bias[:, None, None], out.shape[1:]).astype(out.dtype)
@@ -143,23 +143,23 @@ def conv2d_forward_direct(x, weight, bias, stride, padding, dilation, out, relu=
         np.maximum(out, 0, out=out)
 
 
-def conv2d_backward_direct(x, weight, grad_out, stride, padding, dilation,
-                           grad_x, grad_weight, grad_bias):
+def conv2d_direct_backward(x, weight, grad_output, stride, padding, dilation,
+                           grad_input, grad_weight, grad_bias):
     """Gradients of out = conv2d(x, weight) + bias, one kernel tap at a time.
 
-    Same arguments and results as ``conv2d_backward_im2col`` (no workspace).
+    Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
-    oh, ow = grad_out.shape[2:]
+    oh, ow = grad_output.shape[2:]
     xpad = _pad(x, padding)
-    gpad = np.zeros_like(xpad) if grad_x is not None else None
-    grad_bias += grad_out.sum(axis=(0, 2, 3))
+    gpad = np.zeros_like(xpad) if grad_input is not None else None
+    grad_bias += grad_output.sum(axis=(0, 2, 3))
     for i in range(weight.shape[2]):
         for j in range(weight.shape[3]):
             tap = _tap(xpad, i, j, stride, dilation, oh, ow)
-            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_out, tap)
+            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_output, tap)
             if gpad is not None:
                 _tap(gpad, i, j, stride, dilation, oh, ow)[...] += np.einsum(
-                    "oc,nohw->nchw", weight[:, :, i, j], grad_out)
-    if grad_x is not None:
-        top, _, left, _ = padding
-        grad_x[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]
+                    "oc,nohw->nchw", weight[:, :, i, j], grad_output)
+    if grad_input is not None:
+        (top, _), (left, _) = padding
+        grad_input[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]

@@ -1,7 +1,7 @@
 """Max and average pooling kernels in NumPy: twins of ``nnfast._kernels.pooling``.
 
-``kernel_size``, ``stride`` and ``padding`` are (h, w) pairs, the padding
-applied on both sides; the output size comes from ``out``'s shape. Each
+``kernel_size`` and ``stride`` are (h, w) pairs, ``padding`` is ((top,
+bottom), (left, right)); the output size comes from ``out``'s shape. Each
 kernel loops over the window's taps, every tap a strided view of the whole
 batch.
 """
@@ -14,8 +14,8 @@ def _tap(xpad, i, j, stride, height_col, width_col):
 
 
 def _pad(x, padding, value):
-    ph, pw = padding
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    return np.pad(x, ((0, 0), (0, 0), tuple(padding[0]), tuple(padding[1])),
+                  constant_values=value)
 
 
 def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
@@ -26,14 +26,15 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)
     argmax : int32 ndarray of out's shape
     """
     height, width = x.shape[2:]
     oh, ow = out.shape[2:]
-    h_start = np.arange(oh) * stride[0] - padding[0]
-    w_start = np.arange(ow) * stride[1] - padding[1]
+    h_start = np.arange(oh) * stride[0] - padding[0][0]
+    w_start = np.arange(ow) * stride[1] - padding[1][0]
     # Start from each window's first pixel inside the image, as the C loop does.
     h_first = np.maximum(h_start, 0)[:, None]
     w_first = np.maximum(w_start, 0)[None, :]
@@ -53,24 +54,24 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     argmax[...] = best_index
 
 
-def maxpool2d_backward(grad_out, argmax, grad_x, pooled=None):
-    """grad_x := 0, then each grad_out added at its window's argmax (with
-    ``pooled``, the forward's output, only where pooled > 0).
+def maxpool2d_backward(grad_output, argmax, grad_input, pooled=None):
+    """grad_input := 0, then each grad_output added at its window's argmax
+    (with ``pooled``, the forward's output, only where pooled > 0).
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)
-    argmax : int32 ndarray of grad_out's shape, from maxpool2d_forward
-    grad_x : ndarray of shape (n_samples, channels, height, width)
+    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)
+    argmax : int32 ndarray of grad_output's shape, from maxpool2d_forward
+    grad_input : ndarray of shape (n_samples, channels, height, width)
     """
     if pooled is not None:
-        grad_out = np.where(pooled > 0, grad_out, 0).astype(grad_out.dtype)
-    planes = grad_x.shape[0] * grad_x.shape[1]
-    size = grad_x.shape[2] * grad_x.shape[3]
+        grad_output = np.where(pooled > 0, grad_output, 0).astype(grad_output.dtype)
+    planes = grad_input.shape[0] * grad_input.shape[1]
+    size = grad_input.shape[2] * grad_input.shape[3]
     flat = argmax.reshape(planes, -1) + (np.arange(planes) * size)[:, None]
-    gx = np.zeros(planes * size, dtype=grad_x.dtype)
-    np.add.at(gx, flat.ravel(), grad_out.ravel())
-    grad_x[...] = gx.reshape(grad_x.shape)
+    gx = np.zeros(planes * size, dtype=grad_input.dtype)
+    np.add.at(gx, flat.ravel(), grad_output.ravel())
+    grad_input[...] = gx.reshape(grad_input.shape)
 
 
 def avgpool2d_forward(x, kernel_size, stride, padding, out):
@@ -79,7 +80,8 @@ def avgpool2d_forward(x, kernel_size, stride, padding, out):
     Parameters
     ----------
     x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride, padding : (h, w) pairs of int
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, channels, height_col, width_col)
     """
     oh, ow = out.shape[2:]
@@ -91,21 +93,24 @@ def avgpool2d_forward(x, kernel_size, stride, padding, out):
     out[...] = total * out.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
 
 
-def avgpool2d_backward(grad_out, kernel_size, stride, padding, grad_x):
-    """grad_x := 0, then each grad_out / (kernel_h * kernel_w) added over its window.
+def avgpool2d_backward(grad_output, kernel_size, stride, padding, grad_input):
+    """grad_input := 0, then each grad_output / (kernel_h * kernel_w) added over
+    its window.
 
     Parameters
     ----------
-    grad_out : ndarray of shape (n_samples, channels, height_col, width_col)
-    kernel_size, stride, padding : (h, w) pairs of int
-    grad_x : ndarray of shape (n_samples, channels, height, width)
+    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)
+    kernel_size, stride : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
+    grad_input : ndarray of shape (n_samples, channels, height, width)
     """
-    oh, ow = grad_out.shape[2:]
-    ph, pw = padding
-    height, width = grad_x.shape[2:]
-    gpad = np.zeros(grad_x.shape[:2] + (height + 2 * ph, width + 2 * pw), dtype=grad_x.dtype)
-    g = grad_out * grad_x.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
+    oh, ow = grad_output.shape[2:]
+    (top, bottom), (left, right) = padding
+    height, width = grad_input.shape[2:]
+    gpad = np.zeros(grad_input.shape[:2] + (height + top + bottom, width + left + right),
+                    dtype=grad_input.dtype)
+    g = grad_output * grad_input.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
     for i in range(kernel_size[0]):
         for j in range(kernel_size[1]):
             _tap(gpad, i, j, stride, oh, ow)[...] += g
-    grad_x[...] = gpad[:, :, ph:ph + height, pw:pw + width]
+    grad_input[...] = gpad[:, :, top:top + height, left:left + width]

@@ -1,11 +1,13 @@
 """Convolution kernels: fast == reference (im2col and direct, every code path
-of the blocked im2col kernels), im2col/col2im adjointness, and equality with
-torch.nn.functional.conv2d."""
+of the blocked im2col kernels, (before, after) paddings), im2col/col2im
+adjointness, equality with torch.nn.functional.conv2d, and the
+floating-point mode a call leaves behind."""
 import numpy as np
 import pytest
 
 from nnfast import _kernels, reference
-from nnfast._kernels import conv as fast_conv
+from nnfast._kernels import _conv_plan as fast_conv
+from nnfast._kernels import _threads
 from conftest import assert_close
 
 SEEDS = range(100)
@@ -25,44 +27,44 @@ def random_conv_case(seed, dtype, unit_stride=False):
     if unit_stride:
         kh, kw = (int(v) for v in rng.integers(1, 6, 2))
         sh = sw = dh = dw = 1
-        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+        top, bottom, left, right = (int(v) for v in rng.integers(0, 3, 4))
     elif seed % 5 == 0:
         kh = kw = sh = sw = dh = dw = 1
-        padding = (0, 0, 0, 0)
+        top = bottom = left = right = 0
     else:
         kh, kw, sh, sw, dh, dw = (int(v) for v in rng.integers(1, [4, 4, 3, 3, 3, 3]))
-        padding = tuple(int(v) for v in rng.integers(0, 3, 4))
+        top, bottom, left, right = (int(v) for v in rng.integers(0, 3, 4))
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    h = int(rng.integers(max(1, span_h - padding[0] - padding[1]), span_h + 8))
-    w = int(rng.integers(max(1, span_w - padding[2] - padding[3]), span_w + 8))
-    oh = out_size(h, kh, sh, padding[0], padding[1], dh)
-    ow = out_size(w, kw, sw, padding[2], padding[3], dw)
+    h = int(rng.integers(max(1, span_h - top - bottom), span_h + 8))
+    w = int(rng.integers(max(1, span_w - left - right), span_w + 8))
+    oh = out_size(h, kh, sh, top, bottom, dh)
+    ow = out_size(w, kw, sw, left, right, dw)
     return dict(
         x=rng.standard_normal((n, c, h, w)).astype(dtype),
         weight=rng.standard_normal((o, c, kh, kw)).astype(dtype),
         bias=rng.standard_normal(o).astype(dtype),
-        grad_out=rng.standard_normal((n, o, oh, ow)).astype(dtype),
-        stride=(sh, sw), padding=padding, dilation=(dh, dw))
+        grad_output=rng.standard_normal((n, o, oh, ow)).astype(dtype),
+        stride=(sh, sw), padding=((top, bottom), (left, right)), dilation=(dh, dw))
 
 
-def run_conv(kernels, algorithm, case, need_grad_x):
-    x, weight, bias, g = case["x"], case["weight"], case["bias"], case["grad_out"]
+def run_conv(kernels, algorithm, case, need_grad_input):
+    x, weight, bias, g = case["x"], case["weight"], case["bias"], case["grad_output"]
     geometry = (case["stride"], case["padding"], case["dilation"])
     out = np.empty_like(g)
-    grad_x = np.empty_like(x) if need_grad_x else None
+    grad_input = np.empty_like(x) if need_grad_input else None
     grad_weight = np.ones_like(weight)  # accumulates: start from non-zero
     grad_bias = np.ones_like(bias)
     if algorithm == "im2col":
         size = kernels.conv2d_workspace_size(weight.shape, g.shape, x.dtype)
         workspace = np.full(size, np.nan, dtype=x.dtype)  # garbage must not leak
-        kernels.conv2d_forward_im2col(x, weight, bias, *geometry, out, workspace)
-        kernels.conv2d_backward_im2col(x, weight, g, *geometry, grad_x, grad_weight,
+        kernels.conv2d_im2col_forward(x, weight, bias, *geometry, out, workspace)
+        kernels.conv2d_im2col_backward(x, weight, g, *geometry, grad_input, grad_weight,
                                        grad_bias, workspace)
     else:
-        kernels.conv2d_forward_direct(x, weight, bias, *geometry, out)
-        kernels.conv2d_backward_direct(x, weight, g, *geometry, grad_x, grad_weight,
+        kernels.conv2d_direct_forward(x, weight, bias, *geometry, out)
+        kernels.conv2d_direct_backward(x, weight, g, *geometry, grad_input, grad_weight,
                                        grad_bias)
-    return out, grad_x, grad_weight, grad_bias
+    return out, grad_input, grad_weight, grad_bias
 
 
 @pytest.fixture(params=["never", "always", "auto"], ids=["plain", "span", "auto"])
@@ -76,7 +78,7 @@ def span_columns(request):
 
 
 @pytest.fixture(params=["as_is", "transposed"])
-def grad_out_layout(request):
+def grad_output_layout(request):
     """Run the weight gradient with the output gradient as it is and
     transposed."""
     old = fast_conv.get_weight_grad_layout()
@@ -102,15 +104,16 @@ def budget_for(seed):
 @pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_conv2d_fast_matches_reference(seed, unit_stride, dtype, threads, column_bytes,
-                                       span_columns, grad_out_layout):
+                                       span_columns, grad_output_layout):
     column_bytes(budget_for(seed))
     case = random_conv_case(seed, dtype, unit_stride)
-    need_grad_x = seed % 4 != 3
-    expected = run_conv(reference, "im2col", case, need_grad_x)
+    need_grad_input = seed % 4 != 3
+    expected = run_conv(reference, "im2col", case, need_grad_input)
     for kernels, algorithm in ((reference, "direct"), (_kernels, "im2col"),
                                (_kernels, "direct")):
-        got = run_conv(kernels, algorithm, case, need_grad_x)
-        for name, a, e in zip(("out", "grad_x", "grad_weight", "grad_bias"), got, expected):
+        got = run_conv(kernels, algorithm, case, need_grad_input)
+        names = ("out", "grad_input", "grad_weight", "grad_bias")
+        for name, a, e in zip(names, got, expected):
             if e is None:
                 assert a is None
                 continue
@@ -121,7 +124,7 @@ def test_conv2d_fast_matches_reference(seed, unit_stride, dtype, threads, column
 @pytest.mark.parametrize("seed", range(1, 100, 10))
 @pytest.mark.parametrize("unit_stride", [False, True], ids=["any_stride", "unit_stride"])
 def test_conv2d_fast_many_samples_and_threads(seed, unit_stride, threads, column_bytes,
-                                              span_columns, grad_out_layout):
+                                              span_columns, grad_output_layout):
     """A batch larger than the thread count with several blocks per sample:
     the split over items and the per-thread weight accumulators."""
     column_bytes(64)
@@ -129,7 +132,7 @@ def test_conv2d_fast_many_samples_and_threads(seed, unit_stride, threads, column
     rng = np.random.default_rng(seed)
     case["x"] = np.concatenate([case["x"]] * 5) + rng.standard_normal((5,) + case["x"].shape[1:]).repeat(
         case["x"].shape[0], axis=0)
-    case["grad_out"] = np.concatenate([case["grad_out"]] * 5)
+    case["grad_output"] = np.concatenate([case["grad_output"]] * 5)
     expected = run_conv(reference, "im2col", case, True)
     for algorithm in ("im2col", "direct"):
         for a, e in zip(run_conv(_kernels, algorithm, case, True), expected):
@@ -142,7 +145,8 @@ def test_im2col_col2im_fast_match_reference(seed, dtype):
     image = case["x"][0]
     kernel_size = case["weight"].shape[2:]
     geometry = (kernel_size, case["stride"], case["padding"], case["dilation"])
-    col_shape = (image.shape[0] * kernel_size[0] * kernel_size[1],) + case["grad_out"].shape[2:]
+    col_shape = ((image.shape[0] * kernel_size[0] * kernel_size[1],)
+                 + case["grad_output"].shape[2:])
     cols, images = [], []
     y = np.random.default_rng(seed).standard_normal(col_shape).astype(dtype)
     for kernels in (_kernels, reference):
@@ -165,7 +169,7 @@ def test_col2im_adds_overlapping_windows():
     image = np.zeros((1, 3, 4))
     col = np.ones((9, 1, 2))
     for kernels in (_kernels, reference):
-        kernels.col2im(col, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), image)
+        kernels.col2im(col, (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), image)
         np.testing.assert_array_equal(image[0], [[1, 2, 2, 1]] * 3)
 
 
@@ -173,13 +177,13 @@ def test_col2im_adds_overlapping_windows():
 def test_conv2d_matches_torch(seed, torch):
     F = torch.nn.functional
     case = random_conv_case(seed, np.float64)
-    top, bottom, left, right = case["padding"]
+    (top, bottom), (left, right) = case["padding"]
     x = torch.tensor(case["x"], requires_grad=True)
     w = torch.tensor(case["weight"], requires_grad=True)
     b = torch.tensor(case["bias"], requires_grad=True)
     out = F.conv2d(F.pad(x, (left, right, top, bottom)), w, b, stride=case["stride"],
                    dilation=case["dilation"])
-    out.backward(torch.tensor(case["grad_out"]))
+    out.backward(torch.tensor(case["grad_output"]))
     for algorithm in ("im2col", "direct"):
         got = run_conv(_kernels, algorithm, case, True)
         expected = (out.detach().numpy(), x.grad.numpy(), w.grad.numpy() + 1,
@@ -210,8 +214,8 @@ def test_span_columns_read_nothing_past_the_input(span_columns):
     x[...] = rng.standard_normal(x.shape)
     case = dict(x=x, weight=rng.standard_normal((4, 3, 3, 5)).astype(np.float32),
                 bias=np.zeros(4, np.float32),
-                grad_out=rng.standard_normal((2, 4, 7, 5)).astype(np.float32),
-                stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1))
+                grad_output=rng.standard_normal((2, 4, 7, 5)).astype(np.float32),
+                stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1))
     got = run_conv(_kernels, "im2col", case, True)
     expected = run_conv(reference, "im2col", case, True)
     for a, e in zip(got, expected):
@@ -223,3 +227,21 @@ def test_weight_grad_layout_is_checked():
     with pytest.raises(ValueError, match="layout must be one of"):
         fast_conv.set_weight_grad_layout("sideways")
     assert fast_conv.get_weight_grad_layout() == "auto"
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_conv2d_leaves_the_fp_mode_as_found(algorithm, dtype, threads):
+    """The kernels flush denormals for their own duration only (run_team):
+    the calling thread leaves each call in the mode it entered it with."""
+    mode = _threads.fp_mode()
+    run_conv(_kernels, algorithm, random_conv_case(3, dtype), True)
+    assert _threads.fp_mode() == mode
+    case = random_conv_case(4, dtype)
+    image = case["x"][0]
+    kernel_size = case["weight"].shape[2:]
+    col = np.empty((image.shape[0] * kernel_size[0] * kernel_size[1],)
+                   + case["grad_output"].shape[2:], dtype)
+    geometry = (kernel_size, case["stride"], case["padding"], case["dilation"])
+    _kernels.im2col(image, *geometry, col)
+    _kernels.col2im(col, *geometry, image.copy())
+    assert _threads.fp_mode() == mode

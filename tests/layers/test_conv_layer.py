@@ -139,7 +139,7 @@ def test_conv2d_workspace_reused_and_bounded_by_chunk():
     assert seen["second"] is workspace
     assert "_workspace" not in vars(layer)
     # one column block per thread plus one weight accumulator per extra thread
-    from nnfast._kernels.conv import get_column_bytes
+    from nnfast._kernels._conv_plan import get_column_bytes
     nt = nf.get_num_threads()
     one_row = 8 * 9 * 12 * 4
     bound = nt * max(get_column_bytes(), one_row) + (nt - 1) * layer.weight.value.nbytes

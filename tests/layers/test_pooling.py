@@ -1,83 +1,35 @@
-"""MaxPool2D and AvgPool2D: kernels fast == reference, torch, gradient
-checks, layer API and bad input."""
+"""MaxPool2D and AvgPool2D: torch, gradient checks, layer API and bad
+input (the kernels' own tests: tests/kernels/test_pooling_kernels.py)."""
 import json
 
 import numpy as np
 import pytest
 
 import nnfast as nf
-from nnfast import _kernels, reference
 from conftest import assert_close
 
-SEEDS = range(100)
 
-
-def random_pool_case(seed, dtype):
-    """Random shapes, window sizes, strides (overlapping windows included)
-    and paddings up to half the window; values without ties."""
-    rng = np.random.default_rng(seed)
-    n, c = (int(v) for v in rng.integers(1, [4, 5]))
-    kh, kw, sh, sw = (int(v) for v in rng.integers(1, [5, 5, 4, 4]))
-    ph, pw = int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1))
-    h = int(rng.integers(max(1, kh - 2 * ph), kh + 8))
-    w = int(rng.integers(max(1, kw - 2 * pw), kw + 8))
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-    x = rng.permutation(n * c * h * w).reshape(n, c, h, w) - n * c * h * w / 2
-    x = (x / (n * c * h * w)).astype(dtype)      # distinct values: no ties
-    return dict(x=x, grad_output=rng.standard_normal((n, c, oh, ow)).astype(dtype),
-                kernel_size=(kh, kw), stride=(sh, sw), padding=(ph, pw))
-
-
-def run_pool(kernels, kind, case):
-    x, g = case["x"], case["grad_output"]
-    geometry = (case["kernel_size"], case["stride"], case["padding"])
-    out = np.full(g.shape, np.nan, dtype=x.dtype)
-    grad_input = np.full(x.shape, np.nan, dtype=x.dtype)
-    if kind == "max":
-        argmax = np.full(g.shape, -1, dtype=np.int32)
-        kernels.maxpool2d_forward(x, *geometry, out, argmax)
-        kernels.maxpool2d_backward(g, argmax, grad_input)
-        return out, argmax, grad_input
-    kernels.avgpool2d_forward(x, *geometry, out)
-    kernels.avgpool2d_backward(g, *geometry, grad_input)
-    return out, grad_input
-
-
+@pytest.mark.parametrize("seed", range(10))
 @pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("seed", SEEDS)
-def test_pooling_fast_matches_reference(seed, kind, dtype, threads):
-    case = random_pool_case(seed, dtype)
-    fast = run_pool(_kernels, kind, case)
-    ref = run_pool(reference, kind, case)
-    for a, e in zip(fast, ref):
-        assert a.dtype == e.dtype
-        if a.dtype == np.int32:
-            np.testing.assert_array_equal(a, e)
-        else:
-            assert_close(a, e, dtype)
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_pooling_matches_torch(seed, torch):
+def test_pooling_layers_match_torch(seed, kind, torch):
+    """The layers' forward and backward against torch's, symmetric padding
+    handed to the kernels as (before, after) pairs."""
     F = torch.nn.functional
-    case = random_pool_case(seed, np.float64)
-    geometry = (case["kernel_size"], case["stride"], case["padding"])
-    g = torch.tensor(case["grad_output"])
-    x = torch.tensor(case["x"], requires_grad=True)
-    out, indices = F.max_pool2d(x, *geometry, return_indices=True)
-    out.backward(g)
-    for kernels in (_kernels, reference):
-        got_out, got_argmax, got_gx = run_pool(kernels, "max", case)
-        np.testing.assert_array_equal(got_out, out.detach().numpy())
-        np.testing.assert_array_equal(got_argmax, indices.numpy())
-        assert_close(got_gx, x.grad.numpy(), np.float64)
-    x.grad = None
-    out = F.avg_pool2d(x, *geometry)      # count_include_pad=True
-    out.backward(g)
-    for kernels in (_kernels, reference):
-        got_out, got_gx = run_pool(kernels, "avg", case)
-        assert_close(got_out, out.detach().numpy(), np.float64)
-        assert_close(got_gx, x.grad.numpy(), np.float64)
+    rng = np.random.default_rng(seed)
+    k, s = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    p = int(rng.integers(0, k // 2 + 1))
+    x = rng.standard_normal((2, 3, int(rng.integers(k, k + 8)), int(rng.integers(k, k + 8))))
+    cls = nf.layers.MaxPool2D if kind == "max" else nf.layers.AvgPool2D
+    pool = F.max_pool2d if kind == "max" else F.avg_pool2d
+    xt = torch.tensor(x, requires_grad=True)
+    expected = pool(xt, k, s, p)
+    g = rng.standard_normal(tuple(expected.shape))
+    expected.backward(torch.tensor(g))
+    for backend in ("fast", "reference"):
+        with nf.use_backend(backend):
+            layer = cls(k, stride=s, padding=p)
+            assert_close(layer.forward(x), expected.detach().numpy(), np.float64)
+            assert_close(layer.backward(g), xt.grad.numpy(), np.float64)
 
 
 def test_maxpool_backward_adds_over_overlapping_windows():
@@ -177,59 +129,6 @@ def test_pooling_backward_errors(cls):
             layer.backward(bad)
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_maxpool_2x2_stride_2_ties_and_nan(seed, dtype, threads):
-    """The branch-free (and, in float32, SIMD) 2x2 / stride 2 path picks what
-    the general loop does:
-    the first of tied maxima, a NaN over any number; odd sizes drop the last
-    row and column."""
-    rng = np.random.default_rng(seed)
-    n, c = (int(v) for v in rng.integers(1, [4, 5]))
-    h, w = (int(v) for v in rng.integers(2, [12, 24]))   # several 4-wide steps
-    x = rng.integers(0, 3, (n, c, h, w)).astype(dtype)     # many ties
-    if seed % 2:
-        x[rng.random(x.shape) < 0.1] = np.nan
-    shape = (n, c, h // 2, w // 2)
-    results = []
-    for kernels in (_kernels, reference):
-        out = np.full(shape, -7, dtype=dtype)
-        argmax = np.full(shape, -1, dtype=np.int32)
-        kernels.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0), out, argmax)
-        results.append((out, argmax))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    np.testing.assert_array_equal(results[0][1], results[1][1])
-    # and the rule itself, window by window
-    out, argmax = results[0]
-    for i in np.ndindex(*shape):
-        a, b, hh, ww = i
-        window = x[a, b, 2 * hh:2 * hh + 2, 2 * ww:2 * ww + 2].ravel()
-        nan = np.flatnonzero(np.isnan(window))
-        k = nan[-1] if nan.size else int(np.argmax(window))
-        assert argmax[i] == (2 * hh + k // 2) * w + 2 * ww + k % 2
-
-
-@pytest.mark.parametrize("through_relu", [False, True])
-def test_maxpool_backward_overlapping_windows_fast_equals_reference(through_relu):
-    """3x3 / stride 2 / padding 1 windows (overlapping), maxima placed on the
-    even pixels and one elsewhere, with and without the ReLU mask."""
-    from nnfast import _kernels, reference
-    rng = np.random.default_rng(0)
-    x = rng.random((2, 3, 8, 6)).astype(np.float32)
-    x[:, :, ::2, ::2] += 10.0  # each window's maximum: its top-left pixel
-    x[0, 0, 0, 0] = -1.0       # one window whose maximum is elsewhere: the general path
-    out = np.empty((2, 3, 4, 3), np.float32)
-    argmax = np.empty(out.shape, np.int32)
-    _kernels.maxpool2d_forward(x, (3, 3), (2, 2), (1, 1), out, argmax)
-    g = rng.standard_normal(out.shape).astype(np.float32)
-    pooled = out if through_relu else None
-    results = []
-    for kernels in (_kernels, reference):
-        grad_input = np.full(x.shape, np.nan, np.float32)
-        kernels.maxpool2d_backward(g, argmax, grad_input, pooled)
-        results.append(grad_input)
-    np.testing.assert_array_equal(results[0], results[1])
-
-
 def test_maxpool_rejects_planes_past_int32_positions(monkeypatch):
     """Positions are stored as int32: a plane of more pixels is refused,
     naming the argument (the limit lowered here, as 2^31 pixels would not
@@ -240,11 +139,3 @@ def test_maxpool_rejects_planes_past_int32_positions(monkeypatch):
     with pytest.raises(ValueError, match=r"x's height \* width must be <= 15.*got 4 \* 4"):
         layer.forward(np.ones((1, 1, 4, 4), np.float32))
     assert layer.forward(np.ones((1, 1, 3, 5), np.float32)).shape == (1, 1, 1, 2)
-
-
-def test_pool_output_shape_follows_input_and_geometry():
-    for layer in (nf.layers.MaxPool2D(2), nf.layers.AvgPool2D(2)):
-        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
-        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 4, 4)
-        layer.stride = (1, 1)
-        assert layer.output_shape((3, 2, 8, 9)) == (3, 2, 7, 8)

@@ -13,7 +13,7 @@ import pytest
 import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
-from nnfast._kernels import conv as fast_conv
+from nnfast._kernels import _conv_plan as fast_conv
 from test_linear import random_linear_case
 
 
@@ -292,11 +292,10 @@ def test_conv_relu_flag_fast_matches_reference(seed, dtype, threads):
     out_shape = (n, o, 7 - k + 1, 6 - k + 1)
     ws = np.empty(_kernels.conv2d_workspace_size(w.shape, out_shape, dtype), dtype)
     expected = np.empty(out_shape, dtype)
-    reference.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1), expected, None, True)
-    for run in (lambda out: _kernels.conv2d_forward_im2col(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
-                                                           out, ws, True),
-                lambda out: _kernels.conv2d_forward_direct(x, w, b, (1, 1), (0, 0, 0, 0), (1, 1),
-                                                           out, True)):
+    geometry = ((1, 1), ((0, 0), (0, 0)), (1, 1))   # stride, padding, dilation
+    reference.conv2d_im2col_forward(x, w, b, *geometry, expected, None, True)
+    for run in (lambda out: _kernels.conv2d_im2col_forward(x, w, b, *geometry, out, ws, True),
+                lambda out: _kernels.conv2d_direct_forward(x, w, b, *geometry, out, True)):
         out = np.empty(out_shape, dtype)
         run(out)
         tol = 1e-4 if dtype == np.float32 else 1e-10
@@ -315,7 +314,7 @@ def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, thread
     oh, ow = (h - k) // s + 1, (w - k) // s + 1
     out = np.empty((n, c, oh, ow), dtype)
     argmax = np.empty(out.shape, np.int32)
-    _kernels.maxpool2d_forward(x, (k, k), (s, s), (0, 0), out, argmax)
+    _kernels.maxpool2d_forward(x, (k, k), (s, s), ((0, 0), (0, 0)), out, argmax)
     g = rng.standard_normal(out.shape).astype(dtype)
     results = []
     for kernels in (_kernels, reference):

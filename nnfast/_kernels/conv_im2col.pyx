@@ -1,0 +1,427 @@
+# distutils: sources = csrc/im2col.c csrc/im2col_span.c
+"""2-D convolution as im2col + GEMM, and the im2col / col2im kernels.
+
+Work is cut into items of (sample, block of output rows) (``_conv_plan``);
+each OpenMP thread takes a contiguous run of items and, for each, unrolls
+the block into its own column buffer (``csrc/im2col.c``, or the span
+columns of ``csrc/im2col_span.c``) and runs a single-threaded GEMM on it
+(../DESIGN.md, "Threads"). The weight gradient is a sum over items: thread
+0 accumulates straight into ``grad_weight``, every other thread into its
+own slice of the workspace, added in at the end. The input gradient's
+items are whole samples or, when there are fewer samples than threads,
+(sample, group of input channels). A 1x1 kernel with stride 1 and no
+padding needs no column buffer: the image already is its column matrix.
+
+Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
+((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
+The output size comes from ``out``'s shape, which the caller computed from
+them.
+"""
+from cython cimport floating
+from libc.string cimport memset
+
+from nnfast._kernels cimport _conv_c as csrc
+from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._conv_columns cimport (im2col_rows, span_columns, span_source,
+                                            spread_grad_output, transpose_block)
+from nnfast._kernels._conv_plan cimport (INPUT_GRAD, WEIGHT_GRAD, Geometry, column_size,
+                                         conv_geometry, fit_workspace, padded_copy_of,
+                                         staging_of, transpose_grad_output,
+                                         workspace_size)
+from nnfast._kernels._math cimport add_bias, array_sum
+from nnfast._kernels._threads cimport run_team, split_range, team_size
+
+
+cdef struct Im2colCall:
+    # One call's arguments, shared read-only by its threads; element
+    # pointers are float or double as ``is_double`` says.
+    Geometry g            # the pass's geometry, its rows cut for the team
+    const void *x
+    const void *weight
+    const void *bias
+    const void *grad_output
+    void *out
+    void *grad_input
+    void *grad_weight
+    void *grad_bias
+    void *workspace
+    # the team size the workspace's weight-gradient accumulators are laid
+    # out for; run_team passes the real one, which may be smaller
+    int nt_planned
+    Py_ssize_t groups     # input gradient: items of channel groups per sample
+    bint relu, transpose, is_double
+
+
+# -- im2col / col2im ----------------------------------------------------------
+
+def im2col(const floating[:, :, ::1] image, kernel_size, stride, padding,
+           dilation, floating[:, :, ::1] col):
+    """col[c_col, h_col, w_col] := image[c_im, h_im, w_im], 0 in the padding.
+
+    c_col = (c_im * kernel_h + h_offset) * kernel_w + w_offset,
+    h_im = h_col * stride_h - pad_top + h_offset * dilation_h (w alike).
+
+    Parameters
+    ----------
+    image : ndarray of shape (channels, height, width)                             # IN
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col) # OUT
+    """
+    cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
+    cdef Py_ssize_t sh = stride[0], sw = stride[1]
+    cdef Py_ssize_t top = padding[0][0], left = padding[1][0]
+    cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
+    with nogil:
+        csrc.im2col(&image[0, 0, 0], image.shape[0], image.shape[1], image.shape[2],
+                    col.shape[1], col.shape[2], kh, kw, top, left, sh, sw, dh, dw, 0,
+                    col.shape[1], &col[0, 0, 0])
+
+
+def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
+           dilation, floating[:, :, ::1] image):
+    """image := 0, then every col entry added back at the pixel im2col took it
+    from (the adjoint of ``im2col``; overlapping windows add up).
+
+    Parameters
+    ----------
+    col : ndarray of shape (channels * kernel_h * kernel_w, height_col, width_col)  # IN
+    kernel_size, stride, dilation : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
+    image : ndarray of shape (channels, height, width)                              # OUT
+    """
+    cdef Py_ssize_t kh = kernel_size[0], kw = kernel_size[1]
+    cdef Py_ssize_t sh = stride[0], sw = stride[1]
+    cdef Py_ssize_t top = padding[0][0], left = padding[1][0]
+    cdef Py_ssize_t dh = dilation[0], dw = dilation[1]
+    with nogil:
+        csrc.col2im(&col[0, 0, 0], image.shape[0], image.shape[1], image.shape[2],
+                    col.shape[1], col.shape[2], kh, kw, top, left, sh, sw, dh, dw,
+                    &image[0, 0, 0])
+
+
+# -- forward ------------------------------------------------------------------
+
+cdef void _forward_part(floating *out, Im2colCall *a, int t, int nt) noexcept nogil:
+    """Thread t's items: out[n, :, rows] := weight @ columns + bias, then
+    ReLU'd if relu."""
+    cdef Geometry *g = &a.g
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *bias = <const floating *>a.bias
+    cdef bint relu = a.relu
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t image = g.channels * g.height * g.width
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
+    cdef Py_ssize_t padded_n = -1
+    cdef floating *column = <floating *>a.workspace + t * column_size(g)
+    cdef floating *staging = staging_of(g, column)
+    cdef floating *padded = padded_copy_of(g, staging)
+    cdef const floating *col
+    cdef floating *dst
+    split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.blocks
+        h0 = (item % g.blocks) * g.rows
+        h1 = min(h0 + g.rows, g.height_col)
+        nb = (h1 - h0) * g.width_col
+        dst = out + n * g.out_channels * size_col + h0 * g.width_col
+        if g.span:
+            span = (h1 - h0) * g.width_pad
+            span_columns(span_source(x + n * image, g, padded, n, &padded_n),
+                         g, h0, h1, column)
+            gemm(False, False, g.out_channels, span, g.ckk, 1, weight, g.ckk,
+                 column, span, 0, staging, span)
+            # discard the extra positions, add the bias
+            csrc.pack_rows(staging, g.out_channels, h1 - h0, g.width_col,
+                           g.width_pad, bias, relu, size_col, dst)
+            continue
+        if g.pointwise:
+            col = x + n * image + h0 * g.width_col
+            ldcol = size_col
+        else:
+            im2col_rows(x + n * image, g, h0, h1, column)
+            col = column
+            ldcol = nb
+        gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
+             ldcol, 0, dst, size_col)
+        # bias (and ReLU) while the block is still in cache
+        for o in range(g.out_channels):
+            add_bias(dst + o * size_col, bias + o, 0, nb, relu)
+
+
+cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
+    cdef Im2colCall *a = <Im2colCall *>args
+    if a.is_double:
+        _forward_part(<double *>a.out, a, t, nt)
+    else:
+        _forward_part(<float *>a.out, a, t, nt)
+
+
+def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
+                          const floating[:, :, :, ::1] weight,
+                          const floating[::1] bias, stride, padding, dilation,
+                          floating[:, :, :, ::1] out, floating[::1] workspace,
+                          bint relu=False):
+    """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
+    max(out, 0) if ``relu`` (a ReLU layer after it, fused into the pass that
+    adds the bias).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)                 # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)    # IN
+    bias : ndarray of shape (out_channels,)                                      # IN
+    stride, dilation : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
+    out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)                # scratch
+    """
+    cdef Im2colCall a
+    a.g = conv_geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
+                        sizeof(floating))
+    a.x, a.weight, a.bias = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0]
+    a.out = &out[0, 0, 0, 0]
+    a.workspace = &workspace[0] if workspace.shape[0] > 0 else NULL
+    a.relu, a.is_double = relu, floating is double
+    cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
+                            * a.g.height_col * a.g.width_col,
+                            a.g.n_samples * a.g.height_col)
+    nt = fit_workspace(&a.g, nt, workspace.shape[0])
+    with nogil:
+        run_team(_forward_body, &a, nt)
+
+
+# -- backward -----------------------------------------------------------------
+
+cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
+                            int nt) noexcept nogil:
+    """Thread t's share of grad_bias (a block of channels) and of grad_weight
+    (its items, summed into its own accumulator)."""
+    cdef Geometry *g = &a.g
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef floating *grad_bias = <floating *>a.grad_bias
+    cdef floating *workspace = <floating *>a.workspace
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t image = g.channels * g.height * g.width
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
+    cdef Py_ssize_t padded_n = -1
+    cdef floating *column = workspace + t * column_size(g)
+    cdef floating *staging = staging_of(g, column)
+    cdef floating *padded = padded_copy_of(g, staging)
+    cdef bint transpose = a.transpose
+    cdef const floating *gn
+    cdef floating *acc = grad_weight
+    cdef const floating *col
+    cdef floating s
+    if t > 0:
+        acc = (workspace + a.nt_planned * column_size(g)
+               + (t - 1) * g.out_channels * g.ckk)
+    split_range(g.out_channels, t, nt, &lo, &hi)
+    for o in range(lo, hi):
+        s = 0
+        for n in range(g.n_samples):
+            s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
+        grad_bias[o] += s
+    split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // g.blocks
+        h0 = (item % g.blocks) * g.rows
+        h1 = min(h0 + g.rows, g.height_col)
+        nb = (h1 - h0) * g.width_col
+        if g.span:
+            span = (h1 - h0) * g.width_pad
+            span_columns(span_source(x + n * image, g, padded, n, &padded_n),
+                         g, h0, h1, column)
+            spread_grad_output(grad_output + n * g.out_channels * size_col, g, h0, h1,
+                               staging)
+            gemm(False, True, g.out_channels, g.ckk, span, 1, staging, span,
+                 column, span, 1, acc, g.ckk)
+            continue
+        gn = grad_output + n * g.out_channels * size_col + h0 * g.width_col
+        if g.pointwise:
+            col = x + n * image + h0 * g.width_col
+            ldcol = size_col
+        else:
+            im2col_rows(x + n * image, g, h0, h1, column)
+            col = column
+            ldcol = nb
+            if transpose:
+                # acc += (the block's grad_output, as (nb, out_channels)).T @ col.T
+                transpose_block(gn, g.out_channels, nb, size_col, staging)
+                gemm(True, True, g.out_channels, g.ckk, nb, 1, staging,
+                     g.out_channels, col, ldcol, 1, acc, g.ckk)
+                continue
+        gemm(False, True, g.out_channels, g.ckk, nb, 1, gn, size_col, col,
+             ldcol, 1, acc, g.ckk)
+
+
+cdef void _weight_grad_body(void *args, int t, int nt) noexcept nogil:
+    cdef Im2colCall *a = <Im2colCall *>args
+    if a.is_double:
+        _weight_grad_part(<double *>a.grad_weight, a, t, nt)
+    else:
+        _weight_grad_part(<float *>a.grad_weight, a, t, nt)
+
+
+cdef void _add_accumulators_part(floating *grad_weight, Im2colCall *a) noexcept nogil:
+    """grad_weight += the accumulators of threads 1 .. nt_planned - 1."""
+    cdef Py_ssize_t n_acc = a.g.out_channels * a.g.ckk, i, t
+    cdef floating *acc = <floating *>a.workspace + a.nt_planned * column_size(&a.g)
+    for t in range(a.nt_planned - 1):
+        for i in range(n_acc):
+            grad_weight[i] += acc[t * n_acc + i]
+
+
+cdef void _add_accumulators_body(void *args, int t, int nt) noexcept nogil:
+    cdef Im2colCall *a = <Im2colCall *>args
+    if a.is_double:
+        _add_accumulators_part(<double *>a.grad_weight, a)
+    else:
+        _add_accumulators_part(<float *>a.grad_weight, a)
+
+
+cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
+                           int nt) noexcept nogil:
+    """Thread t's items of (sample, group of input channels):
+    grad_input[n, channels] := col2im(weight[:, channels].T @ grad_output[n])."""
+    cdef Geometry *g = &a.g
+    cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef Py_ssize_t groups = a.groups
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t plane = g.height * g.width
+    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
+    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
+    cdef floating *column = <floating *>a.workspace + t * column_size(g)
+    cdef floating *staging = staging_of(g, column)
+    cdef floating *padded = padded_copy_of(g, staging)
+    cdef floating *gx
+    cdef const floating *gn
+    split_range(g.n_samples * groups, t, nt, &lo, &hi)
+    for item in range(lo, hi):
+        n = item // groups
+        split_range(g.channels, <int>(item % groups), <int>groups, &c_lo, &c_hi)
+        cg = c_hi - c_lo
+        if cg <= 0:
+            continue
+        gx = grad_input + (n * g.channels + c_lo) * plane
+        gn = grad_output + n * g.out_channels * size_col
+        if g.pointwise:
+            gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
+                 g.ckk, gn, size_col, 0, gx, plane)
+            continue
+        if g.span:
+            _backward_input_span(weight, gn, gx if not g.padded else padded,
+                                 column, staging, g, c_lo, cg)
+            if g.padded:
+                csrc.crop_image(padded, cg, g.height_pad, g.width_pad, g.pad_top,
+                                g.pad_left, g.height, g.width, gx)
+            continue
+        memset(gx, 0, cg * plane * sizeof(floating))
+        h0 = 0
+        while h0 < g.height_col:
+            h1 = min(h0 + g.max_rows, g.height_col)
+            nb = (h1 - h0) * g.width_col
+            gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk,
+                 g.ckk, gn + h0 * g.width_col, size_col, 0, column, nb)
+            csrc.col2im_add(column, cg, g.height, g.width, g.height_col,
+                            g.width_col, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left,
+                            g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
+                            h0, h1, gx)
+            h0 = h1
+
+
+cdef void _input_grad_body(void *args, int t, int nt) noexcept nogil:
+    cdef Im2colCall *a = <Im2colCall *>args
+    if a.is_double:
+        _input_grad_part(<double *>a.grad_input, a, t, nt)
+    else:
+        _input_grad_part(<float *>a.grad_input, a, t, nt)
+
+
+cdef void _backward_input_span(const floating *weight, const floating *gn,
+                               floating *dst, floating *column,
+                               floating *staging, Geometry *g, Py_ssize_t c_lo,
+                               Py_ssize_t cg) noexcept nogil:
+    """dst := the gradient of the (padded) input channels [c_lo, c_lo + cg)
+    of one sample, from its output gradient gn, block by block of rows."""
+    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
+    cdef Py_ssize_t h0 = 0, h1, span
+    memset(dst, 0, cg * g.height_pad * g.width_pad * sizeof(floating))
+    while h0 < g.height_col:
+        h1 = min(h0 + g.max_rows, g.height_col)
+        span = (h1 - h0) * g.width_pad
+        spread_grad_output(gn, g, h0, h1, staging)
+        gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
+             g.ckk, staging, span, 0, column, span)
+        csrc.col2im_span_add(column, cg, g.height_pad, g.width_pad, g.kernel_h,
+                             g.kernel_w, g.width_col, h0, h1, dst)
+        h0 = h1
+
+
+def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
+                           const floating[:, :, :, ::1] weight,
+                           const floating[:, :, :, ::1] grad_output, stride,
+                           padding, dilation, floating[:, :, :, ::1] grad_input,
+                           floating[:, :, :, ::1] grad_weight,
+                           floating[::1] grad_bias, floating[::1] workspace):
+    """Gradients of out = conv2d(x, weight) + bias.
+
+    grad_weight += sum_n grad_output[n] @ im2col(x[n]).T;
+    grad_bias += grad_output.sum((0, 2, 3));
+    grad_input := col2im(weight.T @ grad_output[n]) for each n (skipped when
+    ``grad_input`` is None).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples, in_channels, height, width)                    # IN
+    weight : ndarray of shape (out_channels, in_channels, kernel_h, kernel_w)       # IN
+    grad_output : ndarray of shape (n_samples, out_channels, height_col, width_col) # IN
+    stride, dilation : (h, w) pairs of int
+    padding : ((top, bottom), (left, right))
+    grad_input : ndarray like x, or None                                            # OUT
+    grad_weight : ndarray like weight                                               # IN/OUT, accumulated
+    grad_bias : ndarray of shape (out_channels,)                                    # IN/OUT, accumulated
+    workspace : ndarray of shape (>= conv2d_workspace_size(...),)                   # scratch
+    """
+    cdef Im2colCall a
+    a.g = conv_geometry(x.shape, weight.shape, grad_output.shape, stride, padding,
+                        dilation, sizeof(floating), WEIGHT_GRAD)
+    cdef Geometry gi = conv_geometry(x.shape, weight.shape, grad_output.shape, stride,
+                                     padding, dilation, sizeof(floating), INPUT_GRAD)
+    a.x, a.weight = &x[0, 0, 0, 0], &weight[0, 0, 0, 0]
+    a.grad_output = &grad_output[0, 0, 0, 0]
+    a.grad_input = &grad_input[0, 0, 0, 0] if grad_input is not None else NULL
+    a.grad_weight, a.grad_bias = &grad_weight[0, 0, 0, 0], &grad_bias[0]
+    a.workspace = &workspace[0] if workspace.shape[0] > 0 else NULL
+    a.is_double = floating is double
+    cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
+                            * a.g.height_col * a.g.width_col,
+                            a.g.n_samples * a.g.height_col)
+    nt = fit_workspace(&a.g, nt, workspace.shape[0])
+    a.nt_planned = nt
+    a.transpose = transpose_grad_output(&a.g)
+    if nt > 1:
+        memset(<floating *>a.workspace + nt * column_size(&a.g), 0,
+               (nt - 1) * a.g.out_channels * a.g.ckk * sizeof(floating))
+    with nogil:
+        run_team(_weight_grad_body, &a, nt)
+        if nt > 1:
+            # one thread adds the others' accumulators in, in the kernels'
+            # floating-point mode (run_team sets it)
+            run_team(_add_accumulators_body, &a, 1)
+    if grad_input is None:
+        return
+    # Input gradient: items of whole samples, or, when there are fewer
+    # samples than threads, of (sample, group of input channels): col2im of
+    # two row blocks of one sample overlap, of two channel groups never.
+    while nt > 1 and workspace_size(&gi, nt) > workspace.shape[0]:
+        nt -= 1
+    a.g = gi
+    a.groups = 1
+    if gi.n_samples < nt:
+        a.groups = min(gi.channels, (nt + gi.n_samples - 1) // gi.n_samples)
+    with nogil:
+        run_team(_input_grad_body, &a, nt)
