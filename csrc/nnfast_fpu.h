@@ -28,10 +28,7 @@ static inline void nnfast_fp_exit(unsigned int old) {
     _mm_setcsr((old & ~NNFAST_MXCSR_FLAGS) | (_mm_getcsr() & NNFAST_MXCSR_FLAGS));
 }
 static inline unsigned int nnfast_fp_mode(void) { return _mm_getcsr() & ~NNFAST_MXCSR_FLAGS; }
-/* transitional: kernels not yet on run_team */
-static inline void nnfast_flush_denormals(void) { _mm_setcsr(_mm_getcsr() | 0x8040u); }
 #else
-static inline void nnfast_flush_denormals(void) {}
 static inline unsigned int nnfast_fp_enter(void) { return 0; }
 static inline void nnfast_fp_exit(unsigned int old) { (void)old; }
 static inline unsigned int nnfast_fp_mode(void) { return 0; }

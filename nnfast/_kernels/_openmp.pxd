@@ -8,7 +8,6 @@ cdef extern from "nnfast_omp.h":
     void omp_set_num_threads(int n) noexcept nogil
 
 cdef extern from "nnfast_fpu.h":
-    void nnfast_flush_denormals() noexcept nogil  # transitional
     unsigned int nnfast_fp_enter() noexcept nogil
     void nnfast_fp_exit(unsigned int mode) noexcept nogil
     unsigned int nnfast_fp_mode() noexcept nogil

@@ -9,7 +9,6 @@ ctypedef void (*team_body)(void *args, int t, int nt) noexcept nogil
 cdef int team_size(double flops, Py_ssize_t units) noexcept nogil
 cdef void run_team(team_body body, void *args, int nt) noexcept nogil
 cdef int max_threads() noexcept nogil
-cdef int threads_for(double flops) noexcept nogil  # transitional
 
 
 cdef inline void split_range(Py_ssize_t n, int t, int nt, Py_ssize_t *lo,

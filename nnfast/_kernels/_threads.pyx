@@ -35,11 +35,6 @@ cdef int max_threads() noexcept nogil:
     return _parts if _parts else _n_threads
 
 
-cdef int threads_for(double flops) noexcept nogil:
-    """Transitional: team_size(flops, max_threads())."""
-    return team_size(flops, max_threads())
-
-
 cdef int team_size(double flops, Py_ssize_t units) noexcept nogil:
     """Threads worth waking for a call: 1 .. min(max_threads(), units).
 
