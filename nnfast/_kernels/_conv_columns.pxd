@@ -1,7 +1,8 @@
 # How the im2col kernels (conv_im2col.pyx) fill a thread's scratch from a
 # Geometry: plain column rows (im2col, or none for a pointwise kernel), span
 # columns (of the sample or of its padded copy), and the output gradient's
-# block in span layout or transposed. The layout of that scratch is _conv_plan.pxd's.
+# block in span layout or transposed. Where that scratch lies is
+# _conv_plan.pxd's.
 from cython cimport floating
 
 from nnfast._kernels cimport _conv_c as csrc
@@ -54,8 +55,8 @@ cdef inline void span_columns(const floating *src, Geometry *g, Py_ssize_t h0,
 
 
 cdef inline void spread_grad_output(const floating *grad_output, Geometry *g,
-                                 Py_ssize_t h0, Py_ssize_t h1,
-                                 floating *staging) noexcept nogil:
+                                    Py_ssize_t h0, Py_ssize_t h1,
+                                    floating *staging) noexcept nogil:
     """staging := grad_output's rows [h0, h1) of every channel, in span layout."""
     csrc.spread_rows(grad_output + h0 * g.width_col, g.out_channels, h1 - h0,
                      g.width_col, g.height_col * g.width_col, g.width_pad, staging)
