@@ -1,7 +1,8 @@
 # How the im2col kernels (conv_im2col.pyx) fill a thread's scratch from a
-# Geometry: plain column rows (im2col), span columns (of the sample or of
-# its padded copy), and the output gradient's block in span layout or
-# transposed. The layout of that scratch is _conv_plan.pxd's.
+# Geometry: plain column rows (im2col, or none for a pointwise kernel), span
+# columns (of the sample or of its padded copy), and the output gradient's
+# block in span layout or transposed. Where that scratch lies is
+# _conv_plan.pxd's.
 from cython cimport floating
 
 from nnfast._kernels cimport _conv_c as csrc
@@ -14,6 +15,21 @@ cdef inline void im2col_rows(const floating *im, Geometry *g, Py_ssize_t h0,
     csrc.im2col(im, g.channels, g.height, g.width, g.height_col, g.width_col,
                 g.kernel_h, g.kernel_w, g.pad_top, g.pad_left, g.stride_h, g.stride_w,
                 g.dilation_h, g.dilation_w, h0, h1, col)
+
+
+cdef inline const floating *item_columns(const floating *sample, Geometry *g,
+                                         Py_ssize_t h0, Py_ssize_t h1,
+                                         floating *column,
+                                         Py_ssize_t *ldcol) noexcept nogil:
+    """The column matrix of output rows [h0, h1) of one sample, and in
+    *ldcol its row stride: the sample itself for a pointwise kernel (no
+    buffer), else its column rows made in ``column``."""
+    if g.pointwise:
+        ldcol[0] = g.height_col * g.width_col
+        return sample + h0 * g.width_col
+    im2col_rows(sample, g, h0, h1, column)
+    ldcol[0] = (h1 - h0) * g.width_col
+    return column
 
 
 cdef inline const floating *span_source(const floating *sample, Geometry *g,
@@ -39,8 +55,8 @@ cdef inline void span_columns(const floating *src, Geometry *g, Py_ssize_t h0,
 
 
 cdef inline void spread_grad_output(const floating *grad_output, Geometry *g,
-                                 Py_ssize_t h0, Py_ssize_t h1,
-                                 floating *staging) noexcept nogil:
+                                    Py_ssize_t h0, Py_ssize_t h1,
+                                    floating *staging) noexcept nogil:
     """staging := grad_output's rows [h0, h1) of every channel, in span layout."""
     csrc.spread_rows(grad_output + h0 * g.width_col, g.out_channels, h1 - h0,
                      g.width_col, g.height_col * g.width_col, g.width_pad, staging)

@@ -1,6 +1,6 @@
-# A 2-D convolution call's geometry, how the im2col kernels cut it into
-# items and threads, and where each thread's scratch lies in the workspace
-# (see _conv_plan.pyx, which also holds the tuning switches).
+# A 2-D convolution call's geometry and arguments, how the im2col kernels
+# cut it into items and threads, and where each thread's scratch lies in the
+# workspace (see _conv_plan.pyx, which also holds the tuning switches).
 from cython cimport floating
 
 
@@ -21,6 +21,36 @@ cdef struct Geometry:
 # The three passes, which may choose differently between the column layouts.
 cdef enum Pass:
     FORWARD, WEIGHT_GRAD, INPUT_GRAD
+
+
+# What a call's team does, one run_team each: a direct forward or backward
+# (all three gradients); an im2col forward, or an im2col backward's weight
+# gradient, then its accumulators added in, then its input gradient.
+cdef enum Step:
+    FORWARD_STEP, BACKWARD_STEP, WEIGHT_GRAD_STEP, ADD_ACCUMULATORS_STEP,
+    INPUT_GRAD_STEP
+
+
+cdef struct ConvCall:
+    # One convolution call's arguments, shared read-only by its threads
+    # (conv_im2col.pyx, conv_direct.pyx); element pointers are float or
+    # double as ``is_double`` says.
+    Step step
+    Geometry g            # the step's geometry, its rows cut for the team
+    const void *x
+    const void *weight
+    const void *bias
+    const void *grad_output
+    void *out
+    void *grad_input      # or NULL: no input gradient
+    void *grad_weight
+    void *grad_bias
+    void *workspace       # im2col: the threads' scratch and accumulators
+    # im2col: the team size the workspace's weight-gradient accumulators are
+    # laid out for; run_team passes the real one, which may be smaller
+    int nt_planned
+    Py_ssize_t groups     # im2col input gradient: channel groups per sample
+    bint relu, transpose, is_double
 
 
 cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,

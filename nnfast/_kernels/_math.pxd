@@ -90,3 +90,18 @@ cdef inline floating array_sum(const floating *p, Py_ssize_t n) noexcept nogil:
         s0 += p[i]
         i += 1
     return (s0 + s1) + (s2 + s3)
+
+
+cdef inline void add_channel_sums(const floating *p, Py_ssize_t n_samples,
+                                  Py_ssize_t channels, Py_ssize_t size,
+                                  Py_ssize_t lo, Py_ssize_t hi,
+                                  floating *sums) noexcept nogil:
+    """sums[c] += p[:, c].sum() for c in [lo, hi), p of shape (n_samples,
+    channels, size): a bias gradient, channel by channel."""
+    cdef Py_ssize_t c, n
+    cdef floating s
+    for c in range(lo, hi):
+        s = 0
+        for n in range(n_samples):
+            s = s + array_sum(p + (n * channels + c) * size, size)
+        sums[c] += s

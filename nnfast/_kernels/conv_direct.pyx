@@ -14,30 +14,16 @@ them.
 from cython cimport floating
 
 from nnfast._kernels cimport _conv_c as csrc
-from nnfast._kernels._conv_plan cimport Geometry, conv_geometry
-from nnfast._kernels._math cimport add_bias, array_sum
+from nnfast._kernels._conv_plan cimport (BACKWARD_STEP, FORWARD_STEP, ConvCall, Geometry,
+                                         conv_geometry)
+from nnfast._kernels._math cimport add_bias, add_channel_sums
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 
-cdef struct DirectCall:
-    # One call's arguments, shared read-only by its threads; element
-    # pointers are float or double as ``is_double`` says.
-    Geometry g
-    const void *x
-    const void *weight
-    const void *bias
-    const void *grad_output
-    void *out
-    void *grad_input
-    void *grad_weight
-    void *grad_bias
-    bint relu, is_double
-
-
-cdef void _forward_part(floating *out, DirectCall *a, int t, int nt) noexcept nogil:
+cdef void _forward_part(const floating *x, ConvCall *a, int t, int nt) noexcept nogil:
     """Thread t's (sample, output channel) planes of out (ReLU'd if relu)."""
     cdef Geometry *g = &a.g
-    cdef const floating *x = <const floating *>a.x
+    cdef floating *out = <floating *>a.out
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *bias = <const floating *>a.bias
     cdef floating zero = 0
@@ -57,14 +43,6 @@ cdef void _forward_part(floating *out, DirectCall *a, int t, int nt) noexcept no
             add_bias(out + item * size_col, &zero, 0, size_col, True)
 
 
-cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
-    cdef DirectCall *a = <DirectCall *>args
-    if a.is_double:
-        _forward_part(<double *>a.out, a, t, nt)
-    else:
-        _forward_part(<float *>a.out, a, t, nt)
-
-
 def conv2d_direct_forward(const floating[:, :, :, ::1] x,
                           const floating[:, :, :, ::1] weight,
                           const floating[::1] bias, stride, padding, dilation,
@@ -81,7 +59,7 @@ def conv2d_direct_forward(const floating[:, :, :, ::1] x,
     padding : ((top, bottom), (left, right))
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
     """
-    cdef DirectCall a
+    cdef ConvCall a
     a.g = conv_geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
                         sizeof(floating))
     a.x, a.weight, a.bias = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0]
@@ -90,32 +68,28 @@ def conv2d_direct_forward(const floating[:, :, :, ::1] x,
     cdef int nt = team_size(2.0 * a.g.n_samples * a.g.out_channels * a.g.ckk
                             * a.g.height_col * a.g.width_col,
                             a.g.n_samples * a.g.out_channels)
+    a.step = FORWARD_STEP
     with nogil:
-        run_team(_forward_body, &a, nt)
+        run_team(_body, &a, nt)
 
 
-cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
+cdef void _backward_part(const floating *x, ConvCall *a, int t,
                          int nt) noexcept nogil:
     """Thread t's share of the three gradients; each is split over disjoint
     outputs (channels of grad_bias, [o, c] filters of grad_weight, (n, c)
     planes of grad_input), so no thread needs an accumulator of its own."""
     cdef Geometry *g = &a.g
-    cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *grad_output = <const floating *>a.grad_output
     cdef floating *grad_input = <floating *>a.grad_input
+    cdef floating *grad_weight = <floating *>a.grad_weight
     cdef floating *grad_bias = <floating *>a.grad_bias
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
     cdef Py_ssize_t lo, hi, item, n, o, c
-    cdef floating s
     split_range(g.out_channels, t, nt, &lo, &hi)
-    for o in range(lo, hi):
-        s = 0
-        for n in range(g.n_samples):
-            s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
-        grad_bias[o] += s
+    add_channel_sums(grad_output, g.n_samples, g.out_channels, size_col, lo, hi, grad_bias)
     split_range(g.out_channels * g.channels, t, nt, &lo, &hi)
     for item in range(lo, hi):
         o = item // g.channels
@@ -138,12 +112,21 @@ cdef void _backward_part(floating *grad_weight, DirectCall *a, int t,
             g.dilation_h, g.dilation_w, g.height, g.width, grad_input + item * plane)
 
 
-cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
-    cdef DirectCall *a = <DirectCall *>args
-    if a.is_double:
-        _backward_part(<double *>a.grad_weight, a, t, nt)
+cdef inline void _part(const floating *x, ConvCall *a, int t, int nt) noexcept nogil:
+    if a.step == BACKWARD_STEP:
+        _backward_part(x, a, t, nt)
     else:
-        _backward_part(<float *>a.grad_weight, a, t, nt)
+        _forward_part(x, a, t, nt)
+
+
+cdef void _body(void *args, int t, int nt) noexcept nogil:
+    """run_team's body: thread t of nt's part of the call, in float or
+    double (x typed picks which)."""
+    cdef ConvCall *a = <ConvCall *>args
+    if a.is_double:
+        _part(<const double *>a.x, a, t, nt)
+    else:
+        _part(<const float *>a.x, a, t, nt)
 
 
 def conv2d_direct_backward(const floating[:, :, :, ::1] x,
@@ -156,7 +139,7 @@ def conv2d_direct_backward(const floating[:, :, :, ::1] x,
 
     Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
     """
-    cdef DirectCall a
+    cdef ConvCall a
     a.g = conv_geometry(x.shape, weight.shape, grad_output.shape, stride, padding,
                         dilation, sizeof(floating))
     a.x, a.weight = &x[0, 0, 0, 0], &weight[0, 0, 0, 0]
@@ -172,5 +155,6 @@ def conv2d_direct_backward(const floating[:, :, :, ::1] x,
     cdef int nt = team_size(2.0 * (1 if a.grad_input == NULL else 2) * a.g.n_samples
                             * a.g.out_channels * a.g.ckk * a.g.height_col * a.g.width_col,
                             units)
+    a.step = BACKWARD_STEP
     with nogil:
-        run_team(_backward_body, &a, nt)
+        run_team(_body, &a, nt)

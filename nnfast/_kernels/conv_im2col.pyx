@@ -22,34 +22,15 @@ from libc.string cimport memset
 
 from nnfast._kernels cimport _conv_c as csrc
 from nnfast._kernels._blas cimport gemm
-from nnfast._kernels._conv_columns cimport (im2col_rows, span_columns, span_source,
+from nnfast._kernels._conv_columns cimport (item_columns, span_columns, span_source,
                                             spread_grad_output, transpose_block)
-from nnfast._kernels._conv_plan cimport (INPUT_GRAD, WEIGHT_GRAD, Geometry, column_size,
-                                         conv_geometry, fit_workspace, padded_copy_of,
-                                         staging_of, transpose_grad_output,
-                                         workspace_size)
-from nnfast._kernels._math cimport add_bias, array_sum
+from nnfast._kernels._conv_plan cimport (ADD_ACCUMULATORS_STEP, FORWARD_STEP, INPUT_GRAD,
+                                         INPUT_GRAD_STEP, WEIGHT_GRAD, WEIGHT_GRAD_STEP,
+                                         ConvCall, Geometry, column_size, conv_geometry,
+                                         fit_workspace, padded_copy_of, staging_of,
+                                         transpose_grad_output, workspace_size)
+from nnfast._kernels._math cimport add_bias, add_channel_sums
 from nnfast._kernels._threads cimport run_team, split_range, team_size
-
-
-cdef struct Im2colCall:
-    # One call's arguments, shared read-only by its threads; element
-    # pointers are float or double as ``is_double`` says.
-    Geometry g            # the pass's geometry, its rows cut for the team
-    const void *x
-    const void *weight
-    const void *bias
-    const void *grad_output
-    void *out
-    void *grad_input
-    void *grad_weight
-    void *grad_bias
-    void *workspace
-    # the team size the workspace's weight-gradient accumulators are laid
-    # out for; run_team passes the real one, which may be smaller
-    int nt_planned
-    Py_ssize_t groups     # input gradient: items of channel groups per sample
-    bint relu, transpose, is_double
 
 
 # -- im2col / col2im ----------------------------------------------------------
@@ -102,10 +83,11 @@ def col2im(const floating[:, :, ::1] col, kernel_size, stride, padding,
 
 # -- forward ------------------------------------------------------------------
 
-cdef void _forward_part(floating *out, Im2colCall *a, int t, int nt) noexcept nogil:
+cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcept nogil:
     """Thread t's items: out[n, :, rows] := weight @ columns + bias, then
     ReLU'd if relu."""
     cdef Geometry *g = &a.g
+    cdef floating *out = <floating *>a.out
     cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *bias = <const floating *>a.bias
@@ -114,7 +96,7 @@ cdef void _forward_part(floating *out, Im2colCall *a, int t, int nt) noexcept no
     cdef Py_ssize_t image = g.channels * g.height * g.width
     cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
     cdef Py_ssize_t padded_n = -1
-    cdef floating *column = <floating *>a.workspace + t * column_size(g)
+    cdef floating *column = workspace + t * column_size(g)
     cdef floating *staging = staging_of(g, column)
     cdef floating *padded = padded_copy_of(g, staging)
     cdef const floating *col
@@ -136,26 +118,12 @@ cdef void _forward_part(floating *out, Im2colCall *a, int t, int nt) noexcept no
             csrc.pack_rows(staging, g.out_channels, h1 - h0, g.width_col,
                            g.width_pad, bias, relu, size_col, dst)
             continue
-        if g.pointwise:
-            col = x + n * image + h0 * g.width_col
-            ldcol = size_col
-        else:
-            im2col_rows(x + n * image, g, h0, h1, column)
-            col = column
-            ldcol = nb
+        col = item_columns(x + n * image, g, h0, h1, column, &ldcol)
         gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
              ldcol, 0, dst, size_col)
         # bias (and ReLU) while the block is still in cache
         for o in range(g.out_channels):
             add_bias(dst + o * size_col, bias + o, 0, nb, relu)
-
-
-cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
-    cdef Im2colCall *a = <Im2colCall *>args
-    if a.is_double:
-        _forward_part(<double *>a.out, a, t, nt)
-    else:
-        _forward_part(<float *>a.out, a, t, nt)
 
 
 def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
@@ -177,7 +145,7 @@ def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
     out : ndarray of shape (n_samples, out_channels, height_col, width_col)      # OUT
     workspace : ndarray of shape (>= conv2d_workspace_size(...),)                # scratch
     """
-    cdef Im2colCall a
+    cdef ConvCall a
     a.g = conv_geometry(x.shape, weight.shape, out.shape, stride, padding, dilation,
                         sizeof(floating))
     a.x, a.weight, a.bias = &x[0, 0, 0, 0], &weight[0, 0, 0, 0], &bias[0]
@@ -188,24 +156,25 @@ def conv2d_im2col_forward(const floating[:, :, :, ::1] x,
                             * a.g.height_col * a.g.width_col,
                             a.g.n_samples * a.g.height_col)
     nt = fit_workspace(&a.g, nt, workspace.shape[0])
+    a.step = FORWARD_STEP
     with nogil:
-        run_team(_forward_body, &a, nt)
+        run_team(_body, &a, nt)
 
 
 # -- backward -----------------------------------------------------------------
 
-cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
+cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
                             int nt) noexcept nogil:
     """Thread t's share of grad_bias (a block of channels) and of grad_weight
     (its items, summed into its own accumulator)."""
     cdef Geometry *g = &a.g
     cdef const floating *x = <const floating *>a.x
     cdef const floating *grad_output = <const floating *>a.grad_output
+    cdef floating *grad_weight = <floating *>a.grad_weight
     cdef floating *grad_bias = <floating *>a.grad_bias
-    cdef floating *workspace = <floating *>a.workspace
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t image = g.channels * g.height * g.width
-    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, o, span
+    cdef Py_ssize_t lo, hi, item, n, h0, h1, nb, ldcol, span
     cdef Py_ssize_t padded_n = -1
     cdef floating *column = workspace + t * column_size(g)
     cdef floating *staging = staging_of(g, column)
@@ -214,16 +183,11 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
     cdef const floating *gn
     cdef floating *acc = grad_weight
     cdef const floating *col
-    cdef floating s
     if t > 0:
         acc = (workspace + a.nt_planned * column_size(g)
                + (t - 1) * g.out_channels * g.ckk)
     split_range(g.out_channels, t, nt, &lo, &hi)
-    for o in range(lo, hi):
-        s = 0
-        for n in range(g.n_samples):
-            s = s + array_sum(grad_output + (n * g.out_channels + o) * size_col, size_col)
-        grad_bias[o] += s
+    add_channel_sums(grad_output, g.n_samples, g.out_channels, size_col, lo, hi, grad_bias)
     split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.blocks
@@ -240,53 +204,33 @@ cdef void _weight_grad_part(floating *grad_weight, Im2colCall *a, int t,
                  column, span, 1, acc, g.ckk)
             continue
         gn = grad_output + n * g.out_channels * size_col + h0 * g.width_col
-        if g.pointwise:
-            col = x + n * image + h0 * g.width_col
-            ldcol = size_col
-        else:
-            im2col_rows(x + n * image, g, h0, h1, column)
-            col = column
-            ldcol = nb
-            if transpose:
-                # acc += (the block's grad_output, as (nb, out_channels)).T @ col.T
-                transpose_block(gn, g.out_channels, nb, size_col, staging)
-                gemm(True, True, g.out_channels, g.ckk, nb, 1, staging,
-                     g.out_channels, col, ldcol, 1, acc, g.ckk)
-                continue
+        col = item_columns(x + n * image, g, h0, h1, column, &ldcol)
+        if transpose and not g.pointwise:
+            # acc += (the block's grad_output, as (nb, out_channels)).T @ col.T
+            transpose_block(gn, g.out_channels, nb, size_col, staging)
+            gemm(True, True, g.out_channels, g.ckk, nb, 1, staging,
+                 g.out_channels, col, ldcol, 1, acc, g.ckk)
+            continue
         gemm(False, True, g.out_channels, g.ckk, nb, 1, gn, size_col, col,
              ldcol, 1, acc, g.ckk)
 
 
-cdef void _weight_grad_body(void *args, int t, int nt) noexcept nogil:
-    cdef Im2colCall *a = <Im2colCall *>args
-    if a.is_double:
-        _weight_grad_part(<double *>a.grad_weight, a, t, nt)
-    else:
-        _weight_grad_part(<float *>a.grad_weight, a, t, nt)
-
-
-cdef void _add_accumulators_part(floating *grad_weight, Im2colCall *a) noexcept nogil:
+cdef void _add_accumulators(floating *workspace, ConvCall *a) noexcept nogil:
     """grad_weight += the accumulators of threads 1 .. nt_planned - 1."""
+    cdef floating *grad_weight = <floating *>a.grad_weight
     cdef Py_ssize_t n_acc = a.g.out_channels * a.g.ckk, i, t
-    cdef floating *acc = <floating *>a.workspace + a.nt_planned * column_size(&a.g)
+    cdef floating *acc = workspace + a.nt_planned * column_size(&a.g)
     for t in range(a.nt_planned - 1):
         for i in range(n_acc):
             grad_weight[i] += acc[t * n_acc + i]
 
 
-cdef void _add_accumulators_body(void *args, int t, int nt) noexcept nogil:
-    cdef Im2colCall *a = <Im2colCall *>args
-    if a.is_double:
-        _add_accumulators_part(<double *>a.grad_weight, a)
-    else:
-        _add_accumulators_part(<float *>a.grad_weight, a)
-
-
-cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
+cdef void _input_grad_part(floating *workspace, ConvCall *a, int t,
                            int nt) noexcept nogil:
     """Thread t's items of (sample, group of input channels):
     grad_input[n, channels] := col2im(weight[:, channels].T @ grad_output[n])."""
     cdef Geometry *g = &a.g
+    cdef floating *grad_input = <floating *>a.grad_input
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *grad_output = <const floating *>a.grad_output
     cdef Py_ssize_t groups = a.groups
@@ -294,7 +238,7 @@ cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
     cdef Py_ssize_t plane = g.height * g.width
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
     cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
-    cdef floating *column = <floating *>a.workspace + t * column_size(g)
+    cdef floating *column = workspace + t * column_size(g)
     cdef floating *staging = staging_of(g, column)
     cdef floating *padded = padded_copy_of(g, staging)
     cdef floating *gx
@@ -333,12 +277,26 @@ cdef void _input_grad_part(floating *grad_input, Im2colCall *a, int t,
             h0 = h1
 
 
-cdef void _input_grad_body(void *args, int t, int nt) noexcept nogil:
-    cdef Im2colCall *a = <Im2colCall *>args
-    if a.is_double:
-        _input_grad_part(<double *>a.grad_input, a, t, nt)
+cdef inline void _step_part(floating *workspace, ConvCall *a, int t,
+                            int nt) noexcept nogil:
+    if a.step == FORWARD_STEP:
+        _forward_part(workspace, a, t, nt)
+    elif a.step == WEIGHT_GRAD_STEP:
+        _weight_grad_part(workspace, a, t, nt)
+    elif a.step == ADD_ACCUMULATORS_STEP:
+        _add_accumulators(workspace, a)
     else:
-        _input_grad_part(<float *>a.grad_input, a, t, nt)
+        _input_grad_part(workspace, a, t, nt)
+
+
+cdef void _body(void *args, int t, int nt) noexcept nogil:
+    """run_team's body: thread t of nt's part of the call's step, in float or
+    double (the workspace typed picks which)."""
+    cdef ConvCall *a = <ConvCall *>args
+    if a.is_double:
+        _step_part(<double *>a.workspace, a, t, nt)
+    else:
+        _step_part(<float *>a.workspace, a, t, nt)
 
 
 cdef void _backward_input_span(const floating *weight, const floating *gn,
@@ -386,7 +344,7 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     grad_bias : ndarray of shape (out_channels,)                                    # IN/OUT, accumulated
     workspace : ndarray of shape (>= conv2d_workspace_size(...),)                   # scratch
     """
-    cdef Im2colCall a
+    cdef ConvCall a
     a.g = conv_geometry(x.shape, weight.shape, grad_output.shape, stride, padding,
                         dilation, sizeof(floating), WEIGHT_GRAD)
     cdef Geometry gi = conv_geometry(x.shape, weight.shape, grad_output.shape, stride,
@@ -406,12 +364,14 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     if nt > 1:
         memset(<floating *>a.workspace + nt * column_size(&a.g), 0,
                (nt - 1) * a.g.out_channels * a.g.ckk * sizeof(floating))
+    a.step = WEIGHT_GRAD_STEP
     with nogil:
-        run_team(_weight_grad_body, &a, nt)
+        run_team(_body, &a, nt)
         if nt > 1:
             # one thread adds the others' accumulators in, in the kernels'
             # floating-point mode (run_team sets it)
-            run_team(_add_accumulators_body, &a, 1)
+            a.step = ADD_ACCUMULATORS_STEP
+            run_team(_body, &a, 1)
     if grad_input is None:
         return
     # Input gradient: items of whole samples, or, when there are fewer
@@ -423,5 +383,6 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     a.groups = 1
     if gi.n_samples < nt:
         a.groups = min(gi.channels, (nt + gi.n_samples - 1) // gi.n_samples)
+    a.step = INPUT_GRAD_STEP
     with nogil:
-        run_team(_input_grad_body, &a, nt)
+        run_team(_body, &a, nt)
