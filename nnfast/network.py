@@ -38,6 +38,11 @@ class Sequential(Layer):
     layers : list of Layer
     """
 
+    # Called as ``after_layer_backward(i)`` each time ``backward`` has finished
+    # layers[i:] (their parameters' gradients are final); None: not called.
+    # nnfast.distributed.DistributedOptimizer starts reducing gradients there.
+    after_layer_backward = None
+
     def __init__(self, layers):
         super().__init__()
         layers = list(layers)
@@ -76,6 +81,7 @@ class Sequential(Layer):
         None then.
         """
         layers = self.layers
+        hook = self.after_layer_backward
         i = len(layers) - 1
         while i >= 0:
             if relu_fused_backward(layers, i):
@@ -84,6 +90,8 @@ class Sequential(Layer):
             else:
                 grad_output = layers[i].backward(grad_output)
                 i -= 1
+            if hook is not None:
+                hook(i + 1)
             if grad_output is None:
                 break
         return grad_output
