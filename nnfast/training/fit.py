@@ -16,7 +16,7 @@ from nnfast.training.metrics import RunningMetrics, count_correct, target_kind
 
 def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         validation_data=None, progress=True, schedule=None, track_grad_norms=False,
-        rng=None, callback=None):
+        rng=None, callback=None, distributed=False):
     """Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
 
     Each batch: ``optimizer.zero_grad()``, forward, ``loss.forward``,
@@ -51,6 +51,17 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         For shuffling; None uses ``nf.seed``'s generator.
     callback : callable or None
         ``callback(history)``, called after each epoch (e.g. to print it).
+    distributed : bool
+        Data-parallel training over MPI (``nnfast.distributed``, the ``mpi``
+        extra): run the same ``fit`` on every rank of ``mpiexec -n P``.
+        ``batch_size`` is then per rank (a step trains on P * batch_size
+        samples), each rank trains on its share of every shuffled batch
+        (one order for all ranks: rank 0's ``rng``), the gradients are
+        averaged over ranks (``optimizer`` is wrapped in a
+        ``DistributedOptimizer`` unless it is one), progress and
+        ``callback`` (where checkpoints are written) run on rank 0 only, and
+        the training and validation metrics are over all ranks. In a
+        single process it trains as without it.
 
     Returns
     -------
@@ -97,6 +108,17 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         history.grad_norms = {key: [] for key, _ in tracked}
     bar_class = _tqdm() if progress else None
     n_batches = -(-n // batch_size)
+    # -- distributed=True (nnfast.distributed): a DistributedOptimizer, one
+    # shuffle for all ranks, this rank's share of each batch, rank 0 shows
+    # progress and runs the callback.
+    cluster = None
+    if distributed is not False:
+        from nnfast.distributed.fitting import DistributedFit
+        cluster = DistributedFit(distributed, model, optimizer, rng, n, batch_size)
+        optimizer, rng, n_batches = cluster.optimizer, cluster.rng, cluster.n_batches
+        callback = cluster.root_only(callback)
+        bar_class = bar_class if cluster.is_root else None
+    # -- end distributed
 
     was_training = model.training
     flags = _skip_input_grads(model)
@@ -106,17 +128,23 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
             if schedule is not None:
                 optimizer.lr = check_float(schedule(epoch, base_lr), "schedule(epoch, base_lr)", 0.0)
             order = rng.permutation(n) if shuffle else None
+            if cluster is not None:  # distributed: the order all ranks share
+                cluster.start_epoch(order)
             metrics = RunningMetrics(loss)
             norms = np.zeros(len(tracked))
             bar = None
             if bar_class is not None:
-                bar = bar_class(total=n, unit="samples", leave=False,
+                bar = bar_class(total=n if cluster is None else cluster.local_samples,
+                                unit="samples", leave=False,
                                 desc=f"epoch {epoch + 1}/{epochs}")
             start = time.perf_counter()
             try:
                 for b in range(n_batches):
                     lo, hi = b * batch_size, min(n, (b + 1) * batch_size)
-                    if order is None:
+                    if cluster is not None:  # distributed: this rank's part of batch b
+                        idx = cluster.batch_indices(b)
+                        xb, yb, lo, hi = X[idx], y[idx], 0, idx.size
+                    elif order is None:
                         xb, yb = X[lo:hi], y[lo:hi]
                     else:
                         idx = order[lo:hi]
@@ -144,8 +172,13 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
             if track_grad_norms:
                 for i, (key, _) in enumerate(tracked):
                     history.grad_norms[key].append(float(norms[i] / n_batches))
+            if cluster is not None:  # distributed: loss and accuracy over all ranks
+                cluster.reduce_metrics(metrics)
             val = {"loss": None, "accuracy": None}
-            if validation_data is not None:
+            if validation_data is not None and cluster is not None:  # distributed: a share each
+                val = cluster.evaluate(model, *validation_data, loss=loss,
+                                       batch_size=max(batch_size, DEFAULT_BATCH_SIZE))
+            elif validation_data is not None:
                 val = evaluate(model, *validation_data, loss=loss,
                                batch_size=max(batch_size, DEFAULT_BATCH_SIZE))
             history.append(epoch=epoch + 1, loss=metrics.loss, accuracy=metrics.accuracy,
@@ -158,6 +191,8 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         for layer, flag in flags:
             layer.requires_input_grad = flag
         model.train(was_training)
+        if cluster is not None:  # distributed: the model's backward as it was
+            cluster.close()
     return history
 
 
