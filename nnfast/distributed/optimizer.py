@@ -73,6 +73,7 @@ class DistributedOptimizer:
         self._share = None
         self._model = None
         self._reducer = None
+        self._timings = {"wait_seconds": 0.0, "comm_seconds": 0.0}
         self._steps = 0
         if model is None:
             self._plan()
@@ -89,6 +90,8 @@ class DistributedOptimizer:
             return
         if self._model is not None:
             self.detach()
+        if self._reducer is not None and self._reducer.pending:
+            self._reducer.discard()
         if hasattr(type(model), _HOOK):
             current = getattr(model, _HOOK)
             owner = getattr(current, "__self__", None)
@@ -105,16 +108,15 @@ class DistributedOptimizer:
         model, self._model = self._model, None
         if model is not None and getattr(model, _HOOK, None) == self._layers_done:
             setattr(model, _HOOK, None)
-        self._plan()
+        # the buckets stay as they are: without the hook, step starts them all
 
     def _plan(self):
         """The buckets for the current model (none to reduce in a world of one)."""
-        if self._reducer is not None and self._reducer.pending:
-            self._reducer.discard()
         self._reducer = None
         if self._world.size > 1:
             self._reducer = GradientReducer.for_params(self._world.comm, self._model,
-                                                       self.optimizer.params, self.bucket_bytes)
+                                                       self.optimizer.params, self.bucket_bytes,
+                                                       self._timings)
 
     @property
     def model(self):
@@ -169,15 +171,12 @@ class DistributedOptimizer:
 
     @property
     def timings(self):
-        r = self._reducer
-        return {"steps": self._steps,
-                "wait_seconds": r.wait_seconds if r is not None else 0.0,
-                "comm_seconds": r.comm_seconds if r is not None else 0.0}
+        return {"steps": self._steps, **self._timings}
 
     def reset_timings(self):
         self._steps = 0
-        if self._reducer is not None:
-            self._reducer.wait_seconds = self._reducer.comm_seconds = 0.0
+        for key in self._timings:
+            self._timings[key] = 0.0
 
     # -- everything else is the wrapped optimizer's ------------------------
     def __getattr__(self, name):

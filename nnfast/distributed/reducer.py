@@ -41,28 +41,25 @@ class GradientReducer:
     buckets : list of Bucket
         In the order they are started (``plan_buckets``).
 
-    Attributes
-    ----------
-    wait_seconds : float
-        Time spent blocked in ``wait`` for reductions to finish.
-    comm_seconds : float
-        All the time spent in here: packing, starting, testing, waiting and
-        unpacking (``wait_seconds`` included).
+    timings : dict or None
+        Where to add up the time spent: ``"wait_seconds"``, blocked waiting
+        for reductions to finish, and ``"comm_seconds"``, all the time spent
+        in here (packing, starting, testing, waiting, unpacking). A new dict
+        when None.
     """
 
-    def __init__(self, comm, buckets):
+    def __init__(self, comm, buckets, timings=None):
         from mpi4py import MPI  # the communicator exists, so mpi4py is loaded
 
         self._MPI = MPI
         self.comm = comm
         self.buckets = buckets
         self._next = 0          # buckets[:_next] have been started this step
-        self.wait_seconds = 0.0
-        self.comm_seconds = 0.0
+        self.timings = timings if timings is not None else {"wait_seconds": 0.0, "comm_seconds": 0.0}
 
     @classmethod
-    def for_params(cls, comm, model, params, bucket_bytes=DEFAULT_BUCKET_BYTES):
-        return cls(comm, plan_buckets(layer_groups(model, params), bucket_bytes))
+    def for_params(cls, comm, model, params, bucket_bytes=DEFAULT_BUCKET_BYTES, timings=None):
+        return cls(comm, plan_buckets(layer_groups(model, params), bucket_bytes), timings)
 
     @property
     def pending(self):
@@ -81,7 +78,7 @@ class GradientReducer:
             started = True
         if started or self._next:
             self._test()
-        self.comm_seconds += time.perf_counter() - t0
+        self.timings["comm_seconds"] += time.perf_counter() - t0
 
     def finish(self, share):
         """Start what is left, wait for every bucket, write the sums into the
@@ -92,7 +89,7 @@ class GradientReducer:
         self._next = len(self.buckets)
         t1 = time.perf_counter()
         self._MPI.Request.Waitall([b.request for b in self.buckets])
-        self.wait_seconds += time.perf_counter() - t1
+        self.timings["wait_seconds"] += time.perf_counter() - t1
         for bucket in self.buckets:
             bucket.request = None
             offset = 0
@@ -101,7 +98,7 @@ class GradientReducer:
                 p.grad[...] = bucket.buffer[offset:offset + size].reshape(p.value.shape)
                 offset += size
         self._next = 0
-        self.comm_seconds += time.perf_counter() - t0
+        self.timings["comm_seconds"] += time.perf_counter() - t0
 
     def discard(self):
         """Wait for the reductions in flight and drop their results (every

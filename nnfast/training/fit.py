@@ -58,8 +58,9 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         samples), each rank trains on its share of every shuffled batch
         (one order for all ranks: rank 0's ``rng``), the gradients are
         averaged over ranks (``optimizer`` is wrapped in a
-        ``DistributedOptimizer`` unless it is one), progress and
-        ``callback`` (where checkpoints are written) run on rank 0 only, and
+        ``DistributedOptimizer`` unless it is one), progress (counting rank
+        0's samples) and ``callback`` (where checkpoints are written) run on
+        rank 0 only, and
         the training and validation metrics are over all ranks. In a
         single process it trains as without it.
 
