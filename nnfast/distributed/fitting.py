@@ -33,6 +33,11 @@ class DistributedFit:
     n_samples, batch_size : int
         ``batch_size`` is per rank: a step trains on ``world_size *
         batch_size`` samples.
+    **same : the rest of fit's arguments that fix its collectives
+        (``epochs``, ``shuffle``, the validation set's size, ...). They,
+        ``n_samples`` and ``batch_size`` must be equal on every rank, or
+        the ranks would wait for each other forever: all ranks check them
+        and raise the same ValueError.
 
     Attributes
     ----------
@@ -47,13 +52,16 @@ class DistributedFit:
         This rank's samples per epoch.
     """
 
-    def __init__(self, distributed, model, optimizer, rng, n_samples, batch_size):
+    def __init__(self, distributed, model, optimizer, rng, n_samples, batch_size, **same):
         if distributed is not True:
             raise TypeError(f"distributed must be True or False, got {type(distributed).__name__} "
                             f"{distributed!r}")
         world = runtime.world()
         self.world = world
         self.is_root = world.rank == 0
+        _check_same_on_every_rank(world, n_samples=n_samples, batch_size=batch_size,
+                                  parameters=[(p.value.shape, p.value.dtype.str) for p in model.parameters()],
+                                  **same)
         if not isinstance(optimizer, DistributedOptimizer):
             optimizer = DistributedOptimizer(optimizer)
         self._previous_model = optimizer.model
@@ -112,6 +120,17 @@ class DistributedFit:
         """``evaluate(model, X, y, loss, batch_size)`` with each rank
         evaluating a contiguous 1 / world_size of ``(X, y)``, then summed."""
         return evaluate_sharded(model, X, y, loss, batch_size)
+
+
+def _check_same_on_every_rank(world, **settings):
+    if world.size == 1:
+        return
+    everyone = world.comm.allgather(settings)
+    for name in settings:
+        values = [s[name] for s in everyone]
+        if any(v != values[0] for v in values[1:]):
+            shown = ", ".join(f"rank {r}: {v!r}" for r, v in enumerate(values))
+            raise ValueError(f"fit(..., distributed=True) needs the same {name} on every rank, got {shown}"[:2000])
 
 
 def reduce_running_metrics(metrics):

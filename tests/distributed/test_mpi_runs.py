@@ -64,3 +64,11 @@ def test_a_failing_rank_stops_every_rank_and_the_checkpoint_resumes(tmp_path, mo
     assert code == 0, output[-4000:]
     resumed = read_json(tmp_path / "resumed.json")
     assert resumed["from_epoch"] == 2 and resumed["world_size"] == 2
+
+
+def test_ranks_that_disagree_on_the_data_all_refuse(tmp_path):
+    code, output, _ = run_ranks(2, "mismatch.py")
+    assert code != 0
+    for rank in (0, 1):
+        assert (f"rank {rank} refused: fit(..., distributed=True) needs the same n_samples on "
+                "every rank, got rank 0: 128, rank 1: 144") in output
