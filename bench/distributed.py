@@ -1,7 +1,8 @@
 """Data-parallel training over MPI: 1 and 2 ranks of 1 thread, against 1 process of 2 threads.
 
     python bench/distributed.py [--workloads mlp-wide,lenet5,cnn32-64] [--rounds 3]
-                                [--bucket-bytes 1048576] [--out bench/results/distributed.md]
+                                [--bucket-bytes 1048576] [--yield-when-idle]
+                                [--out bench/results/distributed.md]
 
 For each workload of nnfast/benchmarks/workloads.py, three configurations,
 each in fresh processes, alternated round by round:
@@ -18,7 +19,9 @@ the 1-rank samples/s), and the fraction of the epoch each rank spent in
 ``DistributedOptimizer`` blocked waiting for reductions (and in all
 communication work: packing, starting, waiting, unpacking), the mean over
 ranks. Ranks are not bound to cores (``--bind-to none``): on a shared machine
-a rank pinned to a busy core cannot move.
+a rank pinned to a busy core cannot move. ``--yield-when-idle`` makes a rank
+waiting in MPI yield its core instead of spinning (Open MPI's
+``mpi_yield_when_idle``, on by default only when oversubscribed).
 
 A worker is this script with ``--worker``; it prints one JSON line.
 """
@@ -87,7 +90,7 @@ def _mpiexec():
     return which("mpiexec")
 
 
-def _run(name, ranks, threads, batch_size, steps, bucket_bytes):
+def _run(name, ranks, threads, batch_size, steps, bucket_bytes, yield_when_idle=False):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--threads", str(threads),
            "--batch-size", str(batch_size), "--steps", str(steps), "--bucket-bytes", str(bucket_bytes)]
     if ranks > 1 or threads == 1:
@@ -95,6 +98,8 @@ def _run(name, ranks, threads, batch_size, steps, bucket_bytes):
         if mpiexec is None:
             raise SystemExit("mpiexec not found: pip install 'nnfast[mpi]'")
         flags = ["--bind-to", "none", "--oversubscribe"]
+        if yield_when_idle:
+            flags += ["--mca", "mpi_yield_when_idle", "1"]
         if os.geteuid() == 0:
             flags.append("--allow-run-as-root")
         cmd = [mpiexec, "-n", str(ranks), *flags, *cmd]
@@ -120,6 +125,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="timed steps per run (default: per workload)")
     parser.add_argument("--bucket-bytes", type=int, default=None)
+    parser.add_argument("--yield-when-idle", action="store_true",
+                        help="ranks waiting in MPI yield their core instead of spinning")
     parser.add_argument("--out", default=None, help="also write the Markdown report here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
@@ -142,7 +149,7 @@ def main():
             steps = args.steps or STEPS[name]
             for label, ranks, threads in CONFIGS:
                 per_rank = batch * 2 if threads == 2 else batch
-                res = _run(name, ranks, threads, per_rank, steps, bucket_bytes)
+                res = _run(name, ranks, threads, per_rank, steps, bucket_bytes, args.yield_when_idle)
                 results[(name, label)].append(res)
                 print(f"round {r + 1}: {name:9} {label:22} {res['samples_per_second']:9,.0f} samples/s  "
                       f"wait {res['wait_fraction']:.1%}", file=sys.stderr, flush=True)
@@ -158,11 +165,12 @@ def main():
         "",
         f"Reproduce: `python bench/distributed.py --workloads {','.join(names)} --rounds {args.rounds}"
         + (f" --steps {args.steps}" if args.steps is not None else "")
-        + (f" --bucket-bytes {bucket_bytes}" if args.bucket_bytes is not None else "") + "`",
+        + (f" --bucket-bytes {bucket_bytes}" if args.bucket_bytes is not None else "")
+        + (" --yield-when-idle" if args.yield_when_idle else "") + "`",
         "",
         f"`nf.fit(..., distributed=True)`, float32, SGD (lr 0.003, momentum 0.9), buckets of "
         f"{bucket_bytes:,} bytes; Open MPI {_ompi_version()} over shared memory, ranks not bound "
-        "to cores. Median of the rounds (range in brackets), each configuration in fresh processes, "
+        f"to cores{', waiting ranks yield their core' if args.yield_when_idle else ''}. Median of the rounds (range in brackets), each configuration in fresh processes, "
         "alternated round by round. Samples/s: over all ranks. Wait: the fraction of the epoch a rank "
         "spent blocked waiting for its reductions in `step`; comm: all communication work "
         "(packing, starting, testing, waiting, unpacking), mean over ranks.",
