@@ -62,19 +62,24 @@ class DistributedFit:
         _check_same_on_every_rank(world, n_samples=n_samples, batch_size=batch_size,
                                   parameters=[(p.value.shape, p.value.dtype.str) for p in model.parameters()],
                                   **same)
+        self.plan = ShardPlan(n_samples, batch_size, world.rank, world.size)
+        self.n_batches = self.plan.n_batches
+        self.local_samples = self.plan.local_samples
+        self.rng = self._common_rng(rng)
+        self._order = None
+        # last: from here on fit must call close() (it does, in its finally)
         if not isinstance(optimizer, DistributedOptimizer):
             optimizer = DistributedOptimizer(optimizer)
         self._previous_model = optimizer.model
         optimizer.attach(model)
         self.optimizer = optimizer
         self._model = model
-        self.plan = ShardPlan(n_samples, batch_size, world.rank, world.size)
-        self.n_batches = self.plan.n_batches
-        self.local_samples = self.plan.local_samples
-        self.rng = self._common_rng(rng)
-        broadcast_parameters(model, root=0)
-        broadcast_optimizer_state(optimizer, root=0)
-        self._order = None
+        try:
+            broadcast_parameters(model, root=0)
+            broadcast_optimizer_state(optimizer, root=0)
+        except BaseException:
+            self.close()
+            raise
 
     def _common_rng(self, rng):
         """rank 0's generator: rank 0 keeps ``rng`` itself (its draws are

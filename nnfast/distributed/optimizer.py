@@ -1,7 +1,7 @@
 """``DistributedOptimizer``: any nnfast optimizer, stepping on the mean gradient over ranks."""
 from nnfast.distributed import runtime
-from nnfast.distributed.buckets import DEFAULT_BUCKET_BYTES, check_bucket_bytes
-from nnfast.distributed.reducer import GradientReducer
+from nnfast.distributed.buckets import DEFAULT_BUCKET_BYTES, check_bucket_bytes, plan_buckets
+from nnfast.distributed.reducer import GradientReducer, layer_groups
 from nnfast.training.checks import check_model, check_optimizer
 
 # The Sequential attribute a backward pass calls as hook(i) once layers[i:]
@@ -22,8 +22,10 @@ class DistributedOptimizer:
     still holds this rank's own gradient.
 
     Every rank must call ``backward`` and ``step`` the same number of times
-    on the same model (MPI collectives are matched by order). In a world of
-    one process this is the wrapped optimizer, plus a few checks per step.
+    on the same model (MPI collectives are matched by order). Several
+    backward passes before a ``step`` (accumulated gradients) are averaged
+    correctly, at the cost of reducing again after each pass. In a world
+    of one process this is the wrapped optimizer, plus a few checks per step.
 
     Parameters
     ----------
@@ -165,8 +167,6 @@ class DistributedOptimizer:
     def buckets(self):
         if self._reducer is not None:
             return list(self._reducer.buckets)
-        from nnfast.distributed.buckets import plan_buckets
-        from nnfast.distributed.reducer import layer_groups
         return plan_buckets(layer_groups(self._model, self.optimizer.params), self.bucket_bytes)
 
     @property

@@ -55,6 +55,7 @@ class GradientReducer:
         self.comm = comm
         self.buckets = buckets
         self._next = 0          # buckets[:_next] have been started this step
+        self._last_done = None  # the last first_done of this backward pass
         self.timings = timings if timings is not None else {"wait_seconds": 0.0, "comm_seconds": 0.0}
 
     @classmethod
@@ -69,8 +70,17 @@ class GradientReducer:
     def start_ready(self, first_done, share):
         """Start every bucket not started yet whose layers are all in
         layers[first_done:], in order; then let the ones in flight progress
-        (Open MPI advances non-blocking collectives only inside MPI calls)."""
+        (Open MPI advances non-blocking collectives only inside MPI calls).
+
+        Within a backward pass ``first_done`` only decreases; a value that
+        does not is a second backward pass before ``finish`` (gradients
+        accumulated over several batches): what was started holds the
+        first pass's gradients only, so it is completed, dropped, and the
+        buckets start again from the accumulated ones."""
         t0 = time.perf_counter()
+        if self._next and self._last_done is not None and first_done >= self._last_done:
+            self.discard()
+        self._last_done = first_done
         buckets, started = self.buckets, False
         while self._next < len(buckets) and buckets[self._next].first_layer >= first_done:
             self._start(buckets[self._next], share)
@@ -98,6 +108,7 @@ class GradientReducer:
                 p.grad[...] = bucket.buffer[offset:offset + size].reshape(p.value.shape)
                 offset += size
         self._next = 0
+        self._last_done = None
         self.timings["comm_seconds"] += time.perf_counter() - t0
 
     def discard(self):
@@ -108,6 +119,7 @@ class GradientReducer:
         for bucket in self.buckets[:self._next]:
             bucket.request = None
         self._next = 0
+        self._last_done = None
 
     def _start(self, bucket, share):
         if bucket.buffer is None:

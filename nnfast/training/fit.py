@@ -115,8 +115,9 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     cluster = None
     if distributed is not False:
         from nnfast.distributed.fitting import DistributedFit
-        cluster = DistributedFit(distributed, model, optimizer, rng, n, batch_size, epochs=epochs,
-                                 shuffle=shuffle, validation=validation_data is not None and len(validation_data[0]))
+        cluster = DistributedFit(distributed, model, optimizer, rng, n, batch_size,
+                                 epochs=epochs, shuffle=shuffle,
+                                 validation=None if validation_data is None else len(validation_data[0]))
         optimizer, rng, n_batches = cluster.optimizer, cluster.rng, cluster.n_batches
         callback = cluster.root_only(callback)
         bar_class = bar_class if cluster.is_root else None

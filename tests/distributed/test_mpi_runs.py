@@ -49,6 +49,7 @@ def test_reductions_start_during_the_backward_pass(tmp_path):
     assert started[1] == 2
     assert r["started_before_step"] == 2
     assert r["grad_was_local"] and r["grad_is_mean"]
+    assert r["accumulated_is_mean"]
 
 
 @pytest.mark.parametrize("mode", ["raise", "exit"])
