@@ -60,9 +60,8 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
         averaged over ranks (``optimizer`` is wrapped in a
         ``DistributedOptimizer`` unless it is one), progress (counting rank
         0's samples) and ``callback`` (where checkpoints are written) run on
-        rank 0 only, and
-        the training and validation metrics are over all ranks. In a
-        single process it trains as without it.
+        rank 0 only, and the training and validation metrics are over all
+        ranks. In a single process it trains as without it.
 
     Returns
     -------
