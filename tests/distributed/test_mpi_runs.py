@@ -11,10 +11,12 @@ import pytest
 
 from mpi_launch import read_json, run_ranks
 
-# float32: 20 steps of SGD with momentum from identical weights, only the
-# order of the sums over the batch differing (the GEMMs over 64 rows vs two
-# halves of 32, then one addition): measured ~3e-7 relative here.
-TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
+# 20 steps from identical weights, only the order of the sums over the batch
+# differing (the GEMMs over 64 rows vs two halves of 32, then one addition).
+# Measured here, as a fraction of the largest weight: float32 3e-7 (SGD) and
+# 2e-6 (Adam), float64 5e-16 and 1e-13; the tolerances are DESIGN.md's
+# float32 rtol and, for float64, 10x the Adam figure.
+TOLERANCE = {"float32": 1e-4, "float64": 1e-12}
 VARIANTS = ("fit", "fit_small_buckets", "own_loop_adam", "fit_partial_last_batch")
 
 
