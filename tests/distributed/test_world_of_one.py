@@ -157,6 +157,28 @@ def test_fit_distributed_must_be_a_bool():
                optimizer=nf.optim.SGD(model.parameters(), lr=0.1), progress=False, distributed="yes")
 
 
+def test_fit_distributed_refuses_a_dataloader():
+    X, y = _data(32)
+    model = _mlp()
+    loader = nf.data.DataLoader((X, y), batch_size=8, seed=0)
+    with pytest.raises(ValueError, match="does not support a DataLoader as X"):
+        nf.fit(model, loader, loss=nf.losses.CrossEntropyLoss(),
+               optimizer=nf.optim.SGD(model.parameters(), lr=0.1), progress=False, distributed=True)
+    assert model.after_layer_backward is None
+
+
+def test_callbacks_that_write_run_on_rank_0_alone():
+    C = nf.callbacks
+    assert C.ModelCheckpoint.root_only and C.CSVLogger.root_only and C.TensorBoard.root_only
+    for cls in (C.EarlyStopping, C.ReduceLROnPlateau, C.LearningRateScheduler, C.LambdaCallback):
+        assert not cls.root_only, cls.__name__
+    from nnfast.callbacks.base import CallbackList
+    writer, stopper = C.CSVLogger("unused.csv"), C.EarlyStopping(monitor="loss")
+    others = CallbackList([writer, stopper], trainer=None, is_root=False)
+    assert others.callbacks == [stopper] and list(others) == [writer, stopper]
+    assert CallbackList([writer, stopper], trainer=None).callbacks == [writer, stopper]
+
+
 def test_distributed_optimizer_forwards_to_the_optimizer():
     model = _mlp()
     inner = nf.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
