@@ -63,6 +63,11 @@ class Sequential(Layer):
         ``Sequential([a, b, c])``.
     """
 
+    # Called as ``after_layer_backward(i)`` each time ``backward`` has finished
+    # layers[i:] (their parameters' gradients are final); None: not called.
+    # nnfast.distributed.DistributedOptimizer starts reducing gradients there.
+    after_layer_backward = None
+
     def __init__(self, *layers):
         super().__init__()
         if len(layers) == 1 and not isinstance(layers[0], Layer):
@@ -104,9 +109,12 @@ class Sequential(Layer):
         runs the backward of a ReLU before it in its own pass.
         """
         layers = self.layers
+        hook = self.after_layer_backward
         i = len(layers) - 1
         while i >= 0:
             grad_output, i = backward_step(layers, i, grad_output)
+            if hook is not None:
+                hook(i + 1)
             if grad_output is None:
                 break
         return grad_output

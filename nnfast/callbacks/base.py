@@ -28,9 +28,17 @@ class Callback:
     best value) returns it from ``state_dict()`` (numbers, strings, lists,
     dicts, arrays) and takes it back in ``load_state_dict(state)``; the
     checkpoints that ``ModelCheckpoint`` writes keep it.
+
+    Under ``fit(..., distributed=True)`` a callback whose class sets
+    ``root_only = True`` (those that write files or print: ModelCheckpoint,
+    CSVLogger, TensorBoard) runs on rank 0 alone; the others (the default,
+    False: EarlyStopping, ReduceLROnPlateau, LearningRateScheduler, your
+    own) run on every rank, and since the epoch logs are reduced over the
+    ranks they decide alike there.
     """
 
     trainer = None
+    root_only = False
 
     def set_trainer(self, trainer):
         self.trainer = trainer
@@ -94,16 +102,23 @@ class LambdaCallback(Callback):
 
 
 class CallbackList:
-    """Runs a list of callbacks; ``on_batch_end`` only for those that define it."""
+    """Runs a list of callbacks; ``on_batch_end`` only for those that define it.
 
-    def __init__(self, callbacks, trainer):
-        self.callbacks = list(callbacks)
-        for c in self.callbacks:
+    ``is_root`` False (a rank other than 0 of a distributed fit): the
+    callbacks with ``root_only`` are kept (iterating gives all of them, so
+    that a checkpoint's callback states match by position on every rank)
+    but never called.
+    """
+
+    def __init__(self, callbacks, trainer, is_root=True):
+        self.all = list(callbacks)
+        for c in self.all:
             c.set_trainer(trainer)
+        self.callbacks = [c for c in self.all if is_root or not c.root_only]
         self.batch_callbacks = [c for c in self.callbacks if _overrides(c, "on_batch_end")]
 
     def __iter__(self):
-        return iter(self.callbacks)
+        return iter(self.all)
 
     def on_train_begin(self, logs):
         for c in self.callbacks:

@@ -39,6 +39,8 @@ class ModelCheckpoint(Callback):
         The file written last.
     """
 
+    root_only = True    # writes files: rank 0 alone under fit(distributed=True)
+
     def __init__(self, path, monitor="val_loss", save_best_only=False, mode="auto",
                  include_optimizer=True, verbose=0):
         if not isinstance(path, (str, os.PathLike)):

@@ -18,6 +18,8 @@ class CSVLogger(Callback):
         Keep the rows already in the file; a resumed ``fit`` always appends.
     """
 
+    root_only = True    # writes files: rank 0 alone under fit(distributed=True)
+
     def __init__(self, path, separator=",", append=False):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")

@@ -45,6 +45,8 @@ class TensorBoard(Callback):
     write_grad_norms : bool, default True
     """
 
+    root_only = True    # writes files: rank 0 alone under fit(distributed=True)
+
     def __init__(self, log_dir, histogram_freq=1, update_freq="epoch", write_grad_norms=True):
         try:
             from tensorboardX import SummaryWriter

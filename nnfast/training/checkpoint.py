@@ -8,6 +8,7 @@ generator and of any generator a layer owns (Dropout(rng=seed)), the
 DataLoader's seed, and each callback's ``state_dict()``. Learning-rate
 schedules are functions of the epoch, so the epoch is their position.
 """
+import sys
 import warnings
 
 import numpy as np
@@ -41,8 +42,18 @@ def training_state(trainer):
     }
 
 
+def _unwrapped(optimizer):
+    """The optimizer whose state a checkpoint holds: a DistributedOptimizer's
+    wrapped one (fit(distributed=True)'s; the wrapper has no state of its own
+    that outlives a step). Looked up only where nnfast.distributed is loaded."""
+    module = sys.modules.get("nnfast.distributed.optimizer")
+    if module is not None and isinstance(optimizer, module.DistributedOptimizer):
+        return optimizer.optimizer
+    return optimizer
+
+
 def save_checkpoint(trainer, path, include_optimizer=True):
-    optimizer = trainer.optimizer if include_optimizer else None
+    optimizer = _unwrapped(trainer.optimizer) if include_optimizer else None
     if optimizer is not None and not callable(getattr(optimizer, "state_dict", None)):
         optimizer = None   # not an nnfast optimizer: nothing to keep
     io.save(trainer.model, path, optimizer=optimizer, training=training_state(trainer))
@@ -51,7 +62,8 @@ def save_checkpoint(trainer, path, include_optimizer=True):
 def restore(trainer, path):
     """Load the checkpoint at ``path`` into ``trainer``; returns the number
     of epochs it had done."""
-    optimizer = trainer.optimizer if callable(getattr(trainer.optimizer, "load_state_dict", None)) else None
+    optimizer = _unwrapped(trainer.optimizer)
+    optimizer = optimizer if callable(getattr(optimizer, "load_state_dict", None)) else None
     state = io.read_training_state(path, trainer.model, optimizer)
     try:
         done = int(state["epoch"])

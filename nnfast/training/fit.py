@@ -21,7 +21,8 @@ from nnfast.training.weighting import (check_class_weight, check_sample_weight, 
 def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, shuffle=True,
         validation_data=None, progress=True, schedule=None, track_grad_norms=False,
         rng=None, callback=None, *, callbacks=None, verbose=None, metrics=None,
-        validation_split=0.0, class_weight=None, sample_weight=None, resume_from=None):
+        validation_split=0.0, class_weight=None, sample_weight=None, resume_from=None,
+        distributed=False):
     """Train ``model`` on ``(X, y)`` by mini-batch gradient descent.
 
     Each batch: ``optimizer.zero_grad()``, forward, ``loss.forward``,
@@ -92,7 +93,23 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
         the epochs still missing from ``epochs``, continuing as it would
         have had it never stopped (bit for bit where the kernels are
         deterministic, as at one thread). ``nf.seed``'s generator is set to
-        its state at the checkpoint too (Dropout draws from it).
+        its state at the checkpoint too (Dropout draws from it). With
+        ``distributed``, every rank reads the same file.
+    distributed : bool
+        Data-parallel training over MPI (``nnfast.distributed``, the ``mpi``
+        extra): run the same ``fit`` on every rank of ``mpiexec -n P``.
+        ``batch_size`` is then per rank (a step trains on P * batch_size
+        samples), each rank trains on its share of every shuffled batch
+        (one order for all ranks: rank 0's ``rng``), the gradients are
+        averaged over ranks (``optimizer`` is wrapped in a
+        ``DistributedOptimizer`` unless it is one), the progress display
+        (counting rank 0's samples) and the callbacks with ``root_only``
+        (ModelCheckpoint, CSVLogger, TensorBoard, ``callback``) run on rank
+        0 only, the others on every rank, and the training and validation
+        metrics are over all ranks (validation arrays are shared out among
+        the ranks; a validation DataLoader is evaluated whole on each). X
+        must be arrays: a DataLoader is not sharded yet (a ValueError). In
+        a single process it trains as without it.
 
     Returns
     -------
@@ -127,6 +144,9 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
     if class_table is not None or sample_weight is not None:
         check_weightable(loss)
 
+    if distributed is not False and isinstance(X, DataLoader):
+        raise ValueError("fit(..., distributed=True) does not support a DataLoader as X yet: "
+                         "give the arrays (X, y), which every rank shards itself")
     if isinstance(X, DataLoader):
         if y is not None:
             raise TypeError("y must be None when X is a DataLoader (its batches hold the targets)")
@@ -158,7 +178,8 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
             weights = None if weights is None else weights[:split]
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        source = ArrayBatches(X, y, weights, batch_size, bool(shuffle), rng)
+        shuffle = bool(shuffle)
+        source = ArrayBatches(X, y, weights, batch_size, shuffle, rng)
     if validation_data is not None:
         validation_data = _check_validation_data(validation_data, model)
 
@@ -176,28 +197,49 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
                       "on_epoch_end=lambda epoch, logs: f(history))]", DeprecationWarning, stacklevel=2)
         callbacks = callbacks + [_HistoryCallback(callback)]
 
-    backward, tracked = model.backward, _tracked_layers(model)
-    reporter = EpochReporter(level, epochs, [m.name for m in extra])
-    trainer = Trainer(model, loss, optimizer, source, epochs, rng, backward, tracked,
-                      validation_data, callbacks, extra, reporter, bool(track_grad_norms),
-                      validation_batch_size(batch_size))
-    if resume_from is not None:
-        trainer.resume(resume_from)
-    remember_fit_loss(model, loss)
-
-    was_training = model.training
-    flags = _skip_input_grads(model)
-    model.train()
+    # -- distributed=True (nnfast.distributed), after every check: a
+    # DistributedOptimizer, one shuffle for all ranks, this rank's share of
+    # each batch, progress on rank 0 (the trainer reduces the metrics and
+    # runs the root_only callbacks on rank 0 alone).
+    cluster = None
+    if distributed is not False:
+        from nnfast.distributed.fitting import DistributedFit
+        cluster = DistributedFit(distributed, model, optimizer, rng, X.shape[0], batch_size,
+                                 epochs=epochs, shuffle=shuffle,
+                                 validation=_validation_size(validation_data),
+                                 resume_from=None if resume_from is None else str(resume_from))
+        optimizer, rng = cluster.optimizer, cluster.rng
+        source = cluster.batches(X, y, weights, shuffle, rng)
+        level = level if cluster.is_root else 0
+    # -- end distributed
     try:
-        return trainer.run()
+        backward, tracked = model.backward, _tracked_layers(model)
+        reporter = EpochReporter(level, epochs, [m.name for m in extra])
+        trainer = Trainer(model, loss, optimizer, source, epochs, rng, backward, tracked,
+                          validation_data, callbacks, extra, reporter, bool(track_grad_norms),
+                          validation_batch_size(batch_size), distributed=cluster)
+        if resume_from is not None:
+            trainer.resume(resume_from)     # distributed: every rank reads the same file
+        remember_fit_loss(model, loss)
+
+        was_training = model.training
+        flags = _skip_input_grads(model)
+        model.train()
+        try:
+            return trainer.run()
+        finally:
+            for layer, flag in flags:
+                layer.requires_input_grad = flag
+            model.train(was_training)
     finally:
-        for layer, flag in flags:
-            layer.requires_input_grad = flag
-        model.train(was_training)
+        if cluster is not None:     # the model's backward as it was
+            cluster.close()
 
 
 class _HistoryCallback(Callback):
     """The deprecated ``callback(history)``, called after each epoch."""
+
+    root_only = True    # it printed or saved: rank 0 alone under fit(distributed=True)
 
     def __init__(self, function):
         self.function = function
@@ -217,6 +259,13 @@ def _check_validation_data(data, model):
     Xv = check_inputs(data[0], model, "validation_data[0]")
     yv = check_targets(data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
     return Xv, yv
+
+
+def _validation_size(data):
+    """What every rank of a distributed fit must agree on about its validation data."""
+    if data is None:
+        return None
+    return len(data[0]) if len(data) == 2 else "a DataLoader"
 
 
 def _tracked_layers(model):

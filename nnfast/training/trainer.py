@@ -39,10 +39,15 @@ class Trainer:
     tracked_layers : list of (key, layer)
         The layers with parameters, keyed ``"<index>:<ClassName>"``.
     batches_per_epoch : int
+    distributed : nnfast.distributed.fitting.DistributedFit or None
+        ``fit(..., distributed=True)``'s: the epoch's metrics are reduced
+        over the ranks, the validation set is shared out among them, and
+        the callbacks with ``root_only`` run on rank 0 alone.
     """
 
     def __init__(self, model, loss, optimizer, source, epochs, rng, backward, tracked_layers,
-                 validation, callbacks, metrics, reporter, track_grad_norms, validation_batch_size):
+                 validation, callbacks, metrics, reporter, track_grad_norms, validation_batch_size,
+                 distributed=None):
         self.model, self.loss, self.optimizer = model, loss, optimizer
         self.source, self.epochs, self.rng = source, epochs, rng
         self.backward, self.tracked_layers = backward, tracked_layers
@@ -58,7 +63,9 @@ class Trainer:
         self.stop_training = False
         self.base_lr = getattr(optimizer, "initial_lr", getattr(optimizer, "lr", None))
         self.batches_per_epoch = len(source)
-        self.callbacks = CallbackList(callbacks, self)
+        self.distributed = distributed
+        self.callbacks = CallbackList(callbacks, self,
+                                      is_root=distributed is None or distributed.is_root)
 
     def save_checkpoint(self, path, include_optimizer=True):
         """Write the model, the optimizer's state and the training state after
@@ -132,13 +139,22 @@ class Trainer:
             batches.close()     # stops a DataLoader's thread at once if training failed
             reporter.close()
         seconds = time.perf_counter() - start
+        cluster = self.distributed
+        if cluster is not None:     # loss, accuracy and metrics over all ranks
+            cluster.reduce_metrics(running)
+            cluster.reduce_metric_objects(self.metrics)
         if norms is not None:
             for i, (key, _) in enumerate(tracked):
                 self.history.grad_norms[key].append(float(norms[i] / max(1, b + 1)))
         logs = {"loss": running.loss, "accuracy": running.accuracy}
         logs.update({m.name: m.result() for m in self.metrics})
         val = {}
-        if self.validation is not None:
+        if self.validation is not None and cluster is not None and len(self.validation) == 2:
+            # arrays: each rank evaluates its share (a DataLoader: the whole of it, on every rank)
+            val = cluster.evaluate(model, *self.validation, loss=loss,
+                                   batch_size=self.validation_batch_size, metrics=self.metrics)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        elif self.validation is not None:
             val = evaluate(model, *self.validation, loss=loss, batch_size=self.validation_batch_size,
                            metrics=self.metrics)
             logs.update({f"val_{k}": v for k, v in val.items()})
