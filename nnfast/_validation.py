@@ -36,7 +36,15 @@ def _numeric(x, name):
     return arr
 
 
-def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
+def _native_float(dt):
+    """float32/float64 of ``dt``'s size if ``dt`` is one in either byte order."""
+    if dt.kind == "f" and dt.itemsize in (4, 8):
+        return _F32 if dt.itemsize == 4 else _F64
+    return None
+
+
+def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False, allow_scalar=False,
+                   min_ndim=1):
     """``x`` as a C-contiguous float array, converted at most once.
 
     Parameters
@@ -45,21 +53,33 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     name : str
         The argument's name, for error messages.
     dtype : np.float32, np.float64 or None
-        Cast to this dtype; None keeps float32/float64 and casts the rest to
-        float32.
+        Cast to this dtype; None keeps float32/float64 (in either byte
+        order, made native) and casts the rest to float32.
     ndim : int, tuple of int, or None
         Allowed ranks.
+    allow_empty : bool
+        Accept arrays with no elements.
+    allow_scalar : bool
+        Accept 0-d input (kept 0-d). Otherwise a scalar is refused: a layer
+        or a loss given one would otherwise see an array of shape (1,) and
+        return a result of another shape than the caller passed.
+    min_ndim : int
+        Fewest dimensions (with ``ndim`` None), for the message a scalar gets.
     """
     # Fast path: what layers pass each other (C-contiguous float32/float64
     # arrays of the right rank) goes back unchanged after a few identity
     # tests. Anything else, and every error, takes the full checks below.
-    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty):
+    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty) and x.ndim:
         xd = x.dtype
         if ((xd is _F32 or xd is _F64) if dtype is None else xd is _DTYPE_OF.get(dtype)) and (
                 ndim is None or x.ndim == ndim
                 or (not isinstance(ndim, int) and x.ndim in ndim)):
             return x
     arr = _numeric(x, name)
+    if arr.ndim == 0 and not allow_scalar and ndim is None:
+        dims = "1 dimension" if min_ndim <= 1 else f"{min_ndim} dimensions"
+        raise ValueError(f"{name} must be an array with at least {dims}, got a scalar "
+                         f"({type(x).__name__}, 0-d, dtype {arr.dtype})")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -68,8 +88,9 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if dtype is None:
-        dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float32
-    return np.ascontiguousarray(arr, dtype=dtype)
+        dtype = _native_float(arr.dtype) or _F32
+    # np.asarray, not np.ascontiguousarray: that one makes 0-d input 1-d
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def check_shape(arr, name, expected):
@@ -100,7 +121,10 @@ def check_float(value, name, minimum=None, maximum=None, min_inclusive=True,
     """``value`` as a finite float within the given bounds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:   # an int beyond the float range
+        raise ValueError(f"{name} must be finite, got an int of {value.bit_length()} bits") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value < minimum or (value == minimum and not min_inclusive)):
