@@ -1,8 +1,11 @@
 """Checks at the boundary: every public entry point converts and checks its
 arguments here, before any kernel runs, and raises ``ValueError`` or
 ``TypeError`` naming the argument, what was expected and what came."""
+import contextlib
+import contextvars
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -192,3 +195,99 @@ def check_int_pair(value, name, minimum=None, maximum=None):
         return tuple(check_int(v, name, minimum, maximum) for v in value)
     v = check_int(value, name, minimum, maximum)
     return (v, v)
+
+
+# -- sizes: refused before anything of that size is allocated ----------------
+_allocation_budget = contextvars.ContextVar("nnfast_allocation_budget", default=None)
+
+
+# Arrays up to this size are never refused: checking them against the
+# system would cost more than it could save.
+ALWAYS_FITS = 1 << 26
+
+
+def memory_limit():
+    """Bytes one new array may take now: the memory available (free RAM,
+    reclaimable cache and free swap), less where the process's address space
+    or data segment is limited, and less again inside ``allocation_budget``."""
+    limit = _available_memory()
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limit = min(limit, soft - _address_space_used())
+        soft = resource.getrlimit(resource.RLIMIT_DATA)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limit = min(limit, soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    budget = _allocation_budget.get()
+    limit = max(limit, 0)
+    return limit if budget is None else min(limit, budget)
+
+
+def _available_memory():
+    """MemAvailable + SwapFree where /proc/meminfo says (Linux), else the
+    machine's physical memory, else no limit."""
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        kib = int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])
+        return kib * 1024
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+def _address_space_used():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes):
+    """Within the block, ``check_allocation`` refuses any array above
+    ``nbytes`` (``nf.load`` builds layers from a file's header with the
+    file's own parameter bytes as the budget)."""
+    token = _allocation_budget.set(int(nbytes))
+    try:
+        yield
+    finally:
+        _allocation_budget.reset(token)
+
+
+def _size_text(nbytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} EiB"
+
+
+def check_allocation(shape, dtype, name, copies=1):
+    """Raise ValueError, before allocating, if an array of ``shape`` and
+    ``dtype`` (named ``name`` in the message) needs more than
+    ``memory_limit()`` bytes: a size typed or read wrong must be refused at
+    once, not fail after minutes of swapping (or bring a shared machine down).
+    ``copies``: arrays of that size needed at once (initial weights are
+    drawn in float64, then cast). Arrays of at most ``ALWAYS_FITS`` bytes are
+    not checked (outside ``allocation_budget``)."""
+    count = 1
+    for s in shape:
+        count *= int(s)
+    nbytes = count * np.dtype(dtype).itemsize
+    need = nbytes * copies
+    if need <= ALWAYS_FITS and _allocation_budget.get() is None:
+        return
+    limit = memory_limit()
+    if need > limit:
+        also = f" ({copies} such arrays at once: {_size_text(need)})" if copies > 1 else ""
+        raise ValueError(f"{name}: an array of shape {tuple(int(s) for s in shape)} and dtype "
+                         f"{np.dtype(dtype).name} would need {_size_text(nbytes)}{also}, more "
+                         f"than the {_size_text(limit)} this process can allocate")

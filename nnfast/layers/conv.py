@@ -4,6 +4,7 @@ import numpy as np
 from nnfast import _backend, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
+from nnfast._validation import check_allocation
 from nnfast.layers.base import Layer
 from nnfast.parameter import Parameter
 
@@ -135,6 +136,8 @@ class Conv2D(Layer):
         fan_in = self.in_channels * kh * kw
         if fan_in > INT32_MAX:
             raise ValueError(f"in_channels * kernel_h * kernel_w must be <= {INT32_MAX}, got {fan_in}")
+        check_allocation((self.out_channels, self.in_channels, kh, kw), self.dtype,
+                         "weight (out_channels, in_channels, *kernel_size)", copies=2)
         bound = 1.0 / np.sqrt(fan_in)
         self.weight = Parameter(init.uniform((self.out_channels, self.in_channels, kh, kw),
                                              -bound, bound, self.dtype, rng), "weight")
@@ -174,6 +177,8 @@ class Conv2D(Layer):
             size.append((padded - span) // s + 1)
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
+        check_allocation((n, self.out_channels, size[0], size[1]), self.dtype,
+                         f"the output for x of shape {tuple(input_shape)} (padding {self.padding})")
         return (n, self.out_channels, size[0], size[1])
 
     def forward(self, x):

@@ -4,6 +4,7 @@ import numpy as np
 from nnfast import _backend, init
 from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
+from nnfast._validation import check_allocation
 from nnfast.layers.base import Layer
 from nnfast.parameter import Parameter
 
@@ -40,6 +41,8 @@ class Linear(Layer):
         self.in_features = check_int(in_features, "in_features", 1, INT32_MAX)
         self.out_features = check_int(out_features, "out_features", 1, INT32_MAX)
         self.dtype = float_dtype(dtype)
+        check_allocation((self.out_features, self.in_features), self.dtype,
+                         "weight (out_features, in_features)", copies=2)
         specs = {"weight_init": weight_init, "bias_init": bias_init}
         for key, spec in specs.items():
             specs[key] = "uniform" if spec is None else init.check_spec(spec, key)
@@ -73,6 +76,8 @@ class Linear(Layer):
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
+        if x.shape[0] * self.out_features > 1 << 24:    # a big output: refuse what cannot fit
+            check_allocation((x.shape[0], self.out_features), self.dtype, f"the output for x of shape {x.shape}")
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
         _backend.kernels().linear_forward(x, self.weight.value, self.bias.value, out, relu)
         self._x = x

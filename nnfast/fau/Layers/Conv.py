@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import INT32_MAX, check_int
+from nnfast._validation import INT32_MAX, check_allocation, check_int
 from nnfast.fau._checks import (as_parameter, as_tensor, check_error_tensor, check_initialized,
                                 check_shape_tuple)
 from nnfast.fau._optimized import OptimizedLayer
@@ -56,6 +56,8 @@ class Conv(OptimizedLayer, BaseLayer):
         self.fan_out = self.num_kernels * math.prod(shape[1:])
         if self.fan_in > INT32_MAX:
             raise ValueError(f"c * m * n of convolution_shape must be <= {INT32_MAX}, got {self.fan_in}")
+        check_allocation((self.num_kernels,) + shape, np.float64,
+                         "weights (num_kernels, *convolution_shape)")
         # (kernel_h, kernel_w), (stride_h, stride_w), (top, bottom, left, right)
         # of the 2-D problem the kernels see
         kernel = shape[1:] + ((1,) if self._one_d else ())
@@ -97,6 +99,8 @@ class Conv(OptimizedLayer, BaseLayer):
         size = [-(-extent // s) for extent, s in zip((height, width), self._stride)]
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output y * x must be <= {INT32_MAX}, got {size[0] * size[1]}")
+        check_allocation((n, self.num_kernels, size[0], size[1]), np.float64,
+                         f"the output for input_tensor of shape {tuple(x_shape)}")
         return (n, self.num_kernels, size[0], size[1])
 
     def _workspace_for(self, kernels, weight_shape, out_shape, dtype):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import INT32_MAX, check_int
+from nnfast._validation import INT32_MAX, check_allocation, check_int
 from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor, check_initialized
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
@@ -37,6 +37,8 @@ class FullyConnected(OptimizedLayer, BaseLayer):
         self.trainable = True
         self.input_size = check_int(input_size, "input_size", 1, INT32_MAX - 1)
         self.output_size = check_int(output_size, "output_size", 1, INT32_MAX)
+        check_allocation((self.input_size + 1, self.output_size), np.float64,
+                         "weights (input_size + 1, output_size)")
         self.weights = np.random.uniform(0.0, 1.0, (self.input_size + 1, self.output_size))
         self.gradient_weights = None
         self._x = None
@@ -64,6 +66,8 @@ class FullyConnected(OptimizedLayer, BaseLayer):
         x = as_tensor(input_tensor, "input_tensor", weight.dtype.type, ndim=2)
         if x.shape[1] != self.input_size:
             raise ValueError(f"input_tensor must have shape (batch, {self.input_size}), got {x.shape}")
+        check_allocation((x.shape[0], self.output_size), weight.dtype,
+                         f"the output for input_tensor of shape {x.shape}")
         out = np.empty((x.shape[0], self.output_size), dtype=weight.dtype)
         _backend.kernels().linear_forward(x, weight, bias, out)
         self._x = x
