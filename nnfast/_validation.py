@@ -13,6 +13,10 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = FLOAT_DTYPES
 _DTYPE_OF = {np.float32: _F32, np.float64: _F64, _F32: _F32, _F64: _F64}
 INT32_MAX = 2**31 - 1  # BLAS dimensions are C ints (see _kernels/_blas.pxd)
+# More epochs (or training iterations) than anyone runs: a count above this
+# is a mistake (2**31 typed for "until it converges"), refused rather than
+# started as a run that never ends.
+MAX_EPOCHS = 10**6
 
 
 def float_dtype(dtype, name="dtype"):
@@ -169,6 +173,15 @@ def check_labels(target, n_samples, n_classes, name="target"):
             bad = lo if lo < 0 else hi
             raise ValueError(f"{name} labels must be in [0, {n_classes - 1}], got {bad}")
     return labels
+
+
+def check_classes(pred, name, what):
+    """Raise ValueError unless ``pred`` (N, C) has at least 2 classes: with
+    one, a loss over classes (``what``) is the same whatever ``pred`` holds
+    and its gradient is 0, so training would silently learn nothing."""
+    if pred.shape[1] < 2:
+        raise ValueError(f"{name} must have at least 2 classes (columns) for {what}, got shape "
+                         f"{pred.shape}: with one class the loss does not depend on {name}")
 
 
 def check_choice(value, name, choices):

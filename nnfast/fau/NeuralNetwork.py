@@ -1,7 +1,7 @@
 """NeuralNetwork: a list of layers, a loss layer and a data layer."""
 import copy
 
-from nnfast._validation import check_int
+from nnfast._validation import MAX_EPOCHS, check_int
 
 
 class NeuralNetwork:
@@ -68,7 +68,7 @@ class NeuralNetwork:
     def train(self, iterations):
         """``iterations`` times forward and backward, appending each loss to
         ``loss``."""
-        for _ in range(check_int(iterations, "iterations", 0)):
+        for _ in range(check_int(iterations, "iterations", 0, MAX_EPOCHS)):
             self.loss.append(self.forward())
             self.backward()
 

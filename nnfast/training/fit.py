@@ -5,7 +5,7 @@ import time
 import numpy as np
 
 from nnfast._random import get_rng
-from nnfast._validation import check_float, check_int
+from nnfast._validation import MAX_EPOCHS, check_float, check_int
 from nnfast.network import Sequential
 from nnfast.training.checks import (check_inputs, check_loss, check_model,
                                     check_optimizer, check_targets)
@@ -75,7 +75,7 @@ def fit(model, X, y, loss, optimizer, epochs=1, batch_size=32, shuffle=True,
     X = check_inputs(X, model)
     n = X.shape[0]
     y = check_targets(y, n)
-    epochs = check_int(epochs, "epochs", 1)
+    epochs = check_int(epochs, "epochs", 1, MAX_EPOCHS)
     batch_size = check_int(batch_size, "batch_size", 1)
     if not np.all(np.isfinite(X)):
         raise ValueError("X must be finite, got NaN or infinite values")
