@@ -3,9 +3,11 @@ arguments here, before any kernel runs, and raises ``ValueError`` or
 ``TypeError`` naming the argument, what was expected and what came."""
 import contextlib
 import contextvars
+import errno
 import math
 import numbers
 import os
+import zipfile
 
 import numpy as np
 
@@ -304,3 +306,82 @@ def check_allocation(shape, dtype, name, copies=1):
         raise ValueError(f"{name}: an array of shape {tuple(int(s) for s in shape)} and dtype "
                          f"{np.dtype(dtype).name} would need {_size_text(nbytes)}{also}, more "
                          f"than the {_size_text(limit)} this process can allocate")
+
+
+# -- files ---------------------------------------------------------------------
+def check_readable_file(path, name="path", allow_bytes=False, what="file"):
+    """``path`` as a str naming an existing regular file.
+
+    Raises TypeError for what is not a path, FileNotFoundError for a missing
+    file, IsADirectoryError for a folder and ValueError for anything else
+    that is not a regular file (a FIFO would block the reader for ever).
+    """
+    kinds = (str, os.PathLike, bytes) if allow_bytes else (str, os.PathLike)
+    if not isinstance(path, kinds):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    try:
+        text = os.fsdecode(os.fspath(path))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__} ({e})") from None
+    if "\0" in text:
+        raise ValueError(f"{name} must not contain NUL characters, got {text!r}")
+    if not os.path.exists(text):
+        raise FileNotFoundError(errno.ENOENT, f"{what} {text!r} does not exist", text)
+    if os.path.isdir(text):
+        raise IsADirectoryError(errno.EISDIR, f"{what} {text!r} is a directory, not a file", text)
+    if not os.path.isfile(text):
+        raise ValueError(f"{what} {text!r} is not a regular file")
+    return text
+
+
+def check_npz_members(path, name):
+    """Check every .npy member of the .npz archive ``path`` before NumPy
+    reads it: its header must declare exactly the bytes the member holds,
+    in a dtype without Python objects. NumPy allocates what a header
+    declares before it reads, so a crafted header claiming a terabyte in a
+    file of a few bytes would otherwise be a MemoryError (or worse, a
+    huge allocation that fits). Returns the members' declared bytes.
+    Raises ValueError naming the file (``name``) for anything wrong.
+    """
+    total = 0
+    try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                magic = f.read(6)
+            # NumPy would read a bare .npy's declared shape in full
+            raise ValueError("a bare .npy array, not an .npz archive" if magic == b"\x93NUMPY"
+                             else "not a zip archive")
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if reader is None:
+                        raise ValueError(f"unsupported .npy format version {version}")
+                    shape, _, dtype = reader(member)
+                    offset = member.tell()
+                if dtype.hasobject:
+                    raise ValueError(f"member {info.filename!r} holds Python objects")
+                declared = dtype.itemsize
+                for s in shape:
+                    declared *= s
+                if declared != info.file_size - offset:
+                    raise ValueError(f"member {info.filename!r} declares shape {shape} of "
+                                     f"{dtype} ({declared} bytes) but holds "
+                                     f"{info.file_size - offset} bytes")
+                # a member cannot hold more than its compressed bytes allow
+                # (stored: as many; DEFLATE: at most 1032 times as many)
+                ratio = 1 if info.compress_type == zipfile.ZIP_STORED else 1032
+                if info.file_size > ratio * info.compress_size + 64:
+                    raise ValueError(f"member {info.filename!r} claims {info.file_size} bytes "
+                                     f"from {info.compress_size} compressed ones")
+                check_allocation(shape, dtype, f"member {info.filename!r}")
+                total += declared
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, RuntimeError,
+            NotImplementedError) as e:
+        raise ValueError(f"{name!r} is not a readable nnfast model file (truncated, corrupt or "
+                         f"another format): {e}") from None
+    return total
