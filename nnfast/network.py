@@ -40,6 +40,8 @@ class Sequential(Layer):
 
     def __init__(self, layers):
         super().__init__()
+        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+            raise TypeError(f"layers must be a list of nnfast Layers, got {type(layers).__name__}")
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
