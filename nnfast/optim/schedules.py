@@ -61,8 +61,10 @@ class CosineLR:
 
     def __call__(self, epoch, base_lr):
         epoch, base_lr = _check_call(epoch, base_lr)
+        # halved before the product, not after: the same bits (halving is
+        # exact), and no overflow for a base_lr near the float maximum
         return self.eta_min + (base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * epoch / self.T_max)) / 2
+            (1 + math.cos(math.pi * epoch / self.T_max)) / 2)
 
     def config(self):
         return {"T_max": self.T_max, "eta_min": self.eta_min}

@@ -79,6 +79,12 @@ def test_schedules_refuse_epochs_beyond_any_run(schedule, epoch):
         schedule(epoch, 0.1)
 
 
+def test_cosine_lr_near_the_float_maximum_does_not_overflow():
+    # (base_lr - eta_min) * (1 + cos) was 2e308 = inf before the halving
+    assert nf.optim.CosineLR(1)(2, 1e308) == 1e308
+    assert nf.optim.CosineLR(4, eta_min=1e307)(0, 1.7e308) == 1.7e308
+
+
 @pytest.mark.parametrize("schedule", [nf.optim.StepLR(3, 0.0), nf.optim.CosineLR(7),
                                       nf.optim.StepLR(1, 0.5), nf.optim.StepLR(2, 1.0)])
 def test_schedules_give_finite_rates_over_the_longest_run(schedule):
