@@ -252,9 +252,10 @@ def run_loss(spec, ctx):
                          f"{spec['cls']} {steps!r}")
     if not valid:
         return
-    p_arr = spec["pred"]
-    moderate = p_arr.moderate
-    finite_in = p_arr.finite
+    p_arr, t_arr = spec["pred"], spec["target"]
+    # a huge target (an Arr; labels are moderate) may overflow (pred - target)**2
+    moderate = p_arr.moderate and getattr(t_arr, "moderate", True)
+    finite_in = p_arr.finite and getattr(t_arr, "finite", True)
     stable = spec["cls"] in ("CrossEntropyLoss", "BCEWithLogitsLoss", "HingeLoss", "BCELoss",
                              "DiceLoss")
     check_float(value, f"{spec['cls']}.forward", finite=moderate, no_nan=finite_in and stable)
