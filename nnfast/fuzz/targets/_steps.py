@@ -74,27 +74,66 @@ def run_steps(layer, x, grad_spec, steps, contiguous=False):
     {"out", "grad_x", "grads"} of the last forward and backward.
 
     ``contiguous``: pass native C-contiguous copies of x and of the gradient.
+
+    Garbage if a call changed an array it was given, or overwrote one it
+    returned earlier (the caller still holds it: a layer reuses only
+    arrays nobody else holds).
     """
     if contiguous and isinstance(x, (np.ndarray, list)):
         x = native(x)
+    given, returned = [], []
+    _keep(x, given)
     result = {"out": None, "grad_x": None, "grads": None, "backward": False}
     for step in steps:
         if step == "f":
             result["out"] = layer.forward(x)
+            _keep(result["out"], returned)
         else:
             g = grad_like(grad_spec, result["out"])
             if contiguous and isinstance(g, (np.ndarray, list)):
                 g = native(g)
+            _keep(g, given)
             for p in layer.parameters():
                 p.zero_grad()
             result["grad_x"] = layer.backward(g)
+            _keep(result["grad_x"], returned)
             result["backward"] = True
             result["grads"] = [p.grad.copy() for p in layer.parameters()]
+    for array, then in given:
+        if not _same_values(array, then):
+            raise Garbage(f"{type(layer).__name__}: a call changed an array it was given")
+    for array, then in returned:
+        if not _same_values(array, then):
+            raise Garbage(f"{type(layer).__name__}: an array returned earlier was overwritten "
+                          "by a later call")
     if isinstance(result["out"], np.ndarray):
         result["out"] = result["out"].copy()
     if isinstance(result["grad_x"], np.ndarray):
         result["grad_x"] = result["grad_x"].copy()
     return result
+
+
+def unchanged(arrays, what):
+    """Snapshot ``arrays`` (the ndarrays among them); calling the result
+    raises Garbage if any changed since (``what`` names the call)."""
+    kept = []
+    for a in arrays:
+        _keep(a, kept)
+
+    def check():
+        for array, then in kept:
+            if not _same_values(array, then):
+                raise Garbage(f"{what} changed an array it was given")
+    return check
+
+
+def _keep(a, where):
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
+        where.append((a, a.copy()))
+
+
+def _same_values(a, b):
+    return np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
 
 
 def check_result(result, layer, x_shape, out_shape, out_dtype, finite, no_nan, what,

@@ -12,7 +12,7 @@ from nnfast.fuzz.inputs import (bad_floats, finite_real, input_array, make, not_
                                 seeds, threads)
 from nnfast.fuzz.outcome import Garbage, check_array, check_float, expect
 from nnfast.fuzz.targets import register
-from nnfast.fuzz.targets._steps import RTOL, native
+from nnfast.fuzz.targets._steps import RTOL, native, unchanged
 
 LABEL_LOSSES = ("CrossEntropyLoss", "NLLLoss", "HingeLoss")
 ELEMENT_LOSSES = ("MSELoss", "BCEWithLogitsLoss", "BCELoss")
@@ -200,6 +200,7 @@ def _kwargs(spec):
 
 
 def _calls(loss, pred, target, steps):
+    check_inputs = unchanged((pred, target), type(loss).__name__)
     value = grad = None
     for step in steps:
         if step == "f":
@@ -213,6 +214,7 @@ def _calls(loss, pred, target, steps):
         else:
             grad = loss.backward()
             grad = grad.copy() if isinstance(grad, np.ndarray) else grad
+    check_inputs()
     return value, grad
 
 

@@ -13,7 +13,7 @@ import nnfast as nf
 from nnfast.fuzz.inputs import Arr, make, not_arrays, seeds, threads
 from nnfast.fuzz.outcome import Garbage, check_array, check_float, expect
 from nnfast.fuzz.targets import register
-from nnfast.fuzz.targets._steps import native
+from nnfast.fuzz.targets._steps import native, unchanged
 
 TASKS = ("ce", "ce", "nll", "hinge", "mse", "bce")
 EPOCH_VALUES = (1, 1, 2, 3)
@@ -176,6 +176,14 @@ def run_training(spec, ctx):
     model, loss = _model_and_loss(spec)
     X = make(spec["X"])
     y = make_y(spec["y"])
+    check_data = unchanged((X, y), spec["call"])
+    try:
+        _run_training(spec, model, loss, X, y)
+    finally:
+        check_data()
+
+
+def _run_training(spec, model, loss, X, y):
     data_valid = spec["X_valid"] and spec["y_valid"]
     call = spec["call"]
     was_training = model.training
