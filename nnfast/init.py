@@ -40,6 +40,8 @@ def _shape(shape, dtype=np.float64, copies=2):
 def uniform(shape, low=0.0, high=1.0, dtype=np.float32, rng=None):
     """Array of ``shape`` drawn from U[low, high)."""
     low, high = check_float(low, "low"), check_float(high, "high")
+    if high < low:
+        raise ValueError(f"high must be >= low, got low={low}, high={high}")
     if not math.isfinite(high - low):
         raise ValueError(f"high - low must be finite, got high={high}, low={low}")
     return np.asarray(get_rng(rng).uniform(low, high, size=_shape(shape))).astype(float_dtype(dtype))

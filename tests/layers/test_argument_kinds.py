@@ -84,3 +84,5 @@ def test_init_keeps_0d_shapes_0d_and_refuses_infinite_ranges():
         nf.init.uniform(3, -1.7e308, 1.7e308)
     with pytest.raises(ValueError, match="high must be finite"):
         nf.init.uniform(3, 0.0, float("inf"))
+    with pytest.raises(ValueError, match=r"high must be >= low, got low=1.0, high=0.0"):
+        nf.init.uniform(3, 1.0, 0.0)
