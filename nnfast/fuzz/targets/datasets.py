@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import nnfast as nf
-from nnfast.fuzz.inputs import seeds
+from nnfast.fuzz.inputs import seeds, valid_int
 from nnfast.fuzz.outcome import Garbage, WrongKind, check_array, expect
 from nnfast.fuzz.targets import register
 
@@ -178,7 +178,8 @@ def run_idx(spec, ctx):
         arg = {"good": path, "pathlike": pathlib.Path(path), "bytes": os.fsencode(path),
                "missing": ctx.path("missing.idx"), "dir": ctx.tmpdir, "none": None, "int": 3,
                "fileobj": io.BytesIO(raw)}[kind]
-        if kind == "missing":
+        if kind == "missing" and "max_bytes" not in kwargs or (
+                kind == "missing" and valid_int(kwargs["max_bytes"], 0)):
             try:
                 nf.datasets.load_idx(arg, **kwargs)
             except FileNotFoundError:
@@ -187,7 +188,7 @@ def run_idx(spec, ctx):
                 raise WrongKind(f"load_idx of a missing file raised {type(e).__name__}, not "
                                 f"FileNotFoundError: {e}") from e
             raise Garbage("load_idx of a missing file returned")
-        ok = kind in ("good", "pathlike", "bytes")
+        ok = kind in ("good", "pathlike", "bytes")    # a missing path with a bad max_bytes: either error
         result = expect(lambda: nf.datasets.load_idx(arg, **kwargs), valid and ok,
                         f"load_idx({kind})")
     if result is None or expected is None:

@@ -53,8 +53,7 @@ def run_init(spec, ctx):
     if fn == "uniform":
         low, high = spec["bounds"]
         call = lambda: nf.init.uniform(shape, low, high, dtype=dtype, rng=rng)  # noqa: E731
-        # NumPy draws from any finite low, high (high < low included)
-        valid = valid and math.isfinite(high)
+        valid = valid and math.isfinite(high) and low <= high
     elif fn == "constant":
         call = lambda: nf.init.constant(shape, spec["value"], dtype=dtype)  # noqa: E731
         valid = spec["shape_valid"] and dtype_ok
