@@ -60,7 +60,7 @@ _current = "fast" if _try_fast() else "reference"
 
 
 def _check_name(name):
-    if name not in BACKENDS:
+    if not isinstance(name, str) or name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
 
 
@@ -71,6 +71,7 @@ def set_backend(name):
     """
     global _current
     _check_name(name)
+    name = str(name)    # a NumPy string: kept as the str it equals
     _load(name)
     _current = name
 

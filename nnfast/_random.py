@@ -22,5 +22,8 @@ def get_rng(rng=None):
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng must be None, a non-negative int seed or a "
+                             f"numpy.random.Generator, got {int(rng)}")
         return np.random.default_rng(int(rng))
     raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")

@@ -1,8 +1,13 @@
 """Checks at the boundary: every public entry point converts and checks its
 arguments here, before any kernel runs, and raises ``ValueError`` or
 ``TypeError`` naming the argument, what was expected and what came."""
+import contextlib
+import contextvars
+import errno
 import math
 import numbers
+import os
+import zipfile
 
 import numpy as np
 
@@ -10,6 +15,10 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _F32, _F64 = FLOAT_DTYPES
 _DTYPE_OF = {np.float32: _F32, np.float64: _F64, _F32: _F32, _F64: _F64}
 INT32_MAX = 2**31 - 1  # BLAS dimensions are C ints (see _kernels/_blas.pxd)
+# More epochs (or training iterations) than anyone runs: a count above this
+# is a mistake (2**31 typed for "until it converges"), refused rather than
+# started as a run that never ends.
+MAX_EPOCHS = 10**6
 
 
 def float_dtype(dtype, name="dtype"):
@@ -36,7 +45,15 @@ def _numeric(x, name):
     return arr
 
 
-def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
+def _native_float(dt):
+    """float32/float64 of ``dt``'s size if ``dt`` is one in either byte order."""
+    if dt.kind == "f" and dt.itemsize in (4, 8):
+        return _F32 if dt.itemsize == 4 else _F64
+    return None
+
+
+def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False, allow_scalar=False,
+                   min_ndim=1):
     """``x`` as a C-contiguous float array, converted at most once.
 
     Parameters
@@ -45,21 +62,33 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     name : str
         The argument's name, for error messages.
     dtype : np.float32, np.float64 or None
-        Cast to this dtype; None keeps float32/float64 and casts the rest to
-        float32.
+        Cast to this dtype; None keeps float32/float64 (in either byte
+        order, made native) and casts the rest to float32.
     ndim : int, tuple of int, or None
         Allowed ranks.
+    allow_empty : bool
+        Accept arrays with no elements.
+    allow_scalar : bool
+        Accept 0-d input (kept 0-d). Otherwise a scalar is refused: a layer
+        or a loss given one would otherwise see an array of shape (1,) and
+        return a result of another shape than the caller passed.
+    min_ndim : int
+        Fewest dimensions (with ``ndim`` None), for the message a scalar gets.
     """
     # Fast path: what layers pass each other (C-contiguous float32/float64
     # arrays of the right rank) goes back unchanged after a few identity
     # tests. Anything else, and every error, takes the full checks below.
-    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty):
+    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty) and x.ndim:
         xd = x.dtype
         if ((xd is _F32 or xd is _F64) if dtype is None else xd is _DTYPE_OF.get(dtype)) and (
                 ndim is None or x.ndim == ndim
                 or (not isinstance(ndim, int) and x.ndim in ndim)):
             return x
     arr = _numeric(x, name)
+    if arr.ndim == 0 and not allow_scalar and ndim is None:
+        dims = "1 dimension" if min_ndim <= 1 else f"{min_ndim} dimensions"
+        raise ValueError(f"{name} must be an array with at least {dims}, got a scalar "
+                         f"({type(x).__name__}, 0-d, dtype {arr.dtype})")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -68,8 +97,9 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
     if dtype is None:
-        dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float32
-    return np.ascontiguousarray(arr, dtype=dtype)
+        dtype = _native_float(arr.dtype) or _F32
+    # np.asarray, not np.ascontiguousarray: that one makes 0-d input 1-d
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def check_shape(arr, name, expected):
@@ -100,7 +130,10 @@ def check_float(value, name, minimum=None, maximum=None, min_inclusive=True,
     """``value`` as a finite float within the given bounds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:   # an int beyond the float range
+        raise ValueError(f"{name} must be finite, got an int of {value.bit_length()} bits") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value < minimum or (value == minimum and not min_inclusive)):
@@ -144,6 +177,15 @@ def check_labels(target, n_samples, n_classes, name="target"):
     return labels
 
 
+def check_classes(pred, name, what):
+    """Raise ValueError unless ``pred`` (N, C) has at least 2 classes: with
+    one, a loss over classes (``what``) is the same whatever ``pred`` holds
+    and its gradient is 0, so training would silently learn nothing."""
+    if pred.shape[1] < 2:
+        raise ValueError(f"{name} must have at least 2 classes (columns) for {what}, got shape "
+                         f"{pred.shape}: with one class the loss does not depend on {name}")
+
+
 def check_choice(value, name, choices):
     """``value`` if it is one of the strings ``choices``, else ValueError."""
     if not isinstance(value, str) or value not in choices:
@@ -168,3 +210,178 @@ def check_int_pair(value, name, minimum=None, maximum=None):
         return tuple(check_int(v, name, minimum, maximum) for v in value)
     v = check_int(value, name, minimum, maximum)
     return (v, v)
+
+
+# -- sizes: refused before anything of that size is allocated ----------------
+_allocation_budget = contextvars.ContextVar("nnfast_allocation_budget", default=None)
+
+
+# Arrays up to this size are never refused: checking them against the
+# system would cost more than it could save.
+ALWAYS_FITS = 1 << 26
+
+
+def memory_limit():
+    """Bytes one new array may take now: the memory available (free RAM,
+    reclaimable cache and free swap), less where the process's address space
+    or data segment is limited, and less again inside ``allocation_budget``."""
+    limit = _available_memory()
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limit = min(limit, soft - _address_space_used())
+        soft = resource.getrlimit(resource.RLIMIT_DATA)[0]
+        if soft != resource.RLIM_INFINITY and soft > 0:
+            limit = min(limit, soft)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+    budget = _allocation_budget.get()
+    limit = max(limit, 0)
+    return limit if budget is None else min(limit, budget)
+
+
+def _available_memory():
+    """MemAvailable + SwapFree where /proc/meminfo says (Linux), else the
+    machine's physical memory, else no limit."""
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        kib = int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])
+        return kib * 1024
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+def _address_space_used():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
+@contextlib.contextmanager
+def allocation_budget(nbytes):
+    """Within the block, ``check_allocation`` refuses any array above
+    ``nbytes`` (``nf.load`` builds layers from a file's header with the
+    file's own parameter bytes as the budget)."""
+    token = _allocation_budget.set(int(nbytes))
+    try:
+        yield
+    finally:
+        _allocation_budget.reset(token)
+
+
+def _size_text(nbytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.3g} EiB"
+
+
+def check_allocation(shape, dtype, name, copies=1):
+    """Raise ValueError, before allocating, if an array of ``shape`` and
+    ``dtype`` (named ``name`` in the message) needs more than
+    ``memory_limit()`` bytes: a size typed or read wrong must be refused at
+    once, not fail after minutes of swapping (or bring a shared machine down).
+    ``copies``: arrays of that size needed at once (initial weights are
+    drawn in float64, then cast). Arrays of at most ``ALWAYS_FITS`` bytes are
+    not checked (outside ``allocation_budget``)."""
+    count = 1
+    for s in shape:
+        count *= int(s)
+    nbytes = count * np.dtype(dtype).itemsize
+    need = nbytes * copies
+    if need <= ALWAYS_FITS and _allocation_budget.get() is None:
+        return
+    limit = memory_limit()
+    if need > limit:
+        also = f" ({copies} such arrays at once: {_size_text(need)})" if copies > 1 else ""
+        raise ValueError(f"{name}: an array of shape {tuple(int(s) for s in shape)} and dtype "
+                         f"{np.dtype(dtype).name} would need {_size_text(nbytes)}{also}, more "
+                         f"than the {_size_text(limit)} this process can allocate")
+
+
+# -- files ---------------------------------------------------------------------
+def check_readable_file(path, name="path", allow_bytes=False, what="file"):
+    """``path`` as a str naming an existing regular file.
+
+    Raises TypeError for what is not a path, FileNotFoundError for a missing
+    file, IsADirectoryError for a folder and ValueError for anything else
+    that is not a regular file (a FIFO would block the reader for ever).
+    """
+    kinds = (str, os.PathLike, bytes) if allow_bytes else (str, os.PathLike)
+    if not isinstance(path, kinds):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__}")
+    try:
+        text = os.fsdecode(os.fspath(path))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(path).__name__} ({e})") from None
+    if "\0" in text:
+        raise ValueError(f"{name} must not contain NUL characters, got {text!r}")
+    if not os.path.exists(text):
+        raise FileNotFoundError(errno.ENOENT, f"{what} {text!r} does not exist", text)
+    if os.path.isdir(text):
+        raise IsADirectoryError(errno.EISDIR, f"{what} {text!r} is a directory, not a file", text)
+    if not os.path.isfile(text):
+        raise ValueError(f"{what} {text!r} is not a regular file")
+    return text
+
+
+def check_npz_members(path, name):
+    """Check every .npy member of the .npz archive ``path`` before NumPy
+    reads it: its header must declare exactly the bytes the member holds,
+    in a dtype without Python objects. NumPy allocates what a header
+    declares before it reads, so a crafted header claiming a terabyte in a
+    file of a few bytes would otherwise be a MemoryError (or worse, a
+    huge allocation that fits). Returns the members' declared bytes.
+    Raises ValueError naming the file (``name``) for anything wrong.
+    """
+    total = 0
+    try:
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                magic = f.read(6)
+            # NumPy would read a bare .npy's declared shape in full
+            raise ValueError("a bare .npy array, not an .npz archive" if magic == b"\x93NUMPY"
+                             else "not a zip archive")
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if reader is None:
+                        raise ValueError(f"unsupported .npy format version {version}")
+                    shape, _, dtype = reader(member)
+                    offset = member.tell()
+                if dtype.hasobject:
+                    raise ValueError(f"member {info.filename!r} holds Python objects")
+                declared = dtype.itemsize
+                for s in shape:
+                    declared *= s
+                if declared != info.file_size - offset:
+                    raise ValueError(f"member {info.filename!r} declares shape {shape} of "
+                                     f"{dtype} ({declared} bytes) but holds "
+                                     f"{info.file_size - offset} bytes")
+                # a member cannot hold more than its compressed bytes allow
+                # (stored: as many; DEFLATE: at most 1032 times as many)
+                ratio = 1 if info.compress_type == zipfile.ZIP_STORED else 1032
+                if info.file_size > ratio * info.compress_size + 64:
+                    raise ValueError(f"member {info.filename!r} claims {info.file_size} bytes "
+                                     f"from {info.compress_size} compressed ones")
+                check_allocation(shape, dtype, f"member {info.filename!r}")
+                total += declared
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, RuntimeError,
+            NotImplementedError) as e:
+        raise ValueError(f"{name!r} is not a readable nnfast model file (truncated, corrupt or "
+                         f"another format): {e}") from None
+    return total

@@ -1,9 +1,11 @@
 """Central-difference gradient check of a layer, a network or a loss."""
+import numbers
 import warnings
 
 import numpy as np
 
 from nnfast._validation import as_float_array, check_float, check_int
+from nnfast.layers.base import Layer
 
 
 def _relative_error(analytic, numeric):
@@ -51,12 +53,13 @@ def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
     errors : dict
         Tensor name ("input", "<layer index>.<parameter name>") -> relative error.
     """
+    is_loss = target is not None
+    _check_module(module, is_loss)
     eps = check_float(eps, "eps", 0.0, min_inclusive=False)
     rtol = check_float(rtol, "rtol", 0.0)
     max_checks = check_int(max_checks, "max_checks", 1)
-    rng = np.random.default_rng(rng)
+    rng = _check_rng(rng)
     x = np.array(as_float_array(x, "x", np.float64), copy=True)
-    is_loss = target is not None
     params = [] if is_loss else _named_parameters(module)
     not_float64 = [(name, p) for name, p in params if p.value.dtype != np.float64]
     if not_float64:
@@ -110,6 +113,33 @@ def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
         if bad:
             raise AssertionError(f"gradient check failed (rtol={rtol}): {bad}")
     return errors
+
+
+def _check_module(module, is_loss):
+    """A layer or network (forward, backward, parameters), or with a target a
+    loss (forward(pred, target), backward())."""
+    if isinstance(module, type) or not all(
+            callable(getattr(module, m, None)) for m in ("forward", "backward")):
+        raise TypeError(f"module must be an nnfast layer, network or loss (with forward and "
+                        f"backward), got {module.__name__ if isinstance(module, type) else type(module).__name__}")
+    if is_loss and isinstance(module, Layer):
+        raise TypeError(f"target is given, so module must be a loss; got the layer "
+                        f"{type(module).__name__} (leave target out to check a layer)")
+    if not is_loss and not isinstance(module, Layer):
+        if not callable(getattr(module, "parameters", None)):
+            raise TypeError(f"module {type(module).__name__} is not a layer or network: a loss "
+                            f"needs target= (the labels or values to compare with)")
+
+
+def _check_rng(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"rng must be a non-negative int seed or a numpy.random.Generator, "
+                        f"got {type(rng).__name__} {rng!r}")
+    if rng < 0:
+        raise ValueError(f"rng must be a non-negative int seed, got {int(rng)}")
+    return np.random.default_rng(int(rng))
 
 
 def _named_parameters(module):

@@ -22,26 +22,46 @@ import numbers
 import numpy as np
 
 from nnfast._random import get_rng
-from nnfast._validation import check_float, check_int, float_dtype
+from nnfast._validation import check_allocation, check_float, check_int, float_dtype
+
+
+def _shape(shape, dtype=np.float64, copies=2):
+    """``shape`` (an int or a sequence of ints >= 0) as a tuple, checked to fit
+    in memory: by default as float64 draws and their cast."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (shape,)
+    if isinstance(shape, np.ndarray) or not isinstance(shape, (tuple, list)):
+        raise TypeError(f"shape must be an int or a tuple of ints, got {type(shape).__name__}")
+    shape = tuple(check_int(s, "shape", 0) for s in shape)
+    check_allocation(shape, dtype, "shape", copies=copies)
+    return shape
 
 
 def uniform(shape, low=0.0, high=1.0, dtype=np.float32, rng=None):
     """Array of ``shape`` drawn from U[low, high)."""
-    return get_rng(rng).uniform(low, high, size=shape).astype(float_dtype(dtype))
+    low, high = check_float(low, "low"), check_float(high, "high")
+    if high < low:
+        raise ValueError(f"high must be >= low, got low={low}, high={high}")
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be finite, got high={high}, low={low}")
+    return np.asarray(get_rng(rng).uniform(low, high, size=_shape(shape))).astype(float_dtype(dtype))
 
 
 def constant(shape, value=0.0, dtype=np.float32, rng=None):
     """Array of ``shape`` filled with ``value`` (``rng`` unused)."""
-    return np.full(shape, value, dtype=float_dtype(dtype))
+    dtype = float_dtype(dtype)
+    return np.full(_shape(shape, dtype, 1), value, dtype=dtype)
 
 
 def zeros(shape, fan_in=None, fan_out=None, dtype=np.float32, rng=None):
     """Array of ``shape`` filled with 0 (the fans and ``rng`` unused)."""
-    return np.zeros(shape, dtype=float_dtype(dtype))
+    dtype = float_dtype(dtype)
+    return np.zeros(_shape(shape, dtype, 1), dtype=dtype)
 
 
 def _normal(shape, std, dtype, rng):
-    return (get_rng(rng).standard_normal(size=shape) * std).astype(float_dtype(dtype))
+    draws = np.asarray(get_rng(rng).standard_normal(size=_shape(shape)))
+    return np.asarray(draws * std).astype(float_dtype(dtype))   # 0-d stays an array
 
 
 def he_normal(shape, fan_in, fan_out=None, dtype=np.float32, rng=None):
@@ -170,7 +190,7 @@ def initialize(spec, shape, fan_in, fan_out, dtype=np.float32, rng=None, name="s
         raise ValueError(f"{name} must return a numeric array of shape {shape}, got "
                          f"{getattr(out, 'dtype', type(out).__name__)} of shape "
                          f"{getattr(out, 'shape', None)}")
-    out = np.ascontiguousarray(out, dtype=dtype)
+    out = np.asarray(out, dtype=dtype, order="C")    # 0-d stays 0-d
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{name} returned non-finite values")
     return out

@@ -23,12 +23,15 @@ import numpy as np
 
 from nnfast import _random
 from nnfast._atomic import write_atomically
+from nnfast._validation import allocation_budget, check_npz_members, check_readable_file
 from nnfast.layers.base import Layer
 
 FORMAT = "nnfast-model"
 FORMAT_VERSION = 2           # the highest version this nnfast reads
 TRAINING_VERSION = 2         # the first version with a training state
 HEADER_KEY = "header"
+# Sequentials inside Sequentials: deeper than this is a crafted file
+MAX_NESTING = 100
 # what np.load and reading a damaged archive can raise
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
                 UnicodeDecodeError)
@@ -188,14 +191,22 @@ def load(path, with_optimizer=False):
 
     Raises
     ------
+    FileNotFoundError, IsADirectoryError
+        If ``path`` does not exist, or is a folder.
     ValueError
-        If the file is missing, truncated, corrupt, not an nnfast model,
-        from a newer nnfast (a higher format version), names a class that is
-        not nnfast's, or holds parameters of the wrong shape or dtype; and
-        with ``with_optimizer=True``, if no optimizer was saved.
+        If the file is not a regular file, is truncated, corrupt, not an
+        nnfast model, from a newer nnfast (a higher format version), names a
+        class that is not nnfast's, declares sizes its data does not hold,
+        or holds parameters of the wrong shape or dtype; and with
+        ``with_optimizer=True``, if no optimizer was saved.
     """
     arrays, header, name = _read(path)
-    model = _build_with_rng_kept(header["model"], layer_registry(), name)
+    # the layers the header describes may allocate no more than the file's
+    # arrays could fill (their initial weights are drawn in float64 and
+    # cast: up to 4 times a float32 array's bytes)
+    stored_bytes = sum(a.nbytes for a in arrays.values())
+    with allocation_budget(4 * stored_bytes + (1 << 20)):
+        model = _build_with_rng_kept(header["model"], layer_registry(), name)
     _set_parameters(model, header, arrays, name)
     _set_buffers(model, header, arrays, name)
     if not with_optimizer:
@@ -207,11 +218,10 @@ def load(path, with_optimizer=False):
 
 def _read(path):
     """(arrays, checked header, file name) of an nnfast file."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    name = os.fspath(path)
-    if not os.path.isfile(name):
-        raise ValueError(f"model file {name!r} does not exist")
+    name = check_readable_file(path, "path", what="model file")
+    # every array's declared size checked against the bytes there before
+    # NumPy allocates it
+    check_npz_members(name, name)
     try:
         z = np.load(name, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
@@ -234,6 +244,8 @@ def _read_header(arrays, name):
         header = json.loads(str(raw))
     except ValueError as e:
         raise ValueError(f"{name!r}: corrupt model header ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{name!r}: corrupt model header (nested too deeply to be a model)") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{name!r} is not an nnfast model file (format {header.get('format') if isinstance(header, dict) else None!r})")
     version = header.get("version")
@@ -257,9 +269,12 @@ def _build_with_rng_kept(desc, registry, name):
         _random.get_rng().bit_generator.state = state
 
 
-def _build(desc, registry, name, where):
+def _build(desc, registry, name, where, depth=0):
     if not isinstance(desc, dict) or not isinstance(desc.get("class"), str):
         raise ValueError(f"{name!r}: corrupt architecture at {where}")
+    if depth > MAX_NESTING:
+        raise ValueError(f"{name!r}: corrupt architecture: Sequentials nested more than "
+                         f"{MAX_NESTING} deep")
     cls_name = desc["class"]
     cls = registry.get(cls_name)
     if cls is None:
@@ -269,7 +284,8 @@ def _build(desc, registry, name, where):
         layers = desc.get("layers")
         if not isinstance(layers, list):
             raise ValueError(f"{name!r}: corrupt architecture at {where} (Sequential without layers)")
-        return cls([_build(d, registry, name, f"{where}[{i}]") for i, d in enumerate(layers)])
+        return cls([_build(d, registry, name, f"{where}[{i}]", depth + 1)
+                    for i, d in enumerate(layers)])
     config = desc.get("config")
     if not isinstance(config, dict):
         raise ValueError(f"{name!r}: corrupt architecture at {where} ({cls_name} without a config)")
@@ -345,9 +361,9 @@ def _build_optimizer(model, desc, arrays, name):
     cls = optimizer_registry().get(desc.get("class"))
     if cls is None:
         raise ValueError(f"{name!r}: unknown optimizer class {desc.get('class')!r}")
-    config = _decode(desc.get("config"), arrays, name)
     lr = desc.get("lr")
     try:
+        config = _decode(desc.get("config"), arrays, name)
         if isinstance(config, dict):
             opt = cls(model.parameters(), **config)
         elif lr is not None:
@@ -355,7 +371,7 @@ def _build_optimizer(model, desc, arrays, name):
         else:
             opt = cls(model.parameters())
         opt.load_state_dict(_decode(desc.get("state"), arrays, name))
-    except (TypeError, ValueError, KeyError, IndexError) as e:
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError) as e:
         raise ValueError(f"{name!r}: cannot rebuild the {desc.get('class')} optimizer: {e}") from None
     if lr is not None and hasattr(opt, "lr"):
         opt.lr = lr

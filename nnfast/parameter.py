@@ -39,6 +39,28 @@ def _as_parameter_array(array, what, name, shape, dtype, layout):
     return array
 
 
+def _initial_array(value):
+    """A Parameter's first value as a float32/float64 ndarray: integers and
+    bools become float64, float16 becomes float32, other byte orders native;
+    anything that is not real numbers is a TypeError."""
+    if value is None or isinstance(value, (str, bytes, dict, set)) or (
+            isinstance(value, numbers.Number) and not isinstance(value, numbers.Real)):
+        raise TypeError(f"Parameter value must be a real array, got {type(value).__name__}")
+    if not isinstance(value, np.ndarray):
+        try:
+            value = np.asarray(value)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Parameter value must be a real array, got {type(value).__name__} "
+                            f"that NumPy cannot convert ({e})") from None
+    kind = value.dtype.kind
+    if kind in "biu":
+        return value.astype(np.float64)
+    if kind != "f":
+        raise TypeError(f"Parameter value must be a real array (float32 or float64), got "
+                        f"dtype {value.dtype}")
+    return value.astype(np.float32 if value.dtype.itemsize <= 4 else np.float64, copy=False)
+
+
 class Parameter:
     """A trainable array ``value`` and its gradient ``grad`` (same shape, dtype).
 
@@ -59,16 +81,7 @@ class Parameter:
     def __init__(self, value, name="", layout=""):
         self.name = name
         self.layout = layout   # e.g. "(out_features, in_features)", for error messages
-        if isinstance(value, np.ndarray) and (np.issubdtype(value.dtype, np.integer)
-                                              or value.dtype == np.bool_):
-            value = value.astype(np.float64)
-        elif not isinstance(value, np.ndarray):
-            if value is None or isinstance(value, (str, bytes)) or (
-                    isinstance(value, numbers.Number) and not isinstance(value, numbers.Real)):
-                raise TypeError(f"Parameter value must be a real array, got {type(value).__name__}")
-            value = np.asarray(value, dtype=np.float64)
-        if value.dtype not in (np.float32, np.float64):
-            raise TypeError(f"Parameter value must be float32 or float64, got dtype {value.dtype}")
+        value = _initial_array(value)
         self._value = np.array(value, order="C", copy=True) if (
             not value.flags.c_contiguous or not value.flags.writeable) else value
         self._grad = np.zeros_like(self._value)

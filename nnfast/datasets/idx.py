@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from nnfast._validation import check_int
+from nnfast._validation import check_int, check_readable_file
 
 # type code -> big-endian dtype of the data
 IDX_DTYPES = {
@@ -52,24 +52,21 @@ def load_idx(path, max_bytes=MAX_BYTES):
 
     Raises
     ------
+    FileNotFoundError, IsADirectoryError
+        If ``path`` does not exist, or is a folder.
     ValueError
-        On a missing file, a bad magic number or type code, no dimensions,
-        a truncated header or payload, data past the end of the payload,
-        a claimed size above ``max_bytes``, or a corrupt gzip stream.
+        On a bad magic number or type code, no dimensions, a truncated
+        header or payload, data past the end of the payload, a claimed size
+        above ``max_bytes``, a corrupt gzip stream, or a path that is not a
+        regular file (a FIFO, a device).
     TypeError
         If ``path`` is not a path.
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     max_bytes = check_int(max_bytes, "max_bytes", 0)
-    name = os.fsdecode(path)
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise ValueError(f"IDX file {name!r} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"IDX file {name!r} is a directory, not a file") from None
-    with f:
+    name = check_readable_file(path, "path", allow_bytes=True, what="IDX file")
+    with open(name, "rb") as f:
         return read_idx(f, name, max_bytes)
 
 
@@ -78,6 +75,8 @@ def read_idx(f, name="<stream>", max_bytes=MAX_BYTES):
 
     ``name`` is used in error messages. See ``load_idx``.
     """
+    _check_binary_file(f)
+    max_bytes = check_int(max_bytes, "max_bytes", 0)
     head = f.read(2)
     if head == GZIP_MAGIC:
         f.seek(0)
@@ -94,6 +93,22 @@ def read_idx(f, name="<stream>", max_bytes=MAX_BYTES):
     except (OSError, AttributeError, ValueError):
         pass  # not a real file (e.g. a package resource): read in chunks instead
     return _read_idx_stream(f, name, payload_size, max_bytes)
+
+
+def _check_binary_file(f):
+    """``f`` must be an open, seekable file object that reads bytes."""
+    if not (callable(getattr(f, "read", None)) and callable(getattr(f, "seek", None))):
+        raise TypeError(f"f must be a seekable binary file object (open(path, 'rb'), "
+                        f"io.BytesIO), got {type(f).__name__}")
+    if getattr(f, "closed", False):
+        raise ValueError("f must be an open file object, got a closed one")
+    seekable = getattr(f, "seekable", None)
+    if callable(seekable) and not seekable():
+        raise ValueError(f"f must be seekable (a file or io.BytesIO), got a "
+                         f"{type(f).__name__} that cannot seek: read it into io.BytesIO first")
+    if not isinstance(f.read(0), bytes):
+        raise TypeError(f"f must be opened in binary mode (open(path, 'rb')), got a text "
+                        f"stream {type(f).__name__}")
 
 
 def _read_exact(f, n):

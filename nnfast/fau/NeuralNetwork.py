@@ -3,7 +3,7 @@ import copy
 
 import numpy as np
 
-from nnfast._validation import check_int
+from nnfast._validation import MAX_EPOCHS, check_int
 
 
 def _check_has(obj, method, name, signature):
@@ -131,7 +131,7 @@ class NeuralNetwork:
     def train(self, iterations):
         """In the training phase, ``iterations`` times forward and backward,
         appending each loss to ``loss``."""
-        iterations = check_int(iterations, "iterations", 0)
+        iterations = check_int(iterations, "iterations", 0, MAX_EPOCHS)
         self.phase = False
         for _ in range(iterations):
             self.loss.append(self.forward())

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from nnfast._validation import FLOAT_DTYPES, INT32_MAX, _numeric, as_float_array, check_int
+from nnfast._validation import INT32_MAX, _numeric, as_float_array, check_int
 
 
 def tensor_dtype(x, name):
@@ -13,15 +13,17 @@ def tensor_dtype(x, name):
     numeric becomes float64 (course code feeds float64 and integer arrays and
     expects float64 results, where nnfast's own layers default to float32)."""
     arr = _numeric(x, name)
-    return arr.dtype.type if arr.dtype in FLOAT_DTYPES else np.float64
+    return np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize == 4 else np.float64
 
 
-def as_tensor(x, name, dtype=None, ndim=None, allow_empty=False):
+def as_tensor(x, name, dtype=None, ndim=None, allow_empty=False, allow_scalar=False):
     """``x`` as a C-contiguous float array of ``dtype`` (default: see
-    ``tensor_dtype``), converted at most once."""
+    ``tensor_dtype``), converted at most once; 0-d input only with
+    ``allow_scalar``."""
     if dtype is None:
         dtype = tensor_dtype(x, name)
-    return as_float_array(x, name, dtype, ndim=ndim, allow_empty=allow_empty)
+    return as_float_array(x, name, dtype, ndim=ndim, allow_empty=allow_empty,
+                          allow_scalar=allow_scalar)
 
 
 def as_parameter(value, name, shape, dtype=None):

@@ -3,6 +3,7 @@ import numpy as np
 
 from nnfast import _backend
 from nnfast._validation import INT32_MAX, as_float_array, check_float, check_int, float_dtype
+from nnfast._validation import check_allocation
 from nnfast.init import constant
 from nnfast.layers.base import Layer
 from nnfast.parameter import Parameter
@@ -133,6 +134,7 @@ class PReLU(Layer):
         self.num_parameters = check_int(num_parameters, "num_parameters", 1, INT32_MAX)
         self.init = check_float(init, "init")
         self.dtype = float_dtype(dtype)
+        check_allocation((self.num_parameters,), self.dtype, "weight (num_parameters,)")
         self.weight = Parameter(constant((self.num_parameters,), self.init, self.dtype), "weight")
         self._x = None
         self._config = {"num_parameters": self.num_parameters, "init": self.init,

@@ -4,6 +4,7 @@ import numpy as np
 from nnfast import _backend, _scratch, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
+from nnfast._validation import check_allocation
 from nnfast.layers.base import Layer, check_bias
 from nnfast.parameter import Parameter
 
@@ -149,6 +150,8 @@ class Conv2D(Layer):
         fan_in = self.in_channels * kh * kw
         if fan_in > INT32_MAX:
             raise ValueError(f"in_channels * kernel_h * kernel_w must be <= {INT32_MAX}, got {fan_in}")
+        check_allocation((self.out_channels, self.in_channels, kh, kw), self.dtype,
+                         "weight (out_channels, in_channels, *kernel_size)", copies=2)
         bound = 1.0 / np.sqrt(fan_in)
         self.weight = Parameter(init.uniform((self.out_channels, self.in_channels, kh, kw),
                                              -bound, bound, self.dtype, rng), "weight")
@@ -202,6 +205,8 @@ class Conv2D(Layer):
         if size[0] * size[1] > INT32_MAX:
             raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
         shape = (n_samples, self.out_channels, size[0], size[1])
+        check_allocation(shape, self.dtype,
+                         f"the output for x of shape {tuple(input_shape)} (padding {self.padding})")
         self._output_shape_memo = (key, shape)
         return shape
 

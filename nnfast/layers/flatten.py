@@ -19,7 +19,7 @@ class Flatten(Layer):
 
     def forward(self, x):
         """x : (n_samples, *rest), at least 2 dimensions -> (n_samples, prod(rest))"""
-        x = as_float_array(x, "x")
+        x = as_float_array(x, "x", min_ndim=2)
         if x.ndim < 2:
             raise ValueError(f"x must have at least 2 dimensions (n_samples, ...) for Flatten, "
                              f"got shape {x.shape}")

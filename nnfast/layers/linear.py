@@ -4,6 +4,7 @@ import numpy as np
 from nnfast import _backend, init
 from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
+from nnfast._validation import check_allocation
 from nnfast.layers.base import Layer, check_bias
 from nnfast.parameter import Parameter
 
@@ -48,6 +49,8 @@ class Linear(Layer):
         if not has_bias and bias_init is not None:
             raise ValueError(f"bias_init needs bias=True, got bias=False and bias_init={bias_init!r}")
         self.dtype = float_dtype(dtype)
+        check_allocation((self.out_features, self.in_features), self.dtype,
+                         "weight (out_features, in_features)", copies=2)
         specs = {"weight_init": weight_init, "bias_init": bias_init}
         for key, spec in specs.items():
             specs[key] = "uniform" if spec is None else init.check_spec(spec, key)
@@ -92,6 +95,8 @@ class Linear(Layer):
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (n_samples, {self.in_features}) for {self!r}, "
                              f"got {x.shape}")
+        if x.shape[0] * self.out_features > 1 << 24:    # a big output: refuse what cannot fit
+            check_allocation((x.shape[0], self.out_features), self.dtype, f"the output for x of shape {x.shape}")
         out = self._new_array("out", (x.shape[0], self.out_features), self.dtype)
         bias = self.bias.value if self.bias is not None else np.zeros(self.out_features, self.dtype)
         _backend.kernels().linear_forward(x, self.weight.value, bias, out, relu)

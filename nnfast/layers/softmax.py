@@ -29,7 +29,7 @@ class _OverClasses(Layer):
     def forward(self, x):
         """x : (n_samples, C) or (n_samples, C, *spatial) -> same shape,
         normalised over axis 1"""
-        x = as_float_array(x, "x")
+        x = as_float_array(x, "x", min_ndim=2)
         if x.ndim < 2:
             raise ValueError(f"x must have at least 2 dimensions (n_samples, C, ...) for "
                              f"{type(self).__name__} over axis 1, got shape {x.shape}")

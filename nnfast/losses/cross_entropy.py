@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import as_float_array, check_float, check_labels
+from nnfast._validation import as_float_array, check_classes, check_float, check_labels
 from nnfast.losses.base import Loss
 
 
@@ -33,6 +33,7 @@ class _LabelLoss(Loss):
 
     def _inputs(self, pred, target):
         pred = self._pred(pred, ndim=2)
+        check_classes(pred, "pred", type(self).__name__)
         n, c = pred.shape
         labels = check_labels(target, n, c)
         w = None

@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import check_float, check_labels
+from nnfast._validation import check_classes, check_float, check_labels
 from nnfast.losses.base import Loss
 
 
@@ -30,6 +30,7 @@ class HingeLoss(Loss):
 
     def _forward(self, pred, target):
         pred = self._pred(pred, ndim=2)
+        check_classes(pred, "pred", "HingeLoss")
         labels = check_labels(target, pred.shape[0], pred.shape[1])
         scale = self._scale(pred.shape[0])
         total = _backend.kernels().hinge_forward(pred, labels, self.margin)

@@ -207,7 +207,7 @@ class Optimizer:
                                  f"{type(self).__name__}")
             p = self.params[int(parts[1])]
             if parts[2] == "step":
-                state[p]["step"] = check_int(_number(v), key, 0)
+                state[p]["step"] = check_int(_number(v), f"state_dict[{key!r}]", 0)
                 continue
             arr = np.asarray(v)
             if arr.shape != p.value.shape or arr.dtype.kind not in "biuf":

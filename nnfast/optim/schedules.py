@@ -7,7 +7,7 @@ CosineAnnealingLR after ``epoch`` calls of ``scheduler.step()``.
 """
 import math
 
-from nnfast._validation import check_float, check_int
+from nnfast._validation import MAX_EPOCHS, check_float, check_int
 
 
 class StepLR:
@@ -27,7 +27,11 @@ class StepLR:
 
     def __call__(self, epoch, base_lr):
         epoch, base_lr = _check_call(epoch, base_lr)
-        return base_lr * self.gamma ** (epoch // self.step_size)
+        try:
+            lr = base_lr * self.gamma ** (epoch // self.step_size)
+        except OverflowError:
+            lr = math.inf
+        return _finite_lr(lr, self, epoch)
 
     def config(self):
         return {"step_size": self.step_size, "gamma": self.gamma}
@@ -57,8 +61,10 @@ class CosineLR:
 
     def __call__(self, epoch, base_lr):
         epoch, base_lr = _check_call(epoch, base_lr)
+        # halved before the product, not after: the same bits (halving is
+        # exact), and no overflow for a base_lr near the float maximum
         return self.eta_min + (base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * epoch / self.T_max)) / 2
+            (1 + math.cos(math.pi * epoch / self.T_max)) / 2)
 
     def config(self):
         return {"T_max": self.T_max, "eta_min": self.eta_min}
@@ -68,4 +74,11 @@ class CosineLR:
 
 
 def _check_call(epoch, base_lr):
-    return check_int(epoch, "epoch", 0), check_float(base_lr, "base_lr", 0.0)
+    return check_int(epoch, "epoch", 0, MAX_EPOCHS), check_float(base_lr, "base_lr", 0.0)
+
+
+def _finite_lr(lr, schedule, epoch):
+    if not math.isfinite(lr):
+        raise ValueError(f"{schedule!r} overflows at epoch={epoch}: the learning rate would be "
+                         f"{lr} (use a gamma <= 1 or fewer epochs)")
+    return lr

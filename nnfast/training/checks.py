@@ -12,6 +12,9 @@ def check_model(model):
 
 
 def _check_methods(obj, name, methods, kind):
+    if isinstance(obj, type):
+        raise TypeError(f"{name} must be {kind}: an instance, got the class {obj.__name__} "
+                        f"(make one: {obj.__name__}(...))")
     missing = [m for m in methods if not callable(getattr(obj, m, None))]
     if missing:
         raise TypeError(f"{name} must be {kind} with {', '.join(m + '()' for m in methods)}; "

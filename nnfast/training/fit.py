@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 
 from nnfast._random import get_rng
-from nnfast._validation import check_float, check_int
+from nnfast._validation import MAX_EPOCHS, check_float, check_int
 from nnfast.callbacks.base import Callback, check_callbacks
 from nnfast.callbacks.lr import LearningRateScheduler
 from nnfast.training.batches import ArrayBatches, LoaderBatches
@@ -134,7 +134,7 @@ def fit(model, X, y=None, loss=None, optimizer=None, epochs=1, batch_size=32, sh
     check_model(model)
     check_loss(loss)
     check_optimizer(optimizer)
-    epochs = check_int(epochs, "epochs", 1)
+    epochs = check_int(epochs, "epochs", 1, MAX_EPOCHS)
     batch_size = check_int(batch_size, "batch_size", 1)
     level = check_verbose(verbose, progress)
     extra = resolve_metrics(metrics)

@@ -161,3 +161,9 @@ def test_neural_network():
         net.backward()
     with pytest.raises(ValueError, match="iterations"):
         net.train(-1)
+
+
+def test_flatten_of_1d_input_names_input_tensor():
+    # the error came from nnfast's Flatten, naming its own argument x
+    with pytest.raises(ValueError, match="input_tensor must have at least 2 dimensions"):
+        Flatten.Flatten().forward(np.ones(3))

@@ -110,9 +110,9 @@ def test_load_idx_rejects_corrupt_gzip(tmp_path):
 
 
 def test_load_idx_bad_paths(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         load_idx(tmp_path / "nope")
-    with pytest.raises(ValueError, match="directory"):
+    with pytest.raises(IsADirectoryError, match="directory"):
         load_idx(tmp_path)
     with pytest.raises(TypeError, match="path"):
         load_idx(3)

@@ -197,7 +197,7 @@ def test_load_rejects_damaged_or_foreign_files(tmp_path):
         z.writestr("header.npy", b"garbage")
     with pytest.raises(ValueError):
         nf.load(tmp_path / "zip.npz")
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         nf.load(tmp_path / "missing.npz")
     with pytest.raises(TypeError, match="path must be"):
         nf.load(None)

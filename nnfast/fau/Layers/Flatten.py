@@ -10,3 +10,8 @@ class Flatten(DelegatingLayer):
     def __init__(self):
         super().__init__()
         self._inner = _Flatten()
+
+    def _check_input(self, x):
+        if x.ndim < 2:
+            raise ValueError(f"input_tensor must have at least 2 dimensions (batch, ...), got "
+                             f"shape {x.shape}")

@@ -6,12 +6,13 @@ arrays are float64.
 """
 import numpy as np
 
-from nnfast._validation import check_float, check_int
+from nnfast._validation import check_allocation, check_float, check_int
 from nnfast.fau._checks import check_shape_tuple
 
 
 def _checked(weights_shape, fan_in, fan_out):
     shape = check_shape_tuple(weights_shape, "weights_shape", range(0, 33), minimum=0)
+    check_allocation(shape, np.float64, "weights_shape")
     return shape, check_int(fan_in, "fan_in", 1), check_int(fan_out, "fan_out", 1)
 
 

@@ -14,7 +14,6 @@ Every optimizer derives from ``Optimizer``, whose ``add_regularizer``
 (an ``Optimization.Constraints`` regularizer) adds the course's weight
 penalty to each update.
 """
-import numbers
 
 import numpy as np
 
@@ -75,9 +74,10 @@ class Optimizer:
         float (for a scalar weight_tensor) or a new ndarray of its shape;
         float32 stays float32, anything else is float64.
         """
-        scalar = isinstance(weight_tensor, numbers.Number) or np.ndim(weight_tensor) == 0
-        w = as_tensor(weight_tensor, "weight_tensor", allow_empty=True)
-        g = as_tensor(gradient_tensor, "gradient_tensor", w.dtype.type, allow_empty=True)
+        w = as_tensor(weight_tensor, "weight_tensor", allow_empty=True, allow_scalar=True)
+        scalar = w.ndim == 0
+        g = as_tensor(gradient_tensor, "gradient_tensor", w.dtype.type, allow_empty=True,
+                      allow_scalar=True)
         try:
             g = np.broadcast_to(g, w.shape)
         except ValueError:
