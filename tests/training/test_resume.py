@@ -138,7 +138,7 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
     model.save(tmp_path / "plain.npz")
     with pytest.raises(ValueError, match="model without a training state"):
         nf.fit(model, X, y, optimizer=opt, resume_from=tmp_path / "plain.npz", **args)
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         nf.fit(model, X, y, optimizer=opt, resume_from=tmp_path / "none.npz", **args)
     other = nf.Sequential([nf.layers.Flatten(), nf.layers.Linear(64, 3, rng=0)])
     with pytest.raises(ValueError, match="another architecture"):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from nnfast._validation import INT32_MAX, check_int
+from nnfast._validation import INT32_MAX, check_allocation, check_int
 from nnfast.fau._checks import (as_parameter, as_tensor, check_error_tensor, check_initialized,
                                 check_shape_tuple)
 from nnfast.fau._optimized import OptimizedLayer
@@ -57,6 +57,7 @@ class Conv(OptimizedLayer, BaseLayer):
         self.fan_out = self.num_kernels * math.prod(shape[1:])
         if self.fan_in > INT32_MAX:
             raise ValueError(f"c * m * n of convolution_shape must be <= {INT32_MAX}, got {self.fan_in}")
+        check_allocation(self._weights_shape, np.float64, "weights (num_kernels, *convolution_shape)")
         self.weights = np.random.uniform(0.0, 1.0, self._weights_shape)
         self.bias = np.random.uniform(0.0, 1.0, self.num_kernels)
         self.gradient_weights = None

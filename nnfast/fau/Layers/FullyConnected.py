@@ -1,7 +1,7 @@
 """Fully connected layer with the bias folded into the weights."""
 import numpy as np
 
-from nnfast._validation import INT32_MAX, check_int
+from nnfast._validation import INT32_MAX, check_allocation, check_int
 from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor, check_initialized
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
@@ -38,6 +38,8 @@ class FullyConnected(OptimizedLayer, BaseLayer):
         self.trainable = True
         self.input_size = check_int(input_size, "input_size", 1, INT32_MAX - 1)
         self.output_size = check_int(output_size, "output_size", 1, INT32_MAX)
+        check_allocation((self.input_size + 1, self.output_size), np.float64,
+                         "weights (input_size + 1, output_size)")
         self.weights = np.random.uniform(0.0, 1.0, (self.input_size + 1, self.output_size))
         self.gradient_weights = None
         self._linear = None        # the Linear that ran the last forward

@@ -151,7 +151,7 @@ def compute_bn_gradients(error_tensor, input_tensor, weights, mean, var,
     channels = (1, x.shape[1])
 
     def per_channel(value, name):
-        arr = as_tensor(value, name, dtype, allow_empty=True)
+        arr = as_tensor(value, name, dtype, allow_empty=True, allow_scalar=True)  # broadcast
         try:
             return np.broadcast_to(arr, channels)
         except ValueError:

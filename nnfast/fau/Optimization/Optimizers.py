@@ -98,7 +98,7 @@ class Optimizer:
         # a copy: the regularizer may hand back its argument or a view of it
         penalty = as_tensor(self.regularizer.calculate_gradient(w.copy()),
                             "regularizer.calculate_gradient(weights)", w.dtype.type,
-                            allow_empty=True)
+                            allow_empty=True, allow_scalar=True)
         if penalty.shape != w.shape:
             try:
                 penalty = np.broadcast_to(penalty, w.shape)

@@ -16,8 +16,9 @@ from nnfast.fuzz.targets.layers import MODERATE_KINDS, array_arg, grad_arg
 
 ACTIVATIONS = ("ReLU", "ReLU", "LeakyReLU", "PReLU", "Sigmoid", "Tanh", "Dropout")
 TAILS = (None, None, "Softmax", "LogSoftmax", "ReLU", "Dropout")
-BAD_LAYER_LISTS = ("empty", "none_item", "string_item", "class_item", "not_iterable",
-                   "layer_not_list")
+# (a single Layer is no bad list: Sequential(a, b) and Sequential(a) are
+# PyTorch's form, accepted)
+BAD_LAYER_LISTS = ("empty", "none_item", "string_item", "class_item", "not_iterable")
 
 
 @st.composite
@@ -72,8 +73,7 @@ def _layer_list(spec):
 
 def _bad_list(kind, layers):
     return {"empty": [], "none_item": layers[:1] + [None], "string_item": layers + ["relu"],
-            "class_item": [nf.layers.ReLU] + layers, "not_iterable": 3,
-            "layer_not_list": layers[0]}[kind]
+            "class_item": [nf.layers.ReLU] + layers, "not_iterable": 3}[kind]
 
 
 class _Chain:
