@@ -34,8 +34,9 @@ def workload_model(name):
     return model
 
 
+# lstm-seq is left out: LSTM has no ONNX converter yet (see below)
 MODELS = {name: (lambda name=name: workload_model(name), workloads.INPUT_SHAPE)
-          for name in workloads.WORKLOADS}
+          for name in workloads.WORKLOADS if name != "lstm-seq"}
 MODELS["every-layer-kind"] = (every_layer_kind, (1, 13, 12))
 MODELS["single-linear"] = (lambda: L.Linear(5, 3), (5,))
 
