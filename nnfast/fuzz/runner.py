@@ -50,10 +50,14 @@ class _Child:
         with os.fdopen(fd, "wb") as f:
             pickle.dump([cases[i] for i in self.indices], f)
         self.stderr = tempfile.TemporaryFile(dir=workdir)
+        self.batch_file = os.path.abspath(self.batch_file)
+        # run from the folder that holds the nnfast this process imported:
+        # ``-m`` puts the working directory first on sys.path, and from a
+        # source checkout it would find the uncompiled package there
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nnfast.fuzz.child", self.batch_file, str(memory_mb)],
             stdout=subprocess.PIPE, stderr=self.stderr, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=_child_env())
+            start_new_session=True, env=_child_env(), cwd=_package_root())
         self.buffer = b""
         self.current = None        # position in self.indices of the running case
         self.started_at = None
@@ -100,11 +104,15 @@ class _Child:
             pass
 
 
+def _package_root():
+    import nnfast
+    return os.path.dirname(os.path.dirname(os.path.abspath(nnfast.__file__)))
+
+
 def _child_env():
     env = dict(os.environ)
     # the child imports the nnfast this process imported
-    import nnfast
-    root = os.path.dirname(os.path.dirname(os.path.abspath(nnfast.__file__)))
+    root = _package_root()
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONFAULTHANDLER", "1")
     return env

@@ -20,7 +20,9 @@ from kernel_call_table import CALLS, MODULES
 
 KERNELS = sorted(CALLS)
 SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 17, 21, 31, 33, 63, 65, 127, 129, 255, 257, 1001]
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the folder holding the nnfast under test (a source tree built in place, or
+# site-packages for an installed wheel): a child run from there imports it
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(nf.__file__)))
 
 
 def assert_fast_matches_reference(name, dtype, seed):
@@ -86,7 +88,7 @@ def test_every_call_keeps_denormals_in_a_clean_process():
     float64 denormal products are still nonzero."""
     code = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {os.path.join(ROOT, 'tests', 'kernels')!r})
+        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
         import numpy as np
         tiny, one = 1e-310, 1.0
         assert np.float32(1e-39) * np.float32(1) != 0 and tiny * one != 0
