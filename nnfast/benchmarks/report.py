@@ -7,8 +7,9 @@ import os
 
 from nnfast.benchmarks import workloads as wl
 
-IMPL_ORDER = ("fast", "reference", "torch")
-IMPL_COLORS = {"fast": "#d9534f", "reference": "#5bc0de", "torch": "#f0ad4e"}
+IMPL_ORDER = ("fast", "deterministic", "reference", "torch")
+IMPL_COLORS = {"fast": "#d9534f", "deterministic": "#a94442", "reference": "#5bc0de",
+               "torch": "#f0ad4e"}
 
 
 def _fmt_rate(x):
@@ -57,6 +58,21 @@ def training_table(results):
         else:
             cells += ["–", "–"]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def deterministic_table(results):
+    """Markdown rows: the cost of deterministic mode, fast vs deterministic."""
+    lines = ["Cost of `nf.set_deterministic(True)` (the same kernels, reductions in a fixed "
+             "number of parts):", "",
+             "| workload | threads | fast (samples/s) | deterministic (samples/s) | cost |",
+             "|---|---|---|---|---|"]
+    for row in results["training"]:
+        fast = row["results"].get("fast", {}).get("median")
+        det = row["results"].get("deterministic", {}).get("median")
+        if fast and det:
+            lines.append(f"| {row['workload']} | {row['threads']} | {_fmt_rate(fast)} | "
+                         f"{_fmt_rate(det)} | {100 * (fast / det - 1):+.1f} % |")
     return lines
 
 
@@ -160,6 +176,8 @@ def markdown(results, command=None, chart=None):
               for row in results["training"] for impl, res in row["results"].items() if "error" in res]
     if errors:
         lines += ["", "Errors:", ""] + errors
+    if "deterministic" in results["implementations"] and "fast" in results["implementations"]:
+        lines += ["", *deterministic_table(results)]
     rows = target_rows(results)
     if rows:
         lines += ["", "Targets:", "", "| workload | threads | target | measured | met |",

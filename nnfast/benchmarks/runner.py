@@ -21,7 +21,10 @@ from nnfast.benchmarks import workloads as wl
 from nnfast.benchmarks.worker import numpy_blas_controllers
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
-IMPLEMENTATIONS = ("fast", "reference", "torch")
+# "deterministic" is "fast" with nf.set_deterministic(True): its column
+# against "fast" is the cost of reproducible reductions. Not run by default.
+IMPLEMENTATIONS = ("fast", "reference", "torch", "deterministic")
+DEFAULT_IMPLEMENTATIONS = ("fast", "reference", "torch")
 # Scaling and memory epochs: 6,400 samples (100 batches of 64).
 EPOCH_SAMPLES = 6400
 SCALING_BATCH_SIZES = (16, 64, 256)

@@ -1,6 +1,6 @@
 """One implementation's training loop, in a process of its own.
 
-Run as ``python worker.py IMPL`` (IMPL: fast, reference or torch) by
+Run as ``python worker.py IMPL`` (IMPL: fast, reference, torch or deterministic) by
 ``runner.Worker``. It reads one JSON request per line on stdin and writes one
 JSON reply per line on stdout:
 
@@ -29,7 +29,9 @@ import sys
 import time
 import traceback
 
-IMPLEMENTATIONS = ("fast", "reference", "torch")
+# As runner.IMPLEMENTATIONS (this file is run without importing nnfast
+# for the torch worker, so the tuple is repeated here).
+IMPLEMENTATIONS = ("fast", "reference", "torch", "deterministic")
 
 
 def _load_workloads():
@@ -65,18 +67,20 @@ def peak_rss_mb():
 class NnfastTrainer:
     """nnfast on its compiled kernels ("fast") or on the NumPy twins ("reference")."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, deterministic=False):
         import nnfast as nf
 
         self.nf = nf
         self.backend = backend
         nf.set_backend(backend)
+        nf.set_deterministic(deterministic)
 
     def info(self):
         import numpy as np
 
         return {"nnfast": self.nf.__version__, "numpy": np.__version__,
-                "openmp": bool(self.nf.openmp_enabled()), "backend": self.nf.get_backend()}
+                "openmp": bool(self.nf.openmp_enabled()), "backend": self.nf.get_backend(),
+                "deterministic": self.nf.get_deterministic()}
 
     def set_threads(self, n):
         # nnfast's OpenMP threads; NumPy's BLAS (which the reference kernels
@@ -144,6 +148,8 @@ def make_trainer(impl):
         return TorchTrainer()
     if impl in ("fast", "reference"):
         return NnfastTrainer(impl)
+    if impl == "deterministic":
+        return NnfastTrainer("fast", deterministic=True)
     raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {impl!r}")
 
 

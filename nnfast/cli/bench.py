@@ -42,7 +42,7 @@ def _choices(allowed, name):
 
 
 def add_arguments(parser):
-    from nnfast.benchmarks.runner import IMPLEMENTATIONS, RUN_TIME
+    from nnfast.benchmarks.runner import DEFAULT_IMPLEMENTATIONS, IMPLEMENTATIONS, RUN_TIME
     from nnfast.benchmarks.workloads import WORKLOADS
 
     parser.add_argument("--workloads", type=_choices(list(WORKLOADS), "--workloads"),
@@ -51,9 +51,11 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=_threads, default=[1, 2], metavar="LIST",
                         help="thread counts to measure, comma-separated (default 1,2)")
     parser.add_argument("--implementations", type=_choices(list(IMPLEMENTATIONS), "--implementations"),
-                        default=list(IMPLEMENTATIONS), metavar="LIST",
-                        help="fast, reference, torch (default: all; torch is skipped with a "
-                             "note where it is not installed)")
+                        default=list(DEFAULT_IMPLEMENTATIONS), metavar="LIST",
+                        help="fast, reference, torch, deterministic (default: fast, "
+                             "reference, torch; torch is skipped with a note where it is not "
+                             "installed; deterministic is fast under nf.set_deterministic(True), "
+                             "reported as its cost against fast)")
     parser.add_argument("--repeats", type=_positive, default=None,
                         help=f"runs per implementation, alternated; the median is quoted "
                              f"(default {DEFAULTS['repeats']}, --quick {QUICK['repeats']})")

@@ -183,6 +183,37 @@ def test_report_markdown_ratios_targets_memory_scaling():
     assert "Reproduce: `nnfast bench`" in text
 
 
+def test_report_states_the_cost_of_deterministic_mode():
+    results = _fake_results()
+    results["implementations"].append("deterministic")
+    for row in results["training"]:
+        fast = row["results"]["fast"]["median"]
+        row["results"]["deterministic"] = {"median": fast / 1.1, "samples_per_s": [fast / 1.1],
+                                           "first_loss": 2.3}
+    text = report.markdown(results, command="nnfast bench", chart="bench.png")
+    assert "Cost of `nf.set_deterministic(True)`" in text
+    assert "| mlp-lab | 2 | 180,000 | 163,636 | +10.0 % |" in text
+    # without the deterministic column there is no such table
+    assert "Cost of" not in report.markdown(_fake_results(), command="nnfast bench",
+                                            chart="bench.png")
+
+
+def test_deterministic_worker_trains_in_deterministic_mode(tmp_path):
+    code = bench_main(["--quick", "--workloads", "mlp-lab", "--threads", "2", "--repeats", "1",
+                       "--steps", "2", "--implementations", "fast,deterministic",
+                       "--out", str(tmp_path)])
+    assert code in (0, None)
+    results = json.loads((tmp_path / "bench.json").read_text())
+    assert results["worker_info"]["deterministic"]["deterministic"] is True
+    assert results["worker_info"]["fast"]["deterministic"] is False
+    row = results["training"][0]
+    assert row["results"]["deterministic"]["median"] > 0
+    # the same kernels from the same start: the first losses agree
+    np.testing.assert_allclose(row["results"]["deterministic"]["first_loss"],
+                               row["results"]["fast"]["first_loss"], rtol=1e-5)
+    assert "Cost of `nf.set_deterministic(True)`" in (tmp_path / "bench.md").read_text()
+
+
 def test_report_without_matplotlib_is_the_table_and_a_note(tmp_path, monkeypatch):
     real_import = builtins.__import__
 
