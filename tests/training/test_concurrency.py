@@ -116,3 +116,47 @@ def test_predict_on_another_thread_then_training_here_is_refused_not_mixed():
     other.join()
     with pytest.raises(RuntimeError):
         model.backward(np.ones_like(out))
+
+
+def _bn_cnn(seed=0):
+    nf.seed(seed)
+    return nf.Sequential([
+        nf.layers.Conv2D(1, 6, 5, padding=2), nf.layers.BatchNorm2D(6), nf.layers.ReLU(),
+        nf.layers.MaxPool2D(2), nf.layers.Flatten(), nf.layers.Linear(6 * 14 * 14, 10),
+    ])
+
+
+def test_concurrent_predict_with_batchnorm_is_bitwise_serial_and_keeps_statistics():
+    model = _bn_cnn()
+    rng = np.random.default_rng(6)
+    model.forward(rng.random((64, 1, 28, 28), dtype=np.float32))   # running statistics move
+    bn = model[1]
+    stats = (bn.running_mean.copy(), bn.running_var.copy())
+    inputs = [rng.random((128, 1, 28, 28), dtype=np.float32) for _ in range(N_THREADS)]
+    expected = [model.predict(x, batch_size=32) for x in inputs]
+
+    def work(i):
+        return sum(not np.array_equal(model.predict(inputs[i], batch_size=32), expected[i])
+                   for _ in range(CALLS // 2))
+
+    assert _run_in_threads(work) == [0] * N_THREADS
+    # inference uses the running statistics and leaves them as they were
+    np.testing.assert_array_equal(bn.running_mean, stats[0])
+    np.testing.assert_array_equal(bn.running_var, stats[1])
+    assert model.training
+
+
+@pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
+def test_concurrent_recurrent_forward_is_bitwise_serial(cell):
+    nf.seed(0)
+    layer = getattr(nf.layers, cell)(12, 20)
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal((16, 15, 12)).astype(np.float32) for _ in range(N_THREADS)]
+    lengths = [rng.integers(1, 16, 16) for _ in range(N_THREADS)]
+    expected = [layer.forward(x, lengths=n).copy() for x, n in zip(inputs, lengths)]
+
+    def work(i):
+        return sum(not np.array_equal(layer.forward(inputs[i], lengths=lengths[i]), expected[i])
+                   for _ in range(CALLS // 2))
+
+    assert _run_in_threads(work) == [0] * N_THREADS
