@@ -92,9 +92,55 @@ def data_directory(requested):
                      f"is not installed at {FASHION}")
 
 
+# -- the floor: what the fit's matrix products alone take -----------------------
+def gemm_floor(X, config, seed, threads):
+    """Seconds that the matrix products of every training step take alone, and
+    with each step's batch gathered as the fits gather it (random rows).
+
+    The same shapes as the fit (batch x features through the hidden layers to
+    the 10 classes: the forward products, the weight gradients, the input
+    gradients of all but the first layer), on NumPy's sgemm in float32, the
+    same number of steps; no activation, loss or update. A fit cannot be
+    faster than this on the same BLAS, so ``sklearn seconds / floor`` bounds
+    the speed-up any implementation could show.
+    """
+    from threadpoolctl import threadpool_limits
+
+    params = CONFIGS[config]
+    sizes = [X.shape[1], *params.get("hidden_layer_sizes", (100,)), 10]
+    batch = params.get("batch_size", 200)
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    n = X.shape[0]
+    out = {}
+    with threadpool_limits(threads) if threads else warnings.catch_warnings():
+        for gather in (False, True):
+            start, cpu = time.perf_counter(), time.process_time()
+            for _ in range(EPOCHS):
+                order = rng.permutation(n)
+                for lo in range(0, n, batch):
+                    x = X[order[lo:lo + batch]] if gather else X[lo:lo + batch]
+                    acts = [x]
+                    for w in weights:
+                        acts.append(acts[-1] @ w)
+                    grad = acts[-1]
+                    for k in reversed(range(len(weights))):
+                        acts[k].T @ grad                      # weight gradient
+                        if k:
+                            grad = grad @ weights[k].T        # input gradient
+            key = "gather" if gather else "gemm"
+            out[key] = time.perf_counter() - start
+            out[key + "_cpu"] = time.process_time() - cpu
+    return out
+
+
 # -- one fit, in its own process ------------------------------------------------
 def worker(impl, config, seed, directory, threads):
     X, y, Xt, yt = load(directory)
+    if impl == "floor":
+        floor = gemm_floor(X, config, seed, threads)
+        print(json.dumps({"impl": impl, "config": config, "seed": seed, **floor}))
+        return
     params = dict(CONFIGS[config], max_iter=EPOCHS, tol=0.0, n_iter_no_change=EPOCHS + 1,
                   random_state=seed)
     if impl == "sklearn":
@@ -129,6 +175,30 @@ def run_one(impl, config, seed, directory, threads):
 
 
 # -- the race -------------------------------------------------------------------
+def floor_lines(results, configs):
+    """The floor per config (median seconds) and the speed-up it leaves room for."""
+    lines = ["", "Floor: the fit's matrix products alone (NumPy sgemm, float32, the same shapes "
+             "and steps; see `gemm_floor`), and with each batch gathered from random rows as "
+             "the fits do. A fit is not faster than that on the same BLAS:", "",
+             "| config | products (s) | products + gathers (s) | sklearn (s) | largest speed-up "
+             "the floor allows | the same in CPU seconds | target |", "|---|---|---|---|---|---|---|"]
+    for config in configs:
+        floors = [r for r in results if r["impl"] == "floor" and r["config"] == config]
+        sk = [r["seconds"] for r in results if r["impl"] == "sklearn" and r["config"] == config]
+        if not floors or not sk:
+            continue
+        gemm = statistics.median(r["gemm"] for r in floors)
+        gather = statistics.median(r["gather"] for r in floors)
+        gather_cpu = statistics.median(r["gather_cpu"] for r in floors)
+        sk_cpu = statistics.median(r["cpu"] for r in results
+                                   if r["impl"] == "sklearn" and r["config"] == config)
+        sk = statistics.median(sk)
+        lines.append(f"| {config} | {gemm:.3f} | {gather:.3f} | {sk:.3f} | {sk / gather:.2f}x "
+                     f"(products alone: {sk / gemm:.2f}x) | {sk_cpu / gather_cpu:.2f}x | "
+                     f">= {TARGETS[config]:.0f}x |")
+    return lines
+
+
 def table(results, configs, data_note, threads, load_before, load_after):
     lines = [f"Data: {data_note}. {EPOCHS} epochs, every one run (tol=0). Threads: "
              f"{threads or 'each library default'}. Load average before / after: "
@@ -154,6 +224,7 @@ def table(results, configs, data_note, threads, load_before, load_after):
                      f"({gap:+.2f} points)") if impl == "nnfast" else ("", "")
             lines.append(f"| {config} | {impl} | {medians[impl]:.3f} ({lo:.3f}-{hi:.3f}) | "
                          f"{medians[impl + '_cpu']:.3f} | {medians[impl + '_sps']:,.0f} | {medians[impl + '_acc']:.4f} | {extra[0]} | {extra[1]} |")
+    lines += floor_lines(results, configs)
     return "\n".join(lines)
 
 
@@ -165,6 +236,8 @@ def main(argv=None):
                         help="threads for both libraries (default: each one's default)")
     parser.add_argument("--data", default=None, help="a directory with the four MNIST-format files")
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the fit's matrix products alone (the floor of any fit)")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "CONFIG", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -184,6 +257,11 @@ def main(argv=None):
                 r = run_one(impl, config, repeat, directory, args.threads)
                 print(f"repeat {repeat + 1}/{args.repeats} {config:8s} {impl:7s} {r['seconds']:7.3f} s  "
                       f"accuracy {r['accuracy']:.4f}", flush=True)
+                results.append(r)
+            if args.floor:
+                r = run_one("floor", config, repeat, directory, args.threads)
+                print(f"repeat {repeat + 1}/{args.repeats} {config:8s} floor   {r['gemm']:7.3f} s  "
+                      f"with gathers {r['gather']:.3f} s", flush=True)
                 results.append(r)
     load_after = " ".join(f"{x:.1f}" for x in os.getloadavg())
     text = table(results, configs, note, args.threads, load_before, load_after)

@@ -75,7 +75,13 @@ def gradcheck(module, x, target=None, grad_output=None, eps=1e-6, rtol=1e-6,
     if is_loss:
         def f():
             return float(module.forward(x, target))
-        f()
+        try:
+            f()
+        except (TypeError, ValueError) as e:
+            # the loss names its own arguments (pred, target): say which of
+            # gradcheck's they are
+            raise type(e)(f"x and target go to {type(module).__name__}.forward(pred, target) "
+                          f"as pred and target: {e}") from None
         analytic_x = np.array(module.backward(), dtype=np.float64)
     else:
         out = module.forward(x)

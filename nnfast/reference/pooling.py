@@ -13,6 +13,33 @@ def _tap(xpad, i, j, stride, height_col, width_col):
                 j:j + stride[1] * (width_col - 1) + 1:stride[1]]
 
 
+def _visited(size, n_out, stride, before, kernel):
+    """The taps [lo, hi) of one window axis that reach the input in some
+    window, and the padding (before, after) those taps need.
+
+    Taps that only ever see padding add zeros (average) or never win (max),
+    so they are skipped: a window of 2**31 - 1 with as much padding (legal,
+    as in PyTorch) visits its few real rows instead of allocating and
+    looping over the padding.
+    """
+    first = -before                          # the first window's first row
+    last = (n_out - 1) * stride - before     # the last window's first row
+    lo, hi = max(0, -last), min(kernel, size - first)
+    if hi <= lo:
+        return 0, 0, 0, 0
+    return lo, hi, max(0, -(first + lo)), max(0, last + hi - size)
+
+
+def _taps(shape, out_shape, kernel_size, stride, padding):
+    """Per axis: (range of visited taps, the padding they need, the offset of
+    tap 0 of the first window in the array padded that much)."""
+    axes = []
+    for size, n_out, k, s, (before, _) in zip(shape, out_shape, kernel_size, stride, padding):
+        lo, hi, need_before, need_after = _visited(size, n_out, s, before, k)
+        axes.append((range(lo, hi), (need_before, need_after), need_before - before))
+    return axes
+
+
 def _pad(x, padding, value):
     return np.pad(x, ((0, 0), (0, 0), tuple(padding[0]), tuple(padding[1])),
                   constant_values=value)
@@ -40,13 +67,15 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     w_first = np.maximum(w_start, 0)[None, :]
     best = x[:, :, h_first, w_first]
     best_index = np.broadcast_to(h_first * width + w_first, best.shape).copy()
-    xpad = _pad(x, padding, -np.inf)
-    for i in range(kernel_size[0]):
+    (rows, pad_h, shift_h), (cols, pad_w, shift_w) = _taps(x.shape[2:], (oh, ow), kernel_size,
+                                                           stride, padding)
+    xpad = _pad(x, (pad_h, pad_w), -np.inf)
+    for i in rows:
         h_im = (h_start + i)[:, None]
-        for j in range(kernel_size[1]):
+        for j in cols:
             w_im = (w_start + j)[None, :]
             inside = (h_im >= 0) & (h_im < height) & (w_im >= 0) & (w_im < width)
-            v = _tap(xpad, i, j, stride, oh, ow)
+            v = _tap(xpad, i + shift_h, j + shift_w, stride, oh, ow)
             take = inside & ((v > best) | np.isnan(v))
             best = np.where(take, v, best)
             best_index = np.where(take, h_im * width + w_im, best_index)
@@ -85,11 +114,13 @@ def avgpool2d_forward(x, kernel_size, stride, padding, out):
     out : ndarray of shape (n_samples, channels, height_col, width_col)
     """
     oh, ow = out.shape[2:]
-    xpad = _pad(x, padding, 0)
+    (rows, pad_h, shift_h), (cols, pad_w, shift_w) = _taps(x.shape[2:], (oh, ow), kernel_size,
+                                                           stride, padding)
+    xpad = _pad(x, (pad_h, pad_w), 0)
     total = np.zeros(out.shape, dtype=out.dtype)
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            total += _tap(xpad, i, j, stride, oh, ow)
+    for i in rows:
+        for j in cols:
+            total += _tap(xpad, i + shift_h, j + shift_w, stride, oh, ow)
     out[...] = total * out.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
 
 
@@ -105,12 +136,13 @@ def avgpool2d_backward(grad_output, kernel_size, stride, padding, grad_input):
     grad_input : ndarray of shape (n_samples, channels, height, width)
     """
     oh, ow = grad_output.shape[2:]
-    (top, bottom), (left, right) = padding
     height, width = grad_input.shape[2:]
+    (rows, (top, bottom), shift_h), (cols, (left, right), shift_w) = _taps(
+        (height, width), (oh, ow), kernel_size, stride, padding)
     gpad = np.zeros(grad_input.shape[:2] + (height + top + bottom, width + left + right),
                     dtype=grad_input.dtype)
     g = grad_output * grad_input.dtype.type(1.0 / (kernel_size[0] * kernel_size[1]))
-    for i in range(kernel_size[0]):
-        for j in range(kernel_size[1]):
-            _tap(gpad, i, j, stride, oh, ow)[...] += g
+    for i in rows:
+        for j in cols:
+            _tap(gpad, i + shift_h, j + shift_w, stride, oh, ow)[...] += g
     grad_input[...] = gpad[:, :, top:top + height, left:left + width]

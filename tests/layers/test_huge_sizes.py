@@ -9,6 +9,7 @@ import pytest
 
 import nnfast as nf
 from conftest import assert_close
+from nnfast._backend import use_backend
 
 HUGE = 2**31 - 1
 
@@ -56,10 +57,10 @@ def test_conv_padding_that_makes_a_huge_output_is_refused():
 @pytest.mark.parametrize("pool", [nf.layers.MaxPool2D, nf.layers.AvgPool2D])
 def test_a_window_far_larger_than_the_image_works_on_both_backends(pool, dtype):
     # valid: the padding is half the window, so every window meets the image.
-    # The compiled kernels clip each window to the image. The NumPy twin pads
-    # the image first, which a 2**31-row window makes impossible, so the max
-    # pooling is checked against its direct meaning (each window holds a whole
-    # column band) instead of against the twin.
+    # The compiled kernels clip each window to the image; the NumPy twin
+    # visits only the taps that reach the image. Checked against the twin and,
+    # for max pooling, against the direct meaning (each window holds a whole
+    # column band).
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 4)).astype(dtype)
     layer = pool(kernel_size=(2**31 - 1, 3), stride=1, padding=(2**30 - 1, 1))
     out = layer.forward(x)
@@ -74,3 +75,25 @@ def test_a_window_far_larger_than_the_image_works_on_both_backends(pool, dtype):
                                            constant_values=-np.inf)[..., j:j + 4]
                                     for j in range(3)]).max(axis=2, keepdims=True)
             .repeat(5, axis=2))
+    with use_backend("reference"):
+        ref = pool(kernel_size=(2**31 - 1, 3), stride=1, padding=(2**30 - 1, 1))
+        ref_out = ref.forward(x)
+        ref_grad = ref.backward(g)
+    assert_close(out, ref_out, dtype)
+    assert_close(grad, ref_grad, dtype)
+
+
+@pytest.mark.parametrize("pool", [nf.layers.MaxPool2D, nf.layers.AvgPool2D])
+def test_a_huge_window_and_stride_visit_only_the_image_on_the_reference(pool, dtype):
+    # kernel and stride of 2**31 - 1 with padding of 2**30 - 1: one window per
+    # plane, which the NumPy twin once tried to pad to 16 GiB
+    x = np.random.default_rng(2).standard_normal((3, 2, 5, 4)).astype(dtype)
+    outs = []
+    for backend in ("fast", "reference"):
+        with use_backend(backend):
+            layer = pool(kernel_size=(2**31 - 1, 1), stride=2**31 - 1, padding=(2**30 - 1, 0))
+            out = layer.forward(x)
+            outs.append((out, layer.backward(np.ones_like(out))))
+    assert outs[0][0].shape == (3, 2, 1, 1)
+    assert_close(outs[0][0], outs[1][0], dtype)
+    assert_close(outs[0][1], outs[1][1], dtype)

@@ -20,6 +20,7 @@ import nnfast as nf
 from nnfast.fuzz.inputs import seeds, threads
 from nnfast.fuzz.outcome import Garbage, WrongKind, expect
 from nnfast.fuzz.targets import register
+from nnfast.io import FORMAT_VERSION   # "version_new": the version a newer nnfast writes
 
 MODELS = ("mlp", "cnn", "prelu", "single", "dropout")
 OPTIMIZERS = (None, None, "SGD", "Adam", "Adagrad", "RMSProp")
@@ -251,7 +252,7 @@ def _craft_header(h, craft):
         h["format"] = "keras"
     elif craft.startswith("version"):
         h["version"] = {"version_bool": True, "version_big": 10**30, "version_str": "1",
-                        "version_new": 2, "version_float": 1.0}[craft]
+                        "version_new": FORMAT_VERSION + 1, "version_float": 1.0}[craft]
     elif craft == "model_missing":
         del h["model"]
     elif craft == "params_not_list":

@@ -26,7 +26,8 @@ MODULES = {
     "relu": (lambda: nf.layers.ReLU(), (3, 3), False),
     "prelu": (lambda: nf.layers.PReLU(dtype=np.float64), (3, 3), False),
     "maxpool": (lambda: nf.layers.MaxPool2D(2), (1, 1, 4, 4), False),
-    "float32_linear": (lambda: nf.layers.Linear(3, 2), (4, 3), None),
+    # a float32 model is checked on a float64 copy (with a note)
+    "float32_linear": (lambda: nf.layers.Linear(3, 2), (4, 3), True),
     "mse": (lambda: nf.losses.MSELoss(), (3, 2), True),
     "ce": (lambda: nf.losses.CrossEntropyLoss(), (3, 4), True),
     "none": (lambda: None, (3, 3), None),
