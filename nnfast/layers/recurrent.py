@@ -173,7 +173,7 @@ class _Recurrent(Layer):
                 last_c.append(cache["c"][steps])
             # past a sequence's end the output is zero (the next layer's
             # input there is never read: its rows are past their end too)
-            inp = seq * mask if given_lengths else seq
+            inp = np.where(mask, seq, 0) if given_lengths else seq   # 0, even where h is NaN
         out = np.ascontiguousarray(inp.transpose(1, 0, 2))
         h_n = np.stack(last_h)
         self.last_state = (h_n, np.stack(last_c)) if self._has_cell else h_n

@@ -24,7 +24,11 @@ HYPER = {
     "Adam": {"lr": st.floats(0, 0.5), "betas": st.tuples(st.sampled_from([0.0, 0.5, 0.9]),
                                                          st.sampled_from([0.0, 0.9, 0.999])),
              "eps": st.sampled_from([1e-8, 1e-3]), "weight_decay": st.sampled_from([0.0, 1e-3]),
-             "l1": st.sampled_from([0.0, 1e-3])},
+             "l1": st.sampled_from([0.0, 1e-3]), "amsgrad": st.booleans()},
+    "AdamW": {"lr": st.floats(0, 0.5), "betas": st.tuples(st.sampled_from([0.0, 0.5, 0.9]),
+                                                          st.sampled_from([0.0, 0.9, 0.999])),
+              "eps": st.sampled_from([1e-8, 1e-3]), "weight_decay": st.sampled_from([0.0, 1e-2]),
+              "l1": st.sampled_from([0.0, 1e-3]), "amsgrad": st.booleans()},
     "Adagrad": {"lr": st.floats(0, 0.5), "lr_decay": st.sampled_from([0.0, 0.1]),
                 "weight_decay": st.sampled_from([0.0, 1e-3]),
                 "initial_accumulator_value": st.sampled_from([0.0, 0.1]),
@@ -34,7 +38,7 @@ HYPER = {
                 "momentum": st.sampled_from([0.0, 0.9]), "centered": st.booleans(),
                 "l1": st.sampled_from([0.0, 1e-3])},
 }
-BOOL_HYPER = {"nesterov", "centered"}
+BOOL_HYPER = {"nesterov", "centered", "amsgrad"}
 BAD_PARAMS = ("empty", "none", "one_parameter", "duplicate", "ndarray_item", "dict", "string",
               "layer")
 GOOD_PARAMS = ("list", "list", "list", "tuple", "generator", "float64")
@@ -213,7 +217,7 @@ def _bad_state(state, kind):
 
 OPT_NAMES = ("params", "lr", "momentum", "dampening", "nesterov", "weight_decay", "l1", "betas",
              "betas[0]", "betas[1]", "eps", "lr_decay", "initial_accumulator_value", "alpha",
-             "centered", "state_dict", "n_params", "initial_lr")
+             "centered", "amsgrad", "state_dict", "n_params", "initial_lr")
 for _opt in HYPER:
     register(f"optim.{_opt}", optimizer_case(_opt), OPT_NAMES + tuple(f"params[{i}]" for i in range(6)),
              weight=1.5)(run_optimizer)
