@@ -7,8 +7,10 @@ dilation that maps an image of this layer's output size to one of its input
 size, this layer's forward is that conv's input gradient, its input
 gradient is that conv's forward, and its weight gradient is that conv's
 weight gradient with the roles of the input and the output gradient
-swapped. So it runs on the convolution kernels, on the thread team, with
-their NumPy twins.
+swapped. The forward is its own kernel (``conv_transpose2d_forward``,
+GEMM + col2im as the conv's input gradient, plus the bias); the backward
+runs on the im2col convolution kernels. All on the thread team, each with
+its NumPy twin.
 """
 import numpy as np
 
@@ -161,15 +163,8 @@ class ConvTranspose2D(Layer):
         out = self._new_array("out", out_shape, self.dtype)
         k = _backend.kernels()
         bias = self.bias.value if self.bias is not None else np.zeros(self.out_channels, self.dtype)
-        # the adjoint conv's input gradient, its weight gradient (of a zero
-        # input) computed and dropped
-        unused_input = np.zeros(out_shape, self.dtype)
-        k.conv2d_im2col_backward(unused_input, self.weight.value, x, self.stride,
-                                 self._conv_padding(), self.dilation, out,
-                                 np.zeros(self.weight.shape, self.dtype),
-                                 np.zeros(self.in_channels, self.dtype),
-                                 self._workspace(k, x.shape))
-        out += bias[:, None, None]
+        k.conv_transpose2d_forward(x, self.weight.value, bias, self.stride, self._conv_padding(),
+                                   self.dilation, out, self._workspace(k, x.shape))
         self._x = x
         self._grad_output_shape = out_shape
         return out
