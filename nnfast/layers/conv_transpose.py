@@ -137,10 +137,12 @@ class ConvTranspose2D(Layer):
                     f"(x {axis} {extent} - 1) * stride {s} + dilation {d} * (kernel {k} - 1) "
                     f"+ output_padding {op} + 1 - 2 * padding {p} = {full - 2 * p}, must be >= 1")
             if full - 2 * p > INT32_MAX:
-                raise ValueError(f"the output {axis} must be <= {INT32_MAX}, got {full - 2 * p}")
+                raise ValueError(f"the output {axis} for x of shape {tuple(input_shape)} must be "
+                                 f"<= {INT32_MAX}, got {full - 2 * p}")
             size.append(full - 2 * p)
         if size[0] * size[1] > INT32_MAX:
-            raise ValueError(f"output height * width must be <= {INT32_MAX}, got {size[0] * size[1]}")
+            raise ValueError(f"output height * width for x of shape {tuple(input_shape)} must be "
+                             f"<= {INT32_MAX}, got {size[0] * size[1]}")
         shape = (n_samples, self.out_channels, size[0], size[1])
         check_allocation(shape, self.dtype, f"the output for x of shape {tuple(input_shape)}")
         self._output_shape_memo = (key, shape)

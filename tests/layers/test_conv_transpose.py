@@ -185,7 +185,7 @@ def test_conv_transpose2d_bad_constructor(kwargs, exc, words):
     (dict(kernel_size=3), np.ones((1, 2, 0, 6)), ValueError, "empty"),
     (dict(kernel_size=3), np.array([[[["a"]]]]), TypeError, "numeric"),
     (dict(kernel_size=1, stride=2 ** 30), np.ones((1, 2, 4, 1)), ValueError,
-     "the output height must be <= 2147483647"),
+     "the output height for x of shape .* must be <= 2147483647"),
     (dict(kernel_size=1, stride=2 ** 16), np.ones((1, 2, 3, 3)), ValueError,
      "output height \\* width must be <="),
 ])
