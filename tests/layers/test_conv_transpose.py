@@ -187,7 +187,7 @@ def test_conv_transpose2d_bad_constructor(kwargs, exc, words):
     (dict(kernel_size=1, stride=2 ** 30), np.ones((1, 2, 4, 1)), ValueError,
      "the output height for x of shape .* must be <= 2147483647"),
     (dict(kernel_size=1, stride=2 ** 16), np.ones((1, 2, 3, 3)), ValueError,
-     "output height \\* width must be <="),
+     "output height \\* width for x of shape .* must be <="),
 ])
 def test_conv_transpose2d_bad_input(layer_args, x, exc, words):
     layer = L.ConvTranspose2D(2, 3, **layer_args)
