@@ -46,6 +46,9 @@ class ConvTranspose2D(Layer):
         the sizes that several input sizes of a strided Conv2D share; must
         be smaller than ``stride`` or ``dilation`` along its axis
         (PyTorch's rule).
+    groups : 1
+        In PyTorch's place among the arguments; only 1 (no grouped
+        transposed convolution) is accepted.
     bias : bool, default True
         False: no bias (``bias`` is None, ``parameters()`` holds the weight only).
     dtype : np.float32 (default) or np.float64
@@ -66,7 +69,7 @@ class ConvTranspose2D(Layer):
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, bias=True, dilation=1, dtype=np.float32, rng=None):
+                 output_padding=0, groups=1, bias=True, dilation=1, dtype=np.float32, rng=None):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", 1, INT32_MAX)
         self.out_channels = check_int(out_channels, "out_channels", 1, INT32_MAX)
@@ -83,6 +86,9 @@ class ConvTranspose2D(Layer):
                     f"(as PyTorch's), got output_padding={self.output_padding} with "
                     f"stride={self.stride}, dilation={self.dilation} ({op} >= {max(s, d)} "
                     f"along the {axis})")
+        if check_int(groups, "groups", 1, INT32_MAX) != 1:
+            raise ValueError(f"groups must be 1 (grouped transposed convolutions are not "
+                             f"supported), got groups={groups}")
         has_bias = check_bias(bias)
         self.dtype = float_dtype(dtype)
         kh, kw = self.kernel_size

@@ -123,6 +123,25 @@ def test_conv_transpose2d_weight_init_and_layout():
                           L.ConvTranspose2D(6, 4, 3, rng=5).weight.value)
 
 
+def test_conv_transpose2d_arguments_in_pytorchs_order(torch):
+    # in, out, kernel_size, stride, padding, output_padding, groups, bias, dilation
+    layer = L.ConvTranspose2D(2, 3, 3, 2, 1, 1, 1, False, 2)
+    t = torch.nn.ConvTranspose2d(2, 3, 3, 2, 1, 1, 1, False, 2)
+    assert (layer.stride, layer.padding, layer.output_padding, layer.dilation) == (
+        t.stride, t.padding, t.output_padding, t.dilation)
+    assert layer.bias is None and t.bias is None
+
+
+def test_conv_transpose2d_float32_gradcheck_converts_a_copy():
+    layer = L.ConvTranspose2D(2, 2, 3, stride=2, padding=1, output_padding=1, bias=False, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 2, 3, 3))
+    with pytest.warns(UserWarning):
+        errors = nf.gradcheck(layer, x, max_checks=30)
+    assert set(errors) == {"input", "weight"}
+    assert layer.weight.dtype == np.float32
+    assert layer.astype(np.float64).config() == dict(layer.config(), dtype="float64")
+
+
 def test_conv_transpose2d_keeps_float32_and_casts_input():
     layer = L.ConvTranspose2D(2, 3, 3, stride=2, rng=0)
     x = np.random.default_rng(0).standard_normal((2, 2, 4, 4))       # float64 in
@@ -163,6 +182,8 @@ def test_conv_transpose2d_skips_input_gradient_and_accumulates():
     (dict(stride=2, output_padding=(1, 2)), ValueError, r"2 >= 2 along the width"),
     (dict(dilation=0), ValueError, "dilation"),
     (dict(bias=1), TypeError, "bias"),
+    (dict(groups=2), ValueError, r"groups must be 1 .*got groups=2"),
+    (dict(groups=0), ValueError, "groups"),
     (dict(dtype=np.int32), TypeError, "dtype"),
     (dict(in_channels=2 ** 30, kernel_size=3), ValueError, r"in_channels \* kernel_h"),
 ])

@@ -116,6 +116,7 @@ def conv_transpose_args(draw):
                                        st.just((3, 3)), HUGE),
            "dilation": st.one_of(bad_ints(), st.just((2**31 - 1, 1))),
            "bias": st.sampled_from([None, 1, "yes", 0.0]),
+           "groups": st.sampled_from([0, 2, -1, 1.5, None]),
            "dtype": st.sampled_from(BAD_DTYPES), "rng": st.sampled_from(BAD_SEEDS)}
     return _with_bad(draw, kwargs, bad)
 
@@ -394,7 +395,7 @@ _register("Conv2D", conv_args(), _conv_input_shape, _bad_conv,
            "algorithm"), weight=2.0)
 _register("ConvTranspose2D", conv_transpose_args(), _conv_transpose_input_shape, _bad_conv,
           ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
-           "dilation", "bias"), weight=1.5)
+           "groups", "dilation", "bias"), weight=1.5)
 for _pool in ("MaxPool2D", "AvgPool2D"):
     _register(_pool, pool_args(), _pool_input_shape, _bad_pool,
               ("kernel_size", "stride", "padding"), weight=1.5)
