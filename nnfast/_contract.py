@@ -34,6 +34,9 @@ KERNELS = {
                               "out", "relu"),
     "conv2d_direct_backward": ("x", "weight", "grad_output", "stride", "padding",
                                "dilation", "grad_input", "grad_weight", "grad_bias"),
+    # transposed convolution (its backward is conv2d_im2col_forward/backward's)
+    "conv_transpose2d_forward": ("x", "weight", "bias", "stride", "padding", "dilation",
+                                 "out", "workspace"),
     # batch normalization, over (n_samples, channels, spatial) views
     "batchnorm_stats": ("x", "mean", "var"),
     "batchnorm_forward": ("x", "mean", "invstd", "weight", "bias", "out", "relu"),

@@ -8,7 +8,8 @@ this package's own affair.
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "pooling",
+_MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
+            "pooling",
             "activations", "softmax", "dropout", "losses", "optim", "batchnorm", "recurrent")
 
 globals().update(collect(__name__, _MODULES))

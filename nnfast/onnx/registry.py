@@ -26,7 +26,6 @@ FOLDERS = {}     # ONNX op_type -> folder
 # that ``load`` raises for them.
 AWAITING_LAYERS = {
     "BatchNormalization": "BatchNorm1D/2D/3D",
-    "ConvTranspose": "ConvTranspose2D",
     "Resize": "Upsample",
     "Upsample": "Upsample",
     "GlobalAveragePool": "GlobalAvgPool",

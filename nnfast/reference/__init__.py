@@ -6,7 +6,7 @@ module present.
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "conv", "pooling", "activations", "softmax", "dropout",
+_MODULES = ("gemm", "linear", "conv", "conv_transpose", "pooling", "activations", "softmax", "dropout",
             "losses", "optim", "batchnorm", "recurrent")
 
 globals().update(collect(__name__, _MODULES))

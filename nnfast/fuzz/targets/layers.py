@@ -95,6 +95,33 @@ def conv_args(draw):
 
 
 @st.composite
+def conv_transpose_args(draw):
+    stride = draw(_pair_or_int(1, 3))
+    dilation = draw(_pair_or_int(1, 2))
+    # output_padding below max(stride, dilation) per axis (PyTorch's rule)
+    limit = min(max(s, d) for s, d in zip(_pairs(stride), _pairs(dilation)))
+    kwargs = {"in_channels": draw(st.integers(1, 3)), "out_channels": draw(st.integers(1, 3)),
+              "kernel_size": draw(_pair_or_int(1, 3)), "stride": stride,
+              "padding": draw(_pair_or_int(0, 1)),
+              "output_padding": draw(_pair_or_int(0, limit - 1)), "dilation": dilation,
+              "bias": draw(st.booleans()),
+              "dtype": draw(st.sampled_from(DTYPES)), "rng": draw(st.integers(0, 2**31))}
+    bad = {"in_channels": bad_ints(), "out_channels": bad_ints(),
+           "kernel_size": st.one_of(bad_ints(), st.just((1, 2, 3)), st.just((0, 1)),
+                                    st.tuples(HUGE, st.just(1))),
+           "stride": st.one_of(bad_ints().filter(lambda v: v != 2**31 - 1), st.just((1, 0))),
+           "padding": st.one_of(st.sampled_from([-1, "same", (1, 2, 3), None, 1.5, (1, -1)]),
+                                HUGE),
+           "output_padding": st.one_of(st.sampled_from([-1, (0, -1), 1.5, "1", (1, 2, 3)]),
+                                       st.just((3, 3)), HUGE),
+           "dilation": st.one_of(bad_ints(), st.just((2**31 - 1, 1))),
+           "bias": st.sampled_from([None, 1, "yes", 0.0]),
+           "groups": st.sampled_from([0, 2, -1, 1.5, None]),
+           "dtype": st.sampled_from(BAD_DTYPES), "rng": st.sampled_from(BAD_SEEDS)}
+    return _with_bad(draw, kwargs, bad)
+
+
+@st.composite
 def pool_args(draw):
     k = draw(_pair_or_int(1, 3))
     kh, kw = _pairs(k)
@@ -161,6 +188,12 @@ def _conv_input_shape(draw, kwargs):
     need_w = max(1, dw * (kw - 1) + 1 - pw)
     return (draw(st.integers(1, 3)), kwargs["in_channels"],
             need_h + draw(st.integers(0, 4)), need_w + draw(st.integers(0, 4)))
+
+
+def _conv_transpose_input_shape(draw, kwargs):
+    # big enough that the padding leaves an output: (h - 1) s + d (k - 1) + op + 1 > 2 p
+    return (draw(st.integers(1, 3)), kwargs["in_channels"],
+            3 + draw(st.integers(0, 3)), 3 + draw(st.integers(0, 3)))
 
 
 def _pool_input_shape(draw, kwargs):
@@ -277,6 +310,14 @@ def _conv_out(layer, shape):
     return (n, layer.out_channels) + tuple(size)
 
 
+def _conv_transpose_out(layer, shape):
+    n, _, h, w = shape
+    size = tuple((e - 1) * s - 2 * p + d * (k - 1) + op + 1 for e, k, s, p, op, d in
+                 zip((h, w), layer.kernel_size, layer.stride, layer.padding,
+                     layer.output_padding, layer.dilation))
+    return (n, layer.out_channels) + size
+
+
 def _pool_out(layer, shape):
     n, c, h, w = shape
     return (n, c) + tuple((e + 2 * p - k) // s + 1 for e, k, s, p in
@@ -286,6 +327,7 @@ def _pool_out(layer, shape):
 OUT_SHAPES = {
     "Linear": lambda layer, s: (s[0], layer.out_features),
     "Conv2D": _conv_out,
+    "ConvTranspose2D": _conv_transpose_out,
     "MaxPool2D": _pool_out,
     "AvgPool2D": _pool_out,
     "Flatten": lambda layer, s: (s[0], math.prod(s[1:])),
@@ -351,6 +393,9 @@ _register("Linear", linear_args(),
 _register("Conv2D", conv_args(), _conv_input_shape, _bad_conv,
           ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
            "algorithm"), weight=2.0)
+_register("ConvTranspose2D", conv_transpose_args(), _conv_transpose_input_shape, _bad_conv,
+          ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
+           "groups", "dilation", "bias"), weight=1.5)
 for _pool in ("MaxPool2D", "AvgPool2D"):
     _register(_pool, pool_args(), _pool_input_shape, _bad_pool,
               ("kernel_size", "stride", "padding"), weight=1.5)

@@ -16,6 +16,9 @@ from nnfast.fuzz.targets._steps import native
 MODULES = {
     "linear": (lambda: nf.layers.Linear(3, 2, dtype=np.float64), (4, 3), True),
     "conv": (lambda: nf.layers.Conv2D(1, 2, 2, dtype=np.float64), (2, 1, 3, 3), True),
+    "conv_transpose": (lambda: nf.layers.ConvTranspose2D(2, 1, 2, stride=2, padding=1,
+                                                         output_padding=1, dtype=np.float64),
+                       (2, 2, 3, 3), True),
     "sigmoid": (lambda: nf.layers.Sigmoid(), (3, 2), True),
     "tanh": (lambda: nf.layers.Tanh(), (3, 2), True),
     "softmax": (lambda: nf.layers.Softmax(), (3, 4), True),
@@ -37,7 +40,7 @@ MODULES = {
 }
 LOSSES = ("mse", "ce")
 # modules that take one input shape only (the others take any rank)
-STRICT_SHAPES = ("linear", "conv", "mlp", "avgpool", "maxpool", "float32_linear", "mse", "ce")
+STRICT_SHAPES = ("linear", "conv", "conv_transpose", "mlp", "avgpool", "maxpool", "float32_linear", "mse", "ce")
 
 
 @st.composite
