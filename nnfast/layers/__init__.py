@@ -9,3 +9,4 @@ from nnfast.layers.conv import Conv2D
 from nnfast.layers.pooling import AvgPool2D, MaxPool2D
 from nnfast.layers.batchnorm import BatchNorm1D, BatchNorm2D
 from nnfast.layers.recurrent import GRU, LSTM, RNN
+from nnfast.layers.last_step import LastStep
