@@ -2,3 +2,4 @@
 (and the folders of the shape arithmetic) in ``nnfast.onnx.registry``."""
 from nnfast.onnx.ops import (activations, arithmetic, batchnorm, conv, dropout, linear,  # noqa: F401
                              pooling, sequential, shape, softmax)
+from nnfast.onnx.ops import recurrent  # noqa: F401,E402  (after shape: it wraps shape's Slice folder)
