@@ -350,6 +350,8 @@ def _check_time_major_region(ctx, name):
         if op in ("Transpose", "Gather", "Slice") and recurrent:
             return
         if op in ("RNN", "LSTM", "GRU"):
+            if any(ctx.is_used(extra) for extra in node.output[1:]):
+                return  # import_recurrent names the final state's use
             recurrent = True
         elif op != "Squeeze" or not recurrent:
             why = f"{op} {node.name!r} reads it"
