@@ -176,6 +176,46 @@ def test_torch_exports_load_and_give_torchs_outputs(tmp_path, torch, kind, num_l
         np.testing.assert_allclose(p.value, q.detach().numpy(), rtol=0, atol=0, err_msg=name)
 
 
+def dynamo_export(torch, net, path, example, dynamic):
+    """torch.onnx.export(dynamo=True): needs onnxscript (skip without it)."""
+    pytest.importorskip("onnxscript")
+    shapes = ({0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")},) if dynamic else None
+    torch.onnx.export(net, (example,), str(path), input_names=["input"], output_names=["output"],
+                      opset_version=18, dynamo=True, dynamic_shapes=shapes)
+
+
+# torch's dynamo tracer warns about nn.LSTM's own attributes and its own deprecations
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("kind, num_layers, last_step, dynamic", [
+    ("LSTM", 1, True, True), ("LSTM", 2, True, False), ("GRU", 2, True, False), ("GRU", 1, False, False)])
+def test_torch_dynamo_exports_load_and_give_torchs_outputs(tmp_path, torch, kind, num_layers,
+                                                          last_step, dynamic):
+    # the dynamo exporter writes Y through Transpose(perm=[0, 2, 1, 3]) and a Reshape
+    torch.manual_seed(2)
+    net = torch_sequence_model(torch, kind, num_layers, last_step)
+    dynamo_export(torch, net, tmp_path / "t.onnx", torch.zeros(2, 5, 4), dynamic)
+    model = nf.onnx.load(tmp_path / "t.onnx")
+    assert [type(layer).__name__ for layer in model] == ([kind, "LastStep", "Linear"] if last_step
+                                                         else [kind])
+    assert model[0].num_layers == num_layers
+    x = sequences(2, 5, 4, seed=3)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("dynamic", [True, False], ids=["dynamic", "static"])
+def test_torch_dynamo_unrolled_rnn_is_named(tmp_path, torch, dynamic):
+    net = torch_sequence_model(torch, "RNN", 1, True)
+    dynamo_export(torch, net, tmp_path / "t.onnx", torch.zeros(2, 5, 4), dynamic)
+    with pytest.raises(ValueError, match=r"torch.onnx.export\(dynamo=True\) writes nn.RNN unrolled "
+                                         r"into MatMul, Add and Tanh nodes per time step"):
+        nf.onnx.load(tmp_path / "t.onnx")
+
+
 def test_torch_relu_rnn_loads(tmp_path, torch):
     torch.manual_seed(1)
     class Sequence(torch.nn.Module):

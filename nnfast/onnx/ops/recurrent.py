@@ -121,6 +121,9 @@ class _SequenceLayout:
         self.squeeze_axis = None   # in the ONNX tensor's axes, non-negative
         self.squeeze_rank = None   # that tensor's rank
         self.squeezed_what = None  # what it is, for messages
+        # torch's dynamo exporter: Y (T, 1, N, H) -> Transpose(perm=[0, 2, 1, 3])
+        # (T, N, 1, H) -> Reshape to (T, N, H); True between the two
+        self.merge_pending = False
         self.stack = None          # the recurrent layer the chain ends with, to stack onto
 
 
@@ -142,23 +145,40 @@ def _check_squeezed_next(ctx, name, axis, rank, what):
     layout = _layout(ctx)
     layout.squeeze_axis, layout.squeeze_rank, layout.squeezed_what = axis, rank, what
     readers = [n for n in _consumers(ctx, name) if n.op_type != "Shape"]
-    if len(readers) != 1 or _is_graph_output(ctx, name) or readers[0].op_type != "Squeeze":
+    ok = len(readers) == 1 and not _is_graph_output(ctx, name) and (
+        readers[0].op_type == "Squeeze" or (rank == 4 and axis == 1 and _is_merge_transpose(readers[0])))
+    if not ok:
         raise ctx.fail(f"its output {name!r} ({what}) must be read by one Squeeze of axis {axis} "
-                       "alone (as nf.onnx.export and torch.onnx.export write it)")
+                       "alone (as nf.onnx.export and torch.onnx.export write it; or a "
+                       "Transpose(perm=[0, 2, 1, 3]) then a Reshape to (seq_len, batch, hidden), "
+                       "as torch.onnx.export(dynamo=True) writes it)")
+
+
+_MERGE_PERM = [0, 2, 1, 3]  # (T, 1, N, H) -> (T, N, 1, H)
+
+
+def _is_merge_transpose(node):
+    perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+    return node.op_type == "Transpose" and perm == _MERGE_PERM
+
+
+_UNROLLED_RNN = ("torch.onnx.export(dynamo=True) writes nn.RNN unrolled into MatMul, Add and "
+                 "Tanh nodes per time step, which nnfast does not load: export it with dynamo=False")
 
 
 class _Filled:
     """A constant tensor of one value whose shape holds the batch size
     (PyTorch's zero initial state: ConstantOfShape of [layers, batch, hidden])."""
 
-    def __init__(self, shape, value):
+    def __init__(self, shape, value, ctx):
         self.shape = list(shape)
         self.value = value
+        self._ctx = ctx
 
     def __array__(self, dtype=None, copy=None):
-        raise ValueError(f"a ConstantOfShape of shape {self.shape} (holding the batch size) is "
-                         "used other than as a recurrent layer's initial state (sliced or not), "
-                         "the one use nnfast loads")
+        raise self._ctx.fail(f"a constant of shape {self.shape} (holding the batch size) is used "
+                             "other than as a recurrent node's initial state (sliced or not), the "
+                             f"one use nnfast loads ({_UNROLLED_RNN})")
 
 
 @folds("ConstantOfShape")
@@ -172,7 +192,7 @@ def fold_constant_of_shape(node, ctx):
         return [np.full(tuple(int(d) for d in shape), value[0], value.dtype)]
     if any(d is not BATCH and not isinstance(d, (int, np.integer)) for d in shape):
         raise ctx.fail(f"a ConstantOfShape of shape {list(shape)}: a size unknown when loading")
-    return [_Filled(shape, value[0])]
+    return [_Filled(shape, value[0], ctx)]
 
 
 @folds("Expand")
@@ -188,7 +208,7 @@ def fold_expand(node, ctx):
     if data.size == 0 or np.any(data != data.reshape(-1)[0]):
         raise ctx.fail(f"an Expand to the shape {list(shape)} (holding the batch size) of a "
                        "constant that is not one value")
-    return [_Filled(shape, data.reshape(-1)[0])]
+    return [_Filled(shape, data.reshape(-1)[0], ctx)]
 
 
 @folds("Slice")
@@ -197,7 +217,7 @@ def fold_slice(node, ctx):
     same value; anything else is shape arithmetic (``nnfast.onnx.ops.shape``)."""
     data = ctx.values.get(node.input[0])
     if isinstance(data, _Filled):
-        return [_Filled(data.shape, data.value)]
+        return [_Filled(data.shape, data.value, ctx)]
     return shape_ops.fold_slice(node, ctx)
 
 
@@ -211,6 +231,8 @@ def fold_shape(node, ctx):
             raise ctx.fail(f"the shape of {layout.squeezed_what} before its Squeeze is not "
                            "known when loading")
         dims = [shape_ops.UNKNOWN_DIM] * 2 if ctx.shape is None else list(ctx.shape)
+        if layout.merge_pending:   # (T, N, 1, H)
+            dims = [dims[0], 1, layout.stack.hidden_size]
         shape = np.array([dims[0], BATCH] + dims[1:], dtype=object)
         return [shape[ctx.attr("start", 0):ctx.attr("end", None)]]
     return shape_ops.fold_shape(node, ctx)
@@ -265,7 +287,7 @@ def import_recurrent(node, ctx):
                            "gives the output sequence Y (take its last step with LastStep)")
     if node.input[0] != ctx.current:
         raise ctx.fail("the data must be its first input X")
-    if layout.squeeze_axis is not None:
+    if layout.squeeze_axis is not None or layout.merge_pending:
         raise ctx.fail("it reads a tensor whose axis of size 1 is not squeezed yet")
     nonlinearity = _check_attributes(ctx, op)
     batch_first = ctx.attr("layout", 0)
@@ -347,14 +369,14 @@ def _check_time_major_region(ctx, name):
         op = node.op_type
         if op == "Shape":  # a side branch: shape arithmetic (fold_shape)
             continue
-        if op in ("Transpose", "Gather", "Slice") and recurrent:
+        if op in ("Transpose", "Gather", "Slice") and recurrent and not _is_merge_transpose(node):
             return
         if op in ("RNN", "LSTM", "GRU"):
             if any(ctx.is_used(extra) for extra in node.output[1:]):
                 return  # import_recurrent names the final state's use
             recurrent = True
-        elif op != "Squeeze" or not recurrent:
-            why = f"{op} {node.name!r} reads it"
+        elif not recurrent or not (op in ("Squeeze", "Reshape") or _is_merge_transpose(node)):
+            why = f"{op} {node.name!r} reads it" + (f" ({_UNROLLED_RNN})" if op == "MatMul" else "")
             break
         name = node.output[0]
     else:
@@ -369,10 +391,15 @@ def _check_time_major_region(ctx, name):
 def import_transpose(node, ctx):
     layout = _layout(ctx)
     perm = ctx.attr("perm")
+    if perm is not None and list(perm) == _MERGE_PERM and layout.squeeze_rank == 4 \
+            and layout.squeeze_axis == 1:
+        layout.squeeze_axis = layout.squeeze_rank = None
+        layout.merge_pending = True   # checked when the recurrent node was read
+        return []
     if perm is None or list(perm) != _SWAP or (ctx.rank is not None and ctx.rank != 3):
         raise ctx.fail(f"a Transpose with perm={perm} of a rank-{ctx.rank} tensor has no nnfast "
                        "layer: nnfast loads the Transposes perm=[1, 0, 2] around recurrent layers")
-    if layout.squeeze_axis is not None:
+    if layout.squeeze_axis is not None or layout.merge_pending:
         raise ctx.fail("it reads a tensor whose axis of size 1 is not squeezed yet")
     if layout.time_major:
         layout.time_major = False
@@ -382,9 +409,56 @@ def import_transpose(node, ctx):
     return []
 
 
+@imports("Reshape")
+def import_reshape(node, ctx):
+    """The dynamo exporter's Reshape of (T, N, 1, H) to (T, N, H); any other
+    Reshape is a flatten (``nnfast.onnx.ops.shape``)."""
+    layout = _layout(ctx)
+    if not layout.merge_pending:
+        if layout.time_major or layout.squeeze_axis is not None:
+            raise ctx.fail("a Reshape of a recurrent layer's time-major output other than the "
+                           "merge of its (num_directions, hidden) axes")
+        return shape_ops.import_reshape(node, ctx)
+    target = list(np.asarray(ctx.value(node.input[1], "shape")).reshape(-1))
+    steps = None if ctx.shape is None else ctx.shape[0]
+    H = layout.stack.hidden_size
+    batch = target[1] if len(target) == 3 else None
+    ok = (len(target) == 3 and target[0] in (None, -1, 0, steps) and target[2] in (-1, H)
+          and (batch is BATCH or (not ctx.attr("allowzero", 0) and batch == 0)
+               or (ctx.batch_size is not None and batch == ctx.batch_size)))
+    if not ok:
+        raise ctx.fail(f"a Reshape of the recurrent layer's (seq_len, batch, 1, {H}) output to "
+                       f"{target}, not to (seq_len, batch, {H})")
+    layout.merge_pending = False
+    return []
+
+
+@folds("Reshape")
+def fold_reshape(node, ctx):
+    """A Reshape of a constant (the dynamo exporter's shape arithmetic)."""
+    data = np.asarray(ctx.value(node.input[0]))
+    target = [int(d) for d in np.asarray(ctx.value(node.input[1], "shape")).reshape(-1)]
+    if not ctx.attr("allowzero", 0):
+        target = [data.shape[i] if d == 0 else d for i, d in enumerate(target)]
+    return [data.reshape(target)]
+
+
+@folds("Mul")
+def fold_mul(node, ctx):
+    """A product of constants (sizes: an unknown size times anything is unknown)."""
+    a, b = (np.asarray(ctx.value(n)) for n in node.input[:2])
+    if a.dtype != object and b.dtype != object:
+        return [a * b]
+    a, b = np.broadcast_arrays(a.astype(object), b.astype(object))
+    if any(v is BATCH for v in list(a.flat) + list(b.flat)):
+        raise ctx.fail("a Mul of the batch size: shape arithmetic nnfast does not follow")
+    out = [None if x is None or y is None else x * y for x, y in zip(a.flat, b.flat)]
+    return [np.array(out, dtype=object).reshape(a.shape)]
+
+
 def _time_axis(ctx, what):
     layout = _layout(ctx)
-    if layout.squeeze_axis is not None:
+    if layout.squeeze_axis is not None or layout.merge_pending:
         raise ctx.fail("it reads a tensor whose axis of size 1 is not squeezed yet")
     if ctx.rank is not None and ctx.rank != 3:
         raise ctx.fail(f"{what} of a rank-{ctx.rank} tensor has no nnfast layer: nnfast has "
