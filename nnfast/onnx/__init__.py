@@ -4,6 +4,12 @@
 Needs the ``onnx`` package (``pip install nnfast[onnx]``), imported only when
 a function here runs. Each layer kind has one exporter and one importer in
 ``nnfast/onnx/ops/`` (see ``nnfast.onnx.registry``).
+
+``SUPPORTED_OPERATORS`` lists the ONNX operators ``load`` builds layers from
+(RNN, LSTM and GRU among them, with the Transpose, Squeeze, Reshape and the
+Gather/Slice of the last time step around them: ``nnfast.onnx.ops.recurrent``),
+``FOLDED_OPERATORS`` those it evaluates on constants and shapes only, and
+``EXPORTED_LAYERS`` the nnfast layers ``export`` writes.
 """
 from nnfast.onnx import ops  # noqa: F401  (registers the converters)
 from nnfast.onnx.export import build, export

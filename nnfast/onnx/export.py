@@ -145,11 +145,18 @@ def build(model, input_shape, opset=17, input_name="input", output_name="output"
     for node in ctx.nodes:  # name the result as the caller asked
         node.output[:] = [output_name if o == out else o for o in node.output]
         node.input[:] = [output_name if i == out else i for i in node.input]
+    in_dims, out_dims = ["batch", *shape], ["batch", *out_shape]
+    from nnfast.onnx.ops.recurrent import dynamic_sequence_axes
+    in_seq, out_seq = dynamic_sequence_axes(model)
+    if in_seq:  # (batch, seq_len, features) through recurrent layers: any seq_len
+        in_dims[1] = "sequence"
+    if out_seq:
+        out_dims[1] = "sequence"
     helper = onnx.helper
     graph = helper.make_graph(
         ctx.nodes, type(model).__name__,
-        [helper.make_tensor_value_info(input_name, ctx.elem_type, ["batch", *shape])],
-        [helper.make_tensor_value_info(output_name, ctx.elem_type, ["batch", *out_shape])],
+        [helper.make_tensor_value_info(input_name, ctx.elem_type, in_dims)],
+        [helper.make_tensor_value_info(output_name, ctx.elem_type, out_dims)],
         initializer=ctx.initializers)
     opset_id = helper.make_opsetid("", int(opset))
     proto = helper.make_model(graph, opset_imports=[opset_id], producer_name="nnfast")
@@ -169,8 +176,14 @@ def export(model, path, input_shape, opset=17, input_name="input", output_name="
         is left as it was.
     path : str or os.PathLike
     input_shape : tuple of int
-        One sample's shape, without the batch axis: ``(784,)``, ``(1, 28, 28)``.
-        The batch axis is exported as the dynamic dimension ``"batch"``.
+        One sample's shape, without the batch axis: ``(784,)``, ``(1, 28, 28)``,
+        ``(seq_len, features)``. The batch axis is exported as the dynamic
+        dimension ``"batch"``; the seq_len of a model that starts with a
+        recurrent layer (RNN, LSTM, GRU, followed by activations and more
+        recurrent layers up to a LastStep or the end) as ``"sequence"``.
+        A recurrent layer's graph reads ``x`` only: it starts from a zero
+        state and runs every sequence to its full length (``forward``'s
+        ``h0`` and ``lengths`` are arguments of a call, not of the model).
     opset : int, default 17
         The ONNX opset (13 or newer).
     input_name, output_name : str

@@ -292,7 +292,11 @@ def load(path):
         ``nf.onnx.FOLDED_OPERATORS``): what ``torch.onnx.export`` writes
         for an ``nn.Sequential`` of nnfast's layer kinds, or a forward that
         calls them in turn (``x.view(x.size(0), -1)`` included), and what
-        ``nf.onnx.export`` writes.
+        ``nf.onnx.export`` writes. Recurrent models too: ONNX's RNN, LSTM
+        and GRU nodes with the Transposes, Squeezes and zero initial states
+        that nnfast and PyTorch write around them, and the Gather of the last
+        time step (``nnfast.onnx.ops.recurrent`` says which forms and what is
+        refused).
 
     Returns
     -------

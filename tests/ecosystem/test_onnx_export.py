@@ -34,11 +34,17 @@ def workload_model(name):
     return model
 
 
-# lstm-seq is left out: LSTM has no ONNX converter yet (see below)
-MODELS = {name: (lambda name=name: workload_model(name), workloads.INPUT_SHAPE)
-          for name in workloads.WORKLOADS if name != "lstm-seq"}
+MODELS = {name: (lambda name=name: workload_model(name), workloads.input_shape(name))
+          for name in workloads.WORKLOADS}
 MODELS["every-layer-kind"] = (every_layer_kind, (1, 13, 12))
 MODELS["single-linear"] = (lambda: L.Linear(5, 3), (5,))
+# recurrent layers: hidden sizes other than the input sizes, 1 and 2 layers
+MODELS["lstm-2-layers"] = (lambda: nf.Sequential([L.LSTM(4, 7, num_layers=2), L.LastStep(),
+                                                  L.Linear(7, 3)]), (6, 4))
+MODELS["gru-sequence"] = (lambda: nf.Sequential([L.GRU(5, 3, num_layers=2), L.Tanh()]), (6, 5))
+MODELS["gru-1-layer"] = (lambda: nf.Sequential([L.GRU(3, 8), L.LastStep()]), (5, 3))
+MODELS["rnn-relu-then-tanh"] = (lambda: nf.Sequential([L.RNN(4, 6, nonlinearity="relu"),
+                                                       L.RNN(6, 2, num_layers=2)]), (5, 4))
 
 
 def run_onnxruntime(path, x):
@@ -52,16 +58,7 @@ def test_every_layer_kind_has_an_exporter():
     from nnfast.onnx.registry import EXPORTERS
     kinds = {obj for obj in vars(L).values()
              if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
-    # The recurrent layers have no converter yet (ONNX's LSTM/GRU/RNN take
-    # their gates in another order than torch's and nnfast's): exporting one
-    # is the TypeError naming it, tested below.
-    not_yet = {L.RNN, L.LSTM, L.GRU}
-    assert (kinds - not_yet) | {nf.Sequential} == set(EXPORTERS)
-
-
-def test_a_layer_without_converter_is_named(tmp_path):
-    with pytest.raises(TypeError, match=r"cannot export nnfast.layers.recurrent.LSTM .*no converter"):
-        nf.onnx.export(nf.Sequential(L.LSTM(3, 4)), tmp_path / "m.onnx", (5, 3))
+    assert kinds | {nf.Sequential} == set(EXPORTERS)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
