@@ -393,7 +393,8 @@ def _build_optimizer(model, desc, arrays, name):
         opt.load_state_dict(_decode(desc.get("state"), arrays, name))
     except (TypeError, ValueError, KeyError, IndexError, RecursionError) as e:
         raise ValueError(f"{name!r}: cannot rebuild the {desc.get('class')} optimizer: {e}") from None
-    if lr is not None and hasattr(opt, "lr"):
+    # (the saved groups keep their own rates; "lr" is the first one's)
+    if lr is not None and hasattr(opt, "lr") and len(getattr(opt, "param_groups", ())) <= 1:
         opt.lr = lr
     return opt
 

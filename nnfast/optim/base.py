@@ -142,7 +142,7 @@ class Optimizer:
         known = set(self.defaults) | {"params", "initial_lr"}
         unknown = [k for k in param_group if k not in known]
         if unknown:
-            raise ValueError(f"{where} has unknown keys {sorted(map(repr, unknown))}; "
+            raise ValueError(f"{where} has unknown keys {', '.join(sorted(map(repr, unknown)))}; "
                              f"{type(self).__name__} groups take 'params', 'initial_lr' and "
                              f"its hyper-parameters {sorted(self.defaults)}")
         params = param_group["params"]
@@ -218,9 +218,10 @@ class Optimizer:
         """Update every parameter from its ``grad`` (one fused kernel call
         each), with its group's hyper-parameters."""
         kernels = _backend.kernels()
+        # every group checked before any parameter changes
+        hypers = [self._group_hyper(group, g) for g, group in enumerate(self.param_groups)]
         i = 0
-        for g, group in enumerate(self.param_groups):
-            hyper = self._group_hyper(group, g)
+        for g, (group, hyper) in enumerate(zip(self.param_groups, hypers)):
             for p in group["params"]:
                 state = self.state.get(p)
                 if state is None:      # a Parameter put into group["params"] by hand
