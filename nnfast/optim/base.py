@@ -167,12 +167,13 @@ class Optimizer:
         re-checked only when a value changed since the last call."""
         names = self.defaults
         try:
-            snapshot = tuple(group[k] for k in names) + (group["initial_lr"],)
+            values = tuple(map(group.__getitem__, names)) + (group["initial_lr"],)
         except KeyError as e:
             raise ValueError(f"param_groups[{g}] has no hyper-parameter {e.args[0]!r}") from None
+        # the types too: True == 1, but lr=True is refused
+        snapshot = (values, tuple(map(type, values)))
         cached = self._checked.get(id(group))
-        if cached is not None and cached[0] == snapshot and all(
-                type(a) is type(b) for a, b in zip(cached[0], snapshot)):
+        if cached is not None and cached[0] == snapshot:
             return cached[1]
         try:
             hyper = self._check_hyper(**{k: group[k] for k in names})
