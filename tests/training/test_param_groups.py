@@ -327,3 +327,16 @@ def test_load_state_dict_bad_groups_changes_nothing(edit, words):
     with pytest.raises((ValueError, TypeError), match=words):
         opt.load_state_dict(d)
     assert [dict(g) for g in opt.param_groups] == before
+
+
+def test_distributed_wrapper_forwards_the_groups():
+    from nnfast import distributed as dist
+    model = _model()
+    inner = nf.optim.SGD([{"params": model[0].parameters(), "lr": 0.1},
+                          {"params": model[2].parameters()}], lr=0.01)
+    opt = dist.DistributedOptimizer(inner, model=model)
+    assert opt.param_groups is inner.param_groups and opt.params == model.parameters()
+    X, y = _data()
+    nf.fit(model, X, y, loss=nf.losses.CrossEntropyLoss(), optimizer=opt, epochs=2,
+           schedule=nf.optim.StepLR(1, gamma=0.5), verbose=0)
+    assert [g["lr"] for g in inner.param_groups] == [0.05, 0.005]
