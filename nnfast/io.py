@@ -107,7 +107,7 @@ def save(model, path, optimizer=None, training=None):
         "optimizer": None,
     }
     if optimizer is not None:
-        header["optimizer"] = _describe_optimizer(optimizer, arrays)
+        header["optimizer"] = _describe_optimizer(optimizer, arrays, params)
     if training is not None:
         header["training"] = _encode(training, arrays)
     arrays[HEADER_KEY] = np.array(json.dumps(header, allow_nan=True))
@@ -129,11 +129,23 @@ def _describe(layer, registry):
     return {"class": name, "config": config}
 
 
-def _describe_optimizer(optimizer, arrays):
+def _param_order(optimizer, model_params):
+    """For each of the optimizer's parameters (in its ``params`` order, group
+    after group), its index in ``model.parameters()``; None when one is not
+    the model's."""
+    index = {id(p): i for i, p in enumerate(model_params)}
+    order = [index.get(id(p)) for p in getattr(optimizer, "params", None) or []]
+    return None if not order or None in order else order
+
+
+def _describe_optimizer(optimizer, arrays, model_params):
     name = type(optimizer).__name__
     if optimizer_registry().get(name) is not type(optimizer):
         raise TypeError(f"optimizer must be an nnfast.optim optimizer to be saved, got {type(optimizer).__name__}")
+    # the state refers to parameters by their place in the optimizer's
+    # groups: where each sits in the model lets ``load`` put it back there
     desc = {"class": name, "lr": _jsonable_scalar(getattr(optimizer, "lr", None)),
+            "param_order": _param_order(optimizer, model_params),
             "config": None, "state": None}
     if callable(getattr(optimizer, "config", None)):
         desc["config"] = _encode(optimizer.config(), arrays)
@@ -362,18 +374,27 @@ def _build_optimizer(model, desc, arrays, name):
     if cls is None:
         raise ValueError(f"{name!r}: unknown optimizer class {desc.get('class')!r}")
     lr = desc.get("lr")
+    params = model.parameters()
+    order = desc.get("param_order")
+    if order is not None:
+        if (not isinstance(order, list) or not order
+                or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(params)
+                           for i in order) or len(set(order)) != len(order)):
+            raise ValueError(f"{name!r}: corrupt optimizer description (param_order)")
+        params = [params[i] for i in order]
     try:
         config = _decode(desc.get("config"), arrays, name)
         if isinstance(config, dict):
-            opt = cls(model.parameters(), **config)
+            opt = cls(params, **config)
         elif lr is not None:
-            opt = cls(model.parameters(), lr=lr)
+            opt = cls(params, lr=lr)
         else:
-            opt = cls(model.parameters())
+            opt = cls(params)
         opt.load_state_dict(_decode(desc.get("state"), arrays, name))
     except (TypeError, ValueError, KeyError, IndexError, RecursionError) as e:
         raise ValueError(f"{name!r}: cannot rebuild the {desc.get('class')} optimizer: {e}") from None
-    if lr is not None and hasattr(opt, "lr"):
+    # (the saved groups keep their own rates; "lr" is the first one's)
+    if lr is not None and hasattr(opt, "lr") and len(getattr(opt, "param_groups", ())) <= 1:
         opt.lr = lr
     return opt
 
@@ -424,6 +445,13 @@ def read_training_state(path, model, optimizer=None):
             raise ValueError(f"{name!r} holds the state of a {desc.get('class') if isinstance(desc, dict) else None} "
                              f"optimizer, not of this {type(optimizer).__name__}")
         state = _decode(desc.get("state"), arrays, name)
+        saved_order = desc.get("param_order")
+        if saved_order is not None and saved_order != _param_order(optimizer, model.parameters()):
+            raise ValueError(f"{name!r}: cannot restore the {type(optimizer).__name__} state: it was "
+                             f"saved for the model's parameters {saved_order} in the optimizer's "
+                             f"order (group after group), this optimizer holds "
+                             f"{_param_order(optimizer, model.parameters())}: build its parameter "
+                             "groups as they were")
         try:
             optimizer.load_state_dict(state)
         except (TypeError, ValueError, KeyError) as e:

@@ -13,7 +13,10 @@ class ModelSummary:
         One sample's shape (no batch axis).
     rows : list of (name, output_shape, n_parameters)
         ``name`` is "<index> <ClassName>" (indices joined by "." inside
-        nested Sequentials); ``output_shape`` one sample's, no batch axis.
+        nested Sequentials); ``output_shape`` one sample's, no batch axis
+        (after a layer that merges the batch axis into others, as
+        ``Flatten(start_dim=0)``, the whole shape, its first entry the
+        string "N*<size>").
     total : int
         Parameters of the whole model (every one is trainable).
     dtype : numpy dtype or None
@@ -45,7 +48,17 @@ class ModelSummary:
 
 
 def _shape(shape):
+    if shape and isinstance(shape[0], str):   # the batch axis merged into the first
+        return "(" + ", ".join(str(d) for d in shape) + ")"
     return "(" + ", ".join(["N"] + [str(d) for d in shape]) + ")"
+
+
+def _merges_batch_axis(layer, x):
+    """True for a layer whose output's axis 0 is not the batch axis alone:
+    a Flatten from axis 0 over more than one axis."""
+    from nnfast.layers.flatten import Flatten
+    return (isinstance(layer, Flatten) and layer.start_dim in (0, -x.ndim)
+            and layer.end_dim % x.ndim > 0)
 
 
 def _size(n_bytes):
@@ -93,21 +106,29 @@ def summarize(model, input_shape):
     x = np.zeros((1,) + input_shape, dtype=dtype or np.float32)
     rows = []
     with eval_mode(model):
-        _walk(model, x, "", rows)
+        _walk(model, x, "", rows, [False])
     return ModelSummary(input_shape, rows, count_params(model), dtype)
 
 
-def _walk(layer, x, prefix, rows):
+def _walk(layer, x, prefix, rows, batch_merged):
+    """Append ``layer``'s rows; ``batch_merged[0]`` becomes True once a layer
+    has merged the batch axis (of size 1 here) into others."""
     from nnfast.network import Sequential
 
     if isinstance(layer, Sequential) and type(layer).forward is Sequential.forward:
         for i, sub in enumerate(layer.layers):
-            x = _walk(sub, x, f"{prefix}{i}" if not prefix else f"{prefix}.{i}", rows)
+            x = _walk(sub, x, f"{prefix}{i}" if not prefix else f"{prefix}.{i}", rows, batch_merged)
         return x
     name = f"{prefix} {type(layer).__name__}" if prefix else type(layer).__name__
     try:
         out = np.asarray(layer.forward(x))
     except (ValueError, TypeError) as e:
         raise ValueError(f"input_shape {_shape(x.shape[1:])} does not fit layer {name}: {e}") from None
-    rows.append((name, tuple(out.shape[1:]), count_params(layer)))
+    if not batch_merged[0] and x.ndim and _merges_batch_axis(layer, x):
+        batch_merged[0] = True
+    if batch_merged[0] and out.ndim:
+        shape = (f"N*{out.shape[0]}",) + tuple(out.shape[1:])
+    else:
+        shape = tuple(out.shape[1:])
+    rows.append((name, shape, count_params(layer)))
     return out

@@ -1,19 +1,38 @@
-"""Learning-rate callbacks: a schedule per epoch, and a cut on a plateau."""
+"""Learning-rate callbacks: a schedule per epoch, and a cut on a plateau.
+
+With an optimizer that has parameter groups (``optimizer.param_groups``, as
+nnfast's and torch.optim's), both act on every group's own ``lr``, as
+torch.optim.lr_scheduler does: a schedule scales each group's
+``initial_lr``, a plateau cuts each group's rate by ``factor``. Other
+optimizers are driven through their ``lr`` attribute.
+"""
 from nnfast._validation import check_float, check_int
 from nnfast.callbacks.base import Callback
 from nnfast.callbacks.monitor import (check_monitor_available, improved, monitored_value,
                                       resolve_mode)
 
 
+def _groups(optimizer):
+    """The optimizer's parameter groups (dicts with an ``"lr"``), or None."""
+    groups = getattr(optimizer, "param_groups", None)
+    if isinstance(groups, list) and groups and all(
+            isinstance(g, dict) and "lr" in g for g in groups):
+        return groups
+    return None
+
+
 class LearningRateScheduler(Callback):
     """Set the optimizer's ``lr`` at the start of each epoch to
-    ``schedule(epoch, base_lr)``.
+    ``schedule(epoch, base_lr)``; each parameter group's ``lr`` to
+    ``schedule(epoch, group["initial_lr"])``.
 
     ``epoch`` counts from 0 and ``base_lr`` is the optimizer's
     ``initial_lr`` (the rate it was built with; its ``lr`` at the start of
     ``fit`` if it has none), as ``nf.fit(..., schedule=...)`` and the
-    schedules in ``nf.optim`` (StepLR, CosineLR) take them. (Keras passes
-    the current rate instead of the initial one.)
+    schedules in ``nf.optim`` (StepLR, CosineLR) take them; with parameter
+    groups, each group's own ``initial_lr`` (its ``lr`` when it was added),
+    as torch's LambdaLR scales each group's. (Keras passes the current rate
+    instead of the initial one.)
 
     Parameters
     ----------
@@ -35,16 +54,27 @@ class LearningRateScheduler(Callback):
                             f"{type(self.optimizer).__name__} has none")
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = check_float(self.schedule(epoch, self.trainer.base_lr), "schedule(epoch, base_lr)", 0.0)
-        self.optimizer.lr = lr
+        groups = _groups(self.optimizer)
+        if groups is None:
+            lr = check_float(self.schedule(epoch, self.trainer.base_lr), "schedule(epoch, base_lr)", 0.0)
+            self.optimizer.lr = lr
+            lrs = [lr]
+        else:
+            # every group's rate computed (and checked) before any is set
+            lrs = [check_float(self.schedule(epoch, g.get("initial_lr", self.trainer.base_lr)),
+                               "schedule(epoch, base_lr)", 0.0) for g in groups]
+            for g, lr in zip(groups, lrs):
+                g["lr"] = lr
         if self.verbose:
-            print(f"LearningRateScheduler: epoch {epoch + 1}: lr {lr:g}", flush=True)
+            print(f"LearningRateScheduler: epoch {epoch + 1}: lr "
+                  f"{', '.join(f'{lr:g}' for lr in lrs)}", flush=True)
 
 
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` has not
     improved for ``patience`` epochs (Keras's rule, with its ``cooldown``
-    and ``min_lr``).
+    and ``min_lr``); with parameter groups, every group's rate, each down
+    to its ``min_lr`` (as torch's ReduceLROnPlateau).
 
     Parameters
     ----------
@@ -55,7 +85,7 @@ class ReduceLROnPlateau(Callback):
     mode : {"auto", "min", "max"}
     cooldown : int >= 0, default 0
         Epochs to wait after a cut before counting again.
-    min_lr : float >= 0, default 0
+    min_lr : float >= 0, or a list of them (one per parameter group), default 0
     verbose : int, default 0
     """
 
@@ -67,7 +97,13 @@ class ReduceLROnPlateau(Callback):
         self.patience = check_int(patience, "patience", 0)
         self.min_delta = check_float(min_delta, "min_delta", 0.0)
         self.cooldown = check_int(cooldown, "cooldown", 0)
-        self.min_lr = check_float(min_lr, "min_lr", 0.0)
+        if isinstance(min_lr, (list, tuple)):
+            if not min_lr:
+                raise ValueError("min_lr must be a float or a non-empty list of floats (one per "
+                                 "parameter group), got an empty list")
+            self.min_lr = [check_float(v, f"min_lr[{i}]", 0.0) for i, v in enumerate(min_lr)]
+        else:
+            self.min_lr = check_float(min_lr, "min_lr", 0.0)
         self.verbose = check_int(verbose, "verbose", 0)
         self.wait = 0
         self.cooldown_counter = 0
@@ -75,9 +111,15 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs=None):
         check_monitor_available("ReduceLROnPlateau", self.monitor, self.trainer)
-        if not hasattr(self.optimizer, "lr"):
+        if not hasattr(self.optimizer, "lr") and _groups(self.optimizer) is None:
             raise TypeError(f"ReduceLROnPlateau needs an optimizer with an lr attribute; "
                             f"{type(self.optimizer).__name__} has none")
+        if isinstance(self.min_lr, list):
+            groups = _groups(self.optimizer)
+            n = 1 if groups is None else len(groups)
+            if len(self.min_lr) != n:
+                raise ValueError(f"min_lr must give one rate per parameter group: the optimizer "
+                                 f"has {n}, min_lr has {len(self.min_lr)}")
 
     def on_epoch_end(self, epoch, logs=None):
         current = monitored_value("ReduceLROnPlateau", self.monitor, logs)
@@ -89,15 +131,29 @@ class ReduceLROnPlateau(Callback):
             self.wait = 0
         elif self.cooldown_counter <= 0:
             self.wait += 1
-            if self.wait >= self.patience:
-                old = float(self.optimizer.lr)
-                if old > self.min_lr:
-                    new = max(old * self.factor, self.min_lr)
-                    self.optimizer.lr = new
-                    if self.verbose:
-                        print(f"ReduceLROnPlateau: epoch {epoch + 1}: lr {old:g} -> {new:g}", flush=True)
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+            if self.wait >= self.patience and self._reduce(epoch):
+                self.cooldown_counter = self.cooldown
+                self.wait = 0
+
+    def _reduce(self, epoch):
+        """Cut the rate(s) above their floor; True if any was cut."""
+        groups = _groups(self.optimizer)
+        n = 1 if groups is None else len(groups)
+        floors = self.min_lr if isinstance(self.min_lr, list) else [self.min_lr] * n
+        olds = [float(self.optimizer.lr)] if groups is None else [float(g["lr"]) for g in groups]
+        news = [max(old * self.factor, floor) if old > floor else old
+                for old, floor in zip(olds, floors)]
+        if news == olds:
+            return False
+        if groups is None:
+            self.optimizer.lr = news[0]
+        else:
+            for g, new in zip(groups, news):
+                g["lr"] = new
+        if self.verbose:
+            changes = ", ".join(f"{old:g} -> {new:g}" for old, new in zip(olds, news))
+            print(f"ReduceLROnPlateau: epoch {epoch + 1}: lr {changes}", flush=True)
+        return True
 
     def state_dict(self):
         return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best}

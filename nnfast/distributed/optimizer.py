@@ -186,7 +186,7 @@ class DistributedOptimizer:
         return getattr(self.__dict__["optimizer"], name)
 
     def __setattr__(self, name, value):
-        if name in ("lr", "initial_lr", "defaults", "state"):
+        if name in ("lr", "initial_lr", "defaults", "state", "param_groups"):
             setattr(self.optimizer, name, value)
         else:
             object.__setattr__(self, name, value)

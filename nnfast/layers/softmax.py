@@ -1,40 +1,55 @@
-"""Softmax and LogSoftmax over axis 1 (the class or channel axis)."""
+"""Softmax and LogSoftmax over one axis, ``dim`` (default 1: the class or
+channel axis), as torch.nn.Softmax(dim) and torch.nn.LogSoftmax(dim)."""
+import math
 
 from nnfast import _backend
 from nnfast._validation import as_float_array
+from nnfast.layers._axes import check_dim, min_rank, normalize_dim
 from nnfast.layers.base import Layer
 
 
-class _OverClasses(Layer):
-    """Normalises over axis 1 of (n_samples, C) or (n_samples, C, *spatial) input.
+class _OverOneAxis(Layer):
+    """Normalises over axis ``dim`` of input of any rank.
 
-    N-D input is viewed as (n_samples, C, size) without a copy; the kernels walk the
-    C entries of each of the n_samples * size vectors with a stride. Backward reads
-    the saved output. Float32/float64 keep their dtype; other numeric input
-    is cast to float32.
+    The input is viewed as (outer, C, inner) without a copy, C the size of
+    axis ``dim``, outer the product of the axes before it and inner of those
+    after it; the kernels walk the C entries of each of the outer * inner
+    vectors with stride ``inner`` (1 when ``dim`` is the last axis: the
+    contiguous case). Backward reads the saved output. Float32/float64 keep
+    their dtype; other numeric input is cast to float32.
+
+    Parameters
+    ----------
+    dim : int, default 1
+        The axis to normalise over; negative counts from the end (-1: the
+        last). The default, the class axis of (n_samples, C) logits and the
+        channel axis of (n_samples, C, *spatial) maps, is what nnfast did
+        before ``dim`` existed (torch.nn.Softmax requires ``dim``).
     """
 
     _forward_kernel = None
     _backward_kernel = None
 
-    def __init__(self):
+    def __init__(self, dim=1):
         super().__init__()
+        self.dim = check_dim(dim)
         self._out = None
-        self._config = {}
+        self._config = {"dim": self.dim}
 
-    @staticmethod
-    def _as_3d(a):
-        return a.reshape(a.shape[0], a.shape[1], -1)
+    def _as_3d(self, a):
+        axis = normalize_dim(self.dim, a.shape, owner=f"{type(self).__name__}'s ")
+        return a.reshape(math.prod(a.shape[:axis]), a.shape[axis], math.prod(a.shape[axis + 1:]))
 
     def forward(self, x):
-        """x : (n_samples, C) or (n_samples, C, *spatial) -> same shape,
-        normalised over axis 1"""
-        x = as_float_array(x, "x", min_ndim=2)
-        if x.ndim < 2:
-            raise ValueError(f"x must have at least 2 dimensions (n_samples, C, ...) for "
-                             f"{type(self).__name__} over axis 1, got shape {x.shape}")
+        """x : any shape with axis ``dim`` -> same shape, normalised over ``dim``"""
+        need = min_rank(self.dim)
+        x = as_float_array(x, "x", min_ndim=need)
+        if x.ndim < need:
+            raise ValueError(f"x must have at least {need} dimensions for {type(self).__name__} "
+                             f"over dim={self.dim}, got shape {x.shape}")
+        view = self._as_3d(x)
         out = self._new_array("out", x.shape, x.dtype)
-        getattr(_backend.kernels(), self._forward_kernel)(self._as_3d(x), self._as_3d(out))
+        getattr(_backend.kernels(), self._forward_kernel)(view, out.reshape(view.shape))
         self._out = out
         self._grad_output_shape = out.shape
         return out
@@ -47,20 +62,23 @@ class _OverClasses(Layer):
         if not self.requires_input_grad:
             return None
         grad_input = self._new_array("grad_input", g.shape, g.dtype)
+        out = self._as_3d(self._out)
         getattr(_backend.kernels(), self._backward_kernel)(
-            self._as_3d(self._out), self._as_3d(g), self._as_3d(grad_input))
+            out, g.reshape(out.shape), grad_input.reshape(out.shape))
         return grad_input
 
 
-class Softmax(_OverClasses):
-    """y = exp(x - max) / sum(exp(x - max)) over axis 1; finite for any finite x."""
+class Softmax(_OverOneAxis):
+    """y = exp(x - max) / sum(exp(x - max)) over axis ``dim`` (default 1);
+    finite for any finite x. See ``_OverOneAxis`` for ``dim``."""
 
     _forward_kernel = "softmax_forward"
     _backward_kernel = "softmax_backward"
 
 
-class LogSoftmax(_OverClasses):
-    """y = (x - max) - log(sum(exp(x - max))) over axis 1; finite for any finite x."""
+class LogSoftmax(_OverOneAxis):
+    """y = (x - max) - log(sum(exp(x - max))) over axis ``dim`` (default 1);
+    finite for any finite x. See ``_OverOneAxis`` for ``dim``."""
 
     _forward_kernel = "log_softmax_forward"
     _backward_kernel = "log_softmax_backward"

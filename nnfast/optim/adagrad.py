@@ -38,8 +38,8 @@ class Adagrad(Optimizer):
     def _check_hyper(self, lr, lr_decay, weight_decay, initial_accumulator_value, eps, l1):
         return check_adagrad_hyper(lr, lr_decay, weight_decay, initial_accumulator_value, eps, l1)
 
-    def _update(self, kernels, p, value, grad, state):
+    def _update(self, kernels, p, value, grad, state, hyper):
         state_sum = self._buffer(state, "sum", p.value,
-                                 self.defaults["initial_accumulator_value"]).reshape(-1)
+                                 hyper["initial_accumulator_value"]).reshape(-1)
         state["step"] = step = state.get("step", 0) + 1
-        run_adagrad(kernels, value, grad, state_sum, step, self.defaults)
+        run_adagrad(kernels, value, grad, state_sum, step, hyper)

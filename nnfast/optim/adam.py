@@ -52,8 +52,8 @@ class Adam(Optimizer):
         hyper["amsgrad"] = check_bool(amsgrad, "amsgrad")
         return hyper
 
-    def _update(self, kernels, p, value, grad, state):
-        h = self.defaults
+    def _update(self, kernels, p, value, grad, state, hyper):
+        h = hyper
         if self._DECOUPLED_WEIGHT_DECAY:
             if h["weight_decay"] != 0:
                 # torch multiplies in the parameter's dtype: float32 stays float32

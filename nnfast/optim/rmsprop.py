@@ -42,8 +42,8 @@ class RMSProp(Optimizer):
     def _check_hyper(self, lr, alpha, eps, weight_decay, momentum, centered, l1):
         return check_rmsprop_hyper(lr, alpha, eps, weight_decay, momentum, centered, l1)
 
-    def _update(self, kernels, p, value, grad, state):
-        h = self.defaults
+    def _update(self, kernels, p, value, grad, state, hyper):
+        h = hyper
         square_avg = self._buffer(state, "square_avg", p.value).reshape(-1)
         buf = grad_avg = None
         if h["momentum"] > 0:

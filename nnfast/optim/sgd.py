@@ -42,9 +42,9 @@ class SGD(Optimizer):
     def _check_hyper(self, lr, momentum, dampening, nesterov, weight_decay, l1):
         return check_sgd_hyper(lr, momentum, dampening, nesterov, weight_decay, l1)
 
-    def _update(self, kernels, p, value, grad, state):
+    def _update(self, kernels, p, value, grad, state, hyper):
         buf, first = None, False
-        if self.defaults["momentum"] != 0:
+        if hyper["momentum"] != 0:
             first = "momentum_buffer" not in state
             buf = self._buffer(state, "momentum_buffer", p.value).reshape(-1)
-        run_sgd(kernels, value, grad, buf, self.defaults, first)
+        run_sgd(kernels, value, grad, buf, hyper, first)

@@ -324,10 +324,10 @@ class _BaseMLP(EpochTrainer, BaseEstimator):
             for w in weights:
                 squares += float(np.dot(w, w))
             loss += 0.5 * alpha * squares / sw_sum
-            opt_weights.defaults["weight_decay"] = alpha / sw_sum
+            opt_weights.param_groups[0]["weight_decay"] = alpha / sw_sum
             if adam:  # scikit-learn's epsilon, on sqrt(v) (see the module docstring)
                 t = opt_weights.state[first].get("step", 0) + 1
-                opt_weights.defaults["eps"] = opt_intercepts.defaults["eps"] = (
+                opt_weights.param_groups[0]["eps"] = opt_intercepts.param_groups[0]["eps"] = (
                     epsilon / math.sqrt(1.0 - beta_2 ** t))
             opt_weights.zero_grad()
             opt_intercepts.zero_grad()

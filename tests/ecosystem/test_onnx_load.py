@@ -252,8 +252,6 @@ def test_branches_are_named():
      ["N", 2, 5, 5], "count_include_pad=0 with padding"),
     (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], pads=[2, 2, 2, 2]), {},
      ["N", 2, 5, 5], "padding must be at most half of kernel_size"),
-    (helper.make_node("Softmax", ["x"], ["y"], axis=3), {}, ["N", 2, 5, 5], "axis=3"),
-    (helper.make_node("Softmax", ["x"], ["y"]), {}, ["N", 2, 5, 5], r"axis=-1 over a rank-4 input \(opset 17\)"),
     (helper.make_node("Flatten", ["x"], ["y"], axis=2), {}, ["N", 2, 5, 5], "axis=2"),
     (helper.make_node("Reshape", ["x", "s"], ["y"]), {"s": np.array([-1, 5], np.int64)},
      ["N", 2, 5, 5], r"Reshape to \[-1, 5\] is not a flatten to \(batch, features\) = \(batch, 50\)"),
@@ -297,3 +295,20 @@ def test_bad_files_and_graph_shapes_are_named(tmp_path):
     dangling = make_graph([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["a"], ["b"])],
                           ["N", 3], ["N", 3], output_name="a")
     _fails(dangling, "its output 'a' is not the end of the chain")
+
+
+@pytest.mark.parametrize("axis, opset, dim", [(3, 17, 3), (None, 17, -1), (-3, 13, -3), (1, 11, 1)])
+def test_softmax_axis_loads_as_dim(axis, opset, dim):
+    kwargs = {} if axis is None else {"axis": axis}
+    shape = ["N", 4] if opset < 13 else ["N", 2, 5, 5]
+    proto = make_graph([helper.make_node("Softmax", ["x"], ["y"], **kwargs)], shape, shape,
+                       opset=opset)
+    (layer,) = nf.onnx.load(proto)
+    assert type(layer).__name__ == "Softmax" and layer.dim == dim
+
+
+def test_softmax_before_opset_13_over_flattened_axes_is_refused():
+    # opset < 13 normalised over axes axis..end flattened together
+    proto = make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1)], ["N", 2, 5, 5],
+                       ["N", 2, 5, 5], opset=11)
+    _fails(proto, r"axis=1 over a rank-4 input \(opset 11\) normalises over several axes")

@@ -42,7 +42,8 @@ def test_flatten_in_a_network():
 
 
 def test_flatten_config():
-    assert nf.layers.Flatten().config() == {} and repr(nf.layers.Flatten()) == "Flatten()"
+    assert nf.layers.Flatten().config() == {"start_dim": 1, "end_dim": -1}
+    assert repr(nf.layers.Flatten(2, 3)) == "Flatten(start_dim=2, end_dim=3)"   # torch's repr
 
 
 @pytest.mark.parametrize("x, exc, words", [

@@ -40,6 +40,13 @@ OPTIMIZERS = {
     "adam-amsgrad": lambda p: nf.optim.Adam(p, lr=3e-3, amsgrad=True),
     "adamw": lambda p: nf.optim.AdamW(p, lr=3e-3),
     "rmsprop": lambda p: nf.optim.RMSProp(p, lr=1e-3, momentum=0.5, centered=True),
+    # two parameter groups (the convolution's; the rest), each with its own
+    # rate and decay, cut and scheduled group by group
+    "sgd-two-groups": lambda p: nf.optim.SGD(
+        [{"params": p[:2], "lr": 0.1}, {"params": p[2:], "weight_decay": 1e-3}],
+        lr=0.05, momentum=0.9),
+    "adamw-two-groups": lambda p: nf.optim.AdamW(
+        [{"params": p[2:], "weight_decay": 0.0}, {"params": p[:2], "lr": 1e-2}], lr=3e-3),
 }
 
 
@@ -89,6 +96,10 @@ def equal_runs(a, b):
         for k in sa:
             assert np.array_equal(sa[k], sb[k]), k
     assert opt_a.lr == opt_b.lr
+    assert len(opt_a.param_groups) == len(opt_b.param_groups)
+    for g, h in zip(opt_a.param_groups, opt_b.param_groups):
+        assert {k: v for k, v in g.items() if k != "params"} == \
+            {k: v for k, v in h.items() if k != "params"}
     for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"):
         assert h_a[key] == h_b[key], key
     assert cbs_a[0].state_dict()["best"] == cbs_b[0].state_dict()["best"]

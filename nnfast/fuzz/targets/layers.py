@@ -171,6 +171,41 @@ def dropout_args(draw):
     return _with_bad(draw, kwargs, bad)
 
 
+# Axis arguments that are no axis of any input up to 4-D, or no int at all.
+BAD_DIMS = st.sampled_from([True, False, 1.5, 1.0, "1", None, np.float64(1.0), [1], 4, 10, -5,
+                            2**63, -2**70])
+
+
+def _min_rank(dim):
+    return dim + 1 if dim >= 0 else -dim
+
+
+@st.composite
+def softmax_args(draw):
+    kwargs = {}
+    if draw(st.booleans()):
+        kwargs["dim"] = draw(st.one_of(st.integers(-4, 3), st.integers(-4, 3).map(np.int64)))
+    return _with_bad(draw, kwargs, {"dim": BAD_DIMS})
+
+
+def _flatten_ranks(start_dim, end_dim):
+    """The ranks (2 to 4) of the inputs Flatten(start_dim, end_dim) takes."""
+    return [r for r in range(max(2, _min_rank(start_dim), _min_rank(end_dim)), 5)
+            if start_dim % r <= end_dim % r]
+
+
+@st.composite
+def flatten_args(draw):
+    kwargs = {}
+    if draw(st.booleans()):
+        start, end = draw(st.tuples(st.integers(-4, 3), st.integers(-4, 3)).filter(
+            lambda se: _flatten_ranks(*se)))
+        kwargs = {"start_dim": start, "end_dim": end}
+    bad = {"start_dim": BAD_DIMS, "end_dim": BAD_DIMS}
+    if draw(st.integers(0, 7)) == 0:   # an end before the start, as no rank can fix
+        pair = draw(st.sampled_from([(2, 1), (-1, -2), (3, 0), (0, -5)]))
+        return {"start_dim": pair[0], "end_dim": pair[1]}, False
+    return _with_bad(draw, kwargs, bad)
 
 
 # -- shapes ------------------------------------------------------------------
@@ -215,8 +250,32 @@ def _bad_any(shape, kwargs=None):            # element-wise: any shape but 0-d o
     return [(), (0,), shape[:-1] + (0,)]
 
 
-def _bad_2plus(shape, kwargs=None):          # (N, C, ...): Flatten, Softmax, LogSoftmax
-    return [(), shape[:1], (0,) + shape[1:], shape[:-1] + (0,)]
+def _bad_softmax(shape, kwargs=None):        # Softmax, LogSoftmax: axis ``dim`` needed
+    need = _min_rank((kwargs or {}).get("dim", 1))
+    return [(), (0,) + shape[1:], shape[:-1] + (0,)] + ([shape[:need - 1]] if need > 1 else [])
+
+
+def _bad_flatten(shape, kwargs=None):        # at least 2-D, axes start_dim..end_dim in order
+    kwargs = kwargs or {}
+    ranks = _flatten_ranks(kwargs.get("start_dim", 1), kwargs.get("end_dim", -1))
+    return [(), shape[:1], (0,) + shape[1:], shape[:-1] + (0,)] + [
+        shape[:r] for r in range(2, len(shape)) if r not in ranks]
+
+
+def _softmax_shape(draw, kwargs):
+    return _any_shape(draw, _min_rank(int(kwargs.get("dim", 1))))
+
+
+def _flatten_shape(draw, kwargs):
+    r = draw(st.sampled_from(_flatten_ranks(kwargs.get("start_dim", 1), kwargs.get("end_dim", -1))))
+    return tuple(draw(st.lists(st.integers(1, 4), min_size=r, max_size=r)))
+
+
+def _flatten_out(layer, shape):
+    """torch.nn.Flatten's output shape, worked out here, not by the layer."""
+    r = len(shape)
+    a, b = layer.start_dim % r, layer.end_dim % r
+    return shape[:a] + (math.prod(shape[a:b + 1]),) + shape[b + 1:]
 
 
 def _bad_linear(shape, kwargs=None):
@@ -330,7 +389,7 @@ OUT_SHAPES = {
     "ConvTranspose2D": _conv_transpose_out,
     "MaxPool2D": _pool_out,
     "AvgPool2D": _pool_out,
-    "Flatten": lambda layer, s: (s[0], math.prod(s[1:])),
+    "Flatten": _flatten_out,
 }
 # NaN-free for any finite input (the layer promises it; a Linear's products
 # of huge values may meet as inf - inf)
@@ -399,7 +458,7 @@ _register("ConvTranspose2D", conv_transpose_args(), _conv_transpose_input_shape,
 for _pool in ("MaxPool2D", "AvgPool2D"):
     _register(_pool, pool_args(), _pool_input_shape, _bad_pool,
               ("kernel_size", "stride", "padding"), weight=1.5)
-_register("Flatten", st.just(({}, True)), lambda draw, kw: _any_shape(draw, 2), _bad_2plus, ())
+_register("Flatten", flatten_args(), _flatten_shape, _bad_flatten, ("start_dim", "end_dim"))
 for _act in ("ReLU", "Sigmoid", "Tanh"):
     _register(_act, st.just(({}, True)), lambda draw, kw: _any_shape(draw), _bad_any, ())
 _register("LeakyReLU", leaky_args(), lambda draw, kw: _any_shape(draw), _bad_any,
@@ -410,5 +469,5 @@ _register("PReLU", prelu_args(),
                             if kw["num_parameters"] > 1 else _any_shape(draw)),
           _bad_prelu_channels, ("num_parameters", "init", "weight"))
 for _soft in ("Softmax", "LogSoftmax"):
-    _register(_soft, st.just(({}, True)), lambda draw, kw: _any_shape(draw, 2), _bad_2plus, ())
+    _register(_soft, softmax_args(), _softmax_shape, _bad_softmax, ("dim",))
 _register("Dropout", dropout_args(), lambda draw, kw: _any_shape(draw), _bad_any, ("p",))

@@ -1,6 +1,8 @@
-"""Optimizers and schedules: construction with good and bad parameter lists
-and hyper-parameters, steps over finite and non-finite gradients, the ``lr``
-setter, ``state_dict`` / ``load_state_dict`` round trips and crafted state;
+"""Optimizers and schedules: construction with good and bad parameter lists,
+parameter groups (each with its own hyper-parameters) and hyper-parameters,
+steps over finite and non-finite gradients, the ``lr`` setter, a group's
+``lr`` set by hand, ``add_param_group``, ``state_dict`` / ``load_state_dict``
+round trips and crafted state;
 StepLR and CosineLR built and called with good and bad arguments.
 
 A valid run must leave every parameter finite where the gradients and
@@ -40,8 +42,10 @@ HYPER = {
 }
 BOOL_HYPER = {"nesterov", "centered", "amsgrad"}
 BAD_PARAMS = ("empty", "none", "one_parameter", "duplicate", "ndarray_item", "dict", "string",
-              "layer")
-GOOD_PARAMS = ("list", "list", "list", "tuple", "generator", "float64")
+              "layer", "groups_overlap", "groups_unknown_key", "groups_mixed", "group_no_params",
+              "group_not_a_dict")
+GOOD_PARAMS = ("list", "list", "list", "tuple", "generator", "float64", "groups", "groups",
+               "groups_added")
 BAD_STATE = ("missing_key", "wrong_class", "wrong_count", "bad_array_shape", "bad_step",
              "unknown_key", "not_a_dict", "nan_lr")
 
@@ -76,19 +80,34 @@ def optimizer_case(draw, opt_name):
         name = draw(st.sampled_from(sorted(HYPER[opt_name])))
         hyper[name] = draw(st.one_of(bad_floats(), st.sampled_from([1e10, 2, 0, "0.1"])))
         moderate = False
-    valid = all(_valid_hyper(k, v) for k, v in hyper.items())
-    if opt_name == "SGD" and hyper.get("nesterov") and (
-            hyper.get("momentum", 0.0) <= 0 or hyper.get("dampening", 0.0) != 0):
-        valid = False
+    valid = all(_valid_hyper(k, v) for k, v in hyper.items()) and _valid_nesterov(opt_name, hyper)
     params = draw(st.sampled_from(GOOD_PARAMS + BAD_PARAMS))
+    # the second parameter group's own hyper-parameters (groups only)
+    group_hyper = {}
+    for name, strategy in HYPER[opt_name].items():
+        if draw(st.integers(0, 2)) == 0:
+            group_hyper[name] = draw(strategy)
+    if draw(st.integers(0, 5)) == 5:
+        name = draw(st.sampled_from(sorted(HYPER[opt_name])))
+        group_hyper[name] = draw(st.one_of(bad_floats(), st.sampled_from([1e10, 2, 0, "0.1"])))
+        moderate = False
+    if params.startswith("group"):
+        valid = valid and all(_valid_hyper(k, v) for k, v in group_hyper.items()) and (
+            _valid_nesterov(opt_name, dict(hyper, **group_hyper)))
     grads = draw(st.sampled_from(["normal", "normal", "normal", "zeros", "nan", "inf", "huge"]))
     after = draw(st.sampled_from(["none", "none", "lr", "state_dict", "bad_state",
-                                  "zero_grad", "replace_value"]))
-    return {"opt": opt_name, "hyper": hyper, "valid": valid, "moderate": moderate,
+                                  "zero_grad", "replace_value", "group_lr"]))
+    return {"opt": opt_name, "hyper": hyper, "group_hyper": group_hyper, "valid": valid,
+            "moderate": moderate,
             "params": params, "grads": grads, "steps": draw(st.integers(1, 3)),
             "after": after, "lr": draw(st.one_of(st.floats(0, 1), bad_floats())),
             "bad_state": draw(st.sampled_from(BAD_STATE)), "seed": draw(seeds),
             "threads": draw(threads)}
+
+
+def _valid_nesterov(opt_name, hyper):
+    return not (opt_name == "SGD" and hyper.get("nesterov") and (
+        hyper.get("momentum", 0.0) <= 0 or hyper.get("dampening", 0.0) != 0))
 
 
 def _model(dtype):
@@ -96,12 +115,19 @@ def _model(dtype):
                           nf.layers.Linear(2, 2, dtype=dtype)])
 
 
-def _params(kind, model):
+def _params(kind, model, group_hyper=None):
     ps = model.parameters()
+    mine = dict(group_hyper or {})
+    groups = [{"params": ps[:2]}, dict(mine, params=ps[2:])]
     return {"list": ps, "tuple": tuple(ps), "generator": (p for p in ps), "float64": ps,
             "empty": [], "none": None, "one_parameter": ps[0], "duplicate": ps + ps[:1],
             "ndarray_item": ps + [np.ones(3)], "dict": {"a": ps[0]}, "string": "weights",
-            "layer": model}[kind]
+            "layer": model, "groups": groups, "groups_added": groups[:1],
+            "groups_overlap": [{"params": ps[:3]}, dict(mine, params=ps[2:])],
+            "groups_unknown_key": [{"params": ps[:2]}, dict(mine, params=ps[2:], rate=0.1)],
+            "groups_mixed": [{"params": ps[:2]}] + ps[2:],
+            "group_no_params": [{"params": ps[:2]}, dict(mine, parameters=ps[2:])],
+            "group_not_a_dict": [{"params": ps[:2]}, ps[2:]]}[kind]
 
 
 def _fill_grads(model, kind, seed):
@@ -122,9 +148,11 @@ def _run(spec, dtype, backend="fast"):
     nf.seed(spec["seed"])
     model = _model(dtype)
     opt_cls = getattr(nf.optim, spec["opt"])
-    params = _params(spec["params"], model)
+    params = _params(spec["params"], model, spec.get("group_hyper"))
     with nf.use_backend(backend):
         opt = opt_cls(params, **spec["hyper"])
+        if spec["params"] == "groups_added":
+            opt.add_param_group(dict(spec["group_hyper"], params=model.parameters()[2:]))
         for k in range(spec["steps"]):
             _fill_grads(model, spec["grads"], spec["seed"] + k)
             opt.step()
@@ -157,6 +185,16 @@ def run_optimizer(spec, ctx):
         expect(lambda: setattr(opt, "lr", lr), ok, f"optimizer.lr = {lr!r}")
         if ok:
             check_float(opt.lr, "optimizer.lr", finite=True)
+    elif after == "group_lr":
+        lr = spec["lr"]
+        ok = finite_real(lr) and lr >= 0
+        before = [p.value.copy() for p in model.parameters()]
+        opt.param_groups[-1]["lr"] = lr
+        _fill_grads(model, "normal", spec["seed"])
+        expect(opt.step, ok, f"step after param_groups[-1]['lr'] = {lr!r}")
+        if not ok and any(not np.array_equal(b, p.value, equal_nan=True)
+                          for b, p in zip(before, model.parameters())):
+            raise Garbage("a refused step changed parameters")
     elif after == "zero_grad":
         opt.zero_grad()
         for p in model.parameters():
@@ -217,7 +255,8 @@ def _bad_state(state, kind):
 
 OPT_NAMES = ("params", "lr", "momentum", "dampening", "nesterov", "weight_decay", "l1", "betas",
              "betas[0]", "betas[1]", "eps", "lr_decay", "initial_accumulator_value", "alpha",
-             "centered", "amsgrad", "state_dict", "n_params", "initial_lr")
+             "centered", "state_dict", "n_params", "initial_lr", "amsgrad",
+             "param_groups[0]", "param_groups[1]", "param_groups[2]")
 for _opt in HYPER:
     register(f"optim.{_opt}", optimizer_case(_opt), OPT_NAMES + tuple(f"params[{i}]" for i in range(6)),
              weight=1.5)(run_optimizer)

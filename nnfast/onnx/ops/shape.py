@@ -1,4 +1,6 @@
-"""Flatten <-> Flatten; Reshape to (batch, -1) and Identity on the way in; and
+"""Flatten <-> Flatten (the default start_dim=1, end_dim=-1) or Reshape (any
+other start_dim, end_dim: ONNX's Flatten always makes 2-D); Reshape to
+(batch, -1), to (batch, ..., merged, ...) and Identity on the way in; and
 the folders of the shape arithmetic around them (``Shape``, ``Gather``,
 ``Unsqueeze``, ``Squeeze``, ``Concat``, ``Slice``, ``Cast``, ``Constant``,
 ``Identity``), evaluated on constants and on the current tensor's shape
@@ -14,7 +16,18 @@ from nnfast.onnx.registry import exports, folds, imports
 
 @exports(Flatten)
 def export_flatten(layer, ctx, x, key):
-    return ctx.node("Flatten", [x], key, axis=1)
+    merged = layer.output_shape((1,) + tuple(ctx.shapes[x]))   # checks the dims
+    rank = ctx.rank(x)
+    start, end = layer.start_dim % rank, layer.end_dim % rank
+    if start == 1 and end == rank - 1:
+        return ctx.node("Flatten", [x], key, axis=1)
+    if start == end:
+        return ctx.node("Identity", [x], key)
+    # 0 copies the batch size from the input (a dynamic one); -1 is the
+    # merged axis when it takes in the batch axis
+    target = [-1 if start == 0 else 0] + list(merged[1:])
+    shape = ctx.initializer(f"{key.rstrip('.') or 'flatten'}.shape", target, dtype=np.int64)
+    return ctx.node("Reshape", [x, shape], key)
 
 
 @imports("Flatten")
@@ -44,8 +57,50 @@ def import_reshape(node, ctx):
         if first == -1 and second is not BATCH and second not in (None, -1) and (
                 features is None or second == features):
             return [Flatten()]
+    merge = _as_flatten(ctx, target, allowzero)
+    if merge is not None:
+        return [Flatten(*merge)]
     flat = "(batch, features)" + ("" if features is None else f" = (batch, {features})")
-    raise ctx.fail(f"a Reshape to {target} is not a flatten to {flat}, the only reshape nnfast has")
+    raise ctx.fail(f"a Reshape to {target} is not a flatten to {flat}, nor a merge of adjacent "
+                   "axes after the batch axis (Flatten(start_dim, end_dim)), the only reshapes "
+                   "nnfast has")
+
+
+def _as_flatten(ctx, target, allowzero):
+    """(start_dim, end_dim) of the Flatten that is the Reshape to ``target``
+    of the current tensor, batch axis kept; None if it is none (or the
+    per-sample shape is not known)."""
+    if ctx.shape is None or not target or not _is_batch(ctx, target[0], allowzero):
+        return None
+    dims = list(ctx.shape)
+    rest = []
+    for i, d in enumerate(target[1:]):
+        if d == 0 and not allowzero:
+            if i >= len(dims):
+                return None
+            d = dims[i]
+        if d is not BATCH and not isinstance(d, int):
+            return None
+        rest.append(d)
+    if any(d is BATCH or d < -1 for d in rest) or rest.count(-1) > 1:
+        return None
+    if -1 in rest:
+        known = math.prod(d for d in rest if d != -1)
+        if known == 0 or math.prod(dims) % known:
+            return None
+        rest[rest.index(-1)] = math.prod(dims) // known
+    if math.prod(rest) != math.prod(dims) or not rest or len(rest) > len(dims):
+        return None
+    head = 0
+    while head < len(rest) - 1 and rest[head] == dims[head]:
+        head += 1
+    tail = len(rest) - 1 - head            # entries after the merged one
+    if tail and rest[-tail:] != dims[-tail:]:
+        return None
+    end = len(dims) - tail                  # merged: dims[head:end]
+    if end - head < 1 or rest[head] != math.prod(dims[head:end]):
+        return None
+    return head + 1, end
 
 
 @imports("Identity")
