@@ -39,6 +39,11 @@ MODELS = {name: (lambda name=name: workload_model(name), workloads.INPUT_SHAPE)
           for name in workloads.WORKLOADS if name != "lstm-seq"}
 MODELS["every-layer-kind"] = (every_layer_kind, (1, 13, 12))
 MODELS["single-linear"] = (lambda: L.Linear(5, 3), (5,))
+# groups: 2 groups, then depthwise (groups == in_channels) with a channel multiplier 2
+MODELS["grouped-conv"] = (lambda: nf.Sequential(
+    L.Conv2D(4, 6, 3, padding=1, groups=2), L.ReLU(),
+    L.Conv2D(6, 12, 3, stride=2, padding=((1, 0), (0, 1)), groups=6), L.Flatten(),
+    L.Linear(12 * 4 * 4, 3)), (4, 9, 9))
 
 
 def run_onnxruntime(path, x):
