@@ -92,7 +92,10 @@ cdef bint _use_span(Geometry *g, Pass kind) noexcept nogil:
     A group of a grouped or depthwise Conv2D (one call per group) is a
     GEMM that is thin both ways, out_channels * ckk <= 64; there the plain
     im2col is most of the work and span columns pay in both backward
-    passes (same bench, shared machine, ms plain / span):
+    passes (``conv2d_im2col_backward`` timed under ``set_span_columns("never"
+    | "always")``, float32, batch 64, one thread, best of 25, on a busy
+    shared machine; the input gradient as the full backward's time minus
+    the one without it; ms plain / span):
 
     ===========================  ===========  ===========
     layer (one group)            weight grad  input grad
