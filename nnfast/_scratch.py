@@ -7,8 +7,10 @@ layer instead was shared by every thread calling that layer: four threads
 calling one Conv2D's forward at once got 181 of 200 outputs wrong, each
 kernel writing its columns over another's.
 
-Bounded: one buffer per (thread, dtype), as large as that thread's largest
-request so far; it goes when the thread ends.
+Bounded: one buffer per (thread, dtype, slot), as large as that thread's
+largest request so far; it goes when the thread ends. Slots are for a
+caller that needs several buffers at once (a grouped Conv2D's contiguous
+copies of one group's channels beside the kernels' workspace).
 """
 import threading
 
@@ -17,15 +19,18 @@ import numpy as np
 _local = threading.local()
 
 
-def workspace(n_elements, dtype):
+def workspace(n_elements, dtype, slot=None):
     """A 1-D scratch array of ``n_elements`` of ``dtype``, owned by the
     calling thread (its contents are garbage; the kernel writes before it
-    reads). The same memory comes back on the thread's next request."""
+    reads). The same memory comes back on the thread's next request for
+    that ``slot`` (None, the kernels' workspace, or a name; different
+    slots never share memory)."""
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
     dtype = np.dtype(dtype)
-    buffer = pool.get(dtype)
+    key = dtype if slot is None else (dtype, slot)
+    buffer = pool.get(key)
     if buffer is None or buffer.size < n_elements:
-        buffer = pool[dtype] = np.empty(max(int(n_elements), 1), dtype=dtype)
+        buffer = pool[key] = np.empty(max(int(n_elements), 1), dtype=dtype)
     return buffer[:n_elements]

@@ -160,6 +160,9 @@ def layout_hint(layer, expected, got):
 def _shape_error(key, layer, which, expected, got):
     kind = type(layer).__name__
     layout = WEIGHT_LAYOUTS.get(kind) if which == "weight" else None
+    if layout is not None and getattr(layer, "groups", 1) != 1:
+        # a grouped convolution's weight holds in_channels // groups inputs
+        layout = layout.replace("in_channels", "in_channels // groups", 1)
     where = f"{kind}.{which}"
     if layout is not None:
         msg = (f"state_dict[{key!r}] has shape {got}, but {where} has PyTorch's layout "

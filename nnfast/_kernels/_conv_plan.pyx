@@ -88,12 +88,30 @@ cdef bint _use_span(Geometry *g, Pass kind) noexcept nogil:
     layer's forward from 200 to 167 us and cost the second 10 us, so they
     are used where the GEMM is shallowest (channels * kernel_h * kernel_w
     < 64, a first layer on images).
+
+    A group of a grouped or depthwise Conv2D (one call per group) is a
+    GEMM that is thin both ways, out_channels * ckk <= 64; there the plain
+    im2col is most of the work and span columns pay in both backward
+    passes (``conv2d_im2col_backward`` timed under ``set_span_columns("never"
+    | "always")``, float32, batch 64, one thread, best of 25, on a busy
+    shared machine; the input gradient as the full backward's time minus
+    the one without it; ms plain / span):
+
+    ===========================  ===========  ===========
+    layer (one group)            weight grad  input grad
+    ===========================  ===========  ===========
+    1->1 3x3 pad 1, 28x28        0.093/0.072  0.115/0.077
+    1->2 3x3 pad 1, 28x28        0.104/0.082  0.125/0.086
+    1->1 3x3 pad 1, 56x56        0.321/0.253  0.394/0.265
+    2->2 3x3 pad 1, 28x28        0.192/0.148  0.242/0.163
+    ===========================  ===========  ===========
     """
+    cdef bint thin = g.out_channels * g.ckk <= 64
     if kind == FORWARD:
         return g.ckk < 64
     if kind == WEIGHT_GRAD:
-        return False
-    return g.width_col <= 16
+        return thin
+    return g.width_col <= 16 or thin
 
 
 cdef void _set_rows(Geometry *g, Py_ssize_t itemsize) noexcept nogil:

@@ -92,7 +92,8 @@ class Conv2D(Layer):
     """2-D convolution (cross-correlation, as PyTorch's ``nn.Conv2d``).
 
     out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c], with stride,
-    padding and dilation.
+    padding and dilation; with ``groups`` g, the channels are cut into g
+    blocks and output block j sees input block j only.
 
     Parameters
     ----------
@@ -107,6 +108,13 @@ class Conv2D(Layer):
     bias : bool, default True
         False: no bias (``bias`` is None and ``parameters()`` holds the
         weight only).
+    groups : int >= 1, default 1
+        Dividing in_channels and out_channels: output channels
+        [j * out_channels / groups, (j + 1) * out_channels / groups) are
+        computed from input channels [j * in_channels / groups, ...) only,
+        as PyTorch's ``groups``. groups == in_channels is a depthwise
+        convolution (out_channels = a multiple of in_channels). The kernels
+        run once per group, on a contiguous copy of its channels.
     algorithm : "auto" (default), "im2col" or "direct"
         im2col + GEMM, or a direct loop without a column buffer (meant for
         few input channels and small kernels, and needing no workspace);
@@ -119,20 +127,25 @@ class Conv2D(Layer):
 
     Attributes
     ----------
-    weight : Parameter of shape (out_channels, in_channels, kernel_h, kernel_w)
+    weight : Parameter of shape (out_channels, in_channels // groups, kernel_h, kernel_w)
     bias : Parameter of shape (out_channels,), or None when ``bias=False``
     padding : (top, bottom, left, right)
+    groups : int
 
     Weights and bias start as PyTorch's do: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    with fan_in = in_channels * kernel_h * kernel_w. The im2col algorithm keeps
-    a scratch buffer on the layer, reused across calls, whose size is bounded
-    per thread (it does not grow with the batch).
+    with fan_in = in_channels // groups * kernel_h * kernel_w. The im2col
+    algorithm uses a scratch buffer of the calling thread (nnfast._scratch),
+    reused across calls, whose size is bounded per thread (it does not grow
+    with the batch). With groups > 1 the thread also keeps one group's input
+    and output (or their gradients) as contiguous copies: 1 / groups of a
+    batch's.
     """
 
     fuses_relu = True  # forward_relu
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, bias=True, algorithm="auto", dtype=np.float32, rng=None):
+                 dilation=1, bias=True, algorithm="auto", dtype=np.float32, rng=None,
+                 groups=1):
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels", 1, INT32_MAX)
         self.out_channels = check_int(out_channels, "out_channels", 1, INT32_MAX)
@@ -142,19 +155,28 @@ class Conv2D(Layer):
         same = isinstance(padding, str) and padding == "same"
         self.padding = _conv_padding(padding, self.kernel_size, self.stride, self.dilation)
         has_bias = check_bias(bias)
+        self.groups = check_int(groups, "groups", 1, INT32_MAX)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"groups must divide in_channels and out_channels, got groups="
+                             f"{self.groups} with in_channels={self.in_channels} and "
+                             f"out_channels={self.out_channels}")
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.algorithm = algorithm
         self.dtype = float_dtype(dtype)
         kh, kw = self.kernel_size
-        fan_in = self.in_channels * kh * kw
+        group_in = self.in_channels // self.groups
+        fan_in = group_in * kh * kw
         if fan_in > INT32_MAX:
-            raise ValueError(f"in_channels * kernel_h * kernel_w must be <= {INT32_MAX}, got {fan_in}")
-        check_allocation((self.out_channels, self.in_channels, kh, kw), self.dtype,
-                         "weight (out_channels, in_channels, *kernel_size)", copies=2)
+            raise ValueError(f"in_channels // groups * kernel_h * kernel_w must be <= {INT32_MAX}, "
+                             f"got {fan_in}")
+        check_allocation((self.out_channels, group_in, kh, kw), self.dtype,
+                         "weight (out_channels, in_channels // groups, *kernel_size)", copies=2)
         bound = 1.0 / np.sqrt(fan_in)
-        self.weight = Parameter(init.uniform((self.out_channels, self.in_channels, kh, kw),
-                                             -bound, bound, self.dtype, rng), "weight")
+        self.weight = Parameter(init.uniform((self.out_channels, group_in, kh, kw),
+                                             -bound, bound, self.dtype, rng), "weight",
+                                "(out_channels, in_channels // groups, kernel_h, kernel_w)"
+                                if self.groups > 1 else "")
         self.bias = None
         if has_bias:
             self.bias = Parameter(init.uniform((self.out_channels,), -bound, bound,
@@ -171,6 +193,8 @@ class Conv2D(Layer):
                         "dtype": np.dtype(self.dtype).name}
         if not has_bias:
             self._config["bias"] = False
+        if self.groups != 1:
+            self._config["groups"] = self.groups
 
     def parameters(self):
         return [self.weight] if self.bias is None else [self.weight, self.bias]
@@ -235,14 +259,19 @@ class Conv2D(Layer):
                                        self.requires_input_grad)
         bias = self.bias.value if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
-        if algorithm == "im2col":
-            k.conv2d_im2col_forward(x, self.weight.value, bias, self.stride,
-                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
-                                    self._workspace_for(k, out_shape), relu)
-        else:
-            k.conv2d_direct_forward(x, self.weight.value, bias, self.stride,
-                                    (self.padding[:2], self.padding[2:]), self.dilation, out,
-                                    relu)
+        padding = (self.padding[:2], self.padding[2:])
+        for c, o in self._group_slices():
+            xg = _group_block(x, c, "conv_group_x")
+            outg = _group_block(out, o, "conv_group_out", copy=False)
+            if algorithm == "im2col":
+                k.conv2d_im2col_forward(xg, self.weight.value[o], bias[o], self.stride, padding,
+                                        self.dilation, outg,
+                                        self._workspace_for(k, outg.shape), relu)
+            else:
+                k.conv2d_direct_forward(xg, self.weight.value[o], bias[o], self.stride, padding,
+                                        self.dilation, outg, relu)
+            if not np.may_share_memory(outg, out):   # a scratch copy
+                out[:, o] = outg
         self._x = x
         self._algorithm_used = algorithm
         self._grad_output_shape = out_shape
@@ -259,21 +288,55 @@ class Conv2D(Layer):
         # without a bias, the kernels' bias gradient is computed and dropped
         grad_bias = self.bias.grad if self.bias is not None else np.zeros(self.out_channels, self.dtype)
         k = _backend.kernels()
-        if self._algorithm_used == "im2col":
-            k.conv2d_im2col_backward(self._x, self.weight.value, g, self.stride,
-                                     (self.padding[:2], self.padding[2:]), self.dilation,
-                                     grad_input, self.weight.grad, grad_bias,
-                                     self._workspace_for(k, g.shape))
-        else:
-            k.conv2d_direct_backward(self._x, self.weight.value, g, self.stride,
-                                     (self.padding[:2], self.padding[2:]), self.dilation,
-                                     grad_input, self.weight.grad, grad_bias)
+        padding = (self.padding[:2], self.padding[2:])
+        grad_weight = self.weight.grad
+        for c, o in self._group_slices():
+            xg = _group_block(self._x, c, "conv_group_x")
+            gg = _group_block(g, o, "conv_group_out")
+            gig = (_group_block(grad_input, c, "conv_group_grad_input", copy=False)
+                   if grad_input is not None else None)
+            if self._algorithm_used == "im2col":
+                k.conv2d_im2col_backward(xg, self.weight.value[o], gg, self.stride, padding,
+                                         self.dilation, gig, grad_weight[o], grad_bias[o],
+                                         self._workspace_for(k, gg.shape))
+            else:
+                k.conv2d_direct_backward(xg, self.weight.value[o], gg, self.stride, padding,
+                                         self.dilation, gig, grad_weight[o], grad_bias[o])
+            if gig is not None and not np.may_share_memory(gig, grad_input):
+                grad_input[:, c] = gig
         return grad_input
+
+    def _group_slices(self):
+        """[(input channels, output channels)] of each group, as slices."""
+        cg = self.in_channels // self.groups
+        og = self.out_channels // self.groups
+        return [(slice(j * cg, (j + 1) * cg), slice(j * og, (j + 1) * og))
+                for j in range(self.groups)]
 
     def _workspace_for(self, kernels, out_shape):
         """The calling thread's scratch buffer (nnfast._scratch), grown to
         what the kernels need now: its size depends on the image size and
         the thread count, not on the batch size. Never the layer's own:
-        threads calling one layer at once each need their own."""
-        need = kernels.conv2d_workspace_size(self.weight.shape, out_shape, self.dtype)
+        threads calling one layer at once each need their own.
+
+        out_shape is one group's output: (n_samples, out_channels // groups,
+        height_col, width_col)."""
+        og = self.out_channels // self.groups
+        need = kernels.conv2d_workspace_size((og,) + self.weight.shape[1:], out_shape,
+                                             self.dtype)
         return _scratch.workspace(need, self.dtype)
+
+
+def _group_block(array, channels, slot, copy=True):
+    """array[:, channels] as the C-contiguous array the kernels read or
+    write: the view itself where it is contiguous (one group, or one
+    sample), else the calling thread's scratch ``slot`` (nnfast._scratch)
+    shaped like it, holding a copy if ``copy`` (an input) or garbage (an
+    output, which the caller copies back)."""
+    block = array[:, channels]
+    if block.flags.c_contiguous:
+        return block
+    scratch = _scratch.workspace(block.size, array.dtype, slot).reshape(block.shape)
+    if copy:
+        np.copyto(scratch, block)
+    return scratch

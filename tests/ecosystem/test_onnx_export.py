@@ -45,6 +45,11 @@ MODELS["gru-sequence"] = (lambda: nf.Sequential([L.GRU(5, 3, num_layers=2), L.Ta
 MODELS["gru-1-layer"] = (lambda: nf.Sequential([L.GRU(3, 8), L.LastStep()]), (5, 3))
 MODELS["rnn-relu-then-tanh"] = (lambda: nf.Sequential([L.RNN(4, 6, nonlinearity="relu"),
                                                        L.RNN(6, 2, num_layers=2)]), (5, 4))
+# groups: 2 groups, then depthwise (groups == in_channels) with a channel multiplier 2
+MODELS["grouped-conv"] = (lambda: nf.Sequential(
+    L.Conv2D(4, 6, 3, padding=1, groups=2), L.ReLU(),
+    L.Conv2D(6, 12, 3, stride=2, padding=((1, 0), (0, 1)), groups=6), L.Flatten(),
+    L.Linear(12 * 4 * 4, 3)), (4, 9, 9))
 
 
 def run_onnxruntime(path, x):

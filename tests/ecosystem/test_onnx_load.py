@@ -148,6 +148,31 @@ def test_torch_sequential_with_flatten_loads(tmp_path, torch):
     assert list(model.state_dict()) == ["1.weight", "1.bias", "3.weight", "3.bias"]
 
 
+def test_torch_grouped_and_depthwise_convs_load_with_their_groups(tmp_path, torch):
+    nn = torch.nn
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.ReLU(),
+                        nn.Conv2d(6, 6, 3, stride=2, groups=6, bias=False)).eval()
+    torch_export(torch, net, tmp_path / "grouped.onnx", torch.zeros(1, 4, 9, 9))
+    model = nf.onnx.load(tmp_path / "grouped.onnx")
+    assert [(type(layer).__name__, getattr(layer, "groups", None)) for layer in model] == [
+        ("Conv2D", 2), ("ReLU", None), ("Conv2D", 6)]
+    assert model[0].weight.shape == (6, 2, 3, 3) and model[2].weight.shape == (6, 1, 3, 3)
+    x = np.random.default_rng(4).random((3, 4, 9, 9), dtype=np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(model.predict(x), net(torch.from_numpy(x)).numpy(), atol=1e-5)
+
+
+def test_nnfast_export_writes_the_group_attribute(tmp_path):
+    model = nf.Sequential(L.Conv2D(4, 8, 3, groups=4), L.Conv2D(8, 8, 1))
+    nf.onnx.export(model, tmp_path / "m.onnx", (4, 5, 5))
+    proto = onnx.load(str(tmp_path / "m.onnx"))
+    groups = [helper.get_attribute_value(a) for node in proto.graph.node if node.op_type == "Conv"
+              for a in node.attribute if a.name == "group"]
+    assert groups == [4, 1]
+    assert [layer.groups for layer in nf.onnx.load(tmp_path / "m.onnx")] == [4, 1]
+
+
 # -- graphs built by hand: the other spellings of nnfast's layers --------------
 def test_matmul_add_and_gemm_variants_become_linear():
     w1, b1, w2, b2, w3 = f32(6, 5), f32(5), f32(4, 5), f32(1, 4), f32(4, 3)
@@ -238,8 +263,10 @@ def test_branches_are_named():
 
 
 @pytest.mark.parametrize("node, inits, shape, match", [
-    (helper.make_node("Conv", ["x", "w"], ["y"], group=2), {"w": np.ones((4, 1, 3, 3), np.float32)},
-     ["N", 2, 5, 5], "group=2"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], group=3), {"w": np.ones((4, 1, 3, 3), np.float32)},
+     ["N", 3, 5, 5], r"group=3 must be an int >= 1 dividing the weight's 4 output channels"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], group=0), {"w": np.ones((4, 1, 3, 3), np.float32)},
+     ["N", 2, 5, 5], r"group=0 must be an int >= 1"),
     (helper.make_node("Conv", ["x", "w"], ["y"]), {"w": np.ones((4, 2, 3), np.float32)},
      ["N", 2, 5], "1-D convolution"),
     (helper.make_node("Conv", ["x", "w"], ["y"], auto_pad="SAME_LOWER"),

@@ -75,11 +75,16 @@ def conv_args(draw):
                              st.just("same")))
     if padding == "same":
         stride = 1
-    kwargs = {"in_channels": draw(st.integers(1, 3)), "out_channels": draw(st.integers(1, 3)),
+    # groups divide both channel counts: 1, 2, 3 groups of 1 or 2 channels each
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    kwargs = {"in_channels": groups * draw(st.integers(1, 3 if groups == 1 else 2)),
+              "out_channels": groups * draw(st.integers(1, 3 if groups == 1 else 2)),
               "kernel_size": draw(_pair_or_int(1, 3)), "stride": stride, "padding": padding,
               "dilation": draw(_pair_or_int(1, 2)),
               "algorithm": draw(st.sampled_from(["auto", "im2col", "direct"])),
               "dtype": draw(st.sampled_from(DTYPES)), "rng": draw(st.integers(0, 2**31))}
+    if groups > 1 or draw(st.booleans()):
+        kwargs["groups"] = groups
     huge_pad = st.one_of(HUGE, st.tuples(HUGE, st.just(0)), st.tuples(st.just(0), HUGE),
                          st.just(((2**30, 0), (0, 0))), st.just(((0, 0), (0, 2**31 - 1))))
     bad = {"in_channels": bad_ints(), "out_channels": bad_ints(),
@@ -90,6 +95,8 @@ def conv_args(draw):
                                                  1.5, ((1, -1), (0, 0))]), huge_pad),
            "dilation": st.one_of(bad_ints(), st.just((2**31 - 1, 1))),
            "algorithm": st.sampled_from(["fft", None, 1, "AUTO"]),
+           # 5 and 7 divide none of the channel counts drawn (at most 6)
+           "groups": st.one_of(bad_ints(), st.sampled_from([5, 7, np.int64(5)])),
            "dtype": st.sampled_from(BAD_DTYPES), "rng": st.sampled_from(BAD_SEEDS)}
     return _with_bad(draw, kwargs, bad)
 
@@ -451,7 +458,7 @@ _register("Linear", linear_args(),
           ("in_features", "out_features", "weight_init", "bias_init"), weight=1.5)
 _register("Conv2D", conv_args(), _conv_input_shape, _bad_conv,
           ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
-           "algorithm"), weight=2.0)
+           "algorithm", "groups"), weight=2.0)
 _register("ConvTranspose2D", conv_transpose_args(), _conv_transpose_input_shape, _bad_conv,
           ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
            "groups", "dilation", "bias"), weight=1.5)

@@ -1,4 +1,4 @@
-"""Conv2D <-> Conv (2-D, group 1)."""
+"""Conv2D <-> Conv (2-D; ``group`` is Conv2D's ``groups``)."""
 import numpy as np
 
 from nnfast.layers import Conv2D
@@ -11,7 +11,7 @@ def export_conv2d(layer, ctx, x, key):
     # bias=False: ONNX's bias input is optional
     inputs = [x, w] if layer.bias is None else [x, w, ctx.initializer(key + "bias", layer.bias.value)]
     top, bottom, left, right = layer.padding
-    return ctx.node("Conv", inputs, key, dilations=list(layer.dilation), group=1,
+    return ctx.node("Conv", inputs, key, dilations=list(layer.dilation), group=layer.groups,
                     kernel_shape=list(layer.kernel_size), pads=[top, left, bottom, right],
                     strides=list(layer.stride))
 
@@ -29,8 +29,11 @@ def import_conv(node, ctx):
     w = ctx.weight(ctx.input(1, "weight W"), "weight W")
     if w.ndim != 4:
         raise ctx.fail(f"it is a {w.ndim - 2}-D convolution (weight of shape {w.shape}); nnfast has Conv2D")
-    if ctx.attr("group", 1) != 1:
-        raise ctx.fail(f"group={ctx.attr('group')} (a grouped or depthwise convolution) has no nnfast layer")
+    # ONNX's W is (M, C / group, kH, kW), PyTorch's and Conv2D's layout
+    group = ctx.attr("group", 1)
+    if isinstance(group, bool) or not isinstance(group, int) or group < 1 or w.shape[0] % group:
+        raise ctx.fail(f"group={group!r} must be an int >= 1 dividing the weight's "
+                       f"{w.shape[0]} output channels")
     kernel = spatial_pair(ctx, "kernel_shape", list(w.shape[2:]))
     if kernel != w.shape[2:]:
         raise ctx.fail(f"its kernel_shape {kernel} differs from its weight's {w.shape[2:]}")
@@ -47,8 +50,8 @@ def import_conv(node, ctx):
     else:
         raise ctx.fail(f"auto_pad={auto_pad!r} with strides {stride} has no nnfast padding "
                        "(NOTSET, VALID, and SAME_UPPER at stride 1 have)")
-    layer = Conv2D(w.shape[1], w.shape[0], kernel, stride=stride, padding=padding,
-                   dilation=dilation, dtype=ctx.dtype)
+    layer = Conv2D(w.shape[1] * group, w.shape[0], kernel, stride=stride, padding=padding,
+                   dilation=dilation, dtype=ctx.dtype, groups=group)
     layer.weight.value[...] = w
     b = ctx.input(2, "bias B")
     layer.bias.value[...] = np.zeros(w.shape[0]) if b is None else ctx.weight(b, "bias B").reshape(-1)
