@@ -74,6 +74,11 @@ KERNELS = {
     "rnn_sequence_forward": ("x_proj", "weight_hh", "lengths", "h", "relu"),
     "rnn_sequence_backward": ("h", "grad_output", "weight_hh", "lengths", "grad_h",
                               "grad_gates", "relu"),
+    # ... and the layer's parameter and input gradients from every step's
+    # gate gradients at once (rows = n_steps * n_samples)
+    "recurrent_weights_backward": ("x", "h", "grad_x_gates", "grad_h_gates", "weight_ih",
+                                   "grad_input", "grad_weight_ih", "grad_weight_hh",
+                                   "grad_bias_ih", "grad_bias_hh"),
     # losses: forward returns the loss (and fills its saved state), backward
     # writes the gradient with respect to the prediction into grad_input
     "cross_entropy_forward": ("x", "labels", "weight", "prob"),

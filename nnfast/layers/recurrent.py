@@ -217,25 +217,17 @@ class _Recurrent(Layer):
 
     def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
         """Accumulate the layer's parameter gradients from the gate gradients
-        of every step, and return the input gradient (T, N, I) or None.
-
-        GEMMs over all T*N rows at once; each bias gradient as ones @ grad
-        (a GEMM too): ``linear_backward``'s column sums over 1600 rows of
-        lstm-seq's 512 gates took 6 of its 13 ms, the GEMM 0.13 ms."""
+        of every step, and return the input gradient (T, N, I) or None: GEMMs
+        over all T*N rows at once (``recurrent_weights_backward``)."""
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
         steps, n = inp.shape[0], inp.shape[1]
         rows = steps * n
-        gx = grad_x_gates.reshape(rows, -1)
-        gh = grad_h_gates.reshape(rows, -1)
-        ones = np.ones((1, rows), self.dtype)
-        k.gemm(gx, inp.reshape(rows, -1), w_ih.grad, True, False, 1.0, 1.0)
-        k.gemm(ones, gx, b_ih.grad.reshape(1, -1), False, False, 1.0, 1.0)
-        k.gemm(gh, h_prev_all.reshape(rows, -1), w_hh.grad, True, False, 1.0, 1.0)
-        k.gemm(ones, gh, b_hh.grad.reshape(1, -1), False, False, 1.0, 1.0)
-        if not need_input:
-            return None
-        grad_input = np.empty(inp.shape, self.dtype)
-        k.gemm(gx, w_ih.value, grad_input.reshape(rows, -1), False, False, 1.0, 0.0)
+        grad_input = np.empty(inp.shape, self.dtype) if need_input else None
+        k.recurrent_weights_backward(
+            inp.reshape(rows, -1), h_prev_all.reshape(rows, -1), grad_x_gates.reshape(rows, -1),
+            grad_h_gates.reshape(rows, -1), w_ih.value,
+            None if grad_input is None else grad_input.reshape(rows, -1),
+            w_ih.grad, w_hh.grad, b_ih.grad, b_hh.grad)
         return grad_input
 
 

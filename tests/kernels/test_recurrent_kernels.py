@@ -214,3 +214,27 @@ def test_float32_gate_functions_within_two_ulp():
     _kernels.rnn_sequence_forward(special, np.zeros((3, 3), np.float32), ones[:1], out, False)
     np.testing.assert_array_equal(out[1, 0, :2], [1, -1])
     assert np.isnan(out[1, 0, 2])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shared", [True, False], ids=["lstm_rnn", "gru"])
+@pytest.mark.parametrize("with_input", [True, False])
+def test_recurrent_weights_backward(seed, shared, with_input, dtype, threads):
+    """Parameter gradients accumulate onto what they held, the input
+    gradient is written (or skipped with None); gate counts around the
+    threads' cache-line split."""
+    rng = np.random.default_rng([seed, 4, shared, with_input])
+    rows = int(rng.choice([1, 3, 40, 157]))
+    inputs, hidden = int(rng.choice([1, 3, 32])), int(rng.choice([1, 5, 16]))
+    gates = hidden * (3 if not shared else int(rng.choice([1, 4])))
+    x, h, gx, w_ih = _arrays(rng, dtype, (rows, inputs), (rows, hidden), (rows, gates),
+                             (gates, inputs))
+    gh = gx if shared else _arrays(rng, dtype, (rows, gates))[0]
+    start = _arrays(rng, dtype, (gates, inputs), (gates, hidden), (gates,), (gates,))
+    grad_input = _nan(dtype, (rows, inputs)) if with_input else []
+    fast, ref = _run_both(
+        "recurrent_weights_backward",
+        lambda o: (x, h, gx, gh, w_ih, o[4] if with_input else None, o[0], o[1], o[2], o[3]),
+        start + grad_input)
+    _check(fast, ref, dtype)
+    assert_close(ref[2], start[2] + gx.sum(axis=0), dtype)
