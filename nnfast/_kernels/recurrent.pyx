@@ -27,140 +27,14 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
-from nnfast._kernels cimport _recurrent_gates as cg
-from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._recurrent_steps cimport (
+    GRU_BACKWARD, GRU_FORWARD, LSTM_BACKWARD, LSTM_FORWARD, Op, RNN_BACKWARD, RNN_FORWARD,
+    SequenceCall, gru_backward_block, gru_forward_block, lstm_backward_block,
+    lstm_forward_block, rnn_backward_block, rnn_forward_block)
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 # Work per gate element, in flops, for team_size: a sigmoid/tanh is ~10.
 cdef double PER_GATE = 12.0
-
-
-cdef enum Op:
-    LSTM_FORWARD
-    LSTM_BACKWARD
-    GRU_FORWARD
-    GRU_BACKWARD
-    RNN_FORWARD
-    RNN_BACKWARD
-
-
-cdef struct SequenceCall:
-    # One call's arguments, shared read-only by its threads (each writes
-    # only its own rows); element pointers are float or double as
-    # ``is_double`` says.
-    const void *x_proj       # forward: (T, N, width); backward: the saved gates
-    const void *weight       # forward: W_hh.T (hidden, width); backward: W_hh (width, hidden)
-    const void *bias_hh      # GRU forward: (3*hidden,)
-    const void *c_saved      # LSTM backward: c (T + 1, N, hidden)
-    const void *grad_output  # backward: (T, N, hidden)
-    const int64_t *lengths
-    void *gates              # forward: the activations; backward: the gate gradients
-    void *grad_h_gates       # GRU backward
-    void *h                  # (T + 1, N, hidden)
-    void *c                  # LSTM forward
-    void *grad_h             # backward: (N, hidden), in and out
-    void *grad_c             # LSTM backward
-    void *scratch            # GRU forward: h_prev @ W_hh.T, (N, 3*hidden)
-    Py_ssize_t n_steps, n_samples, hidden, width
-    Op op
-    bint relu, is_double
-
-
-cdef void _lstm_forward(SequenceCall *a, floating *gates, Py_ssize_t lo,
-                        Py_ssize_t hi) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *wt = <const floating *>a.weight
-    cdef floating *h = <floating *>a.h
-    cdef floating *c = <floating *>a.c
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
-    cdef Py_ssize_t t, r, s, q
-    for t in range(a.n_steps):
-        r = (t * N + lo) * H          # row lo of step t's state, s of step t + 1's
-        s = r + N * H
-        q = (t * N + lo) * G
-        gemm(False, False, rows, G, H, 1, h + r, H, wt, G, 0, gates + q, G)
-        cg.lstm_forward_rows(xp + q, gates + q, h + r, c + r, h + s, c + s,
-                             a.lengths + lo, t, rows, H)
-
-
-cdef void _lstm_backward(SequenceCall *a, floating *grad_gates, Py_ssize_t lo,
-                         Py_ssize_t hi) noexcept nogil:
-    cdef const floating *gates = <const floating *>a.x_proj
-    cdef const floating *w = <const floating *>a.weight
-    cdef const floating *c = <const floating *>a.c_saved
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *grad_h = <floating *>a.grad_h + lo * a.hidden
-    cdef floating *grad_c = <floating *>a.grad_c + lo * a.hidden
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
-    cdef Py_ssize_t t, r, q
-    for t in range(a.n_steps - 1, -1, -1):
-        r = (t * N + lo) * H
-        q = (t * N + lo) * G
-        cg.lstm_backward_rows(gates + q, c + r, c + r + N * H, go + r, grad_h, grad_c,
-                              grad_gates + q, a.lengths + lo, t, rows, H)
-        gemm(False, False, rows, H, G, 1, grad_gates + q, G, w, H, 1, grad_h, H)
-
-
-cdef void _gru_forward(SequenceCall *a, floating *gates, Py_ssize_t lo,
-                       Py_ssize_t hi) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *wt = <const floating *>a.weight
-    cdef const floating *bias = <const floating *>a.bias_hh
-    cdef floating *h = <floating *>a.h
-    cdef floating *hp = <floating *>a.scratch + lo * a.width
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
-    cdef Py_ssize_t t, r, s
-    for t in range(a.n_steps):
-        r = (t * N + lo) * H
-        s = r + N * H
-        gemm(False, False, rows, G, H, 1, h + r, H, wt, G, 0, hp, G)
-        cg.gru_forward_rows(xp + (t * N + lo) * G, hp, bias, h + r,
-                            gates + (t * N + lo) * 4 * H, h + s, a.lengths + lo, t,
-                            rows, H)
-
-
-cdef void _gru_backward(SequenceCall *a, floating *grad_x_gates, Py_ssize_t lo,
-                        Py_ssize_t hi) noexcept nogil:
-    cdef const floating *gates = <const floating *>a.x_proj
-    cdef const floating *w = <const floating *>a.weight
-    cdef const floating *h = <const floating *>a.h
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *gp = <floating *>a.grad_h_gates
-    cdef floating *grad_h = <floating *>a.grad_h + lo * a.hidden
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
-    cdef Py_ssize_t t, r, q
-    for t in range(a.n_steps - 1, -1, -1):
-        r = (t * N + lo) * H
-        q = (t * N + lo) * G
-        cg.gru_backward_rows(gates + (t * N + lo) * 4 * H, h + r, go + r, grad_h,
-                             grad_x_gates + q, gp + q, a.lengths + lo, t, rows, H)
-        gemm(False, False, rows, H, G, 1, gp + q, G, w, H, 1, grad_h, H)
-
-
-cdef void _rnn_forward(SequenceCall *a, floating *h, Py_ssize_t lo,
-                       Py_ssize_t hi) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *wt = <const floating *>a.weight
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, rows = hi - lo, t, r, s
-    for t in range(a.n_steps):
-        r = (t * N + lo) * H
-        s = r + N * H
-        gemm(False, False, rows, H, H, 1, h + r, H, wt, H, 0, h + s, H)
-        cg.rnn_forward_rows(xp + r, h + r, h + s, a.lengths + lo, t, rows, H, a.relu)
-
-
-cdef void _rnn_backward(SequenceCall *a, floating *grad_gates, Py_ssize_t lo,
-                        Py_ssize_t hi) noexcept nogil:
-    cdef const floating *w = <const floating *>a.weight
-    cdef const floating *h = <const floating *>a.h
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *grad_h = <floating *>a.grad_h + lo * a.hidden
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, rows = hi - lo, t, r
-    for t in range(a.n_steps - 1, -1, -1):
-        r = (t * N + lo) * H
-        cg.rnn_backward_rows(h + r + N * H, go + r, grad_h, grad_gates + r,
-                             a.lengths + lo, t, rows, H, a.relu)
-        gemm(False, False, rows, H, H, 1, grad_gates + r, H, w, H, 1, grad_h, H)
 
 
 cdef void _part(floating *out, SequenceCall *a, int t, int nt) noexcept nogil:
@@ -171,17 +45,17 @@ cdef void _part(floating *out, SequenceCall *a, int t, int nt) noexcept nogil:
     if hi <= lo:
         return
     if a.op == LSTM_FORWARD:
-        _lstm_forward(a, out, lo, hi)
+        lstm_forward_block(a, out, lo, hi)
     elif a.op == LSTM_BACKWARD:
-        _lstm_backward(a, out, lo, hi)
+        lstm_backward_block(a, out, lo, hi)
     elif a.op == GRU_FORWARD:
-        _gru_forward(a, out, lo, hi)
+        gru_forward_block(a, out, lo, hi)
     elif a.op == GRU_BACKWARD:
-        _gru_backward(a, out, lo, hi)
+        gru_backward_block(a, out, lo, hi)
     elif a.op == RNN_FORWARD:
-        _rnn_forward(a, out, lo, hi)
+        rnn_forward_block(a, out, lo, hi)
     else:
-        _rnn_backward(a, out, lo, hi)
+        rnn_backward_block(a, out, lo, hi)
 
 
 cdef void _body(void *args, int t, int nt) noexcept nogil:
@@ -210,21 +84,6 @@ cdef SequenceCall _new_call(Op op, Py_ssize_t n_steps, Py_ssize_t n_samples,
     return a
 
 
-cdef floating *_transposed(const floating[:, ::1] w) except NULL:
-    """A new (cols, rows) copy of w, for the caller to free: the forward
-    step's GEMM reads W_hh.T as a plain row-major B (71 against 80 us for
-    lstm-seq's (32, 128) @ (128, 512) with a transposed B)."""
-    cdef Py_ssize_t rows = w.shape[0], cols = w.shape[1], i, j
-    cdef floating *out = <floating *>malloc(rows * cols * sizeof(floating))
-    if out == NULL:
-        raise MemoryError()
-    with nogil:
-        for i in range(rows):
-            for j in range(cols):
-                out[j * rows + i] = w[i, j]
-    return out
-
-
 def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
                           const long long[::1] lengths, floating[:, :, ::1] gates,
                           floating[:, :, ::1] h, floating[:, :, ::1] c):
@@ -247,12 +106,10 @@ def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::
         return
     cdef SequenceCall a = _new_call(LSTM_FORWARD, T, N, H, 4 * H, &lengths[0],
                                     floating is double)
-    cdef floating *wt = _transposed(weight_hh)
-    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
-        &h[0, 0, 0], &c[0, 0, 0]
+    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], &weight_hh[0, 0], \
+        &gates[0, 0, 0], &h[0, 0, 0], &c[0, 0, 0]
     with nogil:
         _run(&a)
-        free(wt)
 
 
 def lstm_sequence_backward(const floating[:, :, ::1] gates, const floating[:, :, ::1] c,
@@ -316,17 +173,10 @@ def gru_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1
     cdef floating *scratch = <floating *>malloc(N * 3 * H * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
-    cdef floating *wt
-    try:
-        wt = _transposed(weight_hh)
-    except MemoryError:
-        free(scratch)
-        raise
-    a.x_proj, a.weight, a.bias_hh, a.gates, a.h, a.scratch = &x_proj[0, 0, 0], wt, \
-        &bias_hh[0], &gates[0, 0, 0], &h[0, 0, 0], scratch
+    a.x_proj, a.weight, a.bias_hh, a.gates, a.h, a.scratch = &x_proj[0, 0, 0], \
+        &weight_hh[0, 0], &bias_hh[0], &gates[0, 0, 0], &h[0, 0, 0], scratch
     with nogil:
         _run(&a)
-        free(wt)
         free(scratch)
 
 
@@ -383,11 +233,9 @@ def rnn_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1
     if T == 0 or N == 0:
         return
     cdef SequenceCall a = _new_call(RNN_FORWARD, T, N, H, H, &lengths[0], floating is double)
-    cdef floating *wt = _transposed(weight_hh)
-    a.x_proj, a.weight, a.h, a.relu = &x_proj[0, 0, 0], wt, &h[0, 0, 0], relu
+    a.x_proj, a.weight, a.h, a.relu = &x_proj[0, 0, 0], &weight_hh[0, 0], &h[0, 0, 0], relu
     with nogil:
         _run(&a)
-        free(wt)
 
 
 def rnn_sequence_backward(const floating[:, :, ::1] h, const floating[:, :, ::1] grad_output,
