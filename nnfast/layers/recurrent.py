@@ -11,8 +11,9 @@ one kernel call runs the whole recurrence (``lstm_sequence_forward`` and
 its kin, nnfast._kernels.recurrent): each thread takes a block of batch
 rows through every step, one GEMM ``h @ W_hh.T`` and one fused pass over
 the gates per step. The backward pass is one such call back through time
-with the gate activations kept from the forward; the weight gradients, bias
-gradients and the input gradient of all steps are then one GEMM each.
+with the gate activations kept from the forward; the weight, bias and input
+gradients of all steps then come from one threaded call of GEMMs over all
+T*N rows (``recurrent_weights_backward``).
 """
 
 import numpy as np
