@@ -84,6 +84,21 @@ cdef SequenceCall _new_call(Op op, Py_ssize_t n_steps, Py_ssize_t n_samples,
     return a
 
 
+cdef floating *_transposed(const floating[:, ::1] w) except NULL:
+    """A new (cols, rows) copy of w, for the caller to free: the forward
+    step GEMMs read W_hh.T as a plain (non-transposed) B, the layout in
+    which OpenBLAS's small-matrix kernel takes them (_recurrent_steps.pxd)."""
+    cdef Py_ssize_t rows = w.shape[0], cols = w.shape[1], i, j
+    cdef floating *out = <floating *>malloc(rows * cols * sizeof(floating))
+    if out == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(rows):
+            for j in range(cols):
+                out[j * rows + i] = w[i, j]
+    return out
+
+
 def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
                           const long long[::1] lengths, floating[:, :, ::1] gates,
                           floating[:, :, ::1] h, floating[:, :, ::1] c):
@@ -106,10 +121,12 @@ def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::
         return
     cdef SequenceCall a = _new_call(LSTM_FORWARD, T, N, H, 4 * H, &lengths[0],
                                     floating is double)
-    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], &weight_hh[0, 0], \
-        &gates[0, 0, 0], &h[0, 0, 0], &c[0, 0, 0]
+    cdef floating *wt = _transposed(weight_hh)
+    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
+        &h[0, 0, 0], &c[0, 0, 0]
     with nogil:
         _run(&a)
+        free(wt)
 
 
 def lstm_sequence_backward(const floating[:, :, ::1] gates, const floating[:, :, ::1] c,
@@ -173,10 +190,17 @@ def gru_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1
     cdef floating *scratch = <floating *>malloc(N * 3 * H * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
-    a.x_proj, a.weight, a.bias_hh, a.gates, a.h, a.scratch = &x_proj[0, 0, 0], \
-        &weight_hh[0, 0], &bias_hh[0], &gates[0, 0, 0], &h[0, 0, 0], scratch
+    cdef floating *wt
+    try:
+        wt = _transposed(weight_hh)
+    except MemoryError:
+        free(scratch)
+        raise
+    a.x_proj, a.weight, a.bias_hh, a.gates, a.h, a.scratch = &x_proj[0, 0, 0], wt, \
+        &bias_hh[0], &gates[0, 0, 0], &h[0, 0, 0], scratch
     with nogil:
         _run(&a)
+        free(wt)
         free(scratch)
 
 
@@ -233,9 +257,11 @@ def rnn_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1
     if T == 0 or N == 0:
         return
     cdef SequenceCall a = _new_call(RNN_FORWARD, T, N, H, H, &lengths[0], floating is double)
-    a.x_proj, a.weight, a.h, a.relu = &x_proj[0, 0, 0], &weight_hh[0, 0], &h[0, 0, 0], relu
+    cdef floating *wt = _transposed(weight_hh)
+    a.x_proj, a.weight, a.h, a.relu = &x_proj[0, 0, 0], wt, &h[0, 0, 0], relu
     with nogil:
         _run(&a)
+        free(wt)
 
 
 def rnn_sequence_backward(const floating[:, :, ::1] h, const floating[:, :, ::1] grad_output,

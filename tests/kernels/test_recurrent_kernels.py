@@ -238,3 +238,45 @@ def test_recurrent_weights_backward(seed, shared, with_input, dtype, threads):
         start + grad_input)
     _check(fast, ref, dtype)
     assert_close(ref[2], start[2] + gx.sum(axis=0), dtype)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_sequences_with_step_gemms_in_row_chunks(kind, dtype, threads):
+    """41 rows of 128 hidden units: the step GEMMs go in several BLAS calls
+    of a few rows each (_recurrent_steps.pxd's SMALL_GEMM), uneven last
+    chunk included, on 1 and 2 threads."""
+    rng = np.random.default_rng([7, len(kind)])
+    steps, n, hidden = 3, 41, 128
+    lengths = rng.integers(0, steps + 1, n).astype(np.int64)
+    width = {"lstm": 4, "gru": 3, "rnn": 1}[kind] * hidden
+    x_proj, = _arrays(rng, dtype, (steps, n, width))
+    w = _weight(rng, dtype, width, hidden)
+    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
+    h0 = _states(rng, dtype, steps, n, hidden)
+    if kind == "lstm":
+        fast, ref = _run_both(
+            "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
+            _nan(dtype, (steps, n, width)) + [h0, _states(rng, dtype, steps, n, hidden)])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "lstm_sequence_backward",
+            lambda o: (ref[0], ref[2], grad_output, w, lengths, o[0], o[1], o[2]),
+            _arrays(rng, dtype, (n, hidden), (n, hidden)) + _nan(dtype, (steps, n, width)))
+    elif kind == "gru":
+        bias_hh, = _arrays(rng, dtype, (width,), scale=0.3)
+        fast, ref = _run_both(
+            "gru_sequence_forward", lambda o: (x_proj, w, bias_hh, lengths, o[0], o[1]),
+            _nan(dtype, (steps, n, 4 * hidden)) + [h0])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "gru_sequence_backward",
+            lambda o: (ref[0], ref[1], grad_output, w, lengths, o[0], o[1], o[2]),
+            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, width), (steps, n, width)))
+    else:
+        fast, ref = _run_both("rnn_sequence_forward", lambda o: (x_proj, w, lengths, o[0]),
+                              [h0])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "rnn_sequence_backward", lambda o: (ref[0], grad_output, w, lengths, o[0], o[1]),
+            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, hidden)))
+    _check(fast, ref, dtype)
