@@ -7,8 +7,10 @@ median per batch of
 
 - the input projection (one GEMM over all steps, ``linear_forward``),
 - the recurrence forward and backward (``lstm_sequence_forward`` /
-  ``_backward``), split into its step GEMMs (the same GEMMs timed alone,
-  each thread's block of rows, 50 per direction) and the rest, the gates,
+  ``_backward``), and within them the step GEMMs: the same GEMMs timed
+  alone (one thread's block of rows, in the kernels' row chunks, 50 steps
+  per direction; the Python call overhead, timed on 1x1 products, taken
+  off); the rest of a recurrence is its gates,
 - the weight and bias gradients (``recurrent_weights_backward``),
 - the rest of the step: Python, copies, the Linear layer, loss, SGD.
 
@@ -31,6 +33,7 @@ from nnfast.benchmarks import workloads
 
 T, N, I, H = 50, 32, 32, 128
 G = 4 * H
+SMALL_GEMM = 600000          # nnfast/_kernels/_recurrent_steps.pxd
 
 
 CLOCK = time.perf_counter
@@ -78,30 +81,41 @@ def breakdown(threads, repeats):
     g_ih, g_hh = np.zeros_like(w_ih), np.zeros_like(w_hh)
     g_b1, g_b2 = np.zeros(G, np.float32), np.zeros(G, np.float32)
     rows = -(-N // threads)                     # one thread's block
-    h_block, gates_block = h[0, :rows], gates[0, :rows]
+    chunks = int(rows * G * H / SMALL_GEMM) + 1  # as _recurrent_steps.pxd's chunk_rows
+    chunk = -(-rows // chunks)
+    blocks = [(i, min(i + chunk, rows)) for i in range(0, rows, chunk)]
+    w_hh_t = np.ascontiguousarray(w_hh.T)
     grad_block = np.zeros((rows, H), np.float32)
     k.linear_forward(inp, w_ih, bias, x_proj.reshape(T * N, G), False)
     k.lstm_sequence_forward(x_proj, w_hh, lengths, gates, h, c)
+    one = np.ones((1, 1), np.float32)
 
     def step_gemms_forward():
         for _ in range(T):
-            k.gemm(h_block, w_hh, gates_block, False, True, 1.0, 0.0)
+            for lo, hi in blocks:
+                k.gemm(h[0, lo:hi], w_hh_t, gates[0, lo:hi], False, False, 1.0, 0.0)
 
     def step_gemms_backward():
         for _ in range(T):
-            k.gemm(gates_block, w_hh, grad_block, False, False, 1.0, 1.0)
+            for lo, hi in blocks:
+                k.gemm(gates[0, lo:hi], w_hh, grad_block[lo:hi], False, False, 1.0, 1.0)
 
+    def call_overhead():
+        for _ in range(T * len(blocks)):
+            k.gemm(one, one, one, False, False, 1.0, 1.0)
+
+    overhead = _median(call_overhead, repeats)
     rows_ = {
         "training step (all)": _median(step, repeats),
         "input projection": _median(
             lambda: k.linear_forward(inp, w_ih, bias, x_proj.reshape(T * N, G), False), repeats),
         "recurrence forward": _median(
             lambda: k.lstm_sequence_forward(x_proj, w_hh, lengths, gates, h, c), repeats),
-        "  of which step GEMMs": _median(step_gemms_forward, repeats),
+        "  of which step GEMMs": _median(step_gemms_forward, repeats) - overhead,
         "recurrence backward": _median(
             lambda: k.lstm_sequence_backward(gates, c, grad, w_hh, lengths, grad_h, grad_c,
                                              grad_gates), repeats),
-        "  of which step GEMMs ": _median(step_gemms_backward, repeats),
+        "  of which step GEMMs ": _median(step_gemms_backward, repeats) - overhead,
         "weight and bias gradients": _median(
             lambda: k.recurrent_weights_backward(
                 inp, h[:-1].reshape(T * N, H), grad_gates.reshape(T * N, G),

@@ -14,6 +14,15 @@ the gates per step. The backward pass is one such call back through time
 with the gate activations kept from the forward; the weight, bias and input
 gradients of all steps then come from one threaded call of GEMMs over all
 T*N rows (``recurrent_weights_backward``).
+
+Where the time goes (``bench/lstm_breakdown.py``; lstm-seq: batch 32, 50
+steps, input 32, hidden 128; one thread, CPU time, on a shared machine): a
+training step ~14.5-16 ms, of which the weight and bias gradients 4.6-5.4,
+the recurrence forward 3.7-4.0 (step GEMMs 2.0-2.6, gates and their memory
+traffic the rest), the recurrence backward 3.5-3.7 (step GEMMs 2.0-2.6),
+the input projection 0.75-0.9, and 1-2 ms Python, copies, the Linear layer,
+loss and SGD. About 70% is GEMM in scipy's OpenBLAS (~70 GFLOP/s on one
+core): the gates are no longer what limits the layer.
 """
 
 import numpy as np
