@@ -21,16 +21,21 @@
  *                return (tanh, or max(., 0) if relu).
  * RNN backward:  grad_gates := (grad_output + grad_h) * act'; grad_h := 0.
  *
- * Each function is compiled for AVX-512, AVX2+FMA and the baseline, and the
- * loader picks the best the CPU has (GCC's target_clones, an ifunc): the
- * wheel runs anywhere and vectorizes as wide as the machine allows. */
+ * Each function is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA)
+ * and the baseline (SSE2), and the loader picks the best the CPU has (GCC's
+ * target_clones, an ifunc): the build needs no -march flag, the wheel runs
+ * anywhere and vectorizes as wide as the machine allows. lstm-seq's AVX-512
+ * clone runs on the EPYC it was timed on (perf: lstm_forward_rows_f32.
+ * arch_x86_64_v4); a step's gates, 32 rows of 512, take ~10 us there. */
 #ifndef NNFAST_RECURRENT_GATES_H
 #define NNFAST_RECURRENT_GATES_H
 
 #include <stdint.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+/* GCC 11+ (the x86-64-v3/v4 level names) on x86-64 Linux (an ifunc needs
+ * glibc); elsewhere, and under AddressSanitizer, one baseline version. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
+    defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
 #define NNFAST_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
