@@ -65,19 +65,23 @@ KERNELS = {
     "log_softmax_backward": ("out", "grad_output", "grad_input"),
     "dropout_forward": ("x", "mask", "scale", "out"),
     "dropout_backward": ("grad_output", "mask", "scale", "grad_input"),
-    # recurrent cells: one time step's gates (rows with step >= lengths[n]
-    # are past their sequence's end and keep their state)
-    "rnn_cell_forward": ("x_proj", "h_proj", "h_prev", "lengths", "step", "h", "relu"),
-    "rnn_cell_backward": ("h", "grad_output", "lengths", "step", "grad_h", "grad_gates",
-                          "relu"),
-    "lstm_gates_forward": ("x_proj", "h_proj", "h_prev", "c_prev", "lengths", "step",
-                           "gates", "h", "c"),
-    "lstm_gates_backward": ("gates", "c_prev", "c", "grad_output", "lengths", "step",
-                            "grad_h", "grad_c", "grad_gates"),
-    "gru_gates_forward": ("x_proj", "h_proj", "bias_hh", "h_prev", "lengths", "step",
-                          "gates", "h"),
-    "gru_gates_backward": ("gates", "h_prev", "grad_output", "lengths", "step", "grad_h",
-                           "grad_x_gates", "grad_h_gates"),
+    # recurrent layers: a whole sequence's recurrence per call (rows with
+    # step >= lengths[n] are past their sequence's end and keep their state);
+    # states (n_steps + 1, n_samples, hidden) with the initial state at [0]
+    "lstm_sequence_forward": ("x_proj", "weight_hh", "lengths", "gates", "h", "c"),
+    "lstm_sequence_backward": ("gates", "c", "grad_output", "weight_hh", "lengths", "grad_h",
+                               "grad_c", "grad_gates"),
+    "gru_sequence_forward": ("x_proj", "weight_hh", "bias_hh", "lengths", "gates", "h"),
+    "gru_sequence_backward": ("gates", "h", "grad_output", "weight_hh", "lengths", "grad_h",
+                              "grad_x_gates", "grad_h_gates"),
+    "rnn_sequence_forward": ("x_proj", "weight_hh", "lengths", "h", "relu"),
+    "rnn_sequence_backward": ("h", "grad_output", "weight_hh", "lengths", "grad_h",
+                              "grad_gates", "relu"),
+    # ... and the layer's parameter and input gradients from every step's
+    # gate gradients at once (rows = n_steps * n_samples)
+    "recurrent_weights_backward": ("x", "h", "grad_x_gates", "grad_h_gates", "weight_ih",
+                                   "grad_input", "grad_weight_ih", "grad_weight_hh",
+                                   "grad_bias_ih", "grad_bias_hh"),
     # losses: forward returns the loss (and fills its saved state), backward
     # writes the gradient with respect to the prediction into grad_input
     "cross_entropy_forward": ("x", "labels", "weight", "prob"),

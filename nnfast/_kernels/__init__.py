@@ -9,8 +9,8 @@ this package's own affair.
 from nnfast._contract import KERNELS, collect
 
 _MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-            "pooling",
-            "activations", "softmax", "dropout", "losses", "optim", "batchnorm", "recurrent")
+            "pooling", "activations", "softmax", "dropout", "losses", "optim", "batchnorm",
+            "recurrent", "recurrent_weights")
 
 globals().update(collect(__name__, _MODULES))
 __all__ = sorted(KERNELS)

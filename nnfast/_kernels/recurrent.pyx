@@ -1,497 +1,293 @@
-"""Recurrent cell kernels: one time step's gate nonlinearities, fused.
+# distutils: sources = csrc/recurrent_gates.c
+"""Recurrent sequence kernels: a whole sequence's recurrence in one call.
 
 The layers (nnfast/layers/recurrent.py) compute the input projection of all
-time steps as one GEMM and each step's recurrent projection ``h @ W_hh.T``
-as one GEMM; these kernels do the rest of a step in one pass over the gates
-of each batch row: add the two projections, apply the gate nonlinearities,
-update the state, and (backward) turn the gradient of the new state into
-the gradient of the pre-activations, all while a row is in cache.
+time steps as one GEMM before these kernels, and the weight and input
+gradients as GEMMs over all steps after them; these run the part that must
+go step by step: per step, the recurrent GEMM ``h_prev @ W_hh.T`` (forward)
+or ``grad_gates @ W_hh`` (backward), then the gate nonlinearities and the
+state update fused in one pass (csrc/recurrent_gates.c, vectorized for the
+CPU it runs on).
 
-Variable lengths (PyTorch's packed sequences): row n takes part in step
-``step`` only while ``step < lengths[n]``. A row past its end keeps its
-state (h, c := h_prev, c_prev), gets zero gates, and in the backward pass
-ignores ``grad_output`` and passes the state gradient through unchanged.
+Batch rows are independent in the recurrence, so each thread takes one
+contiguous block of rows and runs every time step for it, its own
+single-threaded GEMM on its rows and then its gates, with no barrier
+between steps (../../DESIGN.md, "Threads"): one fork/join per sequence, not
+two per step.
 
-Threads split the batch rows into one contiguous block each.
+Variable lengths (PyTorch's packed sequences): row n takes part in step t
+only while ``t < lengths[n]``. A row past its end keeps its state (h, c :=
+h_prev, c_prev) and gets zero gates; in the backward pass it ignores
+``grad_output`` and passes the state gradient through unchanged.
+
+States are stored for every step: ``h`` is (n_steps + 1, n_samples,
+hidden) with the initial state in ``h[0]`` (and ``c`` for LSTM).
 """
 from cython cimport floating
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 
-from libc.math cimport expm1
-
-from nnfast._kernels._math cimport f_sigmoid
+from nnfast._kernels._recurrent_steps cimport (
+    GRU_BACKWARD, GRU_FORWARD, LSTM_BACKWARD, LSTM_FORWARD, Op, RNN_BACKWARD, RNN_FORWARD,
+    SequenceCall, gru_backward_block, gru_forward_block, lstm_backward_block,
+    lstm_forward_block, rnn_backward_block, rnn_forward_block)
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 # Work per gate element, in flops, for team_size: a sigmoid/tanh is ~10.
 cdef double PER_GATE = 12.0
 
-cdef extern from "fast_gates.h" nogil:
-    float nnfast_sigmoid_f(float x)
-    float nnfast_tanh_f(float x)
 
-
-cdef inline floating gate_sigmoid(floating x) noexcept nogil:
-    """sigmoid: float32 from fast_gates.h (vectorizable, ~1 ulp), float64
-    from libm's exp."""
-    if floating is float:
-        return nnfast_sigmoid_f(x)
-    else:
-        return f_sigmoid(x)
-
-
-cdef inline floating gate_tanh(floating x) noexcept nogil:
-    """tanh: float32 from fast_gates.h; float64 from expm1, as
-    (1 - e^-2|x|) / (1 + e^-2|x|) with the sign of x, accurate near 0 too
-    (expm1 has no cancellation) and ~4x faster than this glibc's tanh."""
-    cdef double e
-    if floating is float:
-        return nnfast_tanh_f(x)
-    else:
-        e = expm1(-2 * (x if x >= 0 else -x))
-        e = -e / (2 + e)
-        return e if x >= 0 else -e
-
-
-cdef enum Op:
-    RNN_FORWARD
-    RNN_BACKWARD
-    LSTM_FORWARD
-    LSTM_BACKWARD
-    GRU_FORWARD
-    GRU_BACKWARD
-
-
-cdef struct RecurrentCall:
-    # One call's arguments, shared read-only by its threads; element
-    # pointers are float or double as ``is_double`` says.
-    const void *x_proj
-    const void *h_proj
-    const void *bias_hh
-    const void *h_prev
-    const void *c_prev
-    const void *c
-    const void *h
-    const void *grad_output
-    const long long *lengths
-    void *gates
-    void *h_out
-    void *c_out
-    void *grad_h
-    void *grad_c
-    void *grad_x_gates
-    void *grad_h_gates
-    Py_ssize_t n_samples, hidden, step
-    Op op
-    bint relu, is_double
-
-
-cdef void _rnn_forward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                            floating *h) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *hp = <const floating *>a.h_proj
-    cdef const floating *h_prev = <const floating *>a.h_prev
-    cdef Py_ssize_t H = a.hidden, n, j, r
-    cdef floating v
-    for n in range(lo, hi):
-        r = n * H
-        if a.step >= a.lengths[n]:
-            for j in range(H):
-                h[r + j] = h_prev[r + j]
-        elif a.relu:
-            for j in range(H):
-                v = xp[r + j] + hp[r + j]
-                h[r + j] = 0 if v < 0 else v
-        else:
-            for j in range(H):
-                h[r + j] = gate_tanh(xp[r + j] + hp[r + j])
-
-
-cdef void _rnn_backward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                             floating *grad_gates) noexcept nogil:
-    cdef const floating *h = <const floating *>a.h
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *grad_h = <floating *>a.grad_h
-    cdef Py_ssize_t H = a.hidden, n, j, r
-    cdef floating d, v
-    for n in range(lo, hi):
-        r = n * H
-        if a.step >= a.lengths[n]:
-            for j in range(H):
-                grad_gates[r + j] = 0
-            continue
-        for j in range(H):
-            d = go[r + j] + grad_h[r + j]
-            v = h[r + j]
-            if a.relu:
-                grad_gates[r + j] = d if v > 0 else 0
-            else:
-                grad_gates[r + j] = d * (1 - v * v)
-            grad_h[r + j] = 0
-
-
-cdef void _lstm_forward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                             floating *gates) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *hp = <const floating *>a.h_proj
-    cdef const floating *h_prev = <const floating *>a.h_prev
-    cdef const floating *c_prev = <const floating *>a.c_prev
-    cdef floating *h = <floating *>a.h_out
-    cdef floating *c = <floating *>a.c_out
-    cdef Py_ssize_t H = a.hidden, G = 4 * a.hidden, n, j, r, q
-    cdef floating cv
-    cdef floating *g
-    for n in range(lo, hi):
-        r = n * H
-        q = n * G
-        if a.step >= a.lengths[n]:
-            for j in range(H):
-                h[r + j] = h_prev[r + j]
-                c[r + j] = c_prev[r + j]
-            for j in range(G):
-                gates[q + j] = 0
-            continue
-        # gate order i, f, g, o (PyTorch's). One loop per nonlinearity over
-        # contiguous gates, in place: loops GCC vectorizes (one loop doing
-        # all four gates of a unit did not vectorize).
-        g = gates + q
-        for j in range(G):
-            g[j] = xp[q + j] + hp[q + j]
-        for j in range(2 * H):
-            g[j] = gate_sigmoid(g[j])
-        for j in range(2 * H, 3 * H):
-            g[j] = gate_tanh(g[j])
-        for j in range(3 * H, G):
-            g[j] = gate_sigmoid(g[j])
-        for j in range(H):
-            cv = g[H + j] * c_prev[r + j] + g[j] * g[2 * H + j]
-            c[r + j] = cv
-            h[r + j] = g[3 * H + j] * gate_tanh(cv)
-
-
-cdef void _lstm_backward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                              floating *grad_gates) noexcept nogil:
-    cdef const floating *gates = <const floating *>a.x_proj   # saved activations
-    cdef const floating *c_prev = <const floating *>a.c_prev
-    cdef const floating *c = <const floating *>a.c
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *grad_h = <floating *>a.grad_h
-    cdef floating *grad_c = <floating *>a.grad_c
-    cdef Py_ssize_t H = a.hidden, G = 4 * a.hidden, n, j, r, q
-    cdef floating i_, f_, g_, o_, tc, dh, dc
-    for n in range(lo, hi):
-        r = n * H
-        q = n * G
-        if a.step >= a.lengths[n]:
-            for j in range(G):
-                grad_gates[q + j] = 0
-            continue
-        for j in range(H):
-            i_ = gates[q + j]
-            f_ = gates[q + H + j]
-            g_ = gates[q + 2 * H + j]
-            o_ = gates[q + 3 * H + j]
-            tc = gate_tanh(c[r + j])
-            dh = go[r + j] + grad_h[r + j]
-            dc = grad_c[r + j] + dh * o_ * (1 - tc * tc)
-            grad_gates[q + j] = dc * g_ * i_ * (1 - i_)
-            grad_gates[q + H + j] = dc * c_prev[r + j] * f_ * (1 - f_)
-            grad_gates[q + 2 * H + j] = dc * i_ * (1 - g_ * g_)
-            grad_gates[q + 3 * H + j] = dh * tc * o_ * (1 - o_)
-            grad_c[r + j] = dc * f_
-            grad_h[r + j] = 0
-
-
-cdef void _gru_forward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                            floating *gates) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
-    cdef const floating *hp = <const floating *>a.h_proj
-    cdef const floating *b = <const floating *>a.bias_hh
-    cdef const floating *h_prev = <const floating *>a.h_prev
-    cdef floating *h = <floating *>a.h_out
-    cdef Py_ssize_t H = a.hidden, G3 = 3 * a.hidden, G4 = 4 * a.hidden
-    cdef Py_ssize_t n, j, r, p, q
-    cdef floating r_, z_, n_, hn
-    for n in range(lo, hi):
-        r = n * H
-        p = n * G3
-        q = n * G4
-        if a.step >= a.lengths[n]:
-            for j in range(H):
-                h[r + j] = h_prev[r + j]
-            for j in range(G4):
-                gates[q + j] = 0
-            continue
-        # gate order r, z, n (PyTorch's); saved: r, z, n, W_hn h + b_hn
-        for j in range(H):
-            r_ = gate_sigmoid(xp[p + j] + hp[p + j] + b[j])
-            z_ = gate_sigmoid(xp[p + H + j] + hp[p + H + j] + b[H + j])
-            hn = hp[p + 2 * H + j] + b[2 * H + j]
-            n_ = gate_tanh(xp[p + 2 * H + j] + r_ * hn)
-            gates[q + j] = r_
-            gates[q + H + j] = z_
-            gates[q + 2 * H + j] = n_
-            gates[q + 3 * H + j] = hn
-            h[r + j] = (1 - z_) * n_ + z_ * h_prev[r + j]
-
-
-cdef void _gru_backward_rows(RecurrentCall *a, Py_ssize_t lo, Py_ssize_t hi,
-                             floating *gx) noexcept nogil:
-    cdef const floating *gates = <const floating *>a.x_proj   # saved activations
-    cdef const floating *h_prev = <const floating *>a.h_prev
-    cdef const floating *go = <const floating *>a.grad_output
-    cdef floating *grad_h = <floating *>a.grad_h
-    cdef floating *gh = <floating *>a.grad_h_gates
-    cdef Py_ssize_t H = a.hidden, G3 = 3 * a.hidden, G4 = 4 * a.hidden
-    cdef Py_ssize_t n, j, r, p, q
-    cdef floating r_, z_, n_, hn, dh, dn
-    for n in range(lo, hi):
-        r = n * H
-        p = n * G3
-        q = n * G4
-        if a.step >= a.lengths[n]:
-            for j in range(G3):
-                gx[p + j] = 0
-                gh[p + j] = 0
-            continue
-        for j in range(H):
-            r_ = gates[q + j]
-            z_ = gates[q + H + j]
-            n_ = gates[q + 2 * H + j]
-            hn = gates[q + 3 * H + j]
-            dh = go[r + j] + grad_h[r + j]
-            dn = dh * (1 - z_) * (1 - n_ * n_)
-            gx[p + j] = dn * hn * r_ * (1 - r_)
-            gx[p + H + j] = dh * (h_prev[r + j] - n_) * z_ * (1 - z_)
-            gx[p + 2 * H + j] = dn
-            gh[p + j] = gx[p + j]
-            gh[p + H + j] = gx[p + H + j]
-            gh[p + 2 * H + j] = dn * r_
-            grad_h[r + j] = dh * z_
-
-
-cdef void _part(floating *first, RecurrentCall *a, int t, int nt) noexcept nogil:
-    """Thread t's block of batch rows; ``first`` is the output that sets the
-    element type (its pointer, cast)."""
+cdef void _part(floating *out, SequenceCall *a, int t, int nt) noexcept nogil:
+    """Thread t's block of batch rows, every step; ``out`` is the array the
+    op writes most (its pointer, cast), which also sets the element type."""
     cdef Py_ssize_t lo, hi
     split_range(a.n_samples, t, nt, &lo, &hi)
     if hi <= lo:
         return
-    if a.op == RNN_FORWARD:
-        _rnn_forward_rows(a, lo, hi, first)
-    elif a.op == RNN_BACKWARD:
-        _rnn_backward_rows(a, lo, hi, first)
-    elif a.op == LSTM_FORWARD:
-        _lstm_forward_rows(a, lo, hi, first)
+    if a.op == LSTM_FORWARD:
+        lstm_forward_block(a, out, lo, hi)
     elif a.op == LSTM_BACKWARD:
-        _lstm_backward_rows(a, lo, hi, first)
+        lstm_backward_block(a, out, lo, hi)
     elif a.op == GRU_FORWARD:
-        _gru_forward_rows(a, lo, hi, first)
+        gru_forward_block(a, out, lo, hi)
+    elif a.op == GRU_BACKWARD:
+        gru_backward_block(a, out, lo, hi)
+    elif a.op == RNN_FORWARD:
+        rnn_forward_block(a, out, lo, hi)
     else:
-        _gru_backward_rows(a, lo, hi, first)
+        rnn_backward_block(a, out, lo, hi)
 
 
 cdef void _body(void *args, int t, int nt) noexcept nogil:
-    cdef RecurrentCall *a = <RecurrentCall *>args
-    cdef void *first = a.gates
+    cdef SequenceCall *a = <SequenceCall *>args
+    cdef void *out = a.h if a.op == RNN_FORWARD else a.gates
     if a.is_double:
-        _part(<double *>first, a, t, nt)
+        _part(<double *>out, a, t, nt)
     else:
-        _part(<float *>first, a, t, nt)
+        _part(<float *>out, a, t, nt)
 
 
-cdef void _run(RecurrentCall *a, Py_ssize_t gates_per_row) noexcept nogil:
-    cdef int nt = team_size(PER_GATE * a.n_samples * gates_per_row, a.n_samples)
+cdef void _run(SequenceCall *a) noexcept nogil:
+    cdef double per_row_step = 2.0 * a.width * a.hidden + PER_GATE * a.width
+    cdef int nt = team_size(per_row_step * a.n_steps * a.n_samples, a.n_samples)
     run_team(_body, a, nt)
 
 
-cdef RecurrentCall _new_call(Op op, Py_ssize_t n_samples, Py_ssize_t hidden,
-                             Py_ssize_t step, const long long *lengths,
-                             bint is_double):
-    cdef RecurrentCall a
-    a.op, a.n_samples, a.hidden, a.step, a.lengths = op, n_samples, hidden, step, lengths
-    a.is_double, a.relu = is_double, False
-    a.x_proj = a.h_proj = a.bias_hh = a.h_prev = a.c_prev = a.c = a.h = NULL
-    a.grad_output = NULL
-    a.gates = a.h_out = a.c_out = a.grad_h = a.grad_c = NULL
-    a.grad_x_gates = a.grad_h_gates = NULL
+cdef SequenceCall _new_call(Op op, Py_ssize_t n_steps, Py_ssize_t n_samples,
+                            Py_ssize_t hidden, Py_ssize_t width,
+                            const long long *lengths, bint is_double):
+    cdef SequenceCall a
+    a.op, a.n_steps, a.n_samples, a.hidden, a.width = op, n_steps, n_samples, hidden, width
+    a.lengths, a.is_double, a.relu = <const int64_t *>lengths, is_double, False
+    a.x_proj = a.weight = a.bias_hh = a.c_saved = a.grad_output = NULL
+    a.gates = a.grad_h_gates = a.h = a.c = a.grad_h = a.grad_c = a.scratch = NULL
     return a
 
 
-def rnn_cell_forward(const floating[:, ::1] x_proj, const floating[:, ::1] h_proj,
-                     const floating[:, ::1] h_prev, const long long[::1] lengths,
-                     Py_ssize_t step, floating[:, ::1] h, bint relu=False):
-    """One Elman step: h := tanh(x_proj + h_proj) (relu: max(., 0)); rows
-    past their end (step >= lengths[n]) keep h := h_prev.
+cdef floating *_transposed(const floating[:, ::1] w) except NULL:
+    """A new (cols, rows) copy of w, for the caller to free: the forward
+    step GEMMs read W_hh.T as a plain (non-transposed) B, the layout in
+    which OpenBLAS's small-matrix kernel takes them (_recurrent_steps.pxd)."""
+    cdef Py_ssize_t rows = w.shape[0], cols = w.shape[1], i, j
+    cdef floating *out = <floating *>malloc(rows * cols * sizeof(floating))
+    if out == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(rows):
+            for j in range(cols):
+                out[j * rows + i] = w[i, j]
+    return out
+
+
+def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
+                          const long long[::1] lengths, floating[:, :, ::1] gates,
+                          floating[:, :, ::1] h, floating[:, :, ::1] c):
+    """An LSTM layer's recurrence over a whole sequence, gate order i, f, g,
+    o: for t in range(n_steps), with pre = x_proj[t] + h[t] @ weight_hh.T,
+    gates[t] := (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)) of pre,
+    c[t + 1] := f*c[t] + i*g, h[t + 1] := o*tanh(c[t + 1]). Rows past their
+    end (t >= lengths[n]): gates[t] := 0, h[t + 1], c[t + 1] := h[t], c[t].
 
     Parameters
     ----------
-    x_proj : ndarray of shape (n_samples, hidden)  # IN, x_t @ W_ih.T + b_ih + b_hh
-    h_proj : ndarray of shape (n_samples, hidden)  # IN, h_prev @ W_hh.T
-    h_prev : ndarray of shape (n_samples, hidden)  # IN
-    lengths : int64 ndarray of shape (n_samples,)  # IN
-    step : int, the time step
-    h : ndarray of shape (n_samples, hidden)       # OUT
+    x_proj : ndarray of shape (n_steps, n_samples, 4*hidden)  # IN, x_t @ W_ih.T + b_ih + b_hh
+    weight_hh : ndarray of shape (4*hidden, hidden)           # IN
+    lengths : int64 ndarray of shape (n_samples,)             # IN, in [0, n_steps]
+    gates : ndarray of shape (n_steps, n_samples, 4*hidden)   # OUT, the activations, for backward
+    h, c : ndarrays of shape (n_steps + 1, n_samples, hidden) # IN h[0], c[0]; OUT the rest
     """
-    if h.shape[0] == 0 or h.shape[1] == 0:
+    cdef Py_ssize_t T = x_proj.shape[0], N = h.shape[1], H = h.shape[2]
+    if T == 0 or N == 0:
         return
-    cdef RecurrentCall a = _new_call(RNN_FORWARD, h.shape[0], h.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.x_proj, a.h_proj, a.h_prev, a.gates, a.relu = &x_proj[0, 0], &h_proj[0, 0], \
-        &h_prev[0, 0], &h[0, 0], relu
+    cdef SequenceCall a = _new_call(LSTM_FORWARD, T, N, H, 4 * H, &lengths[0],
+                                    floating is double)
+    cdef floating *wt = _transposed(weight_hh)
+    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
+        &h[0, 0, 0], &c[0, 0, 0]
     with nogil:
-        _run(&a, h.shape[1])
+        _run(&a)
+        free(wt)
 
 
-def rnn_cell_backward(const floating[:, ::1] h, const floating[:, ::1] grad_output,
-                      const long long[::1] lengths, Py_ssize_t step,
-                      floating[:, ::1] grad_h, floating[:, ::1] grad_gates,
-                      bint relu=False):
-    """Backward of rnn_cell_forward from its output h.
-
-    With dh = grad_output + grad_h: grad_gates := dh * act'(.), the gradient
-    of the pre-activation; grad_h := 0 (the caller adds grad_gates @ W_hh to
-    get the gradient of h_prev). Rows past their end: grad_gates := 0 and
-    grad_h unchanged (grad_output ignored).
+def lstm_sequence_backward(const floating[:, :, ::1] gates, const floating[:, :, ::1] c,
+                           const floating[:, :, ::1] grad_output,
+                           const floating[:, ::1] weight_hh, const long long[::1] lengths,
+                           floating[:, ::1] grad_h, floating[:, ::1] grad_c,
+                           floating[:, :, ::1] grad_gates):
+    """Backpropagation through time of lstm_sequence_forward, from its saved
+    gates and cell states: for t from n_steps - 1 down to 0, with dh =
+    grad_output[t] + grad_h and dc = grad_c + dh*o*(1 - tanh(c[t + 1])^2),
+    grad_gates[t] := the gradients of the four pre-activations, grad_c :=
+    dc*f, grad_h := grad_gates[t] @ weight_hh. Rows past their end at t:
+    grad_gates[t] := 0, grad_h and grad_c unchanged.
 
     Parameters
     ----------
-    h : ndarray of shape (n_samples, hidden)           # IN, the step's output
-    grad_output : ndarray of shape (n_samples, hidden) # IN, gradient from the output sequence
-    lengths : int64 ndarray of shape (n_samples,)      # IN
-    step : int
-    grad_h : ndarray of shape (n_samples, hidden)      # IN/OUT, gradient of h from later steps
-    grad_gates : ndarray of shape (n_samples, hidden)  # OUT
+    gates : ndarray of shape (n_steps, n_samples, 4*hidden)       # IN
+    c : ndarray of shape (n_steps + 1, n_samples, hidden)         # IN
+    grad_output : ndarray of shape (n_steps, n_samples, hidden)   # IN
+    weight_hh : ndarray of shape (4*hidden, hidden)               # IN
+    lengths : int64 ndarray of shape (n_samples,)                 # IN
+    grad_h, grad_c : ndarrays of shape (n_samples, hidden)        # IN/OUT, the final
+        state's gradient in, the initial state's out
+    grad_gates : ndarray of shape (n_steps, n_samples, 4*hidden)  # OUT
     """
-    if h.shape[0] == 0 or h.shape[1] == 0:
+    cdef Py_ssize_t T = gates.shape[0], N = grad_h.shape[0], H = grad_h.shape[1]
+    if T == 0 or N == 0:
         return
-    cdef RecurrentCall a = _new_call(RNN_BACKWARD, h.shape[0], h.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.h, a.grad_output, a.grad_h, a.gates, a.relu = &h[0, 0], &grad_output[0, 0], \
-        &grad_h[0, 0], &grad_gates[0, 0], relu
+    cdef SequenceCall a = _new_call(LSTM_BACKWARD, T, N, H, 4 * H, &lengths[0],
+                                    floating is double)
+    a.x_proj, a.c_saved, a.grad_output, a.weight = &gates[0, 0, 0], &c[0, 0, 0], \
+        &grad_output[0, 0, 0], &weight_hh[0, 0]
+    a.grad_h, a.grad_c, a.gates = &grad_h[0, 0], &grad_c[0, 0], &grad_gates[0, 0, 0]
     with nogil:
-        _run(&a, h.shape[1])
+        _run(&a)
 
 
-def lstm_gates_forward(const floating[:, ::1] x_proj, const floating[:, ::1] h_proj,
-                       const floating[:, ::1] h_prev, const floating[:, ::1] c_prev,
-                       const long long[::1] lengths, Py_ssize_t step,
-                       floating[:, ::1] gates, floating[:, ::1] h, floating[:, ::1] c):
-    """One LSTM step, gate order i, f, g, o: gates := (sigmoid(i), sigmoid(f),
-    tanh(g), sigmoid(o)) of x_proj + h_proj; c := f*c_prev + i*g;
-    h := o*tanh(c). Rows past their end: gates := 0, h, c := h_prev, c_prev.
+def gru_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
+                         const floating[::1] bias_hh, const long long[::1] lengths,
+                         floating[:, :, ::1] gates, floating[:, :, ::1] h):
+    """A GRU layer's recurrence over a whole sequence, gate order r, z, n:
+    for t in range(n_steps), with hp = h[t] @ weight_hh.T + bias_hh,
+    r, z := sigmoid(x_proj[t] + hp) (their thirds), n := tanh(x_proj_n +
+    r*hp_n), h[t + 1] := (1 - z)*n + z*h[t]; gates[t] := (r, z, n, hp_n).
+    Rows past their end: gates[t] := 0, h[t + 1] := h[t].
 
     Parameters
     ----------
-    x_proj : ndarray of shape (n_samples, 4*hidden)  # IN, x_t @ W_ih.T + b_ih + b_hh
-    h_proj : ndarray of shape (n_samples, 4*hidden)  # IN, h_prev @ W_hh.T
-    h_prev, c_prev : ndarrays of shape (n_samples, hidden)  # IN
-    lengths : int64 ndarray of shape (n_samples,)    # IN
-    step : int
-    gates : ndarray of shape (n_samples, 4*hidden)   # OUT, the activations, for backward
-    h, c : ndarrays of shape (n_samples, hidden)     # OUT
+    x_proj : ndarray of shape (n_steps, n_samples, 3*hidden)  # IN, x_t @ W_ih.T + b_ih
+    weight_hh : ndarray of shape (3*hidden, hidden)           # IN
+    bias_hh : ndarray of shape (3*hidden,)                    # IN
+    lengths : int64 ndarray of shape (n_samples,)             # IN
+    gates : ndarray of shape (n_steps, n_samples, 4*hidden)   # OUT, for backward
+    h : ndarray of shape (n_steps + 1, n_samples, hidden)     # IN h[0]; OUT the rest
     """
-    if h.shape[0] == 0 or h.shape[1] == 0:
+    cdef Py_ssize_t T = x_proj.shape[0], N = h.shape[1], H = h.shape[2]
+    if T == 0 or N == 0:
         return
-    cdef RecurrentCall a = _new_call(LSTM_FORWARD, h.shape[0], h.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.x_proj, a.h_proj, a.h_prev, a.c_prev = &x_proj[0, 0], &h_proj[0, 0], \
-        &h_prev[0, 0], &c_prev[0, 0]
-    a.gates, a.h_out, a.c_out = &gates[0, 0], &h[0, 0], &c[0, 0]
+    cdef SequenceCall a = _new_call(GRU_FORWARD, T, N, H, 3 * H, &lengths[0],
+                                    floating is double)
+    cdef floating *scratch = <floating *>malloc(N * 3 * H * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError()
+    cdef floating *wt
+    try:
+        wt = _transposed(weight_hh)
+    except MemoryError:
+        free(scratch)
+        raise
+    a.x_proj, a.weight, a.bias_hh, a.gates, a.h, a.scratch = &x_proj[0, 0, 0], wt, \
+        &bias_hh[0], &gates[0, 0, 0], &h[0, 0, 0], scratch
     with nogil:
-        _run(&a, gates.shape[1])
+        _run(&a)
+        free(wt)
+        free(scratch)
 
 
-def lstm_gates_backward(const floating[:, ::1] gates, const floating[:, ::1] c_prev,
-                        const floating[:, ::1] c, const floating[:, ::1] grad_output,
-                        const long long[::1] lengths, Py_ssize_t step,
-                        floating[:, ::1] grad_h, floating[:, ::1] grad_c,
-                        floating[:, ::1] grad_gates):
-    """Backward of lstm_gates_forward from its saved gates and cell states.
-
-    With dh = grad_output + grad_h and dc = grad_c + dh*o*(1 - tanh(c)^2):
-    grad_gates := the gradients of the four pre-activations; grad_c := dc*f
-    (the gradient of c_prev); grad_h := 0 (the caller adds grad_gates @ W_hh).
-    Rows past their end: grad_gates := 0, grad_h and grad_c unchanged.
-
-    Parameters
-    ----------
-    gates : ndarray of shape (n_samples, 4*hidden)       # IN
-    c_prev, c : ndarrays of shape (n_samples, hidden)    # IN
-    grad_output : ndarray of shape (n_samples, hidden)   # IN
-    lengths : int64 ndarray of shape (n_samples,)        # IN
-    step : int
-    grad_h, grad_c : ndarrays of shape (n_samples, hidden)  # IN/OUT
-    grad_gates : ndarray of shape (n_samples, 4*hidden)  # OUT
-    """
-    if c.shape[0] == 0 or c.shape[1] == 0:
-        return
-    cdef RecurrentCall a = _new_call(LSTM_BACKWARD, c.shape[0], c.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.x_proj, a.c_prev, a.c, a.grad_output = &gates[0, 0], &c_prev[0, 0], &c[0, 0], \
-        &grad_output[0, 0]
-    a.grad_h, a.grad_c, a.gates = &grad_h[0, 0], &grad_c[0, 0], &grad_gates[0, 0]
-    with nogil:
-        _run(&a, gates.shape[1])
-
-
-def gru_gates_forward(const floating[:, ::1] x_proj, const floating[:, ::1] h_proj,
-                      const floating[::1] bias_hh, const floating[:, ::1] h_prev,
-                      const long long[::1] lengths, Py_ssize_t step,
-                      floating[:, ::1] gates, floating[:, ::1] h):
-    """One GRU step, gate order r, z, n: r, z := sigmoid(x_proj + h_proj +
-    bias_hh) (their thirds), hn := h_proj_n + bias_hh_n, n := tanh(x_proj_n
-    + r*hn), h := (1 - z)*n + z*h_prev; gates := (r, z, n, hn). Rows past
-    their end: gates := 0, h := h_prev.
-
-    Parameters
-    ----------
-    x_proj : ndarray of shape (n_samples, 3*hidden)  # IN, x_t @ W_ih.T + b_ih
-    h_proj : ndarray of shape (n_samples, 3*hidden)  # IN, h_prev @ W_hh.T
-    bias_hh : ndarray of shape (3*hidden,)           # IN
-    h_prev : ndarray of shape (n_samples, hidden)    # IN
-    lengths : int64 ndarray of shape (n_samples,)    # IN
-    step : int
-    gates : ndarray of shape (n_samples, 4*hidden)   # OUT, for backward
-    h : ndarray of shape (n_samples, hidden)         # OUT
-    """
-    if h.shape[0] == 0 or h.shape[1] == 0:
-        return
-    cdef RecurrentCall a = _new_call(GRU_FORWARD, h.shape[0], h.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.x_proj, a.h_proj, a.bias_hh, a.h_prev = &x_proj[0, 0], &h_proj[0, 0], \
-        &bias_hh[0], &h_prev[0, 0]
-    a.gates, a.h_out = &gates[0, 0], &h[0, 0]
-    with nogil:
-        _run(&a, gates.shape[1])
-
-
-def gru_gates_backward(const floating[:, ::1] gates, const floating[:, ::1] h_prev,
-                       const floating[:, ::1] grad_output, const long long[::1] lengths,
-                       Py_ssize_t step, floating[:, ::1] grad_h,
-                       floating[:, ::1] grad_x_gates, floating[:, ::1] grad_h_gates):
-    """Backward of gru_gates_forward from its saved gates.
-
-    With dh = grad_output + grad_h: grad_x_gates := the gradient of x_proj
-    (r, z, n thirds), grad_h_gates := that of h_proj + bias_hh (its n third
-    is r times x_proj's); grad_h := dh*z (the direct part of the gradient of
-    h_prev; the caller adds grad_h_gates @ W_hh). Rows past their end: both
+def gru_sequence_backward(const floating[:, :, ::1] gates, const floating[:, :, ::1] h,
+                          const floating[:, :, ::1] grad_output,
+                          const floating[:, ::1] weight_hh, const long long[::1] lengths,
+                          floating[:, ::1] grad_h, floating[:, :, ::1] grad_x_gates,
+                          floating[:, :, ::1] grad_h_gates):
+    """Backpropagation through time of gru_sequence_forward: for t from
+    n_steps - 1 down to 0, with dh = grad_output[t] + grad_h:
+    grad_x_gates[t] := the gradient of x_proj[t], grad_h_gates[t] := that of
+    h[t] @ weight_hh.T + bias_hh (its n third is r times x_proj's), grad_h
+    := dh*z + grad_h_gates[t] @ weight_hh. Rows past their end at t: both
     gate gradients 0, grad_h unchanged.
 
     Parameters
     ----------
-    gates : ndarray of shape (n_samples, 4*hidden)         # IN
-    h_prev : ndarray of shape (n_samples, hidden)          # IN
-    grad_output : ndarray of shape (n_samples, hidden)     # IN
-    lengths : int64 ndarray of shape (n_samples,)          # IN
-    step : int
-    grad_h : ndarray of shape (n_samples, hidden)          # IN/OUT
-    grad_x_gates, grad_h_gates : ndarrays of shape (n_samples, 3*hidden)  # OUT
+    gates : ndarray of shape (n_steps, n_samples, 4*hidden)         # IN
+    h : ndarray of shape (n_steps + 1, n_samples, hidden)           # IN
+    grad_output : ndarray of shape (n_steps, n_samples, hidden)     # IN
+    weight_hh : ndarray of shape (3*hidden, hidden)                 # IN
+    lengths : int64 ndarray of shape (n_samples,)                   # IN
+    grad_h : ndarray of shape (n_samples, hidden)                   # IN/OUT
+    grad_x_gates, grad_h_gates : ndarrays of shape (n_steps, n_samples, 3*hidden)  # OUT
     """
-    if h_prev.shape[0] == 0 or h_prev.shape[1] == 0:
+    cdef Py_ssize_t T = gates.shape[0], N = grad_h.shape[0], H = grad_h.shape[1]
+    if T == 0 or N == 0:
         return
-    cdef RecurrentCall a = _new_call(GRU_BACKWARD, h_prev.shape[0], h_prev.shape[1], step,
-                                     &lengths[0], floating is double)
-    a.x_proj, a.h_prev, a.grad_output, a.grad_h = &gates[0, 0], &h_prev[0, 0], \
-        &grad_output[0, 0], &grad_h[0, 0]
-    a.gates, a.grad_h_gates = &grad_x_gates[0, 0], &grad_h_gates[0, 0]
+    cdef SequenceCall a = _new_call(GRU_BACKWARD, T, N, H, 3 * H, &lengths[0],
+                                    floating is double)
+    a.x_proj, a.h, a.grad_output, a.weight = &gates[0, 0, 0], <void *>&h[0, 0, 0], \
+        &grad_output[0, 0, 0], &weight_hh[0, 0]
+    a.grad_h, a.gates, a.grad_h_gates = &grad_h[0, 0], &grad_x_gates[0, 0, 0], \
+        &grad_h_gates[0, 0, 0]
     with nogil:
-        _run(&a, gates.shape[1])
+        _run(&a)
+
+
+def rnn_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
+                         const long long[::1] lengths, floating[:, :, ::1] h,
+                         bint relu=False):
+    """An Elman layer's recurrence over a whole sequence: for t in
+    range(n_steps), h[t + 1] := tanh(x_proj[t] + h[t] @ weight_hh.T) (relu:
+    max(., 0)); rows past their end: h[t + 1] := h[t].
+
+    Parameters
+    ----------
+    x_proj : ndarray of shape (n_steps, n_samples, hidden)  # IN, x_t @ W_ih.T + b_ih + b_hh
+    weight_hh : ndarray of shape (hidden, hidden)           # IN
+    lengths : int64 ndarray of shape (n_samples,)           # IN
+    h : ndarray of shape (n_steps + 1, n_samples, hidden)   # IN h[0]; OUT the rest
+    """
+    cdef Py_ssize_t T = x_proj.shape[0], N = h.shape[1], H = h.shape[2]
+    if T == 0 or N == 0:
+        return
+    cdef SequenceCall a = _new_call(RNN_FORWARD, T, N, H, H, &lengths[0], floating is double)
+    cdef floating *wt = _transposed(weight_hh)
+    a.x_proj, a.weight, a.h, a.relu = &x_proj[0, 0, 0], wt, &h[0, 0, 0], relu
+    with nogil:
+        _run(&a)
+        free(wt)
+
+
+def rnn_sequence_backward(const floating[:, :, ::1] h, const floating[:, :, ::1] grad_output,
+                          const floating[:, ::1] weight_hh, const long long[::1] lengths,
+                          floating[:, ::1] grad_h, floating[:, :, ::1] grad_gates,
+                          bint relu=False):
+    """Backpropagation through time of rnn_sequence_forward from its states:
+    for t from n_steps - 1 down to 0, grad_gates[t] := (grad_output[t] +
+    grad_h) * act'(from h[t + 1]), grad_h := grad_gates[t] @ weight_hh.
+    Rows past their end at t: grad_gates[t] := 0, grad_h unchanged.
+
+    Parameters
+    ----------
+    h : ndarray of shape (n_steps + 1, n_samples, hidden)          # IN
+    grad_output : ndarray of shape (n_steps, n_samples, hidden)    # IN
+    weight_hh : ndarray of shape (hidden, hidden)                  # IN
+    lengths : int64 ndarray of shape (n_samples,)                  # IN
+    grad_h : ndarray of shape (n_samples, hidden)                  # IN/OUT
+    grad_gates : ndarray of shape (n_steps, n_samples, hidden)     # OUT
+    """
+    cdef Py_ssize_t T = grad_output.shape[0], N = grad_h.shape[0], H = grad_h.shape[1]
+    if T == 0 or N == 0:
+        return
+    cdef SequenceCall a = _new_call(RNN_BACKWARD, T, N, H, H, &lengths[0], floating is double)
+    a.h, a.grad_output, a.weight, a.relu = <void *>&h[0, 0, 0], &grad_output[0, 0, 0], \
+        &weight_hh[0, 0], relu
+    a.grad_h, a.gates = &grad_h[0, 0], &grad_gates[0, 0, 0]
+    with nogil:
+        _run(&a)

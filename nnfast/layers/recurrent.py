@@ -6,12 +6,23 @@ Parameters have PyTorch's names, gate order and layouts (``weight_ih_l0``
 the others as plain arrays.
 
 How a layer runs: the input projection of all time steps is one GEMM with
-the bias (``linear_forward`` on the (T*N, input) time-major input); each
-step is one GEMM ``h @ W_hh.T`` and one fused kernel for the gates
-(nnfast._kernels.recurrent). The backward pass goes back through time with
-the gate activations kept from the forward, one GEMM per step for the
-recurrent gradient; the weight gradients, bias gradients and the input
-gradient of all steps are then one GEMM each.
+the bias (``linear_forward`` on the (T*N, input) time-major input); then
+one kernel call runs the whole recurrence (``lstm_sequence_forward`` and
+its kin, nnfast._kernels.recurrent): each thread takes a block of batch
+rows through every step, one GEMM ``h @ W_hh.T`` and one fused pass over
+the gates per step. The backward pass is one such call back through time
+with the gate activations kept from the forward; the weight, bias and input
+gradients of all steps then come from one threaded call of GEMMs over all
+T*N rows (``recurrent_weights_backward``).
+
+Where the time goes (``bench/lstm_breakdown.py``; lstm-seq: batch 32, 50
+steps, input 32, hidden 128; one thread, CPU time, on a shared machine): a
+training step ~14.5-16 ms, of which the weight and bias gradients 4.6-5.4,
+the recurrence forward 3.7-4.0 (step GEMMs 2.0-2.6, gates and their memory
+traffic the rest), the recurrence backward 3.5-3.7 (step GEMMs 2.0-2.6),
+the input projection 0.75-0.9, and 1-2 ms Python, copies, the Linear layer,
+loss and SGD. About 70% is GEMM in scipy's OpenBLAS (~70 GFLOP/s on one
+core): the gates are no longer what limits the layer.
 """
 
 import numpy as np
@@ -216,25 +227,17 @@ class _Recurrent(Layer):
 
     def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
         """Accumulate the layer's parameter gradients from the gate gradients
-        of every step, and return the input gradient (T, N, I) or None.
-
-        GEMMs over all T*N rows at once; each bias gradient as ones @ grad
-        (a GEMM too): ``linear_backward``'s column sums over 1600 rows of
-        lstm-seq's 512 gates took 6 of its 13 ms, the GEMM 0.13 ms."""
+        of every step, and return the input gradient (T, N, I) or None: GEMMs
+        over all T*N rows at once (``recurrent_weights_backward``)."""
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
         steps, n = inp.shape[0], inp.shape[1]
         rows = steps * n
-        gx = grad_x_gates.reshape(rows, -1)
-        gh = grad_h_gates.reshape(rows, -1)
-        ones = np.ones((1, rows), self.dtype)
-        k.gemm(gx, inp.reshape(rows, -1), w_ih.grad, True, False, 1.0, 1.0)
-        k.gemm(ones, gx, b_ih.grad.reshape(1, -1), False, False, 1.0, 1.0)
-        k.gemm(gh, h_prev_all.reshape(rows, -1), w_hh.grad, True, False, 1.0, 1.0)
-        k.gemm(ones, gh, b_hh.grad.reshape(1, -1), False, False, 1.0, 1.0)
-        if not need_input:
-            return None
-        grad_input = np.empty(inp.shape, self.dtype)
-        k.gemm(gx, w_ih.value, grad_input.reshape(rows, -1), False, False, 1.0, 0.0)
+        grad_input = np.empty(inp.shape, self.dtype) if need_input else None
+        k.recurrent_weights_backward(
+            inp.reshape(rows, -1), h_prev_all.reshape(rows, -1), grad_x_gates.reshape(rows, -1),
+            grad_h_gates.reshape(rows, -1), w_ih.value,
+            None if grad_input is None else grad_input.reshape(rows, -1),
+            w_ih.grad, w_hh.grad, b_ih.grad, b_hh.grad)
         return grad_input
 
 
@@ -276,10 +279,7 @@ class RNN(_Recurrent):
         x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
         h = np.empty((steps + 1, n, H), self.dtype)
         h[0] = h0
-        h_proj = np.empty((n, H), self.dtype)
-        for t in range(steps):
-            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
-            k.rnn_cell_forward(x_proj[t], h_proj, h[t], lengths, t, h[t + 1], relu)
+        k.rnn_sequence_forward(x_proj, w_hh.value, lengths, h, relu)
         return {"h": h}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
@@ -289,9 +289,7 @@ class RNN(_Recurrent):
         relu = self.nonlinearity == "relu"
         grad_gates = np.empty((steps, n, H), self.dtype)
         grad_h = np.zeros((n, H), self.dtype)
-        for t in reversed(range(steps)):
-            k.rnn_cell_backward(h[t + 1], grad[t], lengths, t, grad_h, grad_gates[t], relu)
-            k.gemm(grad_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        k.rnn_sequence_backward(h, grad, w_hh.value, lengths, grad_h, grad_gates, relu)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
                                         need_input)
         return grad_input, grad_h, None
@@ -323,11 +321,7 @@ class LSTM(_Recurrent):
         c = np.empty((steps + 1, n, H), self.dtype)
         h[0], c[0] = h0, c0
         gates = np.empty((steps, n, 4 * H), self.dtype)
-        h_proj = np.empty((n, 4 * H), self.dtype)
-        for t in range(steps):
-            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
-            k.lstm_gates_forward(x_proj[t], h_proj, h[t], c[t], lengths, t, gates[t],
-                                 h[t + 1], c[t + 1])
+        k.lstm_sequence_forward(x_proj, w_hh.value, lengths, gates, h, c)
         return {"h": h, "c": c, "gates": gates}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
@@ -337,10 +331,8 @@ class LSTM(_Recurrent):
         grad_gates = np.empty((steps, n, 4 * H), self.dtype)
         grad_h = np.zeros((n, H), self.dtype)
         grad_c = np.zeros((n, H), self.dtype)
-        for t in reversed(range(steps)):
-            k.lstm_gates_backward(gates[t], c[t], c[t + 1], grad[t], lengths, t, grad_h, grad_c,
-                                  grad_gates[t])
-            k.gemm(grad_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        k.lstm_sequence_backward(gates, c, grad, w_hh.value, lengths, grad_h, grad_c,
+                                 grad_gates)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
                                         need_input)
         return grad_input, grad_h, grad_c
@@ -370,11 +362,7 @@ class GRU(_Recurrent):
         h = np.empty((steps + 1, n, H), self.dtype)
         h[0] = h0
         gates = np.empty((steps, n, 4 * H), self.dtype)
-        h_proj = np.empty((n, 3 * H), self.dtype)
-        for t in range(steps):
-            k.gemm(h[t], w_hh.value, h_proj, False, True, 1.0, 0.0)
-            k.gru_gates_forward(x_proj[t], h_proj, b_hh.value, h[t], lengths, t, gates[t],
-                                h[t + 1])
+        k.gru_sequence_forward(x_proj, w_hh.value, b_hh.value, lengths, gates, h)
         return {"h": h, "gates": gates}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
@@ -384,10 +372,8 @@ class GRU(_Recurrent):
         grad_x_gates = np.empty((steps, n, 3 * H), self.dtype)
         grad_h_gates = np.empty((steps, n, 3 * H), self.dtype)
         grad_h = np.zeros((n, H), self.dtype)
-        for t in reversed(range(steps)):
-            k.gru_gates_backward(gates[t], h[t], grad[t], lengths, t, grad_h, grad_x_gates[t],
-                                 grad_h_gates[t])
-            k.gemm(grad_h_gates[t], w_hh.value, grad_h, False, False, 1.0, 1.0)
+        k.gru_sequence_backward(gates, h, grad, w_hh.value, lengths, grad_h, grad_x_gates,
+                                grad_h_gates)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_x_gates,
                                         grad_h_gates, need_input)
         return grad_input, grad_h, None

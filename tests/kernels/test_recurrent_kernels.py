@@ -1,5 +1,6 @@
-"""The recurrent gate kernels: compiled == NumPy reference over seeded shapes,
-dtypes, thread counts, and rows inside and past their sequence's end."""
+"""The recurrent sequence kernels: compiled == NumPy reference over seeded
+shapes, sequence lengths (rows ending at every step, some before the first),
+dtypes and thread counts, forward and back through time."""
 import numpy as np
 import pytest
 
@@ -9,28 +10,40 @@ from nnfast import _kernels, reference
 SEEDS = range(6)
 
 
-def _shape(rng):
-    return int(rng.choice([1, 2, 3, 7, 33])), int(rng.choice([1, 4, 5, 16, 37]))
+def _case(rng):
+    """(n_steps, n_samples, hidden, lengths): lengths from 0 to n_steps."""
+    steps = int(rng.choice([1, 2, 5]))
+    n = int(rng.choice([1, 2, 3, 7, 33]))
+    hidden = int(rng.choice([1, 4, 5, 16, 37]))
+    return steps, n, hidden, rng.integers(0, steps + 1, n).astype(np.int64)
 
 
-def _lengths(rng, n, step):
-    """Lengths around ``step``: some rows active at it, some past their end."""
-    return rng.integers(max(step - 2, 0), step + 3, n).astype(np.int64)
+def _arrays(rng, dtype, *shapes, scale=1.5):
+    return [(rng.standard_normal(s) * scale).astype(dtype) for s in shapes]
 
 
-def _arrays(rng, dtype, *shapes):
-    return [(rng.standard_normal(s) * 1.5).astype(dtype) for s in shapes]
+def _weight(rng, dtype, rows, hidden):
+    """A recurrent weight of PyTorch's initial scale, U(-1/sqrt(h), 1/sqrt(h))."""
+    bound = 1 / np.sqrt(hidden)
+    return rng.uniform(-bound, bound, (rows, hidden)).astype(dtype)
 
 
 def _run_both(name, inputs, outputs, **kwargs):
     """Call kernel ``name`` of both sets with the same inputs and copies of
-    the same outputs (NaN or given starting values); return both outputs."""
+    the same outputs (given starting values, NaN elsewhere); return both."""
     results = []
     for k in (_kernels, reference):
         outs = [o.copy() for o in outputs]
         getattr(k, name)(*inputs(outs), **kwargs)
         results.append(outs)
     return results
+
+
+def _states(rng, dtype, steps, n, hidden):
+    """(n_steps + 1, n, hidden) NaN states with a random initial state."""
+    s = np.full((steps + 1, n, hidden), np.nan, dtype)
+    s[0] = _arrays(rng, dtype, (n, hidden))[0]
+    return s
 
 
 def _nan(dtype, *shapes):
@@ -43,79 +56,110 @@ def _check(fast, ref, dtype):
         assert_close(f, r, dtype)
 
 
+def _check_kept_past_end(states, lengths):
+    """A row's state stays as it was from its own last step on."""
+    for t in range(states.shape[0] - 1):
+        past = t >= lengths
+        np.testing.assert_array_equal(states[t + 1][past], states[t][past])
+
+
+def _check_gates_zero_past_end(gates, lengths):
+    for t in range(gates.shape[0]):
+        assert not gates[t][t >= lengths].any()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lstm_sequence(seed, dtype, threads):
+    rng = np.random.default_rng([seed, 2])
+    steps, n, hidden, lengths = _case(rng)
+    x_proj, = _arrays(rng, dtype, (steps, n, 4 * hidden))
+    w = _weight(rng, dtype, 4 * hidden, hidden)
+    fast, ref = _run_both(
+        "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
+        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden),
+                                                _states(rng, dtype, steps, n, hidden)])
+    _check(fast, ref, dtype)
+    _check_kept_past_end(fast[1], lengths)
+    _check_kept_past_end(fast[2], lengths)
+    _check_gates_zero_past_end(fast[0], lengths)
+    gates, c = ref[0], ref[2]
+    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
+    grad_h, grad_c = _arrays(rng, dtype, (n, hidden), (n, hidden))
+    fast, ref = _run_both(
+        "lstm_sequence_backward",
+        lambda o: (gates, c, grad_output, w, lengths, o[0], o[1], o[2]),
+        [grad_h, grad_c] + _nan(dtype, (steps, n, 4 * hidden)))
+    _check(fast, ref, dtype)
+    _check_gates_zero_past_end(fast[2], lengths)
+    never = lengths == 0           # rows with no step pass the gradient through
+    np.testing.assert_array_equal(fast[0][never], grad_h[never])
+    np.testing.assert_array_equal(fast[1][never], grad_c[never])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gru_sequence(seed, dtype, threads):
+    rng = np.random.default_rng([seed, 3])
+    steps, n, hidden, lengths = _case(rng)
+    x_proj, = _arrays(rng, dtype, (steps, n, 3 * hidden))
+    bias_hh, = _arrays(rng, dtype, (3 * hidden,), scale=0.3)
+    w = _weight(rng, dtype, 3 * hidden, hidden)
+    fast, ref = _run_both(
+        "gru_sequence_forward", lambda o: (x_proj, w, bias_hh, lengths, o[0], o[1]),
+        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden)])
+    _check(fast, ref, dtype)
+    _check_kept_past_end(fast[1], lengths)
+    _check_gates_zero_past_end(fast[0], lengths)
+    gates, h = ref
+    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
+    grad_h, = _arrays(rng, dtype, (n, hidden))
+    fast, ref = _run_both(
+        "gru_sequence_backward",
+        lambda o: (gates, h, grad_output, w, lengths, o[0], o[1], o[2]),
+        [grad_h] + _nan(dtype, (steps, n, 3 * hidden), (steps, n, 3 * hidden)))
+    _check(fast, ref, dtype)
+    _check_gates_zero_past_end(fast[1], lengths)
+    _check_gates_zero_past_end(fast[2], lengths)
+    never = lengths == 0
+    np.testing.assert_array_equal(fast[0][never], grad_h[never])
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("relu", [False, True])
-def test_rnn_cell(seed, relu, dtype, threads):
+def test_rnn_sequence(seed, relu, dtype, threads):
     rng = np.random.default_rng([seed, 1, relu])
-    n, hidden = _shape(rng)
-    step = int(rng.integers(0, 5))
-    lengths = _lengths(rng, n, step)
-    xp, hp, h_prev = _arrays(rng, dtype, (n, hidden), (n, hidden), (n, hidden))
-    fast, ref = _run_both("rnn_cell_forward", lambda o: (xp, hp, h_prev, lengths, step, o[0]),
-                          _nan(dtype, (n, hidden)), relu=relu)
+    steps, n, hidden, lengths = _case(rng)
+    x_proj, = _arrays(rng, dtype, (steps, n, hidden))
+    w = _weight(rng, dtype, hidden, hidden)
+    fast, ref = _run_both("rnn_sequence_forward", lambda o: (x_proj, w, lengths, o[0]),
+                          [_states(rng, dtype, steps, n, hidden)], relu=relu)
     _check(fast, ref, dtype)
+    _check_kept_past_end(fast[0], lengths)
     h = ref[0]
-    grad_output, grad_h = _arrays(rng, dtype, (n, hidden), (n, hidden))
-    fast, ref = _run_both("rnn_cell_backward",
-                          lambda o: (h, grad_output, lengths, step, o[0], o[1]),
-                          [grad_h] + _nan(dtype, (n, hidden)), relu=relu)
+    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
+    grad_h, = _arrays(rng, dtype, (n, hidden))
+    fast, ref = _run_both("rnn_sequence_backward",
+                          lambda o: (h, grad_output, w, lengths, o[0], o[1]),
+                          [grad_h] + _nan(dtype, (steps, n, hidden)), relu=relu)
     _check(fast, ref, dtype)
-    past = step >= lengths
-    np.testing.assert_array_equal(fast[0][past], grad_h[past])  # passed through
-    assert not fast[1][past].any()
+    _check_gates_zero_past_end(fast[1], lengths)
+    never = lengths == 0
+    np.testing.assert_array_equal(fast[0][never], grad_h[never])
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_lstm_gates(seed, dtype, threads):
-    rng = np.random.default_rng([seed, 2])
-    n, hidden = _shape(rng)
-    step = int(rng.integers(0, 5))
-    lengths = _lengths(rng, n, step)
-    xp, hp = _arrays(rng, dtype, (n, 4 * hidden), (n, 4 * hidden))
-    h_prev, c_prev = _arrays(rng, dtype, (n, hidden), (n, hidden))
+@pytest.mark.parametrize("hidden", [1, 15, 16, 17, 64, 129])
+def test_lstm_sequence_at_vector_widths(hidden, dtype, threads):
+    """Hidden sizes around the 4-, 8- and 16-lane vector widths (the gate
+    loops' vector bodies and their remainders)."""
+    rng = np.random.default_rng([hidden, 7])
+    steps, n = 3, 5
+    lengths = np.array([3, 1, 2, 3, 0], np.int64)
+    x_proj, = _arrays(rng, dtype, (steps, n, 4 * hidden))
+    w = _weight(rng, dtype, 4 * hidden, hidden)
     fast, ref = _run_both(
-        "lstm_gates_forward",
-        lambda o: (xp, hp, h_prev, c_prev, lengths, step, o[0], o[1], o[2]),
-        _nan(dtype, (n, 4 * hidden), (n, hidden), (n, hidden)))
+        "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
+        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden),
+                                                _states(rng, dtype, steps, n, hidden)])
     _check(fast, ref, dtype)
-    past = step >= lengths
-    np.testing.assert_array_equal(fast[1][past], h_prev[past])
-    np.testing.assert_array_equal(fast[2][past], c_prev[past])
-    gates, c = ref[0], ref[2]
-    grad_output, grad_h, grad_c = _arrays(rng, dtype, (n, hidden), (n, hidden), (n, hidden))
-    fast, ref = _run_both(
-        "lstm_gates_backward",
-        lambda o: (gates, c_prev, c, grad_output, lengths, step, o[0], o[1], o[2]),
-        [grad_h, grad_c] + _nan(dtype, (n, 4 * hidden)))
-    _check(fast, ref, dtype)
-    np.testing.assert_array_equal(fast[0][past], grad_h[past])
-    np.testing.assert_array_equal(fast[1][past], grad_c[past])
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_gru_gates(seed, dtype, threads):
-    rng = np.random.default_rng([seed, 3])
-    n, hidden = _shape(rng)
-    step = int(rng.integers(0, 5))
-    lengths = _lengths(rng, n, step)
-    xp, hp = _arrays(rng, dtype, (n, 3 * hidden), (n, 3 * hidden))
-    bias_hh, = _arrays(rng, dtype, (3 * hidden,))
-    h_prev, = _arrays(rng, dtype, (n, hidden))
-    fast, ref = _run_both(
-        "gru_gates_forward",
-        lambda o: (xp, hp, bias_hh, h_prev, lengths, step, o[0], o[1]),
-        _nan(dtype, (n, 4 * hidden), (n, hidden)))
-    _check(fast, ref, dtype)
-    past = step >= lengths
-    np.testing.assert_array_equal(fast[1][past], h_prev[past])
-    gates = ref[0]
-    grad_output, grad_h = _arrays(rng, dtype, (n, hidden), (n, hidden))
-    fast, ref = _run_both(
-        "gru_gates_backward",
-        lambda o: (gates, h_prev, grad_output, lengths, step, o[0], o[1], o[2]),
-        [grad_h] + _nan(dtype, (n, 3 * hidden), (n, 3 * hidden)))
-    _check(fast, ref, dtype)
-    np.testing.assert_array_equal(fast[0][past], grad_h[past])
 
 
 def test_lstm_gates_saturate_without_overflow():
@@ -124,43 +168,115 @@ def test_lstm_gates_saturate_without_overflow():
     for k in (_kernels, reference):
         for dtype in (np.float32, np.float64):
             n, hidden = 2, 3
-            xp = np.full((n, 4 * hidden), 1000.0, dtype)
-            xp[1] = -1000.0
-            hp = np.zeros_like(xp)
-            h_prev = np.zeros((n, hidden), dtype)
-            c_prev = np.ones((n, hidden), dtype)
-            gates, h, c = (np.empty((n, 4 * hidden), dtype), np.empty((n, hidden), dtype),
-                           np.empty((n, hidden), dtype))
-            k.lstm_gates_forward(xp, hp, h_prev, c_prev, np.full(n, 1, np.int64), 0, gates, h, c)
+            xp = np.full((1, n, 4 * hidden), 1000.0, dtype)
+            xp[0, 1] = -1000.0
+            w = np.zeros((4 * hidden, hidden), dtype)
+            h = np.zeros((2, n, hidden), dtype)
+            c = np.ones((2, n, hidden), dtype)
+            gates = np.empty((1, n, 4 * hidden), dtype)
+            k.lstm_sequence_forward(xp, w, np.full(n, 1, np.int64), gates, h, c)
             assert np.isfinite(gates).all() and np.isfinite(h).all()
-            np.testing.assert_array_equal(gates[0], 1)
-            np.testing.assert_array_equal(c[0], 2)          # f*1 + i*g = 1 + 1
-            np.testing.assert_array_equal(gates[1, :hidden], 0)
+            np.testing.assert_array_equal(gates[0, 0], 1)
+            np.testing.assert_array_equal(c[1, 0], 2)          # f*1 + i*g = 1 + 1
+            np.testing.assert_array_equal(gates[0, 1, :hidden], 0)
 
 
 def test_float32_gate_functions_within_two_ulp():
-    """The compiled float32 sigmoid and tanh (fast_gates.h's polynomials)
-    against float64 NumPy over -90..90 and tiny magnitudes; inf and NaN kept."""
+    """The compiled float32 sigmoid and tanh (fast_gates.h's polynomials, in
+    whichever vector width the CPU runs them) against float64 NumPy over
+    -90..90 and tiny magnitudes; inf and NaN kept. The values go in as
+    rows of 128 (zero recurrent weights), the last row padded."""
     x = np.concatenate([np.linspace(-90, 90, 20001), np.geomspace(1e-30, 1, 300),
                         -np.geomspace(1e-30, 1, 300)]).astype(np.float32)
-    hidden = x.size
-    ones = np.ones(1, np.int64)
-    h = np.empty((1, hidden), np.float32)
-    zeros = np.zeros((1, hidden), np.float32)
-    _kernels.rnn_cell_forward(x[None], zeros, zeros, ones, 0, h, False)
+    hidden = 128
+    n = -(-x.size // hidden)
+    rows = np.zeros(n * hidden, np.float32)
+    rows[:x.size] = x
+    rows = rows.reshape(n, hidden)
+    ones = np.ones(n, np.int64)
+    h = np.zeros((2, n, hidden), np.float32)
+    _kernels.rnn_sequence_forward(rows[None], np.zeros((hidden, hidden), np.float32), ones,
+                                  h, False)
     expected = np.tanh(x.astype(np.float64))
-    np.testing.assert_allclose(h[0], expected, rtol=2.5e-7, atol=1e-38)
-    pre = np.zeros((1, 4 * hidden), np.float32)
-    pre[0, :hidden] = x
+    np.testing.assert_allclose(h[1].ravel()[:x.size], expected, rtol=2.5e-7, atol=1e-38)
+    pre = np.zeros((1, n, 4 * hidden), np.float32)
+    pre[0, :, :hidden] = rows
     gates = np.empty_like(pre)
-    c = np.empty((1, hidden), np.float32)
-    _kernels.lstm_gates_forward(pre, np.zeros_like(pre), zeros, zeros, ones, 0, gates, h, c)
+    c = np.zeros((2, n, hidden), np.float32)
+    _kernels.lstm_sequence_forward(pre, np.zeros((4 * hidden, hidden), np.float32), ones,
+                                   gates, np.zeros_like(c), c)
     expected = 1 / (1 + np.exp(-x.astype(np.float64)))
     big = expected > 1e-37   # below: flushed to the smallest normal or less
-    np.testing.assert_allclose(gates[0, :hidden][big], expected[big], rtol=2.5e-7)
-    special = np.array([[np.inf, -np.inf, np.nan]], np.float32)
-    out = np.empty_like(special)
-    z3 = np.zeros_like(special)
-    _kernels.rnn_cell_forward(special, z3, z3, ones, 0, out, False)
-    np.testing.assert_array_equal(out[0, :2], [1, -1])
-    assert np.isnan(out[0, 2])
+    sigmoid = gates[0, :, :hidden].ravel()[:x.size]
+    np.testing.assert_allclose(sigmoid[big], expected[big], rtol=2.5e-7)
+    special = np.array([[[np.inf, -np.inf, np.nan]]], np.float32)
+    out = np.zeros((2, 1, 3), np.float32)
+    _kernels.rnn_sequence_forward(special, np.zeros((3, 3), np.float32), ones[:1], out, False)
+    np.testing.assert_array_equal(out[1, 0, :2], [1, -1])
+    assert np.isnan(out[1, 0, 2])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shared", [True, False], ids=["lstm_rnn", "gru"])
+@pytest.mark.parametrize("with_input", [True, False])
+def test_recurrent_weights_backward(seed, shared, with_input, dtype, threads):
+    """Parameter gradients accumulate onto what they held, the input
+    gradient is written (or skipped with None); gate counts around the
+    threads' cache-line split."""
+    rng = np.random.default_rng([seed, 4, shared, with_input])
+    rows = int(rng.choice([1, 3, 40, 157]))
+    inputs, hidden = int(rng.choice([1, 3, 32])), int(rng.choice([1, 5, 16]))
+    gates = hidden * (3 if not shared else int(rng.choice([1, 4])))
+    x, h, gx, w_ih = _arrays(rng, dtype, (rows, inputs), (rows, hidden), (rows, gates),
+                             (gates, inputs))
+    gh = gx if shared else _arrays(rng, dtype, (rows, gates))[0]
+    start = _arrays(rng, dtype, (gates, inputs), (gates, hidden), (gates,), (gates,))
+    grad_input = _nan(dtype, (rows, inputs)) if with_input else []
+    fast, ref = _run_both(
+        "recurrent_weights_backward",
+        lambda o: (x, h, gx, gh, w_ih, o[4] if with_input else None, o[0], o[1], o[2], o[3]),
+        start + grad_input)
+    _check(fast, ref, dtype)
+    assert_close(ref[2], start[2] + gx.sum(axis=0), dtype)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_sequences_with_step_gemms_in_row_chunks(kind, dtype, threads):
+    """41 rows of 128 hidden units: the step GEMMs go in several BLAS calls
+    of a few rows each (_recurrent_steps.pxd's SMALL_GEMM), uneven last
+    chunk included, on 1 and 2 threads."""
+    rng = np.random.default_rng([7, len(kind)])
+    steps, n, hidden = 3, 41, 128
+    lengths = rng.integers(0, steps + 1, n).astype(np.int64)
+    width = {"lstm": 4, "gru": 3, "rnn": 1}[kind] * hidden
+    x_proj, = _arrays(rng, dtype, (steps, n, width))
+    w = _weight(rng, dtype, width, hidden)
+    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
+    h0 = _states(rng, dtype, steps, n, hidden)
+    if kind == "lstm":
+        fast, ref = _run_both(
+            "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
+            _nan(dtype, (steps, n, width)) + [h0, _states(rng, dtype, steps, n, hidden)])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "lstm_sequence_backward",
+            lambda o: (ref[0], ref[2], grad_output, w, lengths, o[0], o[1], o[2]),
+            _arrays(rng, dtype, (n, hidden), (n, hidden)) + _nan(dtype, (steps, n, width)))
+    elif kind == "gru":
+        bias_hh, = _arrays(rng, dtype, (width,), scale=0.3)
+        fast, ref = _run_both(
+            "gru_sequence_forward", lambda o: (x_proj, w, bias_hh, lengths, o[0], o[1]),
+            _nan(dtype, (steps, n, 4 * hidden)) + [h0])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "gru_sequence_backward",
+            lambda o: (ref[0], ref[1], grad_output, w, lengths, o[0], o[1], o[2]),
+            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, width), (steps, n, width)))
+    else:
+        fast, ref = _run_both("rnn_sequence_forward", lambda o: (x_proj, w, lengths, o[0]),
+                              [h0])
+        _check(fast, ref, dtype)
+        fast, ref = _run_both(
+            "rnn_sequence_backward", lambda o: (ref[0], grad_output, w, lengths, o[0], o[1]),
+            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, hidden)))
+    _check(fast, ref, dtype)
