@@ -6,8 +6,8 @@ module present.
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "conv", "pooling", "activations", "softmax", "dropout",
-            "losses", "optim", "batchnorm", "recurrent")
+_MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "pooling",
+            "activations", "softmax", "dropout", "losses", "optim", "batchnorm", "recurrent")
 
 globals().update(collect(__name__, _MODULES))
 __all__ = sorted(KERNELS)
