@@ -5,7 +5,8 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-SHAPES = [(4, 3), (3,), (2, 1, 3, 3)]
+from optim_trajectories import SHAPES, assert_follows_torch, make_params
+
 CASES = [
     ("Adam", dict(amsgrad=True)),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05, amsgrad=True)),
@@ -14,11 +15,6 @@ CASES = [
     ("AdamW", dict(lr=0.02, weight_decay=0.05, amsgrad=True)),
     ("AdamW", dict(lr=0.02, weight_decay=0.0)),
 ]
-
-
-def make_params(dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    return [Parameter(rng.standard_normal(s).astype(dtype), f"p{i}") for i, s in enumerate(SHAPES)]
 
 
 def gradients(n_steps, seed=1):
@@ -33,21 +29,11 @@ def gradients(n_steps, seed=1):
 def test_matches_torch(torch, case, backend, dtype):
     name, kwargs = case
     params = make_params(dtype)
-    tparams = [torch.nn.Parameter(torch.from_numpy(p.value.copy())) for p in params]
-    opt = getattr(nf.optim, name)(params, **kwargs)
-    topt = getattr(torch.optim, name)(tparams, **kwargs)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
     with nf.use_backend(backend):
-        for grads in gradients(8):
-            for p, tp, g in zip(params, tparams, grads):
-                p.grad[...] = g
-                tp.grad = torch.from_numpy(g.astype(dtype))
-            opt.step()
-            topt.step()
-            opt.zero_grad()
-            for p, tp in zip(params, tparams):
-                assert p.value.dtype == dtype
-                np.testing.assert_allclose(p.value, tp.detach().numpy(), **tol)
+        opt = assert_follows_torch(torch, getattr(nf.optim, name), getattr(torch.optim, name),
+                                   kwargs, params, gradients(8), tol)
+    assert all(p.value.dtype == dtype for p in params)
     if kwargs.get("amsgrad"):
         for p in params:
             state = opt.state[p]

@@ -5,7 +5,8 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-SHAPES = [(4, 3), (3,), (2, 1, 3, 3)]
+from optim_trajectories import SHAPES, assert_follows_torch, make_params
+
 
 # (nnfast class, torch class name, keyword arguments: same names in both)
 CASES = [
@@ -27,11 +28,6 @@ CASES = [
 CASE_IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
 
-def make_params(dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    return [Parameter(rng.standard_normal(s).astype(dtype), f"p{i}") for i, s in enumerate(SHAPES)]
-
-
 def gradients(n_steps, seed=1):
     rng = np.random.default_rng(seed)
     return [[rng.standard_normal(s) for s in SHAPES] for _ in range(n_steps)]
@@ -42,22 +38,11 @@ def gradients(n_steps, seed=1):
 def test_optimizer_matches_torch(torch, case, backend, dtype):
     name, torch_name, kwargs = case
     params = make_params(dtype)
-    tparams = [torch.nn.Parameter(torch.from_numpy(p.value.copy())) for p in params]
-    opt = getattr(nf.optim, name)(params, **kwargs)
-    topt = getattr(torch.optim, torch_name)(tparams, **kwargs)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     with nf.use_backend(backend):
-        for grads in gradients(6):
-            for p, tp, g in zip(params, tparams, grads):
-                p.grad[...] = g
-                tp.grad = torch.from_numpy(g.astype(dtype))
-            opt.step()
-            topt.step()
-            opt.zero_grad()
-            for p, tp in zip(params, tparams):
-                assert p.value.dtype == dtype
-                np.testing.assert_allclose(p.value, tp.detach().numpy(), **tol)
-                assert not np.any(p.grad)
+        assert_follows_torch(torch, getattr(nf.optim, name), getattr(torch.optim, torch_name),
+                             kwargs, params, gradients(6), tol)
+    assert all(p.value.dtype == dtype for p in params)
 
 
 def test_defaults_are_torchs(torch):
