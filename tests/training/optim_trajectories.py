@@ -31,3 +31,20 @@ def assert_follows_torch(torch, opt_class, torch_class, kwargs, params, steps, t
             np.testing.assert_allclose(p.value, tp.detach().numpy(), **tol)
             assert not np.any(p.grad)
     return opt
+
+
+def run_steps(opt, params, steps):
+    """opt.step() once for each list of gradients (one array a parameter) in steps."""
+    for grads in steps:
+        for p, g in zip(params, grads):
+            p.grad[...] = g
+        opt.step()
+
+
+def assert_continue_alike(opt, params, opt2, params2, steps):
+    """Two optimizers (e.g. one restored from the other's state_dict) take the
+    same steps; their parameters must end equal to the bit."""
+    run_steps(opt, params, steps)
+    run_steps(opt2, params2, steps)
+    for p, p2 in zip(params, params2):
+        np.testing.assert_array_equal(p.value, p2.value)

@@ -5,7 +5,8 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-from optim_trajectories import SHAPES, assert_follows_torch, make_params
+from optim_trajectories import (SHAPES, assert_continue_alike, assert_follows_torch,
+                                 make_params, run_steps)
 
 CASES = [
     ("Adam", dict(amsgrad=True)),
@@ -66,23 +67,13 @@ def test_adamw_decay_is_decoupled_from_the_gradient():
 def test_state_dict_round_trip_continues_identically(tmp_path, cls, kwargs):
     params = make_params(np.float32)
     opt = cls(params, lr=0.01, **kwargs)
-    for grads in gradients(3):
-        for p, g in zip(params, grads):
-            p.grad[...] = g
-        opt.step()
+    run_steps(opt, params, gradients(3))
     np.savez(tmp_path / "opt.npz", **opt.state_dict())
     params2 = [Parameter(p.value.copy()) for p in params]
     opt2 = cls(params2)
     opt2.load_state_dict(dict(np.load(tmp_path / "opt.npz", allow_pickle=False)))
     assert opt2.defaults == opt.defaults
-    for grads in gradients(2, seed=5):
-        for p, p2, g in zip(params, params2, grads):
-            p.grad[...] = g
-            p2.grad[...] = g
-        opt.step()
-        opt2.step()
-    for p, p2 in zip(params, params2):
-        np.testing.assert_array_equal(p.value, p2.value)
+    assert_continue_alike(opt, params, opt2, params2, gradients(2, seed=5))
 
 
 def test_adam_state_dict_from_before_amsgrad_still_loads():

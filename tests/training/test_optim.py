@@ -5,7 +5,8 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-from optim_trajectories import SHAPES, assert_follows_torch, make_params
+from optim_trajectories import (SHAPES, assert_continue_alike, assert_follows_torch,
+                                 make_params, run_steps)
 
 
 # (nnfast class, torch class name, keyword arguments: same names in both)
@@ -133,10 +134,7 @@ def test_state_dict_round_trip_through_npz(tmp_path, name, kwargs):
     cls = getattr(nf.optim, name)
     params = make_params(np.float32)
     opt = cls(params, **kwargs)
-    for grads in gradients(3):
-        for p, g in zip(params, grads):
-            p.grad[...] = g
-        opt.step()
+    run_steps(opt, params, gradients(3))
     opt.lr = 0.003
     d = opt.state_dict()
     np.savez(tmp_path / "opt.npz", **d)
@@ -148,13 +146,7 @@ def test_state_dict_round_trip_through_npz(tmp_path, name, kwargs):
     assert opt2.lr == 0.003 and opt2.defaults == opt.defaults
     assert opt2.initial_lr == opt.initial_lr
     # the same next step from both
-    for p, p2, g in zip(params, params2, gradients(1, seed=9)[0]):
-        p.grad[...] = g
-        p2.grad[...] = g
-    opt.step()
-    opt2.step()
-    for p, p2 in zip(params, params2):
-        np.testing.assert_array_equal(p.value, p2.value)
+    assert_continue_alike(opt, params, opt2, params2, gradients(1, seed=9))
 
 
 def test_state_dict_is_a_copy():
