@@ -1,8 +1,62 @@
-# The scalar pieces that torch.optim's update rules share, for the update
-# kernels (optim_sgd.pyx, optim_adaptive.pyx): inline, so that each loop
-# around them stays one vectorizable pass.
+# What the optimizer update kernels (optim_sgd.pyx, optim_adaptive.pyx)
+# share: the call struct, how a call runs, and the scalar pieces of
+# torch.optim's rules (inline, so that each loop around them stays one
+# vectorizable pass).
+#
+# Each kernel makes one fused pass per parameter per step: it reads the
+# value, gradient and optimizer state once and writes the new value and
+# state in place, where torch.optim's reference implementation makes one
+# pass over memory per arithmetic operation. The update rules and their
+# order of operations are torch.optim's (single-tensor path), so that
+# results agree to rounding. All arrays are flat (1-D, C-contiguous) and of
+# one dtype; hyper-parameters come in as double and are rounded to that
+# dtype as each thread starts (float32 stays float32, as in torch). Threads
+# split the array into one contiguous block each, only when it is large
+# enough to pay for waking them: ``team_size`` gets each kernel's flops per
+# element times the elements, and the elements as the independent units.
 from cython cimport floating
 from libc.math cimport sqrt
+
+from nnfast._kernels._threads cimport (TypedPart, double_part, float_part, run_part,
+                                       team_size)
+
+
+cdef struct UpdateCall:
+    # One call's arguments, shared read-only by its threads: part.first is
+    # the value, the arrays float or double as part.is_double says; the
+    # state arrays a rule does not keep are NULL, as are the momentum buffer
+    # without momentum and grad_avg unless RMSprop is centered.
+    TypedPart part
+    const void *grad
+    void *momentum_buf   # SGD, RMSprop
+    void *exp_avg        # Adam
+    void *exp_avg_sq     # Adam
+    void *state_sum      # Adagrad
+    void *square_avg     # RMSprop
+    void *grad_avg       # RMSprop, centered
+    Py_ssize_t n
+    double lr, momentum, one_minus_dampening, weight_decay, l1, eps
+    double one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt
+    double alpha, one_minus_alpha
+    bint nesterov, first_step, beta1_small, one_minus_alpha_small
+
+
+cdef inline UpdateCall update_call(floating[::1] value, const floating[::1] grad):
+    """An UpdateCall on value (not empty) and its gradient; each kernel sets
+    the state and hyper-parameters its rule reads."""
+    cdef UpdateCall c
+    c.part.first, c.part.is_double = &value[0], floating is double
+    c.n, c.grad = value.shape[0], &grad[0]
+    return c
+
+
+cdef inline void run_update(UpdateCall *c, float_part f32, double_part f64,
+                            double flops_per_element):
+    """The update part f32 or f64 over c's n elements, on as many threads as
+    team_size gives for flops_per_element * n flops."""
+    cdef int nt = team_size(flops_per_element * c.n, c.n)
+    with nogil:
+        run_part(&c.part, f32, f64, c.part.first, nt)
 
 
 cdef inline floating f_sign(floating x) noexcept nogil:

@@ -59,3 +59,12 @@ cdef inline void typed_body(void *args, int t, int nt) noexcept nogil:
         head.f64(<double *>head.first, args, t, nt)
     else:
         head.f32(<float *>head.first, args, t, nt)
+
+
+cdef inline void run_part(TypedPart *head, float_part f32, double_part f64,
+                          const void *first, int nt) noexcept nogil:
+    """run_team(typed_body, ...) on the call that head starts, pointed at a
+    part (its float and double specialisations) and its first array;
+    head.is_double stays as the call set it."""
+    head.f32, head.f64, head.first = f32, f64, <void *>first
+    run_team(typed_body, head, nt)

@@ -3,50 +3,21 @@
 # Adagrad and RMSprop loops; without, Adam on 1M floats went from ~6.3 ms to
 # ~1.1 ms on the 2-core dev machine.
 """The adaptive update kernels (Adam, Adagrad, RMSprop: a step per element
-scaled by a running size of its gradients): one fused pass per parameter
-per step.
-
-Each kernel reads a parameter's value, gradient and optimizer state once and
-writes the new value and state in place, where torch.optim's reference
-implementation makes one pass over memory per arithmetic operation. The
-update rules and their order of operations are torch.optim's (single-tensor
-path), so that results agree to rounding.
-
-All arrays are flat (1-D, C-contiguous) and of one dtype; hyper-parameters
-come in as double and are cast once to that dtype (float32 stays float32, as
-in torch). Threads split the array into one contiguous block each, only when
-it is large enough to pay for waking them: ``team_size`` gets each kernel's
-flops per element times the elements, and the elements as the independent
-units.
-
-Each kernel describes its call in a struct of its own (array pointers float
-or double as ``part.is_double`` says, ``part.first`` being value;
-hyper-parameters as double, rounded to the arrays' dtype as each thread
-starts).
-"""
+scaled by a running size of its gradients), one fused pass per parameter per
+step (_optim_rules.pxd says how the update kernels work)."""
 from cython cimport floating
 from libc.math cimport sqrt, pow
 
-from nnfast._kernels._optim_rules cimport f_sqrt, lerp, penalized
-from nnfast._kernels._threads cimport TypedPart, run_team, split_range, team_size, typed_body
+from nnfast._kernels._optim_rules cimport (UpdateCall, f_sqrt, lerp, penalized, run_update,
+                                           update_call)
+from nnfast._kernels._threads cimport split_range
 
 
 # -- Adam ----------------------------------------------------------------------
 
-cdef struct AdamCall:
-    TypedPart part
-    const void *grad
-    void *exp_avg
-    void *exp_avg_sq
-    Py_ssize_t n
-    double one_minus_beta1, beta2, one_minus_beta2, step_size
-    double bias_correction2_sqrt, eps, weight_decay, l1
-    bint beta1_small
-
-
 cdef void _adam_block(floating *value, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of adam_update."""
-    cdef AdamCall *c = <AdamCall *>args
+    cdef UpdateCall *c = <UpdateCall *>args
     cdef const floating *grad = <const floating *>c.grad
     cdef floating *exp_avg = <floating *>c.exp_avg
     cdef floating *exp_avg_sq = <floating *>c.exp_avg_sq
@@ -91,38 +62,26 @@ def adam_update(floating[::1] value, const floating[::1] grad,
     step : int >= 1
         Number of this step, counting from 1 (for the bias corrections).
     """
-    cdef AdamCall c
-    c.n = value.shape[0]
-    if c.n == 0:
+    if value.shape[0] == 0:
         return
-    c.part = TypedPart(_adam_block[float], _adam_block[double], &value[0], floating is double)
-    c.grad, c.exp_avg, c.exp_avg_sq = &grad[0], &exp_avg[0], &exp_avg_sq[0]
+    cdef UpdateCall c = update_call(value, grad)
+    c.exp_avg, c.exp_avg_sq = &exp_avg[0], &exp_avg_sq[0]
     c.step_size = lr / (1.0 - pow(beta1, <double>step))
     c.bias_correction2_sqrt = sqrt(1.0 - pow(beta2, <double>step))
     c.one_minus_beta1, c.beta2, c.one_minus_beta2 = 1.0 - beta1, beta2, 1.0 - beta2
     c.eps, c.weight_decay, c.l1 = eps, weight_decay, l1
     c.beta1_small = (1.0 - beta1) < 0.5
-    cdef int nt = team_size(14.0 * c.n, c.n)
-    with nogil:
-        run_team(typed_body, &c, nt)
+    run_update(&c, _adam_block[float], _adam_block[double], 14.0)
 
 
 # -- Adagrad -------------------------------------------------------------------
 
-cdef struct AdagradCall:
-    TypedPart part
-    const void *grad
-    void *state_sum
-    Py_ssize_t n
-    double clr, eps, weight_decay, l1  # clr: the step's decayed learning rate
-
-
 cdef void _adagrad_block(floating *value, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of adagrad_update."""
-    cdef AdagradCall *c = <AdagradCall *>args
+    cdef UpdateCall *c = <UpdateCall *>args
     cdef const floating *grad = <const floating *>c.grad
     cdef floating *state_sum = <floating *>c.state_sum
-    cdef floating clr = <floating>c.clr, eps = <floating>c.eps
+    cdef floating clr = <floating>c.lr, eps = <floating>c.eps
     cdef floating weight_decay = <floating>c.weight_decay, l1 = <floating>c.l1
     cdef Py_ssize_t i, lo, hi
     cdef floating d, s
@@ -153,32 +112,16 @@ def adagrad_update(floating[::1] value, const floating[::1] grad,
     step : int >= 1
         Number of this step, counting from 1 (for the learning-rate decay).
     """
-    cdef AdagradCall c
-    c.n = value.shape[0]
-    if c.n == 0:
+    if value.shape[0] == 0:
         return
-    c.part = TypedPart(_adagrad_block[float], _adagrad_block[double], &value[0],
-                       floating is double)
-    c.grad, c.state_sum = &grad[0], &state_sum[0]
-    c.clr = lr / (1.0 + (step - 1) * lr_decay)
+    cdef UpdateCall c = update_call(value, grad)
+    c.state_sum = &state_sum[0]
+    c.lr = lr / (1.0 + (step - 1) * lr_decay)  # the decayed rate, clr in the part
     c.eps, c.weight_decay, c.l1 = eps, weight_decay, l1
-    cdef int nt = team_size(8.0 * c.n, c.n)
-    with nogil:
-        run_team(typed_body, &c, nt)
+    run_update(&c, _adagrad_block[float], _adagrad_block[double], 8.0)
 
 
 # -- RMSprop -------------------------------------------------------------------
-
-cdef struct RmspropCall:
-    TypedPart part
-    const void *grad
-    void *square_avg
-    void *momentum_buf  # NULL when momentum == 0
-    void *grad_avg      # NULL unless centered
-    Py_ssize_t n
-    double lr, alpha, one_minus_alpha, eps, weight_decay, momentum, l1
-    bint one_minus_alpha_small
-
 
 cdef inline floating _centered_avg(floating square_avg, floating grad_avg,
                                   floating eps) noexcept nogil:
@@ -199,7 +142,7 @@ cdef void _rmsprop_block(floating *value, void *args, int t, int nt) noexcept no
     """Thread t's block of rmsprop_update (buf NULL when momentum == 0,
     grad_avg NULL when not centered). One loop per mode, so that no store is
     conditional and every loop vectorizes (see optim_sgd.pyx's _sgd_block)."""
-    cdef RmspropCall *c = <RmspropCall *>args
+    cdef UpdateCall *c = <UpdateCall *>args
     cdef const floating *grad = <const floating *>c.grad
     cdef floating *square_avg = <floating *>c.square_avg
     cdef floating *buf = <floating *>c.momentum_buf
@@ -273,18 +216,13 @@ def rmsprop_update(floating[::1] value, const floating[::1] grad,
     momentum_buf : ndarray of shape (n,) or None  # IN/OUT; None when momentum == 0
     grad_avg : ndarray of shape (n,) or None      # IN/OUT; None unless centered
     """
-    cdef RmspropCall c
-    c.n = value.shape[0]
-    if c.n == 0:
+    if value.shape[0] == 0:
         return
-    c.part = TypedPart(_rmsprop_block[float], _rmsprop_block[double], &value[0],
-                       floating is double)
-    c.grad, c.square_avg = &grad[0], &square_avg[0]
+    cdef UpdateCall c = update_call(value, grad)
+    c.square_avg = &square_avg[0]
     c.momentum_buf = &momentum_buf[0] if momentum > 0 else NULL
     c.grad_avg = &grad_avg[0] if centered else NULL
     c.lr, c.alpha, c.one_minus_alpha, c.eps = lr, alpha, 1.0 - alpha, eps
     c.weight_decay, c.momentum, c.l1 = weight_decay, momentum, l1
     c.one_minus_alpha_small = (1.0 - alpha) < 0.5
-    cdef int nt = team_size(12.0 * c.n, c.n)
-    with nogil:
-        run_team(typed_body, &c, nt)
+    run_update(&c, _rmsprop_block[float], _rmsprop_block[double], 12.0)

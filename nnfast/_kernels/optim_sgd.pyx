@@ -1,34 +1,9 @@
-"""The SGD update kernel (momentum, Nesterov, dampening): one fused pass per
-parameter per step.
-
-The kernel reads a parameter's value, gradient and momentum buffer once and
-writes the new value and buffer in place, where torch.optim's reference
-implementation makes one pass over memory per arithmetic operation. The
-update rule and its order of operations are torch.optim's (single-tensor
-path), so that results agree to rounding.
-
-All arrays are flat (1-D, C-contiguous) and of one dtype; hyper-parameters
-come in as double and are cast once to that dtype (float32 stays float32, as
-in torch). Threads split the array into one contiguous block each, only when
-it is large enough to pay for waking them: ``team_size`` gets the flops per
-element times the elements, and the elements as the independent units.
-"""
+"""The SGD update kernel (momentum, Nesterov, dampening), one fused pass per
+parameter per step (_optim_rules.pxd says how the update kernels work)."""
 from cython cimport floating
 
-from nnfast._kernels._optim_rules cimport penalized
-from nnfast._kernels._threads cimport TypedPart, run_team, split_range, team_size, typed_body
-
-
-cdef struct SgdCall:
-    # array pointers float or double as part.is_double says (part.first is
-    # value); hyper-parameters as double, rounded to the arrays' dtype as
-    # each thread starts
-    TypedPart part
-    const void *grad
-    void *momentum_buf  # NULL when momentum == 0
-    Py_ssize_t n
-    double lr, momentum, one_minus_dampening, weight_decay, l1
-    bint nesterov, first_step
+from nnfast._kernels._optim_rules cimport UpdateCall, penalized, run_update, update_call
+from nnfast._kernels._threads cimport split_range
 
 
 cdef void _sgd_block(floating *value, void *args, int t, int nt) noexcept nogil:
@@ -38,7 +13,7 @@ cdef void _sgd_block(floating *value, void *args, int t, int nt) noexcept nogil:
     with momentum) keeps GCC from vectorizing it; loop-invariant selects on
     values (nesterov, the penalties) do not.
     """
-    cdef SgdCall *c = <SgdCall *>args
+    cdef UpdateCall *c = <UpdateCall *>args
     cdef const floating *grad = <const floating *>c.grad
     cdef floating *buf = <floating *>c.momentum_buf
     cdef floating lr = <floating>c.lr, momentum = <floating>c.momentum
@@ -87,16 +62,11 @@ def sgd_update(floating[::1] value, const floating[::1] grad,
     first_step : bool
         The buffer is new: it is set to d (no dampening), as torch does.
     """
-    cdef SgdCall c
-    c.n = value.shape[0]
-    if c.n == 0:
+    if value.shape[0] == 0:
         return
-    c.part = TypedPart(_sgd_block[float], _sgd_block[double], &value[0], floating is double)
-    c.grad = &grad[0]
+    cdef UpdateCall c = update_call(value, grad)
     c.momentum_buf = &momentum_buf[0] if momentum != 0 else NULL
     c.lr, c.momentum, c.one_minus_dampening = lr, momentum, 1.0 - dampening
     c.weight_decay, c.l1 = weight_decay, l1
     c.nesterov, c.first_step = nesterov, first_step
-    cdef int nt = team_size(6.0 * c.n, c.n)
-    with nogil:
-        run_team(typed_body, &c, nt)
+    run_update(&c, _sgd_block[float], _sgd_block[double], 6.0)
