@@ -6,10 +6,5 @@ module present.
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "pooling",
-            "activations", "softmax", "dropout",
-            "losses_labels", "losses_elementwise", "losses_dice",
-            "optim_sgd", "optim_adaptive", "batchnorm", "recurrent")
-
-globals().update(collect(__name__, _MODULES))
+globals().update(collect(__name__))
 __all__ = sorted(KERNELS)
