@@ -52,15 +52,9 @@ class _OverClasses(Layer):
         return grad_input
 
 
-class Softmax(_OverClasses):
+class Softmax(_OverClasses, kernels="softmax"):
     """y = exp(x - max) / sum(exp(x - max)) over axis 1; finite for any finite x."""
 
-    _forward_kernel = "softmax_forward"
-    _backward_kernel = "softmax_backward"
 
-
-class LogSoftmax(_OverClasses):
+class LogSoftmax(_OverClasses, kernels="log_softmax"):
     """y = (x - max) - log(sum(exp(x - max))) over axis 1; finite for any finite x."""
-
-    _forward_kernel = "log_softmax_forward"
-    _backward_kernel = "log_softmax_backward"

@@ -9,16 +9,10 @@ from nnfast.reference._optim_rules import _penalized
 
 def sgd_update(value, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
                nesterov=False, weight_decay=0.0, l1=0.0, first_step=False):
-    """One SGD step, in place (torch.optim.SGD's rule, plus an L1 term).
-
-    Parameters
-    ----------
-    value : ndarray of shape (n,)                 # IN/OUT
-    grad : ndarray of shape (n,)                  # IN
-    momentum_buf : ndarray of shape (n,) or None  # IN/OUT; None when momentum == 0
-    first_step : bool
-        The buffer is new: it is set to the gradient (no dampening).
-    """
+    """One SGD step, in place (torch.optim.SGD's rule, plus an L1 term), with
+    the arguments of ``nnfast._kernels.optim_sgd.sgd_update`` (value,
+    grad, momentum_buf of shape (n,); momentum_buf None when momentum == 0;
+    first_step: the buffer is new and is set to the gradient)."""
     f = value.dtype.type
     d = _penalized(value, grad, weight_decay, l1, f)
     if momentum != 0:
