@@ -17,8 +17,6 @@ class _Elementwise(Layer):
     backward reads the forward's output (ReLU, Sigmoid, Tanh) or its input.
     """
 
-    _forward_kernel = None
-    _backward_kernel = None
     _backward_from_output = True
 
     def __init__(self):

@@ -62,6 +62,8 @@ class Layer:
     """
 
     requires_input_grad = True
+    # the kernel names of a layer that runs one pair (set with kernels=)
+    _forward_kernel = _backward_kernel = None
     fuses_relu = False
     fuses_relu_backward = False
 

@@ -14,9 +14,6 @@ class _OverClasses(Layer):
     is cast to float32.
     """
 
-    _forward_kernel = None
-    _backward_kernel = None
-
     def __init__(self):
         super().__init__()
         self._out = None
