@@ -110,7 +110,16 @@ KERNELS = {
 }
 
 
-def collect(package, modules):
+# The modules of both packages that define the kernels: a twin module
+# beside each kernel module, of the same name (helpers of either package,
+# such as _kernels._loss_call, stay out of this list).
+MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
+           "pooling", "activations", "softmax", "dropout",
+           "losses_labels", "losses_elementwise", "losses_dice",
+           "optim_sgd", "optim_adaptive", "batchnorm", "recurrent", "recurrent_weights")
+
+
+def collect(package, modules=MODULES):
     """{name: function} for every name in KERNELS, taken from the modules
     ``package.<module>``: each name must be defined by exactly one of them.
 

@@ -4,6 +4,18 @@ import numbers
 import numpy as np
 
 
+def _as_ndarray(array, expected):
+    """array as an ndarray (np.asarray), or a TypeError that says
+    ``expected``, what came and why NumPy could not convert it."""
+    if isinstance(array, np.ndarray):
+        return array
+    try:
+        return np.asarray(array)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{expected}, got {type(array).__name__} that NumPy cannot "
+                        f"convert ({e})") from None
+
+
 def _as_parameter_array(array, what, name, shape, dtype, layout):
     """``array`` as a writeable C-contiguous ndarray of ``shape`` and
     ``dtype`` (cast or copied only where needed), or a ValueError/TypeError
@@ -16,12 +28,7 @@ def _as_parameter_array(array, what, name, shape, dtype, layout):
     if array is None or isinstance(array, (str, bytes, dict, set)):
         raise TypeError(f"{label} {what} must be an array of shape {shape} and dtype "
                         f"{np.dtype(dtype).name}, got {type(array).__name__}")
-    if not isinstance(array, np.ndarray):
-        try:
-            array = np.asarray(array)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{label} {what} must be an array of shape {shape}, got "
-                            f"{type(array).__name__} that NumPy cannot convert ({e})") from None
+    array = _as_ndarray(array, f"{label} {what} must be an array of shape {shape}")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
             or array.dtype == np.bool_):
         raise TypeError(f"{label} {what} must hold real numbers (dtype {np.dtype(dtype).name}), "
@@ -46,12 +53,7 @@ def _initial_array(value):
     if value is None or isinstance(value, (str, bytes, dict, set)) or (
             isinstance(value, numbers.Number) and not isinstance(value, numbers.Real)):
         raise TypeError(f"Parameter value must be a real array, got {type(value).__name__}")
-    if not isinstance(value, np.ndarray):
-        try:
-            value = np.asarray(value)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Parameter value must be a real array, got {type(value).__name__} "
-                            f"that NumPy cannot convert ({e})") from None
+    value = _as_ndarray(value, "Parameter value must be a real array")
     kind = value.dtype.kind
     if kind in "biu":
         return value.astype(np.float64)
@@ -146,3 +148,18 @@ class Parameter:
 
     def __repr__(self):
         return f"Parameter(name={self.name!r}, shape={self._value.shape}, dtype={self._value.dtype})"
+
+
+def grads_to_accumulate(weight, bias):
+    """(grad_weight, grad_bias, accumulate) for a kernel that adds into both
+    gradients or writes both (see Parameter._grad_to_accumulate): when only
+    one of the two was cleared, that one is zeroed here, and both are added
+    to."""
+    grad_weight, accumulate = weight._grad_to_accumulate()
+    grad_bias, accumulate_bias = bias._grad_to_accumulate()
+    if accumulate != accumulate_bias:
+        for array, add in ((grad_weight, accumulate), (grad_bias, accumulate_bias)):
+            if not add:
+                array.fill(0)
+        accumulate = True
+    return grad_weight, grad_bias, accumulate

@@ -52,3 +52,30 @@ def random_linear_case(seed, dtype):
     b = rng.standard_normal(o).astype(dtype)
     g = rng.standard_normal((n, o)).astype(dtype)
     return x, w, b, g
+
+
+def assert_backward_checks(layer, x, wrong_shapes):
+    """layer.backward refuses a call before any forward, then, after
+    forward(x), a grad_output of each shape in wrong_shapes (ValueErrors
+    that say so)."""
+    with pytest.raises(ValueError, match="before forward"):
+        layer.backward(np.ones_like(x))
+    layer.forward(x)
+    for shape in wrong_shapes:
+        with pytest.raises(ValueError, match="grad_output must have shape"):
+            layer.backward(np.ones(shape))
+
+
+def loss_pred_target(stem, rng, dtype, size, clamped=0.05, max_exponent=2):
+    """(pred, target) for the element-wise loss ``stem`` ("mse",
+    "bce_with_logits" or "bce"): BCE's probabilities with a fraction
+    ``clamped`` of exact 0s and 1s (its clamped logs), the others' scores
+    up to 10 ** (max_exponent - 1); targets real for MSE, in [0, 1] else."""
+    if stem == "bce":
+        pred = rng.uniform(0, 1, size)
+        pred[rng.random(size) < clamped] = 0.0
+        pred[rng.random(size) < clamped] = 1.0
+    else:
+        pred = rng.standard_normal(size) * 10.0 ** rng.integers(-1, max_exponent)
+    target = rng.standard_normal(size) if stem == "mse" else rng.uniform(0, 1, size)
+    return pred.astype(dtype), target.astype(dtype)

@@ -3,14 +3,10 @@
 Private: these functions trust their caller (shapes, dtypes, contiguity and
 label ranges are checked by the public layers, losses and optimizers before
 any kernel runs). The names and argument lists are nnfast/_contract.py's,
-the same as ``nnfast.reference``'s; which module defines which kernel is
-this package's own affair.
+the same as ``nnfast.reference``'s, and so are the modules that define
+them (``MODULES`` there: each twin module mirrors a kernel module).
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-            "pooling", "activations", "softmax", "dropout", "losses", "optim", "batchnorm",
-            "recurrent", "recurrent_weights")
-
-globals().update(collect(__name__, _MODULES))
+globals().update(collect(__name__))
 __all__ = sorted(KERNELS)

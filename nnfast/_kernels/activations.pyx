@@ -14,7 +14,8 @@ import numpy as np
 from cython cimport floating
 
 from nnfast._kernels._math cimport f_relu, f_sigmoid, f_tanh
-from nnfast._kernels._threads cimport run_team, split_range, team_size
+from nnfast._kernels._threads cimport (TypedPart, run_part, run_team, split_range,
+                                       team_size)
 
 # Work per element, in flops (units of one add), for team_size: exp/tanh cost
 # about ten times a compare-and-select.
@@ -243,8 +244,9 @@ def tanh_backward(const floating[::1] out, const floating[::1] grad_output,
 cdef struct PReLUCall:
     # One call's arguments; arrays (n_samples, n_channels, size) seen as
     # n_samples * n_channels rows of ``size``, float or double as
-    # ``is_double`` says. grad_input is NULL when not wanted; partial holds
+    # ``part.is_double`` says. grad_input is NULL when not wanted; partial holds
     # one row of n_channels double sums per thread.
+    TypedPart part
     const void *x
     const void *weight
     const void *grad_output
@@ -252,12 +254,11 @@ cdef struct PReLUCall:
     void *grad_input
     double *partial
     Py_ssize_t n_rows, n_channels, size
-    bint is_double
 
 
-cdef void _prelu_forward_part(const floating *x, PReLUCall *a, int t,
-                              int nt) noexcept nogil:
+cdef void _prelu_forward_part(floating *x, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of the (sample, channel) rows."""
+    cdef PReLUCall *a = <PReLUCall *>args
     cdef const floating *weight = <const floating *>a.weight
     cdef floating *out = <floating *>a.out
     cdef Py_ssize_t n_channels = a.n_channels, size = a.size
@@ -273,14 +274,6 @@ cdef void _prelu_forward_part(const floating *x, PReLUCall *a, int t,
         for s in range(size):
             v = px[s]
             po[s] = v if v > 0 else w * v
-
-
-cdef void _prelu_forward_body(void *args, int t, int nt) noexcept nogil:
-    cdef PReLUCall *a = <PReLUCall *>args
-    if a.is_double:
-        _prelu_forward_part(<const double *>a.x, a, t, nt)
-    else:
-        _prelu_forward_part(<const float *>a.x, a, t, nt)
 
 
 def prelu_forward(const floating[:, :, ::1] x, const floating[::1] weight,
@@ -301,15 +294,15 @@ def prelu_forward(const floating[:, :, ::1] x, const floating[::1] weight,
     if a.n_rows * a.size == 0:
         return
     a.x, a.weight, a.out = &x[0, 0, 0], &weight[0], &out[0, 0, 0]
-    a.is_double = floating is double
+    a.part.is_double = floating is double
     cdef int nt = team_size(CHEAP * a.n_rows * a.size, a.n_rows)
     with nogil:
-        run_team(_prelu_forward_body, &a, nt)
+        run_part(&a.part, _prelu_forward_part[float], _prelu_forward_part[double], a.x, nt)
 
 
-cdef void _prelu_backward_part(const floating *x, PReLUCall *a, int t,
-                               int nt) noexcept nogil:
+cdef void _prelu_backward_part(floating *x, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of rows; its share of grad_weight goes to partial[t]."""
+    cdef PReLUCall *a = <PReLUCall *>args
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *grad_output = <const floating *>a.grad_output
     cdef floating *grad_input = <floating *>a.grad_input
@@ -341,14 +334,6 @@ cdef void _prelu_backward_part(const floating *x, PReLUCall *a, int t,
                 pgi[s] = pg[s] if px[s] > 0 else w * pg[s]
 
 
-cdef void _prelu_backward_body(void *args, int t, int nt) noexcept nogil:
-    cdef PReLUCall *a = <PReLUCall *>args
-    if a.is_double:
-        _prelu_backward_part(<const double *>a.x, a, t, nt)
-    else:
-        _prelu_backward_part(<const float *>a.x, a, t, nt)
-
-
 def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
                    const floating[:, :, ::1] grad_output, floating[:, :, ::1] grad_input,
                    floating[::1] grad_weight):
@@ -377,9 +362,9 @@ def prelu_backward(const floating[:, :, ::1] x, const floating[::1] weight,
     cdef double[:, ::1] partial = np.zeros((nt, a.n_channels))
     a.x, a.weight, a.grad_output = &x[0, 0, 0], &weight[0], &grad_output[0, 0, 0]
     a.grad_input = &grad_input[0, 0, 0] if grad_input is not None else NULL
-    a.partial, a.is_double = &partial[0, 0], floating is double
+    a.partial, a.part.is_double = &partial[0, 0], floating is double
     with nogil:
-        run_team(_prelu_backward_body, &a, nt)
+        run_part(&a.part, _prelu_backward_part[float], _prelu_backward_part[double], a.x, nt)
     for c in range(a.n_channels):
         s = 0
         for t in range(nt):

@@ -20,7 +20,7 @@ from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 
 from nnfast._kernels._math cimport f_relu
-from nnfast._kernels._threads cimport run_team, split_range, team_size
+from nnfast._kernels._threads cimport (TypedPart, run_part, split_range, team_size)
 
 # Elements gathered per block of the statistics: two passes over a block in
 # L1 (its mean, then its squared deviations from that mean) and Chan's
@@ -33,7 +33,8 @@ cdef enum:
 
 cdef struct BatchNormCall:
     # One call's arguments, shared read-only by its threads; element
-    # pointers are float or double as ``is_double`` says.
+    # pointers are float or double as ``part.is_double`` says.
+    TypedPart part
     const void *x
     const void *weight
     const void *bias
@@ -48,7 +49,7 @@ cdef struct BatchNormCall:
     double *mean_out
     double *sums          # backward: per channel sum(dy), sum(dy * xhat)
     Py_ssize_t n_samples, channels, spatial
-    bint relu, batch_stats, accumulate, is_double
+    bint relu, batch_stats, accumulate
 
 
 cdef inline void _merge_block(const double *buf, Py_ssize_t nb, double *count,
@@ -70,8 +71,9 @@ cdef inline void _merge_block(const double *buf, Py_ssize_t nb, double *count,
     count[0] = total
 
 
-cdef void _stats_part(const floating *x, BatchNormCall *a, int t, int nt) noexcept nogil:
+cdef void _stats_part(floating *x, void *args, int t, int nt) noexcept nogil:
     """Thread t's channels [lo, hi): mean and biased variance of each."""
+    cdef BatchNormCall *a = <BatchNormCall *>args
     cdef double buf[STATS_BLOCK]
     cdef double count, mean, m2
     cdef Py_ssize_t c, n, s, k, take, i, lo, hi
@@ -101,14 +103,6 @@ cdef void _stats_part(const floating *x, BatchNormCall *a, int t, int nt) noexce
         a.var[c] = m2 / count
 
 
-cdef void _stats_body(void *args, int t, int nt) noexcept nogil:
-    cdef BatchNormCall *a = <BatchNormCall *>args
-    if a.is_double:
-        _stats_part(<const double *>a.x, a, t, nt)
-    else:
-        _stats_part(<const float *>a.x, a, t, nt)
-
-
 def batchnorm_stats(const floating[:, :, ::1] x, double[::1] mean, double[::1] var):
     """mean[c] := x[:, c, :].mean();  var[c] := x[:, c, :].var() (biased)
 
@@ -126,15 +120,16 @@ def batchnorm_stats(const floating[:, :, ::1] x, double[::1] mean, double[::1] v
     if a.n_samples == 0 or a.channels == 0 or a.spatial == 0:
         return
     a.x, a.mean_out, a.var = &x[0, 0, 0], &mean[0], &var[0]
-    a.is_double = floating is double
+    a.part.is_double = floating is double
     # ~6 flops per element: the copy, the sum and the squared deviation
     cdef int nt = team_size(6.0 * a.n_samples * a.channels * a.spatial, a.channels)
     with nogil:
-        run_team(_stats_body, &a, nt)
+        run_part(&a.part, _stats_part[float], _stats_part[double], a.x, nt)
 
 
-cdef void _forward_part(floating *out, BatchNormCall *a, int t, int nt) noexcept nogil:
+cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil:
     """Thread t's (n, c) planes [lo, hi) of the normalise-scale-shift pass."""
+    cdef BatchNormCall *a = <BatchNormCall *>args
     cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *bias = <const floating *>a.bias
@@ -160,14 +155,6 @@ cdef void _forward_part(floating *out, BatchNormCall *a, int t, int nt) noexcept
                 op[s] = <floating>((xp[s] - m) * scale + b)
 
 
-cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
-    cdef BatchNormCall *a = <BatchNormCall *>args
-    if a.is_double:
-        _forward_part(<double *>a.out, a, t, nt)
-    else:
-        _forward_part(<float *>a.out, a, t, nt)
-
-
 def batchnorm_forward(const floating[:, :, ::1] x, const double[::1] mean,
                       const double[::1] invstd, const floating[::1] weight,
                       const floating[::1] bias, floating[:, :, ::1] out, bint relu=False):
@@ -188,16 +175,17 @@ def batchnorm_forward(const floating[:, :, ::1] x, const double[::1] mean,
         return
     a.x, a.mean, a.invstd = &x[0, 0, 0], &mean[0], &invstd[0]
     a.weight, a.bias, a.out = &weight[0], &bias[0], &out[0, 0, 0]
-    a.relu, a.is_double = relu, floating is double
+    a.relu, a.part.is_double = relu, floating is double
     cdef int nt = team_size(3.0 * a.n_samples * a.channels * a.spatial,
                             a.n_samples * a.channels)
     with nogil:
-        run_team(_forward_body, &a, nt)
+        run_part(&a.part, _forward_part[float], _forward_part[double], a.out, nt)
 
 
-cdef void _sums_part(const floating *x, BatchNormCall *a, int t, int nt) noexcept nogil:
+cdef void _sums_part(floating *x, void *args, int t, int nt) noexcept nogil:
     """Thread t's channels [lo, hi): sum(dy) and sum(dy * xhat) in one pass,
     stored in a.sums and added to (or written into) grad_bias, grad_weight."""
+    cdef BatchNormCall *a = <BatchNormCall *>args
     cdef const floating *dy = <const floating *>a.grad_output
     cdef floating *grad_weight = <floating *>a.grad_weight
     cdef floating *grad_bias = <floating *>a.grad_bias
@@ -225,17 +213,9 @@ cdef void _sums_part(const floating *x, BatchNormCall *a, int t, int nt) noexcep
             grad_weight[c] = <floating>sdyx
 
 
-cdef void _sums_body(void *args, int t, int nt) noexcept nogil:
-    cdef BatchNormCall *a = <BatchNormCall *>args
-    if a.is_double:
-        _sums_part(<const double *>a.x, a, t, nt)
-    else:
-        _sums_part(<const float *>a.x, a, t, nt)
-
-
-cdef void _input_grad_part(floating *grad_input, BatchNormCall *a, int t,
-                           int nt) noexcept nogil:
+cdef void _input_grad_part(floating *grad_input, void *args, int t, int nt) noexcept nogil:
     """Thread t's (n, c) planes [lo, hi) of grad_input."""
+    cdef BatchNormCall *a = <BatchNormCall *>args
     cdef const floating *x = <const floating *>a.x
     cdef const floating *dy = <const floating *>a.grad_output
     cdef const floating *weight = <const floating *>a.weight
@@ -261,14 +241,6 @@ cdef void _input_grad_part(floating *grad_input, BatchNormCall *a, int t,
         else:
             for s in range(S):
                 op[s] = <floating>(k * gp[s])
-
-
-cdef void _input_grad_body(void *args, int t, int nt) noexcept nogil:
-    cdef BatchNormCall *a = <BatchNormCall *>args
-    if a.is_double:
-        _input_grad_part(<double *>a.grad_input, a, t, nt)
-    else:
-        _input_grad_part(<float *>a.grad_input, a, t, nt)
 
 
 def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
@@ -303,7 +275,7 @@ def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
     a.grad_output = &grad_output[0, 0, 0]
     a.grad_input = &grad_input[0, 0, 0] if grad_input is not None else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0], &grad_bias[0]
-    a.batch_stats, a.accumulate, a.is_double = batch_stats, accumulate, floating is double
+    a.batch_stats, a.accumulate, a.part.is_double = batch_stats, accumulate, floating is double
     cdef double elements = <double>a.n_samples * a.channels * a.spatial
     a.sums = <double *>malloc(2 * a.channels * sizeof(double))
     if a.sums == NULL:
@@ -311,9 +283,10 @@ def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
     cdef int nt = team_size(5.0 * elements, a.channels)
     try:
         with nogil:
-            run_team(_sums_body, &a, nt)
+            run_part(&a.part, _sums_part[float], _sums_part[double], a.x, nt)
             if a.grad_input != NULL:
                 nt = team_size(5.0 * elements, a.n_samples * a.channels)
-                run_team(_input_grad_body, &a, nt)
+                run_part(&a.part, _input_grad_part[float], _input_grad_part[double],
+                         a.grad_input, nt)
     finally:
         free(a.sums)

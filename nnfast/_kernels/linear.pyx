@@ -11,13 +11,14 @@ from cython cimport floating
 
 from nnfast._kernels._blas cimport gemm
 from nnfast._kernels._math cimport add_bias
-from nnfast._kernels._threads cimport (run_team, split_columns, split_range,
-                                       team_body, team_size)
+from nnfast._kernels._threads cimport (TypedPart, run_part, split_columns, split_range,
+                                       team_size)
 
 
 cdef struct LinearCall:
     # One call's arguments, shared read-only by its threads; element
-    # pointers are float or double as ``is_double`` says.
+    # pointers are float or double as ``part.is_double`` says.
+    TypedPart part
     const void *x
     const void *weight
     const void *bias
@@ -27,7 +28,7 @@ cdef struct LinearCall:
     void *grad_weight
     void *grad_bias
     Py_ssize_t n_samples, in_features, out_features
-    bint relu, accumulate, is_double
+    bint relu, accumulate
 
 
 cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
@@ -35,9 +36,10 @@ cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     return cols > rows
 
 
-cdef void _forward_part(floating *out, LinearCall *a, int t, int nt) noexcept nogil:
+cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of out := x @ weight.T + bias (ReLU'd if relu): rows
     [lo, hi) (samples) or columns [lo, hi) (output features)."""
+    cdef LinearCall *a = <LinearCall *>args
     cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *bias = <const floating *>a.bias
@@ -61,14 +63,6 @@ cdef void _forward_part(floating *out, LinearCall *a, int t, int nt) noexcept no
         add_bias(out + i * n_out, bias, 1, n_out, a.relu)
 
 
-cdef void _forward_body(void *args, int t, int nt) noexcept nogil:
-    cdef LinearCall *a = <LinearCall *>args
-    if a.is_double:
-        _forward_part(<double *>a.out, a, t, nt)
-    else:
-        _forward_part(<float *>a.out, a, t, nt)
-
-
 def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
                    const floating[::1] bias, floating[:, ::1] out, bint relu=False):
     """out := x @ weight.T + bias, then max(out, 0) if ``relu`` (a ReLU layer
@@ -86,11 +80,11 @@ def linear_forward(const floating[:, ::1] x, const floating[:, ::1] weight,
     if a.n_samples == 0 or a.out_features == 0:
         return
     a.x, a.weight, a.bias, a.out = &x[0, 0], &weight[0, 0], &bias[0], &out[0, 0]
-    a.relu, a.is_double = relu, floating is double
+    a.relu, a.part.is_double = relu, floating is double
     cdef int nt = team_size(2.0 * a.n_samples * a.out_features * a.in_features,
                             max(a.n_samples, a.out_features))
     with nogil:
-        run_team(_forward_body, &a, nt)
+        run_part(&a.part, _forward_part[float], _forward_part[double], a.out, nt)
 
 
 cdef void _weight_grad_part(floating *grad_weight, LinearCall *a, int t,
@@ -149,8 +143,7 @@ cdef void _input_grad_part(floating *grad_input, LinearCall *a, int t,
              n_out, weight, n_in, 0, grad_input + lo * n_in, n_in)
 
 
-cdef void _backward_part(floating *grad_weight, LinearCall *a, int t,
-                         int nt) noexcept nogil:
+cdef void _backward_part(floating *grad_weight, void *args, int t, int nt) noexcept nogil:
     """Thread t's share of the three gradients (see linear_backward).
 
     With the input gradient, the two products are independent and cost the
@@ -158,6 +151,7 @@ cdef void _backward_part(floating *grad_weight, LinearCall *a, int t,
     all splitting both: a whole product on one thread packs each operand
     once. mlp-wide's 512-512 backward at 2 threads went from 563 to 485 us
     (python bench/profile_layers.py --workload mlp-wide --threads 2)."""
+    cdef LinearCall *a = <LinearCall *>args
     cdef floating *grad_input = <floating *>a.grad_input
     cdef int team
     if grad_input == NULL:
@@ -172,14 +166,6 @@ cdef void _backward_part(floating *grad_weight, LinearCall *a, int t,
         _weight_grad_part(grad_weight, a, t, team)
     else:
         _input_grad_part(grad_input, a, t - team, nt - team)
-
-
-cdef void _backward_body(void *args, int t, int nt) noexcept nogil:
-    cdef LinearCall *a = <LinearCall *>args
-    if a.is_double:
-        _backward_part(<double *>a.grad_weight, a, t, nt)
-    else:
-        _backward_part(<float *>a.grad_weight, a, t, nt)
 
 
 def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
@@ -211,9 +197,9 @@ def linear_backward(const floating[:, ::1] x, const floating[:, ::1] weight,
     a.grad_output = &grad_output[0, 0] if a.n_samples else NULL
     a.grad_input = &grad_input[0, 0] if grad_input is not None and a.n_samples else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0, 0], &grad_bias[0]
-    a.accumulate, a.is_double = accumulate, floating is double
+    a.accumulate, a.part.is_double = accumulate, floating is double
     cdef double flops = 2.0 * a.n_samples * a.out_features * a.in_features
     cdef int nt = team_size(flops * (1 if a.grad_input == NULL else 2),
                             max(a.n_samples, a.out_features, a.in_features))
     with nogil:
-        run_team(_backward_body, &a, nt)
+        run_part(&a.part, _backward_part[float], _backward_part[double], a.grad_weight, nt)

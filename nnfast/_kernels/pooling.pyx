@@ -20,7 +20,7 @@ from cython cimport floating
 from libc.stdint cimport int32_t
 
 from nnfast._kernels cimport _conv_c as csrc
-from nnfast._kernels._threads cimport run_team, split_range, team_size
+from nnfast._kernels._threads cimport (TypedPart, run_part, split_range, team_size)
 
 
 # team_size counts GEMM flops; a pooling kernel counts each element it
@@ -39,7 +39,8 @@ cdef enum Kind:
 cdef struct PoolCall:
     # One call's arguments, shared read-only by its threads: src is the
     # kernel's input (x, or the output gradient), dst its output (out, or
-    # the input gradient), float or double as ``is_double`` says.
+    # the input gradient), float or double as ``part.is_double`` says.
+    TypedPart part
     Kind kind
     const void *src
     void *dst
@@ -47,7 +48,6 @@ cdef struct PoolCall:
     int32_t *argmax
     Py_ssize_t planes, height, width, height_col, width_col
     Py_ssize_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left
-    bint is_double
 
 
 cdef PoolCall _pool_call(Kind kind, Py_ssize_t *x_shape, Py_ssize_t *out_shape,
@@ -55,7 +55,7 @@ cdef PoolCall _pool_call(Kind kind, Py_ssize_t *x_shape, Py_ssize_t *out_shape,
     """A call's geometry: planes and plane sizes from the shapes of x (or
     the input gradient) and out (or the output gradient)."""
     cdef PoolCall a
-    a.kind, a.is_double = kind, is_double
+    a.kind, a.part.is_double = kind, is_double
     a.planes = x_shape[0] * x_shape[1]
     a.height, a.width = x_shape[2], x_shape[3]
     a.height_col, a.width_col = out_shape[2], out_shape[3]
@@ -69,9 +69,10 @@ cdef PoolCall _pool_call(Kind kind, Py_ssize_t *x_shape, Py_ssize_t *out_shape,
     return a
 
 
-cdef void _pool_part(const floating *src, PoolCall *a, int t, int nt) noexcept nogil:
+cdef void _pool_part(floating *src, void *args, int t, int nt) noexcept nogil:
     """Thread t's planes of the call (the geometry in locals, which the
     plane calls cannot change, so that it is not loaded again per plane)."""
+    cdef PoolCall *a = <PoolCall *>args
     cdef floating *dst = <floating *>a.dst
     cdef const floating *pooled = <const floating *>a.pooled
     cdef int32_t *argmax = a.argmax
@@ -107,14 +108,6 @@ cdef void _pool_part(const floating *src, PoolCall *a, int t, int nt) noexcept n
                 pad_left, stride_h, stride_w, height_col, width_col, dst + p * size)
 
 
-cdef void _pool_body(void *args, int t, int nt) noexcept nogil:
-    cdef PoolCall *a = <PoolCall *>args
-    if a.is_double:
-        _pool_part(<const double *>a.src, a, t, nt)
-    else:
-        _pool_part(<const float *>a.src, a, t, nt)
-
-
 def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
                       padding, floating[:, :, :, ::1] out,
                       int32_t[:, :, :, ::1] argmax):
@@ -135,7 +128,7 @@ def maxpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     cdef int nt = team_size(_WORK_PER_ELEMENT * a.planes * a.height_col * a.width_col
                             * a.kernel_h * a.kernel_w, a.planes)
     with nogil:
-        run_team(_pool_body, &a, nt)
+        run_part(&a.part, _pool_part[float], _pool_part[double], a.src, nt)
 
 
 def maxpool2d_backward(const floating[:, :, :, ::1] grad_output,
@@ -164,7 +157,7 @@ def maxpool2d_backward(const floating[:, :, :, ::1] grad_output,
     cdef int nt = team_size(_WORK_PER_ELEMENT * a.planes
                             * (a.height * a.width + a.height_col * a.width_col), a.planes)
     with nogil:
-        run_team(_pool_body, &a, nt)
+        run_part(&a.part, _pool_part[float], _pool_part[double], a.src, nt)
 
 
 def avgpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
@@ -185,7 +178,7 @@ def avgpool2d_forward(const floating[:, :, :, ::1] x, kernel_size, stride,
     cdef int nt = team_size(_WORK_PER_ELEMENT * a.planes * a.height_col * a.width_col
                             * a.kernel_h * a.kernel_w, a.planes)
     with nogil:
-        run_team(_pool_body, &a, nt)
+        run_part(&a.part, _pool_part[float], _pool_part[double], a.src, nt)
 
 
 def avgpool2d_backward(const floating[:, :, :, ::1] grad_output, kernel_size,
@@ -208,4 +201,4 @@ def avgpool2d_backward(const floating[:, :, :, ::1] grad_output, kernel_size,
                                + a.height_col * a.width_col * a.kernel_h * a.kernel_w),
                             a.planes)
     with nogil:
-        run_team(_pool_body, &a, nt)
+        run_part(&a.part, _pool_part[float], _pool_part[double], a.src, nt)

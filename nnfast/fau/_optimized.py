@@ -1,6 +1,8 @@
 """The ``optimizer`` property of the layers with weights."""
 import copy
 
+from nnfast.fau._checks import check_error_tensor
+
 
 class OptimizedLayer:
     """Mixin: a settable ``optimizer``; when set, ``backward`` updates the
@@ -21,3 +23,16 @@ class OptimizedLayer:
                             f"method, got {type(optimizer).__name__}")
         self._optimizer = optimizer
         self._bias_optimizer = None if optimizer is None else copy.deepcopy(optimizer)
+
+    def _backward_start(self, error_tensor, wrapped, name):
+        """(error_tensor checked against the forward's output shape, the
+        wrapped nnfast layer holding this layer's weights with its
+        gradients zeroed): the start of the backward of a layer that keeps
+        one (``wrapped``, None before the first forward) and loads it with
+        ``_load_weights(dtype)``."""
+        dtype = None if wrapped is None else wrapped.dtype
+        e = check_error_tensor(error_tensor, self._error_shape, dtype, name)
+        layer = self._load_weights(dtype)
+        for p in layer.parameters():
+            p.zero_grad()
+        return e, layer

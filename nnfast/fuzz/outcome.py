@@ -169,6 +169,20 @@ def expect(call, valid, what):
     return result
 
 
+def expect_file_not_found(call, what):
+    """``call()`` on a path that does not exist must raise FileNotFoundError
+    (raised on, as the expected refusal); any other exception is wrong-kind
+    and returning is garbage."""
+    try:
+        call()
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise WrongKind(f"{what} of a missing file raised {type(e).__name__}, not "
+                        f"FileNotFoundError: {e}") from e
+    raise Garbage(f"{what} of a missing file returned")
+
+
 def _short(value):
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"

@@ -17,8 +17,6 @@ class _Elementwise(Layer):
     backward reads the forward's output (ReLU, Sigmoid, Tanh) or its input.
     """
 
-    _forward_kernel = None
-    _backward_kernel = None
     _backward_from_output = True
 
     def __init__(self):
@@ -56,11 +54,8 @@ class _Elementwise(Layer):
         return grad_input
 
 
-class ReLU(_Elementwise):
+class ReLU(_Elementwise, kernels="relu"):
     """y = max(x, 0). Backward reads the output (y > 0 exactly where x > 0)."""
-
-    _forward_kernel = "relu_forward"
-    _backward_kernel = "relu_backward"
 
     def adopt_output(self, out):
         """Record ``out`` as this layer's forward output, computed by the
@@ -73,7 +68,7 @@ class ReLU(_Elementwise):
         return out
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(_Elementwise, kernels="leaky_relu"):
     """y = x where x > 0, else negative_slope * x.
 
     Parameters
@@ -83,8 +78,6 @@ class LeakyReLU(_Elementwise):
         slope <= 0 hides the input's sign in the output.
     """
 
-    _forward_kernel = "leaky_relu_forward"
-    _backward_kernel = "leaky_relu_backward"
     _backward_from_output = False
 
     def __init__(self, negative_slope=0.01):
@@ -96,18 +89,12 @@ class LeakyReLU(_Elementwise):
         return (self.negative_slope,)
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(_Elementwise, kernels="sigmoid"):
     """y = 1 / (1 + exp(-x)), exactly 0 or 1 far out, never overflowing."""
 
-    _forward_kernel = "sigmoid_forward"
-    _backward_kernel = "sigmoid_backward"
 
-
-class Tanh(_Elementwise):
+class Tanh(_Elementwise, kernels="tanh"):
     """y = tanh(x)."""
-
-    _forward_kernel = "tanh_forward"
-    _backward_kernel = "tanh_backward"
 
 
 class PReLU(Layer):

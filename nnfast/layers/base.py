@@ -62,11 +62,17 @@ class Layer:
     """
 
     requires_input_grad = True
+    # the kernel names of a layer that runs one pair (set with kernels=)
+    _forward_kernel = _backward_kernel = None
     fuses_relu = False
     fuses_relu_backward = False
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, kernels=None, **kwargs):
+        # kernels="relu": the class runs the kernels relu_forward and
+        # relu_backward (as _forward_kernel, _backward_kernel)
         super().__init_subclass__(**kwargs)
+        if kernels is not None:
+            cls._forward_kernel, cls._backward_kernel = f"{kernels}_forward", f"{kernels}_backward"
         own = vars(cls)
         if "forward" in own and "forward_relu" not in own and "fuses_relu" not in own:
             cls.fuses_relu = False
@@ -259,3 +265,22 @@ class Layer:
         g = as_float_array(grad_output, "grad_output", dtype=dtype)
         check_shape(g, "grad_output", self._grad_output_shape)
         return g
+
+
+class ReLUFusedForward:
+    """For a layer (listed before Layer in its bases) whose output pass can
+    apply a following ReLU: it defines ``_forward(x, relu)``, and this gives
+    it ``forward`` and ``forward_relu`` with ``fuses_relu`` True."""
+
+    fuses_relu = True
+
+    def forward(self, x):
+        """The layer's output for x (``_forward(x, False)``: shapes in the
+        layer's class docstring)."""
+        return self._forward(x, False)
+
+    def forward_relu(self, x):
+        """max(forward(x), 0), the ReLU applied in the pass that writes the
+        output (with the bias, or the normalisation) instead of a second
+        pass over it; the layer's state is that of ``forward(x)``."""
+        return self._forward(x, True)

@@ -3,8 +3,8 @@ import numpy as np
 
 from nnfast import _backend
 from nnfast._validation import INT32_MAX, as_float_array, check_float, check_int, float_dtype
-from nnfast.layers.base import Layer
-from nnfast.parameter import Parameter
+from nnfast.layers.base import Layer, ReLUFusedForward
+from nnfast.parameter import Parameter, grads_to_accumulate
 
 
 def _check_flag(value, name):
@@ -20,7 +20,7 @@ def _check_momentum(momentum):
     return check_float(momentum, "momentum", 0.0, 1.0)
 
 
-class _BatchNorm(Layer):
+class _BatchNorm(ReLUFusedForward, Layer):
     """Batch normalization of (N, C, *spatial) input over N and the spatial
     axes, per channel, with PyTorch's arguments and semantics.
 
@@ -133,15 +133,6 @@ class _BatchNorm(Layer):
         return [self.weight, self.bias] if self.affine else []
 
     # -- forward ----------------------------------------------------------
-    def forward(self, x):
-        """x : (N, C, *spatial) as the class says -> the same shape"""
-        return self._forward(x, False)
-
-    def forward_relu(self, x):
-        """max(forward(x), 0), the ReLU applied in the normalising pass; the
-        layer's state is that of ``forward(x)``."""
-        return self._forward(x, True)
-
     def _check_input(self, x):
         x = as_float_array(x, "x", self.dtype, ndim=self._ranks)
         if x.shape[1] != self.num_features:
@@ -150,6 +141,8 @@ class _BatchNorm(Layer):
         return x
 
     def _forward(self, x, relu):
+        """forward: x : (N, C, *spatial) as the class says -> the same shape,
+        then max(out, 0) in the normalising pass if relu."""
         x = self._check_input(x)
         n, c = x.shape[0], x.shape[1]
         x3 = x.reshape(n, c, -1)
@@ -200,13 +193,7 @@ class _BatchNorm(Layer):
         c = self.num_features
         if self.affine:
             weight = self.weight.value
-            grad_weight, accumulate = self.weight._grad_to_accumulate()
-            grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
-            if accumulate != accumulate_bias:  # only one of the two was cleared
-                for array, add in ((grad_weight, accumulate), (grad_bias, accumulate_bias)):
-                    if not add:
-                        array.fill(0)
-                accumulate = True
+            grad_weight, grad_bias, accumulate = grads_to_accumulate(self.weight, self.bias)
         else:
             # the kernel's parameter gradients, computed and dropped
             weight = np.ones(c, self.dtype)

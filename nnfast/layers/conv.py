@@ -5,7 +5,7 @@ from nnfast import _backend, _scratch, init
 from nnfast._validation import (INT32_MAX, as_float_array, check_int, check_int_pair,
                                 float_dtype)
 from nnfast._validation import check_allocation
-from nnfast.layers.base import Layer, check_bias
+from nnfast.layers.base import Layer, ReLUFusedForward, check_bias
 from nnfast.parameter import Parameter
 
 ALGORITHMS = ("auto", "im2col", "direct")
@@ -88,7 +88,7 @@ def _padding_config(padding, same):
     return [[top, bottom], [left, right]]
 
 
-class Conv2D(Layer):
+class Conv2D(ReLUFusedForward, Layer):
     """2-D convolution (cross-correlation, as PyTorch's ``nn.Conv2d``).
 
     out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c], with stride,
@@ -234,19 +234,10 @@ class Conv2D(Layer):
         self._output_shape_memo = (key, shape)
         return shape
 
-    def forward(self, x):
-        """x : (n_samples, in_channels, height, width) -> (n_samples,
-        out_channels, height_col, width_col)"""
-        return self._forward(x, False)
-
-    def forward_relu(self, x):
-        """max(forward(x), 0), the ReLU applied in the pass that adds the
-        bias instead of a second pass over the output; the layer's state is
-        that of ``forward(x)``."""
-        return self._forward(x, True)
-
     def _forward(self, x, relu):
-        """forward, with a following ReLU applied in the bias pass if relu."""
+        """forward: x : (n_samples, in_channels, height, width) -> (n_samples,
+        out_channels, height_col, width_col), with a following ReLU applied
+        in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=4)
         if x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (n_samples, {self.in_channels}, height, width) "

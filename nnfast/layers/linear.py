@@ -5,11 +5,11 @@ from nnfast import _backend, init
 from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_int, float_dtype, INT32_MAX
 from nnfast._validation import check_allocation
-from nnfast.layers.base import Layer, check_bias
-from nnfast.parameter import Parameter
+from nnfast.layers.base import Layer, ReLUFusedForward, check_bias
+from nnfast.parameter import Parameter, grads_to_accumulate
 
 
-class Linear(Layer):
+class Linear(ReLUFusedForward, Layer):
     """y = x @ weight.T + bias.
 
     Parameters
@@ -79,18 +79,9 @@ class Linear(Layer):
     def parameters(self):
         return [self.weight] if self.bias is None else [self.weight, self.bias]
 
-    def forward(self, x):
-        """x : (n_samples, in_features) -> (n_samples, out_features)"""
-        return self._forward(x, False)
-
-    def forward_relu(self, x):
-        """max(forward(x), 0), the ReLU applied in the pass that adds the
-        bias instead of a second pass over the output; the layer's state is
-        that of ``forward(x)``."""
-        return self._forward(x, True)
-
     def _forward(self, x, relu):
-        """forward, with a following ReLU applied in the bias pass if relu."""
+        """forward: x : (n_samples, in_features) -> (n_samples, out_features),
+        with a following ReLU applied in the bias pass if relu."""
         x = as_float_array(x, "x", self.dtype, ndim=2)
         if x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape (n_samples, {self.in_features}) for {self!r}, "
@@ -110,17 +101,12 @@ class Linear(Layer):
         g = self._check_grad_output(grad_output, self.dtype)
         grad_input = (self._new_array("grad_input", self._x.shape, self.dtype)
                       if self.requires_input_grad else None)
-        grad_weight, accumulate = self.weight._grad_to_accumulate()
         if self.bias is None:
+            grad_weight, accumulate = self.weight._grad_to_accumulate()
             # the kernel's bias gradient, computed and dropped
-            grad_bias, accumulate_bias = np.zeros(self.out_features, self.dtype), accumulate
+            grad_bias = np.zeros(self.out_features, self.dtype)
         else:
-            grad_bias, accumulate_bias = self.bias._grad_to_accumulate()
-        if accumulate != accumulate_bias:  # only one of the two was cleared
-            for array, add in ((grad_weight, accumulate), (grad_bias, accumulate_bias)):
-                if not add:
-                    array.fill(0)
-            accumulate = True
+            grad_weight, grad_bias, accumulate = grads_to_accumulate(self.weight, self.bias)
         _backend.kernels().linear_backward(self._x, self.weight.value, g, grad_input,
                                            grad_weight, grad_bias, accumulate)
         return grad_input

@@ -52,13 +52,32 @@ class _Pool2D(Layer):
         x = as_float_array(x, "x", None, ndim=4)
         return x, self.output_shape(x.shape)
 
-    def _backward_arrays(self, grad_output):
-        """(grad_output checked, an array for grad_input), or None when
-        ``requires_input_grad`` is False."""
+    def forward(self, x):
+        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
+        width_col); float32 and float64 kept, other dtypes cast to float32."""
+        x, out_shape = self._check_input(x)
+        out = self._new_array("out", out_shape, x.dtype)
+        self._pool(x, out)
+        self._x_shape = x.shape
+        self._dtype = x.dtype
+        self._grad_output_shape = out_shape
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
+        (n_samples, C, height, width), or None when ``requires_input_grad``
+        is False."""
+        return self._backward(grad_output, False)
+
+    def _backward(self, grad_output, through_relu):
+        """backward; through_relu: also the backward of the ReLU whose output
+        was this layer's input (for layers with ``backward_relu``)."""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        return g, self._new_array("grad_input", self._x_shape, self._dtype)
+        grad_input = self._new_array("grad_input", self._x_shape, self._dtype)
+        self._unpool(g, grad_input, through_relu)
+        return grad_input
 
 
 class MaxPool2D(_Pool2D):
@@ -83,30 +102,20 @@ class MaxPool2D(_Pool2D):
         self._argmax = None
         self._out = None
 
-    def forward(self, x):
-        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
-        width_col); float32 and float64 kept, other dtypes cast to float32."""
-        x, out_shape = self._check_input(x)
+    def _check_input(self, x):
+        x, out_shape = super()._check_input(x)
         if x.shape[2] * x.shape[3] > INT32_MAX:
             raise ValueError(f"x's height * width must be <= {INT32_MAX} for {type(self).__name__} "
                              f"(it records positions as int32), got {x.shape[2]} * {x.shape[3]}")
-        out = self._new_array("out", out_shape, x.dtype)
+        return x, out_shape
+
+    def _pool(self, x, out):
         # int32 positions: half the memory traffic of int64 in both passes
-        argmax = self._new_array("argmax", out_shape, np.int32)
+        argmax = self._new_array("argmax", out.shape, np.int32)
         _backend.kernels().maxpool2d_forward(x, self.kernel_size, self.stride,
                                              tuple((p, p) for p in self.padding), out, argmax)
         self._argmax = argmax
         self._out = out
-        self._x_shape = x.shape
-        self._dtype = x.dtype
-        self._grad_output_shape = out_shape
-        return out
-
-    def backward(self, grad_output):
-        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
-        (n_samples, C, height, width), or None when ``requires_input_grad``
-        is False."""
-        return self._backward(grad_output, False)
 
     def backward_relu(self, grad_output):
         """backward, then the backward of the ReLU whose output was this
@@ -114,15 +123,10 @@ class MaxPool2D(_Pool2D):
         its window's maximum is > 0, which is where the ReLU passes it."""
         return self._backward(grad_output, True)
 
-    def _backward(self, grad_output, through_relu):
-        """backward; through_relu: masked by this layer's output > 0."""
-        arrays = self._backward_arrays(grad_output)
-        if arrays is None:
-            return None
-        g, grad_input = arrays
+    def _unpool(self, g, grad_input, through_relu):
+        # through_relu: masked by this layer's output > 0
         _backend.kernels().maxpool2d_backward(g, self._argmax, grad_input,
                                               self._out if through_relu else None)
-        return grad_input
 
 
 class AvgPool2D(_Pool2D):
@@ -137,26 +141,10 @@ class AvgPool2D(_Pool2D):
     padding : int or (h, w), at most half the kernel size
     """
 
-    def forward(self, x):
-        """x : (n_samples, C, height, width) -> (n_samples, C, height_col,
-        width_col); float32 and float64 kept, other dtypes cast to float32."""
-        x, out_shape = self._check_input(x)
-        out = self._new_array("out", out_shape, x.dtype)
+    def _pool(self, x, out):
         _backend.kernels().avgpool2d_forward(x, self.kernel_size, self.stride,
                                              tuple((p, p) for p in self.padding), out)
-        self._x_shape = x.shape
-        self._dtype = x.dtype
-        self._grad_output_shape = out_shape
-        return out
 
-    def backward(self, grad_output):
-        """grad_output : (n_samples, C, height_col, width_col) -> grad_input
-        (n_samples, C, height, width), or None when ``requires_input_grad``
-        is False."""
-        arrays = self._backward_arrays(grad_output)
-        if arrays is None:
-            return None
-        g, grad_input = arrays
+    def _unpool(self, g, grad_input, through_relu):
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
                                               tuple((p, p) for p in self.padding), grad_input)
-        return grad_input

@@ -27,9 +27,6 @@ class _OverOneAxis(Layer):
         before ``dim`` existed (torch.nn.Softmax requires ``dim``).
     """
 
-    _forward_kernel = None
-    _backward_kernel = None
-
     def __init__(self, dim=1):
         super().__init__()
         self.dim = check_dim(dim)
@@ -68,17 +65,11 @@ class _OverOneAxis(Layer):
         return grad_input
 
 
-class Softmax(_OverOneAxis):
+class Softmax(_OverOneAxis, kernels="softmax"):
     """y = exp(x - max) / sum(exp(x - max)) over axis ``dim`` (default 1);
     finite for any finite x. See ``_OverOneAxis`` for ``dim``."""
 
-    _forward_kernel = "softmax_forward"
-    _backward_kernel = "softmax_backward"
 
-
-class LogSoftmax(_OverOneAxis):
+class LogSoftmax(_OverOneAxis, kernels="log_softmax"):
     """y = (x - max) - log(sum(exp(x - max))) over axis ``dim`` (default 1);
     finite for any finite x. See ``_OverOneAxis`` for ``dim``."""
-
-    _forward_kernel = "log_softmax_forward"
-    _backward_kernel = "log_softmax_backward"

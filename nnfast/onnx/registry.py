@@ -43,19 +43,18 @@ def exports(layer_class):
     return register
 
 
-def imports(*op_types):
-    """Register ``f`` as the importer of the ONNX operators ``op_types``."""
-    def register(f):
-        for op in op_types:
-            IMPORTERS[op] = f
-        return f
-    return register
+def _by_op_types(table, role):
+    """A decorator factory: ``@decorator(*op_types)`` puts ``f`` in ``table``
+    under each ONNX operator in op_types."""
+    def decorator(*op_types):
+        def register(f):
+            for op in op_types:
+                table[op] = f
+            return f
+        return register
+    decorator.__doc__ = f"Register ``f`` as the {role} of the ONNX operators ``op_types``."
+    return decorator
 
 
-def folds(*op_types):
-    """Register ``f`` as the folder of the ONNX operators ``op_types``."""
-    def register(f):
-        for op in op_types:
-            FOLDERS[op] = f
-        return f
-    return register
+imports = _by_op_types(IMPORTERS, "importer")
+folds = _by_op_types(FOLDERS, "folder")

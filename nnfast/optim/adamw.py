@@ -22,13 +22,10 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    params : list of Parameter
-    lr : float >= 0, default 1e-3
-    betas : (float, float), each in [0, 1), default (0.9, 0.999)
-    eps : float > 0, default 1e-8
+    params, lr, betas, eps, l1, amsgrad
+        As ``Adam``'s, with its defaults.
     weight_decay : float >= 0, default 1e-2
-    l1 : float >= 0, default 0
-    amsgrad : bool, default False
+        The decoupled decay above.
     """
 
     _DECOUPLED_WEIGHT_DECAY = True

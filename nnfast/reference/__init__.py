@@ -6,8 +6,5 @@ module present.
 """
 from nnfast._contract import KERNELS, collect
 
-_MODULES = ("gemm", "linear", "conv", "conv_transpose", "pooling", "activations", "softmax", "dropout",
-            "losses", "optim", "batchnorm", "recurrent")
-
-globals().update(collect(__name__, _MODULES))
+globals().update(collect(__name__))
 __all__ = sorted(KERNELS)

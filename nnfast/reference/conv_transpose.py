@@ -7,7 +7,7 @@ kernel tap meets, then the bias.
 """
 import numpy as np
 
-from nnfast.reference.conv import _add_columns
+from nnfast.reference.conv_im2col import _add_columns
 
 
 def conv_transpose2d_forward(x, weight, bias, stride, padding, dilation, out, workspace):

@@ -1,7 +1,9 @@
 """Max and average pooling kernels in NumPy: twins of ``nnfast._kernels.pooling``.
 
 ``kernel_size`` and ``stride`` are (h, w) pairs, ``padding`` is ((top,
-bottom), (left, right)); the output size comes from ``out``'s shape. Each
+bottom), (left, right)); the output size comes from ``out``'s shape. x and
+grad_input are (n_samples, channels, height, width), out, argmax and
+grad_output (n_samples, channels, height_col, width_col). Each
 kernel loops over the window's taps, every tap a strided view of the whole
 batch.
 """
@@ -48,16 +50,7 @@ def _pad(x, padding, value):
 def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
     """out := each window's maximum; argmax := its index h * width + w in the
     (height, width) plane (NaN wins; among equal values the first in
-    row-major order). Padding never wins.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride : (h, w) pairs of int
-    padding : ((top, bottom), (left, right))
-    out : ndarray of shape (n_samples, channels, height_col, width_col)
-    argmax : int32 ndarray of out's shape
-    """
+    row-major order). Padding never wins."""
     height, width = x.shape[2:]
     oh, ow = out.shape[2:]
     h_start = np.arange(oh) * stride[0] - padding[0][0]
@@ -85,14 +78,7 @@ def maxpool2d_forward(x, kernel_size, stride, padding, out, argmax):
 
 def maxpool2d_backward(grad_output, argmax, grad_input, pooled=None):
     """grad_input := 0, then each grad_output added at its window's argmax
-    (with ``pooled``, the forward's output, only where pooled > 0).
-
-    Parameters
-    ----------
-    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)
-    argmax : int32 ndarray of grad_output's shape, from maxpool2d_forward
-    grad_input : ndarray of shape (n_samples, channels, height, width)
-    """
+    (with ``pooled``, the forward's output, only where pooled > 0)."""
     if pooled is not None:
         grad_output = np.where(pooled > 0, grad_output, 0).astype(grad_output.dtype)
     planes = grad_input.shape[0] * grad_input.shape[1]
@@ -104,15 +90,7 @@ def maxpool2d_backward(grad_output, argmax, grad_input, pooled=None):
 
 
 def avgpool2d_forward(x, kernel_size, stride, padding, out):
-    """out := window sum / (kernel_h * kernel_w), padding counted as zeros.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n_samples, channels, height, width)
-    kernel_size, stride : (h, w) pairs of int
-    padding : ((top, bottom), (left, right))
-    out : ndarray of shape (n_samples, channels, height_col, width_col)
-    """
+    """out := window sum / (kernel_h * kernel_w), padding counted as zeros."""
     oh, ow = out.shape[2:]
     (rows, pad_h, shift_h), (cols, pad_w, shift_w) = _taps(x.shape[2:], (oh, ow), kernel_size,
                                                            stride, padding)
@@ -126,15 +104,7 @@ def avgpool2d_forward(x, kernel_size, stride, padding, out):
 
 def avgpool2d_backward(grad_output, kernel_size, stride, padding, grad_input):
     """grad_input := 0, then each grad_output / (kernel_h * kernel_w) added over
-    its window.
-
-    Parameters
-    ----------
-    grad_output : ndarray of shape (n_samples, channels, height_col, width_col)
-    kernel_size, stride : (h, w) pairs of int
-    padding : ((top, bottom), (left, right))
-    grad_input : ndarray of shape (n_samples, channels, height, width)
-    """
+    its window."""
     oh, ow = grad_output.shape[2:]
     height, width = grad_input.shape[2:]
     (rows, (top, bottom), shift_h), (cols, (left, right), shift_w) = _taps(

@@ -374,6 +374,13 @@ class _BaseMLP(EpochTrainer, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    def predict(self, X):
+        """Predictions for X: class labels, (n_samples,) (or (n_samples,
+        n_classes) for multi-label), from the classifier; values, (n_samples,)
+        or (n_samples, n_outputs), from the regressor."""
+        check_is_fitted(self)
+        return self._predict(X)
+
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     __doc__ = ("""Multi-layer perceptron classifier: ``sklearn.neural_network.MLPClassifier`` on nnfast.
@@ -440,11 +447,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             else:
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def predict(self, X):
-        """Class labels, (n_samples,) (or (n_samples, n_classes) for multi-label)."""
-        check_is_fitted(self)
-        return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
@@ -524,11 +526,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, from the current weights (a first call starts a network)."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def predict(self, X):
-        """Predictions, (n_samples,) or (n_samples, n_outputs)."""
-        check_is_fitted(self)
-        return self._predict(X)
 
     def _predict(self, X, check_input=True):
         y_pred = self._forward_pass_fast(X, check_input=check_input)

@@ -10,12 +10,16 @@ Output arrays start as NaN, so an element a kernel forgets to write shows.
 ``size`` is the flat length, or the number of samples (rows, or the first
 axis of (n_samples, n_classes, size) arrays), or gemm's output rows.
 
-Plain module (no test in it), importable by a subprocess as well.
+Plain module (no test in it), importable by a subprocess that puts tests/kernels
+and tests/ (for conftest) on its path.
 """
 import numpy as np
 
+from conftest import loss_pred_target
+
 # the kernel modules whose kernels are listed here
-MODULES = ("activations", "softmax", "dropout", "losses", "optim", "gemm")
+MODULES = ("activations", "softmax", "dropout", "losses_labels", "losses_elementwise",
+           "losses_dice", "optim_sgd", "optim_adaptive", "gemm")
 
 
 def _nan(shape, dtype):
@@ -157,20 +161,9 @@ def _hinge(backward):
     return call
 
 
-def _pred_target(stem, rng, dtype, size):
-    if stem == "bce":
-        pred = rng.uniform(0, 1, size)
-        pred[rng.random(size) < 0.05] = 0.0  # the clamped logs
-        pred[rng.random(size) < 0.05] = 1.0
-    else:
-        pred = rng.standard_normal(size) * 10.0 ** rng.integers(-1, 2)
-    target = rng.standard_normal(size) if stem == "mse" else rng.uniform(0, 1, size)
-    return pred.astype(dtype), target.astype(dtype)
-
-
 def _pointwise_loss(stem, backward):
     def call(k, rng, dtype, size):
-        pred, target = _pred_target(stem, rng, dtype, size)
+        pred, target = loss_pred_target(stem, rng, dtype, size)
         if not backward:
             return [np.array(getattr(k, stem + "_forward")(pred, target))]
         grad_input = _nan(size, dtype)

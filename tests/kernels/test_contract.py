@@ -25,3 +25,13 @@ def test_both_backends_have_the_kernel_with_the_contract_signature(name):
 def test_backends_export_nothing_else_as_kernels():
     for backend in (fast, reference):
         assert sorted(backend.__all__) == sorted(KERNELS)
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_kernel_and_twin_are_defined_in_modules_of_one_name(name):
+    """The twins mirror the kernel modules: nnfast.reference.<module> holds
+    the twins of nnfast._kernels.<module>'s kernels."""
+    fast_module = getattr(fast, name).__module__
+    ref_module = getattr(reference, name).__module__
+    assert fast_module.rsplit(".", 1)[1] == ref_module.rsplit(".", 1)[1], (fast_module,
+                                                                         ref_module)

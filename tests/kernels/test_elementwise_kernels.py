@@ -88,7 +88,8 @@ def test_every_call_keeps_denormals_in_a_clean_process():
     float64 denormal products are still nonzero."""
     code = textwrap.dedent(f"""
         import sys
-        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+        sys.path[:0] = [{os.path.dirname(os.path.abspath(__file__))!r},
+                        {os.path.dirname(os.path.dirname(os.path.abspath(__file__)))!r}]
         import numpy as np
         tiny, one = 1e-310, 1.0
         assert np.float32(1e-39) * np.float32(1) != 0 and tiny * one != 0

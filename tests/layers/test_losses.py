@@ -7,10 +7,18 @@ import pytest
 
 import nnfast as nf
 from nnfast import _kernels, reference
-from conftest import assert_close
+from conftest import assert_close, loss_pred_target
 
 SEEDS = range(50)
 KERNELS = (_kernels, reference)
+
+
+def assert_backends_agree(run, dtype):
+    """run(kernels) -> a tuple of results (sums, arrays), called with the
+    compiled kernels and with the reference: each result must agree."""
+    fast, ref = (run(k) for k in KERNELS)
+    for a, b in zip(fast, ref):
+        assert_close(np.asarray(a), np.asarray(b), dtype)
 
 
 def labels_case(seed, dtype, weighted=None):
@@ -47,28 +55,26 @@ def test_cross_entropy_kernels_fast_match_reference(seed, dtype, threads):
 def test_nll_kernels_fast_match_reference(seed, dtype, threads):
     rng, x, y, w = labels_case(seed, dtype)
     scale = float(rng.uniform(0.1, 2))
-    results = []
-    for k in KERNELS:
+
+    def run(k):
         sums = k.nll_forward(x, y, w)
         grad = np.full_like(x, 7.0)  # written, not accumulated
         k.nll_backward(x, y, w, scale, grad)
-        results.append((sums, grad))
-    assert_close(np.array(results[0][0]), np.array(results[1][0]), dtype)
-    assert_close(results[0][1], results[1][1], dtype)
+        return sums, grad
+    assert_backends_agree(run, dtype)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_hinge_kernels_fast_match_reference(seed, dtype, threads):
     rng, x, y, _ = labels_case(seed, dtype)
     margin, scale = float(rng.uniform(0, 2)), float(rng.uniform(0.1, 2))
-    results = []
-    for k in KERNELS:
+
+    def run(k):
         total = k.hinge_forward(x, y, margin)
         grad = np.empty_like(x)
         k.hinge_backward(x, y, margin, scale, grad)
-        results.append((total, grad))
-    assert_close(np.array(results[0][0]), np.array(results[1][0]), dtype)
-    assert_close(results[0][1], results[1][1], dtype)
+        return total, grad
+    assert_backends_agree(run, dtype)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -76,24 +82,16 @@ def test_elementwise_loss_kernels_fast_match_reference(seed, dtype, threads):
     rng = np.random.default_rng(seed)
     for stem in ["mse", "bce_with_logits", "bce"]:
         n = int(rng.integers(1, 3000))
-        if stem == "bce":
-            pred = rng.uniform(0, 1, n)
-            pred[rng.random(n) < 0.02] = 0.0  # the clamped logs
-            pred[rng.random(n) < 0.02] = 1.0
-        else:
-            pred = rng.standard_normal(n) * 10.0 ** rng.integers(-1, 3)
-        target = rng.uniform(0, 1, n) if stem != "mse" else rng.standard_normal(n)
-        pred, target = pred.astype(dtype), target.astype(dtype)
+        pred, target = loss_pred_target(stem, rng, dtype, n, clamped=0.02, max_exponent=3)
         scale = float(rng.uniform(0.1, 2))
-        results = []
-        for k in KERNELS:
+
+        def run(k):
             total = getattr(k, stem + "_forward")(pred, target)
             grad = np.empty_like(pred)
             getattr(k, stem + "_backward")(pred, target, scale, grad)
-            results.append((total, grad))
-        assert results[0][1].dtype == dtype
-        assert_close(np.array(results[0][0]), np.array(results[1][0]), dtype)
-        assert_close(results[0][1], results[1][1], dtype)
+            assert grad.dtype == dtype
+            return total, grad
+        assert_backends_agree(run, dtype)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -103,15 +101,14 @@ def test_dice_kernels_fast_match_reference(seed, dtype, threads):
     p = rng.uniform(0, 1, (n, m)).astype(dtype)
     t = (rng.random((n, m)) < 0.3).astype(dtype)
     smooth, scale = float(rng.uniform(0, 2)), float(rng.uniform(0.1, 2))
-    results = []
-    for k in KERNELS:
+
+    def run(k):
         sums = np.empty((n, 2))
         total = k.dice_forward(p, t, smooth, sums)
         grad = np.empty_like(p)
         k.dice_backward(t, sums, scale, grad)
-        results.append((total, sums, grad))
-    for fast, ref in zip(*results):
-        assert_close(np.asarray(fast), np.asarray(ref), dtype)
+        return total, sums, grad
+    assert_backends_agree(run, dtype)
 
 
 # -- gradient checks ----------------------------------------------------------

@@ -5,7 +5,9 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-SHAPES = [(4, 3), (3,), (2, 1, 3, 3)]
+from optim_trajectories import (SHAPES, assert_continue_alike, assert_follows_torch,
+                                 make_params, run_steps)
+
 CASES = [
     ("Adam", dict(amsgrad=True)),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05, amsgrad=True)),
@@ -14,11 +16,6 @@ CASES = [
     ("AdamW", dict(lr=0.02, weight_decay=0.05, amsgrad=True)),
     ("AdamW", dict(lr=0.02, weight_decay=0.0)),
 ]
-
-
-def make_params(dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    return [Parameter(rng.standard_normal(s).astype(dtype), f"p{i}") for i, s in enumerate(SHAPES)]
 
 
 def gradients(n_steps, seed=1):
@@ -33,21 +30,11 @@ def gradients(n_steps, seed=1):
 def test_matches_torch(torch, case, backend, dtype):
     name, kwargs = case
     params = make_params(dtype)
-    tparams = [torch.nn.Parameter(torch.from_numpy(p.value.copy())) for p in params]
-    opt = getattr(nf.optim, name)(params, **kwargs)
-    topt = getattr(torch.optim, name)(tparams, **kwargs)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
     with nf.use_backend(backend):
-        for grads in gradients(8):
-            for p, tp, g in zip(params, tparams, grads):
-                p.grad[...] = g
-                tp.grad = torch.from_numpy(g.astype(dtype))
-            opt.step()
-            topt.step()
-            opt.zero_grad()
-            for p, tp in zip(params, tparams):
-                assert p.value.dtype == dtype
-                np.testing.assert_allclose(p.value, tp.detach().numpy(), **tol)
+        opt = assert_follows_torch(torch, getattr(nf.optim, name), getattr(torch.optim, name),
+                                   kwargs, params, gradients(8), tol)
+    assert all(p.value.dtype == dtype for p in params)
     if kwargs.get("amsgrad"):
         for p in params:
             state = opt.state[p]
@@ -80,23 +67,13 @@ def test_adamw_decay_is_decoupled_from_the_gradient():
 def test_state_dict_round_trip_continues_identically(tmp_path, cls, kwargs):
     params = make_params(np.float32)
     opt = cls(params, lr=0.01, **kwargs)
-    for grads in gradients(3):
-        for p, g in zip(params, grads):
-            p.grad[...] = g
-        opt.step()
+    run_steps(opt, params, gradients(3))
     np.savez(tmp_path / "opt.npz", **opt.state_dict())
     params2 = [Parameter(p.value.copy()) for p in params]
     opt2 = cls(params2)
     opt2.load_state_dict(dict(np.load(tmp_path / "opt.npz", allow_pickle=False)))
     assert opt2.defaults == opt.defaults
-    for grads in gradients(2, seed=5):
-        for p, p2, g in zip(params, params2, grads):
-            p.grad[...] = g
-            p2.grad[...] = g
-        opt.step()
-        opt2.step()
-    for p, p2 in zip(params, params2):
-        np.testing.assert_array_equal(p.value, p2.value)
+    assert_continue_alike(opt, params, opt2, params2, gradients(2, seed=5))
 
 
 def test_adam_state_dict_from_before_amsgrad_still_loads():

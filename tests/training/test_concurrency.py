@@ -10,6 +10,13 @@ N_THREADS = 4
 CALLS = 50
 
 
+def _run_on_another_thread(fn, *args):
+    """fn(*args) on a new thread, waited for."""
+    other = threading.Thread(target=fn, args=args)
+    other.start()
+    other.join()
+
+
 def _lenet_with_dropout(seed=0):
     nf.seed(seed)
     return nf.Sequential([
@@ -97,9 +104,7 @@ def test_backward_after_another_threads_forward_is_a_clear_error():
     model = _lenet_with_dropout()
     x = np.random.default_rng(4).random((4, 1, 28, 28), dtype=np.float32)
     out = model.forward(x)
-    other = threading.Thread(target=model.forward, args=(x,))
-    other.start()
-    other.join()
+    _run_on_another_thread(model.forward, x)
     with pytest.raises(RuntimeError, match="other than the one that ran its last forward"):
         model.backward(np.ones_like(out))
     # a forward on this thread makes backward valid again
@@ -111,9 +116,7 @@ def test_predict_on_another_thread_then_training_here_is_refused_not_mixed():
     model = _lenet_with_dropout()
     x = np.random.default_rng(5).random((4, 1, 28, 28), dtype=np.float32)
     out = model.forward(x)
-    other = threading.Thread(target=model.predict, args=(x,))
-    other.start()
-    other.join()
+    _run_on_another_thread(model.predict, x)
     with pytest.raises(RuntimeError):
         model.backward(np.ones_like(out))
 

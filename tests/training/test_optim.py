@@ -5,7 +5,9 @@ import pytest
 import nnfast as nf
 from nnfast.parameter import Parameter
 
-SHAPES = [(4, 3), (3,), (2, 1, 3, 3)]
+from optim_trajectories import (SHAPES, assert_continue_alike, assert_follows_torch,
+                                 make_params, run_steps)
+
 
 # (nnfast class, torch class name, keyword arguments: same names in both)
 CASES = [
@@ -27,11 +29,6 @@ CASES = [
 CASE_IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
 
-def make_params(dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    return [Parameter(rng.standard_normal(s).astype(dtype), f"p{i}") for i, s in enumerate(SHAPES)]
-
-
 def gradients(n_steps, seed=1):
     rng = np.random.default_rng(seed)
     return [[rng.standard_normal(s) for s in SHAPES] for _ in range(n_steps)]
@@ -42,22 +39,11 @@ def gradients(n_steps, seed=1):
 def test_optimizer_matches_torch(torch, case, backend, dtype):
     name, torch_name, kwargs = case
     params = make_params(dtype)
-    tparams = [torch.nn.Parameter(torch.from_numpy(p.value.copy())) for p in params]
-    opt = getattr(nf.optim, name)(params, **kwargs)
-    topt = getattr(torch.optim, torch_name)(tparams, **kwargs)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     with nf.use_backend(backend):
-        for grads in gradients(6):
-            for p, tp, g in zip(params, tparams, grads):
-                p.grad[...] = g
-                tp.grad = torch.from_numpy(g.astype(dtype))
-            opt.step()
-            topt.step()
-            opt.zero_grad()
-            for p, tp in zip(params, tparams):
-                assert p.value.dtype == dtype
-                np.testing.assert_allclose(p.value, tp.detach().numpy(), **tol)
-                assert not np.any(p.grad)
+        assert_follows_torch(torch, getattr(nf.optim, name), getattr(torch.optim, torch_name),
+                             kwargs, params, gradients(6), tol)
+    assert all(p.value.dtype == dtype for p in params)
 
 
 def test_defaults_are_torchs(torch):
@@ -148,10 +134,7 @@ def test_state_dict_round_trip_through_npz(tmp_path, name, kwargs):
     cls = getattr(nf.optim, name)
     params = make_params(np.float32)
     opt = cls(params, **kwargs)
-    for grads in gradients(3):
-        for p, g in zip(params, grads):
-            p.grad[...] = g
-        opt.step()
+    run_steps(opt, params, gradients(3))
     opt.lr = 0.003
     d = opt.state_dict()
     np.savez(tmp_path / "opt.npz", **d)
@@ -163,13 +146,7 @@ def test_state_dict_round_trip_through_npz(tmp_path, name, kwargs):
     assert opt2.lr == 0.003 and opt2.defaults == opt.defaults
     assert opt2.initial_lr == opt.initial_lr
     # the same next step from both
-    for p, p2, g in zip(params, params2, gradients(1, seed=9)[0]):
-        p.grad[...] = g
-        p2.grad[...] = g
-    opt.step()
-    opt2.step()
-    for p, p2 in zip(params, params2):
-        np.testing.assert_array_equal(p.value, p2.value)
+    assert_continue_alike(opt, params, opt2, params2, gradients(1, seed=9))
 
 
 def test_state_dict_is_a_copy():

@@ -3,7 +3,7 @@
 import numpy as np
 
 from nnfast._validation import INT32_MAX, check_int
-from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor
+from nnfast.fau._checks import as_parameter, as_tensor
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
 from nnfast.layers import BatchNorm1D
@@ -151,11 +151,7 @@ class BatchNormalization(OptimizedLayer, BaseLayer):
 
         Sets gradient_weights and gradient_bias; the error below uses the
         weights as they were before this call's update."""
-        dtype = None if self._bn is None else self._bn.dtype
-        e = check_error_tensor(error_tensor, self._error_shape, dtype, "BatchNormalization")
-        bn = self._load_weights(dtype)
-        for p in bn.parameters():
-            p.zero_grad()
+        e, bn = self._backward_start(error_tensor, self._bn, "BatchNormalization")
         view_shape = (e.shape[0], self.channels, -1) if e.ndim == 4 else e.shape
         error_below = bn.backward(e.reshape(view_shape))
         # copies: the BatchNorm1D writes the same gradient arrays at every backward

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from nnfast._validation import INT32_MAX, check_allocation, check_int
-from nnfast.fau._checks import (as_parameter, as_tensor, check_error_tensor, check_initialized,
+from nnfast.fau._checks import (as_parameter, as_tensor, check_initialized,
                                 check_shape_tuple)
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
@@ -125,11 +125,7 @@ class Conv(OptimizedLayer, BaseLayer):
 
         Sets gradient_weights and gradient_bias; the error below uses the
         weights as they were before this call's update."""
-        dtype = None if self._conv is None else self._conv.dtype
-        e = check_error_tensor(error_tensor, self._error_shape, dtype, "Conv")
-        conv = self._load_weights(dtype)
-        for p in conv.parameters():
-            p.zero_grad()
+        e, conv = self._backward_start(error_tensor, self._conv, "Conv")
         error_below = conv.backward(e.reshape(e.shape + ((1,) if self._one_d else ())))
         # copies: the Conv2D writes the same gradient arrays at every backward
         self.gradient_weights = conv.weight.grad.reshape(self._weights_shape).copy()

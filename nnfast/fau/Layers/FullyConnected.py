@@ -2,7 +2,7 @@
 import numpy as np
 
 from nnfast._validation import INT32_MAX, check_allocation, check_int
-from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor, check_initialized
+from nnfast.fau._checks import as_parameter, as_tensor, check_initialized
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
 from nnfast.layers import Linear
@@ -84,11 +84,7 @@ class FullyConnected(OptimizedLayer, BaseLayer):
 
         The error below uses the weights as they were before this call's
         update."""
-        dtype = None if self._linear is None else self._linear.dtype
-        e = check_error_tensor(error_tensor, self._error_shape, dtype, "FullyConnected")
-        linear = self._load_weights(dtype)
-        for p in linear.parameters():
-            p.zero_grad()
+        e, linear = self._backward_start(error_tensor, self._linear, "FullyConnected")
         error_below = linear.backward(e)
         self.gradient_weights = np.concatenate([linear.weight.grad.T, linear.bias.grad[None, :]])
         if self._optimizer is not None:

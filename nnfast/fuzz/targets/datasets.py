@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import nnfast as nf
 from nnfast.fuzz.inputs import seeds, valid_int
-from nnfast.fuzz.outcome import Garbage, WrongKind, check_array, expect
+from nnfast.fuzz.outcome import Garbage, check_array, expect, expect_file_not_found
 from nnfast.fuzz.targets import register
 
 CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -180,14 +180,7 @@ def run_idx(spec, ctx):
                "fileobj": io.BytesIO(raw)}[kind]
         if kind == "missing" and "max_bytes" not in kwargs or (
                 kind == "missing" and valid_int(kwargs["max_bytes"], 0)):
-            try:
-                nf.datasets.load_idx(arg, **kwargs)
-            except FileNotFoundError:
-                raise
-            except Exception as e:
-                raise WrongKind(f"load_idx of a missing file raised {type(e).__name__}, not "
-                                f"FileNotFoundError: {e}") from e
-            raise Garbage("load_idx of a missing file returned")
+            expect_file_not_found(lambda: nf.datasets.load_idx(arg, **kwargs), "load_idx")
         ok = kind in ("good", "pathlike", "bytes")    # a missing path with a bad max_bytes: either error
         result = expect(lambda: nf.datasets.load_idx(arg, **kwargs), valid and ok,
                         f"load_idx({kind})")

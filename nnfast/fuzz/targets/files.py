@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import nnfast as nf
 from nnfast.fuzz.inputs import seeds, threads
-from nnfast.fuzz.outcome import Garbage, WrongKind, expect
+from nnfast.fuzz.outcome import Garbage, expect, expect_file_not_found
 from nnfast.fuzz.targets import register
 from nnfast.io import FORMAT_VERSION   # "version_new": the version a newer nnfast writes
 
@@ -139,14 +139,7 @@ def run_files(spec, ctx):
     if with_opt and opt is None and valid:
         valid = False     # no optimizer was saved
     if load_kind == "missing":
-        try:
-            nf.load(load_path)
-        except FileNotFoundError:
-            raise
-        except Exception as e:
-            raise WrongKind(f"nf.load of a missing file raised {type(e).__name__}, not "
-                            f"FileNotFoundError: {e}") from e
-        raise Garbage("nf.load of a missing file returned")
+        expect_file_not_found(lambda: nf.load(load_path), "nf.load")
     if load_kind != "good":
         expect(lambda: nf.load(load_path, with_optimizer=with_opt), False,
                f"load from {spec['load_path']}")

@@ -1,27 +1,13 @@
-"""2-D convolution kernels in NumPy: twins of ``nnfast._kernels.conv_im2col``
-and ``conv_direct``.
+"""2-D convolution as im2col + GEMM in NumPy: the twin of
+``nnfast._kernels.conv_im2col``.
 
 ``stride`` and ``dilation`` are (h, w) pairs, ``padding`` is ((top, bottom),
-(left, right)); the output size comes from ``out``'s shape. The im2col twins
-build all the columns of the batch at once with one strided slice per
-kernel tap; the direct twins never build columns: they add one tap's
-contribution at a time.
+(left, right)); the output size comes from ``out``'s shape. The twins build
+all the columns of the batch at once with one strided slice per kernel tap.
 """
 import numpy as np
 
-
-def _tap(xpad, h_offset, w_offset, stride, dilation, height_col, width_col):
-    """The (..., height_col, width_col) view of padded input that kernel tap
-    (h_offset, w_offset) meets: xpad[..., h_col * stride_h + h_offset * dilation_h, ...]."""
-    h0 = h_offset * dilation[0]
-    w0 = w_offset * dilation[1]
-    return xpad[..., h0:h0 + stride[0] * (height_col - 1) + 1:stride[0],
-                w0:w0 + stride[1] * (width_col - 1) + 1:stride[1]]
-
-
-def _pad(x, padding, value=0.0):
-    widths = [(0, 0)] * (x.ndim - 2) + [tuple(padding[0]), tuple(padding[1])]
-    return np.pad(x, widths, constant_values=value)
+from nnfast.reference._conv_plan import _pad, _tap
 
 
 def _columns(x, kernel_size, stride, padding, dilation, height_col, width_col):
@@ -77,11 +63,6 @@ def col2im(col, kernel_size, stride, padding, dilation, image):
     image[...] = _add_columns(cols, image.shape, stride, padding, dilation)
 
 
-def conv2d_workspace_size(weight_shape, out_shape, dtype):
-    """Scratch elements these kernels need: none (NumPy allocates its own)."""
-    return 0
-
-
 def conv2d_im2col_forward(x, weight, bias, stride, padding, dilation, out, workspace,
                           relu=False):
     """out := conv2d(x, weight) + bias (cross-correlation, as PyTorch's), then
@@ -123,43 +104,3 @@ def conv2d_im2col_backward(x, weight, grad_output, stride, padding, dilation,
     if grad_input is not None:
         gcols = (weight.reshape(o, -1).T @ g).reshape(x.shape[:2] + weight.shape[2:] + (oh, ow))
         grad_input[...] = _add_columns(gcols, x.shape, stride, padding, dilation)
-
-
-def conv2d_direct_forward(x, weight, bias, stride, padding, dilation, out, relu=False):
-    """out := conv2d(x, weight) + bias, one kernel tap at a time; then
-    max(out, 0) if ``relu``.
-
-    Same arguments as ``conv2d_im2col_forward`` (no workspace).
-    """
-    xpad = _pad(x, padding)
-    acc = np.broadcast_to(bias[:, None, None], out.shape[1:]).astype(out.dtype)
-    acc = np.repeat(acc[None], out.shape[0], axis=0)
-    for i in range(weight.shape[2]):
-        for j in range(weight.shape[3]):
-            tap = _tap(xpad, i, j, stride, dilation, *out.shape[2:])
-            acc += np.einsum("oc,nchw->nohw", weight[:, :, i, j], tap)
-    out[...] = acc
-    if relu:
-        np.maximum(out, 0, out=out)
-
-
-def conv2d_direct_backward(x, weight, grad_output, stride, padding, dilation,
-                           grad_input, grad_weight, grad_bias):
-    """Gradients of out = conv2d(x, weight) + bias, one kernel tap at a time.
-
-    Same arguments and results as ``conv2d_im2col_backward`` (no workspace).
-    """
-    oh, ow = grad_output.shape[2:]
-    xpad = _pad(x, padding)
-    gpad = np.zeros_like(xpad) if grad_input is not None else None
-    grad_bias += grad_output.sum(axis=(0, 2, 3))
-    for i in range(weight.shape[2]):
-        for j in range(weight.shape[3]):
-            tap = _tap(xpad, i, j, stride, dilation, oh, ow)
-            grad_weight[:, :, i, j] += np.einsum("nohw,nchw->oc", grad_output, tap)
-            if gpad is not None:
-                _tap(gpad, i, j, stride, dilation, oh, ow)[...] += np.einsum(
-                    "oc,nohw->nchw", weight[:, :, i, j], grad_output)
-    if grad_input is not None:
-        (top, _), (left, _) = padding
-        grad_input[...] = gpad[:, :, top:top + x.shape[2], left:left + x.shape[3]]

@@ -1,4 +1,5 @@
-"""Optimizer update kernels in NumPy: twins of ``nnfast._kernels.optim``.
+"""The adaptive update kernels (Adam, Adagrad, RMSprop) in NumPy: twins of
+``nnfast._kernels.optim_adaptive``.
 
 Same operations in the same order as the compiled kernels (and as
 torch.optim), one NumPy operation per line; hyper-parameters are cast to the
@@ -8,48 +9,7 @@ import math
 
 import numpy as np
 
-
-def _penalized(value, grad, weight_decay, l1, f):
-    """grad + weight_decay * value + l1 * sign(value), as a new array."""
-    d = grad.copy()
-    if weight_decay != 0:
-        d += f(weight_decay) * value
-    if l1 != 0:
-        d += f(l1) * np.sign(value)
-    return d
-
-
-def _lerp(start, end, weight, f):
-    """start + weight * (end - start), in torch's lerp_ form for this weight."""
-    if weight < 0.5:
-        return start + f(weight) * (end - start)
-    return end - (end - start) * (f(1) - f(weight))
-
-
-def sgd_update(value, grad, momentum_buf, lr, momentum=0.0, dampening=0.0,
-               nesterov=False, weight_decay=0.0, l1=0.0, first_step=False):
-    """One SGD step, in place (torch.optim.SGD's rule, plus an L1 term).
-
-    Parameters
-    ----------
-    value : ndarray of shape (n,)                 # IN/OUT
-    grad : ndarray of shape (n,)                  # IN
-    momentum_buf : ndarray of shape (n,) or None  # IN/OUT; None when momentum == 0
-    first_step : bool
-        The buffer is new: it is set to the gradient (no dampening).
-    """
-    f = value.dtype.type
-    d = _penalized(value, grad, weight_decay, l1, f)
-    if momentum != 0:
-        if first_step:
-            momentum_buf[...] = d
-        else:
-            momentum_buf[...] = momentum_buf * f(momentum) + f(1.0 - dampening) * d
-        if nesterov:
-            d = d + f(momentum) * momentum_buf
-        else:
-            d = momentum_buf
-    value -= f(lr) * d
+from nnfast.reference._optim_rules import _lerp, _penalized
 
 
 def adam_update(value, grad, exp_avg, exp_avg_sq, step, lr=1e-3, beta1=0.9,
