@@ -26,7 +26,8 @@ DATA = ("array", "array", "tuple2", "tuple2", "tuple3", "list2d", "mismatch", "r
         "dataset_tuple_len", "dataset_len", "dataset_len0", "dataset_arity")
 TRANSFORMS = ("none", "none", "none", "flip", "raises", "not_pair", "not_callable")
 CONSUME = ("full", "full", "break", "epochs")
-BAD_LENGTHS = (-1, 1.5, "3", None, 2**63, True)
+# (True is 1 to Python's len(): not among them)
+BAD_LENGTHS = (-1, 1.5, "3", None, 2**63)
 
 
 class UserError(Exception):

@@ -289,8 +289,8 @@ def _uses_scipy(name, kwargs):
 
 def _bad_is_valid(name, arg, value, spatial):
     """A few of the 'bad' values are valid (a number where a range is asked)."""
-    if name == "RandomAffine" and arg == "scale" and value in (1.0,):
-        return None
+    if name == "RandomAffine" and arg == "scale" and value in (1.0, (1.0, 1e308)):
+        return None    # a range of finite width, however silly
     if name == "RandomAffine" and arg == "degrees" and value == 1e308:
         return None
     if name.endswith("CropOrPad") and arg == "size" and value == (2**62, 2**62):
