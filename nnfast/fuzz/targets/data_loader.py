@@ -37,9 +37,10 @@ class UserError(Exception):
 class Samples:
     """A map-style dataset over rows of ``x`` (and ``y``); ``flaw`` makes it misbehave."""
 
-    def __init__(self, x, y=None, flaw=None, bad_at=0, length=None):
+    def __init__(self, x, y=None, flaw=None, bad_at=0, length="rows"):
         self.x, self.y, self.flaw, self.bad_at = x, y, flaw, bad_at
-        self.length = len(x) if length is None else length
+        # what __len__ returns: the number of rows, or a bad "length" (None too)
+        self.length = len(x) if length == "rows" else length
 
     def __len__(self):
         return self.length
@@ -192,9 +193,10 @@ def run_loader(spec, ctx):
         return
     batches = _check_epoch(loader, rows, spec, epoch=0)
     if spec["consume"] == "epochs":
-        again = nf.data.DataLoader(data, **kwargs)
-        again.set_epoch(0)
-        _same(batches, list(again), "the same seed and epoch, a new loader")
+        if spec["seed"] is not None:   # (None draws a new seed for each loader)
+            again = nf.data.DataLoader(data, **kwargs)
+            again.set_epoch(0)
+            _same(batches, list(again), "the same seed and epoch, a new loader")
         loader.set_epoch(0)
         _same(batches, list(loader), "set_epoch(0) on the same loader")
         _check_epoch(loader, rows, spec, epoch=1)
