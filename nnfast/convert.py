@@ -27,6 +27,8 @@ def astype(model, dtype):
 
     if not isinstance(model, Layer):
         raise TypeError(f"model must be an nnfast Sequential or Layer, got {type(model).__name__}")
+    if dtype is None:   # np.dtype(None) is float64: say which one
+        raise TypeError("dtype must be np.float32 or np.float64, got None")
     dtype = float_dtype(dtype)
     new = copy.deepcopy(model)   # reusable output arrays are left behind (Layer.__getstate__)
     for layer in _layers(new):

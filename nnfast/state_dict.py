@@ -188,6 +188,24 @@ def _prefix_hint(missing, unexpected):
     return ""
 
 
+def _check_buffer_values(key, which, current, arr):
+    """A count stays a count (an int >= 0, not NaN cast to an int) and a
+    variance is never negative (its square root would be NaN)."""
+    if np.asarray(current).dtype.kind in "iu":
+        with np.errstate(all="ignore"):
+            whole = arr.dtype.kind in "biu" or bool(np.all(np.isfinite(arr))
+                                                    and np.all(arr == np.round(arr)))
+        if not whole or np.any(arr < 0):
+            raise ValueError(f"state_dict[{key!r}] ({which}) must hold whole numbers >= 0, got "
+                             f"{arr.ravel()[:4]!r}")
+        if np.any(arr > np.iinfo(np.asarray(current).dtype).max):
+            raise ValueError(f"state_dict[{key!r}] ({which}) is too large for "
+                             f"{np.asarray(current).dtype}: {arr.ravel()[:4]!r}")
+    if which == "running_var" and np.any(arr < 0):
+        raise ValueError(f"state_dict[{key!r}] ({which}) must be >= 0 (a variance), got "
+                         f"{arr[arr < 0].ravel()[:4]!r}")
+
+
 def load_state_dict(model, state_dict, strict=True):
     """Copy the arrays of ``state_dict`` into ``model``'s parameters and buffers.
 
@@ -255,6 +273,7 @@ def load_state_dict(model, state_dict, strict=True):
             shape = np.shape(current)
             if arr.shape != shape:
                 raise _shape_error(key, layer, which, shape, arr.shape)
+            _check_buffer_values(key, which, current, arr)
             updates.append((layer, which, arr))
     for update in updates:
         if len(update) == 2:

@@ -1,7 +1,7 @@
 """``model.summary(input_shape)``: each layer's output shape and parameter count."""
 import numpy as np
 
-from nnfast._validation import check_int
+from nnfast._validation import check_allocation, check_int
 
 
 class ModelSummary:
@@ -103,6 +103,7 @@ def summarize(model, input_shape):
     input_shape = tuple(check_int(d, "input_shape", 1) for d in input_shape)
     params = model.parameters()
     dtype = params[0].value.dtype if params else None
+    check_allocation((1,) + input_shape, dtype or np.float32, "input_shape")
     x = np.zeros((1,) + input_shape, dtype=dtype or np.float32)
     rows = []
     with eval_mode(model):

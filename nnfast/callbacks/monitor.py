@@ -30,7 +30,7 @@ def improved(current, best, mode, min_delta=0.0):
 def check_monitor_available(owner, monitor, trainer):
     """Raise at the start of training when ``monitor`` cannot appear in the logs."""
     if monitor.startswith("val_") and not trainer.has_validation:
-        raise ValueError(f"{owner} monitors {monitor!r}, but fit has no validation data: "
+        raise ValueError(f"{owner}(monitor={monitor!r}): fit has no validation data: "
                          f"pass validation_data= or validation_split=, or monitor "
                          f"{monitor[4:]!r}")
 
@@ -39,7 +39,7 @@ def monitored_value(owner, monitor, logs):
     value = logs.get(monitor)
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         if value is None:
-            raise ValueError(f"{owner} monitors {monitor!r}, which is not in the logs "
+            raise ValueError(f"{owner}(monitor={monitor!r}): {monitor!r} is not in the logs "
                              f"(they hold {', '.join(sorted(logs))})")
         return None   # NaN: never an improvement
     return float(value)

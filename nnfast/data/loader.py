@@ -103,17 +103,25 @@ class DataLoader:
         transform_rng = np.random.default_rng([self.seed, epoch, 1])
         n = self.n_samples
         order = order_rng.permutation(n) if self.shuffle else None
+        arity = None
         for b in range(len(self)):
             lo, hi = b * self.batch_size, min(n, (b + 1) * self.batch_size)
             idx = np.arange(lo, hi) if order is None else order[lo:hi]
-            yield self._batch(idx, transform_rng)
+            batch = self._batch(idx, transform_rng)
+            fields = len(batch) if isinstance(batch, tuple) else 1
+            if arity is not None and fields != arity:
+                raise ValueError(f"dataset[{int(idx[0])}] gives {fields} values, the samples of "
+                                 f"the first batch gave {arity}: every sample must have the same "
+                                 f"fields")
+            arity = fields
+            yield batch
 
     def _batch(self, idx, rng):
         if self._dataset is None and self.transform is None:
             fields = tuple(a[idx] for a in self._arrays)
         else:
             samples = [self._sample(int(i), rng) for i in idx]
-            fields = tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
+            fields = _stack(samples, [int(i) for i in idx], self._dataset is not None)
         return fields[0] if len(fields) == 1 else fields
 
     def _sample(self, i, rng):
@@ -127,7 +135,12 @@ class DataLoader:
                 raise ValueError(f"dataset[{i}] must be a sample or a tuple (x, y) or (x, y, weight), "
                                  f"got a tuple of {len(sample)}")
         if self.transform is not None:
-            x, y = self.transform(sample[0], sample[1] if len(sample) > 1 else None, rng)
+            out = self.transform(sample[0], sample[1] if len(sample) > 1 else None, rng)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise TypeError(f"transform must return a pair (x, y), got "
+                                f"{type(out).__name__}" + (f" of {len(out)}" if isinstance(
+                                    out, (tuple, list)) else "") + f" for sample {i}")
+            x, y = out
             sample = (x,) + ((y,) + sample[2:] if len(sample) > 1 else ())
         return sample
 
@@ -193,7 +206,14 @@ def _check_data(data):
             raise ValueError(f"data must be X, (X, y) or (X, y, sample_weight), got {len(data)} arrays")
         arrays = []
         for i, a in enumerate(data):
-            a = np.asarray(a)
+            try:
+                a = np.asarray(a)
+            except (TypeError, ValueError) as e:   # ragged nested lists
+                raise ValueError(f"data[{i}] must be an array (or nested lists of one shape): "
+                                 f"{e}") from None
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"data[{i}] must hold numbers (bool, int or float), got dtype "
+                                f"{a.dtype}")
             if a.ndim < 1:
                 raise ValueError(f"data[{i}] must have one row per sample, got a scalar")
             arrays.append(a)
@@ -207,9 +227,44 @@ def _check_data(data):
         return arrays, None, n
     if (not isinstance(data, (str, bytes, dict)) and callable(getattr(data, "__len__", None))
             and callable(getattr(data, "__getitem__", None))):
-        n = len(data)
+        try:
+            n = len(data)
+        except (TypeError, ValueError, OverflowError) as e:
+            # __len__ returned a non-int, a negative or a huge number
+            raise TypeError(f"len(data) must be an int >= 1 (the dataset's __len__), got an "
+                            f"error: {e}") from None
         if n < 1:
             raise ValueError("the dataset must hold at least one sample")
         return None, data, n
     raise TypeError(f"data must be an array, a tuple (X, y) of arrays or a dataset with __len__ and "
                     f"__getitem__, got {type(data).__name__}")
+
+
+def _stack(samples, indices, from_dataset):
+    """The fields of ``samples`` (tuples of one to three values) stacked into
+    batch arrays; a sample of another arity, shape or a non-numeric type is
+    refused naming its index."""
+    source = "dataset" if from_dataset else "data"
+    arity = len(samples[0])
+    fields = []
+    for k in range(arity):
+        values = []
+        for s, i in zip(samples, indices):
+            if len(s) != arity:
+                raise ValueError(f"{source}[{i}] gives {len(s)} values, sample {indices[0]} gave "
+                                 f"{arity}: every sample must have the same fields")
+            v = s[k]
+            try:
+                v = np.asarray(v)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{source}[{i}] field {k} is not an array: {e}") from None
+            if v.dtype.kind not in "biuf":
+                raise TypeError(f"{source}[{i}] field {k} must be numeric (an array, a number), "
+                                f"got {type(s[k]).__name__} of dtype {v.dtype}")
+            if values and v.shape != values[0].shape:
+                raise ValueError(f"{source}[{i}] field {k} has shape {v.shape}, sample "
+                                 f"{indices[0]}'s has {values[0].shape}: samples of one batch "
+                                 f"must have one shape")
+            values.append(v)
+        fields.append(np.stack(values))
+    return tuple(fields)

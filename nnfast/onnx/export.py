@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from nnfast._inference import inference_mode
+from nnfast._validation import check_allocation
 
 from nnfast.layers.base import Layer
 from nnfast.onnx.registry import EXPORTERS
@@ -92,7 +93,7 @@ class ExportContext:
         exporter = EXPORTERS.get(type(layer))
         if exporter is None:
             known = sorted(cls.__name__ for cls in EXPORTERS)
-            raise TypeError(f"cannot export {type(layer).__module__}.{type(layer).__name__} "
+            raise TypeError(f"model: cannot export {type(layer).__module__}.{type(layer).__name__} "
                             f"(at {key.rstrip('.') or 'the top'}) to ONNX: no converter for it "
                             f"(nnfast exports {', '.join(known)})")
         out = exporter(layer, self, x, key)
@@ -125,6 +126,7 @@ def build(model, input_shape, opset=17, input_name="input", output_name="output"
     if input_name == output_name:
         raise ValueError(f"input_name and output_name must differ, both are {input_name!r}")
     dtype = _model_dtype(model)
+    check_allocation((1,) + shape, dtype, "input_shape")
     was_training = model.training
     model.eval()
     try:

@@ -8,6 +8,7 @@ it (a chain: what a ``Sequential`` is) and becomes nnfast layers through its
 importer (``nnfast.onnx.registry``). The first operator without an importer
 is named in the error.
 """
+import errno
 import os
 
 import numpy as np
@@ -54,7 +55,12 @@ class LoadContext:
         self.onnx = onnx
         self.values = {}
         for t in graph.initializer:
-            self.values[t.name] = onnx.numpy_helper.to_array(t)
+            try:
+                self.values[t.name] = onnx.numpy_helper.to_array(t)
+            except Exception as e:   # data shorter than its dims, an unknown data type
+                raise ValueError(f"{source}: cannot load the graph: its initializer {t.name!r} "
+                                 f"(dims {list(t.dims)}) does not hold what its dims and data "
+                                 f"type say: {e}") from None
         self.used = {name for node in graph.node for name in node.input if name}
         self.used.update(o.name for o in graph.output)
         self.layers = []
@@ -143,8 +149,10 @@ def _read(source, onnx):
         raise TypeError(f"path must be a str, os.PathLike, bytes or onnx.ModelProto, "
                         f"got {type(source).__name__}")
     name = os.fspath(source)
+    if not os.path.exists(name):
+        raise FileNotFoundError(errno.ENOENT, f"ONNX file {name!r} does not exist", name)
     if not os.path.isfile(name):
-        raise ValueError(f"ONNX file {name!r} does not exist")
+        raise ValueError(f"path {name!r} is not a regular file (an ONNX model file)")
     try:
         return onnx.load(name), repr(name)
     except Exception as e:

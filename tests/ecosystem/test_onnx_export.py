@@ -155,3 +155,8 @@ def test_layers_without_bias_export_and_run(tmp_path):
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, model.predict(x), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(nf.onnx.load(path).predict(x), model.predict(x), rtol=1e-6, atol=1e-7)
+
+
+def test_an_input_shape_too_large_to_allocate_is_refused_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="input_shape"):
+        nf.onnx.export(nf.Sequential([nf.layers.Linear(3, 4)]), tmp_path / "m.onnx", (2**40,))

@@ -306,7 +306,7 @@ def test_attribute_values_nnfast_lacks_are_named(node, inits, shape, match):
 
 
 def test_bad_files_and_graph_shapes_are_named(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         nf.onnx.load(tmp_path / "none.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"\x00not onnx at all\xff" * 10)
     with pytest.raises(ValueError, match="not a readable ONNX model"):
@@ -339,3 +339,21 @@ def test_softmax_before_opset_13_over_flattened_axes_is_refused():
     proto = make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1)], ["N", 2, 5, 5],
                        ["N", 2, 5, 5], opset=11)
     _fails(proto, r"axis=1 over a rank-4 input \(opset 11\) normalises over several axes")
+
+
+def test_missing_file_is_file_not_found_and_a_folder_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        nf.onnx.load(tmp_path / "none.onnx")
+    with pytest.raises(ValueError, match="not a regular file"):
+        nf.onnx.load(tmp_path)
+
+
+def test_an_initializer_shorter_than_its_dims_is_refused_naming_it(tmp_path):
+    import onnx
+    path = tmp_path / "m.onnx"
+    nf.onnx.export(nf.Sequential([nf.layers.Linear(3, 4)]), path, (3,))
+    proto = onnx.load(path)
+    init = next(t for t in proto.graph.initializer if len(t.dims) == 2)
+    init.raw_data = init.raw_data[: len(init.raw_data) // 2]
+    with pytest.raises(ValueError, match=repr(init.name)):
+        nf.onnx.load(proto.SerializeToString())

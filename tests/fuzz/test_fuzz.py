@@ -2,6 +2,7 @@
 no case may crash, hang, raise an error of the wrong kind or return garbage.
 And the fuzzer itself: each outcome, crashes and hangs included, is told
 apart and put on the case that caused it."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -43,6 +44,10 @@ def test_every_entry_point_gets_cases_and_some_succeed(results):
     assert len(names) >= 40
     for name in names:
         assert name in by_target, f"no cases for {name}"
+    # the optional packages' entry points, where the package is installed
+    for name, package in (("nnfast.sklearn", "sklearn"), ("nnfast.onnx.export/load", "onnx")):
+        if importlib.util.find_spec(package) is not None:
+            assert name in by_target, f"no cases for {name}"
     # the cases are not all refusals: valid calls are checked too (how many
     # entry points draw a valid case among 1,000 varies with the process the
     # draw runs in: 36 of 36 from a plain interpreter, 31 under pytest)

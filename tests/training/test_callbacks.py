@@ -112,7 +112,7 @@ def test_early_stopping_min_delta_and_mode():
 def test_monitor_must_exist():
     with pytest.raises(ValueError, match="no validation data"):
         fit([EarlyStopping("val_loss")], validation=False)
-    with pytest.raises(ValueError, match="'val_f1', which is not in the logs"):
+    with pytest.raises(ValueError, match="'val_f1' is not in the logs"):
         fit([EarlyStopping("val_f1")])
 
 
@@ -210,3 +210,21 @@ def test_csv_logger_rows(tmp_path):
 def test_bad_callback_arguments(make, exc, words):
     with pytest.raises(exc, match=words):
         make()
+
+
+def test_a_monitor_missing_from_the_logs_is_named_as_the_monitor_argument():
+    import re
+
+    import numpy as np
+    model = nf.Sequential([nf.layers.Linear(2, 2)])
+    X, y = np.ones((4, 2), np.float32), np.arange(4) % 2
+    for callback in (nf.callbacks.EarlyStopping(monitor="nope"),
+                     nf.callbacks.ReduceLROnPlateau(monitor="val_loss")):
+        try:
+            nf.fit(model, X, y, loss=nf.losses.CrossEntropyLoss(),
+                   optimizer=nf.optim.SGD(model.parameters(), lr=0.1), epochs=1,
+                   callbacks=[callback], progress=False)
+        except ValueError as e:
+            assert re.search(r"\bmonitor=", str(e)), str(e)
+        else:
+            raise AssertionError("fit accepted a monitor it cannot see")

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from nnfast._validation import check_int
+from nnfast._validation import check_float, check_int
 from nnfast.data.transforms.base import Transform, check_probability, check_range
 
 MODES = ("constant", "nearest", "reflect", "mirror", "wrap")
@@ -47,7 +47,7 @@ class RandomAffine(Transform):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
-        self.cval = float(cval)
+        self.cval = check_float(cval, "cval")
 
     def _apply(self, image, mask, rng, spatial_dims):
         from scipy import ndimage
@@ -67,6 +67,8 @@ class RandomAffine(Transform):
         offset = centre - matrix @ (centre + shift)
 
         def resample(a, order, cval):
+            if a.dtype == np.float16:   # scipy.ndimage has no float16 kernels
+                return resample(a.astype(np.float32), order, cval).astype(np.float16)
             out = np.empty_like(a)
             planes = a.reshape((-1,) + a.shape[-spatial_dims:])
             for plane, target in zip(planes, out.reshape(planes.shape)):

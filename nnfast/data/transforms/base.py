@@ -6,6 +6,7 @@ A mask has the image's spatial shape, with or without a channel axis:
 spatial map (None, a class label, a vector) passes through unchanged, so the
 same transforms serve classification and segmentation.
 """
+import math
 import numbers
 
 import numpy as np
@@ -40,7 +41,13 @@ class Compose(Transform):
     """Apply ``transforms`` in order, each drawing from the same generator."""
 
     def __init__(self, transforms):
-        transforms = list(transforms)
+        if isinstance(transforms, (str, bytes)):
+            raise TypeError(f"transforms must be a list of transforms, got {transforms!r}")
+        try:
+            transforms = list(transforms)
+        except TypeError:
+            raise TypeError(f"transforms must be a list of transforms, got "
+                            f"{type(transforms).__name__}") from None
         for i, t in enumerate(transforms):
             if not callable(t):
                 raise TypeError(f"transforms[{i}] must be callable as t(image, mask, rng), "
@@ -48,6 +55,7 @@ class Compose(Transform):
         self.transforms = transforms
 
     def __call__(self, image, mask=None, rng=None):
+        check_pair(image, mask)    # an empty Compose refuses what its parts would
         rng = get_rng(rng)
         for t in self.transforms:
             image, mask = t(image, mask, rng)
@@ -66,6 +74,8 @@ def check_pair(image, mask):
     mask = np.asarray(mask)
     if mask.ndim < spatial:
         return image, None, spatial  # a label, not a map
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"mask must be a numeric array (labels or a map), got dtype {mask.dtype}")
     if mask.ndim > spatial + 1 or mask.shape[-spatial:] != image.shape[1:]:
         raise ValueError(f"mask must have the image's spatial shape {image.shape[1:]}, with or "
                          f"without a channel axis, got shape {mask.shape}")
@@ -89,9 +99,24 @@ def check_range(value, name, symmetric_about=None, minimum=None):
             raise ValueError(f"{name} must be (low, high) with low <= high, got {tuple(value)}")
     else:
         raise TypeError(f"{name} must be a number or a pair (low, high), got {value!r}")
+    if not math.isfinite(high - low):
+        # numpy cannot draw uniformly from a range wider than the float range
+        raise ValueError(f"{name} must span a finite width, got the range ({low}, {high})")
     if minimum is not None and low < minimum:
         raise ValueError(f"{name} must stay >= {minimum}, got the range ({low}, {high})")
     return (low, high)
+
+
+def check_axes(axes, name):
+    """``axes`` as a tuple of spatial axis indices (ints >= 0; whether each
+    exists is checked on the data, 2-D or 3-D)."""
+    if isinstance(axes, (str, bytes)) or not isinstance(axes, (tuple, list, range)):
+        raise TypeError(f"{name} must be a tuple of spatial axes (ints >= 0), got {axes!r}")
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < 0:
+            raise ValueError(f"{name} must hold spatial axes (ints >= 0, 0 the first spatial "
+                             f"axis), got {tuple(axes)!r}")
+    return tuple(int(a) for a in axes)
 
 
 def spatial_axis(axis, spatial_dims, name="axes"):

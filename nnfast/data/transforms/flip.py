@@ -1,7 +1,7 @@
 """Random flips and 90-degree rotations (exact: no interpolation)."""
 import numpy as np
 
-from nnfast.data.transforms.base import Transform, check_probability, spatial_axis
+from nnfast.data.transforms.base import Transform, check_axes, check_probability, spatial_axis
 
 
 class RandomFlip(Transform):
@@ -16,7 +16,7 @@ class RandomFlip(Transform):
     """
 
     def __init__(self, axes=None, p=0.5):
-        self.axes = None if axes is None else tuple(axes)
+        self.axes = None if axes is None else check_axes(axes, "axes")
         self.p = check_probability(p)
 
     def _apply(self, image, mask, rng, spatial_dims):
@@ -46,7 +46,7 @@ class RandomRotate90(Transform):
     """
 
     def __init__(self, axes=(0, 1), p=1.0):
-        axes = tuple(axes)
+        axes = check_axes(axes, "axes")
         if len(axes) != 2 or axes[0] == axes[1]:
             raise ValueError(f"axes must be two different spatial axes, got {axes!r}")
         self.axes = axes

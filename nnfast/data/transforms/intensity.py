@@ -28,13 +28,15 @@ class RandomIntensity(Transform):
         self.p = check_probability(p)
 
     def _apply(self, image, mask, rng, spatial_dims):
+        f = _float_type(image)
         if rng.random() >= self.p:
-            return image, mask
+            # the same dtype whether or not the change is drawn: batches
+            # stack samples of one type
+            return image.astype(f, copy=False), mask
         n = image.shape[0] if self.per_channel else 1
         shape = (n,) + (1,) * spatial_dims
         s = rng.uniform(*self.scale, size=n).reshape(shape)
         t = rng.uniform(*self.shift, size=n).reshape(shape)
-        f = _float_type(image)
         return image.astype(f, copy=False) * s.astype(f) + t.astype(f), mask
 
 
@@ -54,9 +56,9 @@ class GaussianNoise(Transform):
         self.p = check_probability(p)
 
     def _apply(self, image, mask, rng, spatial_dims):
-        if rng.random() >= self.p:
-            return image, mask
         f = _float_type(image)
+        if rng.random() >= self.p:
+            return image.astype(f, copy=False), mask
         noise = rng.normal(self.mean, self.std, size=image.shape).astype(f)
         return image.astype(f, copy=False) + noise, mask
 

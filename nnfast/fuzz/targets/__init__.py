@@ -6,7 +6,7 @@ A run raises whatever the library raises (the child classifies it) and
 """
 import importlib
 
-MODULES = ("layers", "norm_recurrent", "network", "losses", "optim", "parameter", "training", "files",
+MODULES = ("layers", "norm_recurrent", "data_loader", "transforms", "model_tools", "callbacks", "sklearn_mlp", "onnx_io", "network", "losses", "optim", "parameter", "training", "files",
            "datasets", "misc", "fau", "initializers", "selftest")
 
 
