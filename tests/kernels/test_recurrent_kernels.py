@@ -68,82 +68,77 @@ def _check_gates_zero_past_end(gates, lengths):
         assert not gates[t][t >= lengths].any()
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_lstm_sequence(seed, dtype, threads):
-    rng = np.random.default_rng([seed, 2])
-    steps, n, hidden, lengths = _case(rng)
-    x_proj, = _arrays(rng, dtype, (steps, n, 4 * hidden))
-    w = _weight(rng, dtype, 4 * hidden, hidden)
-    fast, ref = _run_both(
-        "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
-        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden),
-                                                _states(rng, dtype, steps, n, hidden)])
-    _check(fast, ref, dtype)
-    _check_kept_past_end(fast[1], lengths)
-    _check_kept_past_end(fast[2], lengths)
-    _check_gates_zero_past_end(fast[0], lengths)
-    gates, c = ref[0], ref[2]
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def _forward_backward(kind, rng, dtype, steps, n, hidden, lengths, **kwargs):
+    """``<kind>_sequence_forward`` then ``_backward`` of both sets on random
+    inputs (the backward on the reference's forward outputs), every output
+    of both compared (``_check``).
+
+    Returns
+    -------
+    forward : the compiled forward's outputs: the gates (LSTM, GRU), then
+        the (n_steps + 1, n, hidden) states (h; LSTM h, c)
+    backward : the compiled backward's outputs: the state gradients
+        (n, hidden) (grad_h; LSTM grad_h, grad_c), then the gate gradients
+    grad_state : the state gradients backward started from
+    """
+    width = _GATES[kind] * hidden
+    n_states = 2 if kind == "lstm" else 1
+    x_proj, = _arrays(rng, dtype, (steps, n, width))
+    w = _weight(rng, dtype, width, hidden)
+    states = [_states(rng, dtype, steps, n, hidden) for _ in range(n_states)]
     grad_output, = _arrays(rng, dtype, (steps, n, hidden))
-    grad_h, grad_c = _arrays(rng, dtype, (n, hidden), (n, hidden))
-    fast, ref = _run_both(
-        "lstm_sequence_backward",
-        lambda o: (gates, c, grad_output, w, lengths, o[0], o[1], o[2]),
-        [grad_h, grad_c] + _nan(dtype, (steps, n, 4 * hidden)))
+    grad_state = _arrays(rng, dtype, *[(n, hidden)] * n_states)
+    if kind == "lstm":
+        forward_inputs = (x_proj, w, lengths)
+        forward_outputs = _nan(dtype, (steps, n, width)) + states
+        from_forward = (0, 2)                 # gates, c
+        grad_gates = _nan(dtype, (steps, n, width))
+    elif kind == "gru":
+        bias_hh, = _arrays(rng, dtype, (width,), scale=0.3)
+        forward_inputs = (x_proj, w, bias_hh, lengths)
+        # the gates buffer holds 4 * hidden: r, z, n and h_{t-1} @ W_hn.T + b_hn
+        forward_outputs = _nan(dtype, (steps, n, 4 * hidden)) + states
+        from_forward = (0, 1)                 # gates, h
+        grad_gates = _nan(dtype, (steps, n, width), (steps, n, width))
+    else:
+        forward_inputs = (x_proj, w, lengths)
+        forward_outputs = states
+        from_forward = (0,)                   # h
+        grad_gates = _nan(dtype, (steps, n, hidden))
+    fast, ref = _run_both(f"{kind}_sequence_forward", lambda o: (*forward_inputs, *o),
+                          forward_outputs, **kwargs)
     _check(fast, ref, dtype)
-    _check_gates_zero_past_end(fast[2], lengths)
-    never = lengths == 0           # rows with no step pass the gradient through
-    np.testing.assert_array_equal(fast[0][never], grad_h[never])
-    np.testing.assert_array_equal(fast[1][never], grad_c[never])
+    fast_back, ref_back = _run_both(
+        f"{kind}_sequence_backward",
+        lambda o: (*(ref[i] for i in from_forward), grad_output, w, lengths, *o),
+        grad_state + grad_gates, **kwargs)
+    _check(fast_back, ref_back, dtype)
+    return fast, fast_back, grad_state
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_gru_sequence(seed, dtype, threads):
-    rng = np.random.default_rng([seed, 3])
+@pytest.mark.parametrize("kind, relu", [("lstm", None), ("gru", None), ("rnn", False),
+                                        ("rnn", True)])
+def test_sequence(seed, kind, relu, dtype, threads):
+    """Both directions; states kept and gates (and their gradients) zero
+    from a row's own end on; rows with no step pass the state gradient
+    through."""
+    rng = np.random.default_rng([seed, _GATES[kind], bool(relu)])
     steps, n, hidden, lengths = _case(rng)
-    x_proj, = _arrays(rng, dtype, (steps, n, 3 * hidden))
-    bias_hh, = _arrays(rng, dtype, (3 * hidden,), scale=0.3)
-    w = _weight(rng, dtype, 3 * hidden, hidden)
-    fast, ref = _run_both(
-        "gru_sequence_forward", lambda o: (x_proj, w, bias_hh, lengths, o[0], o[1]),
-        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden)])
-    _check(fast, ref, dtype)
-    _check_kept_past_end(fast[1], lengths)
-    _check_gates_zero_past_end(fast[0], lengths)
-    gates, h = ref
-    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
-    grad_h, = _arrays(rng, dtype, (n, hidden))
-    fast, ref = _run_both(
-        "gru_sequence_backward",
-        lambda o: (gates, h, grad_output, w, lengths, o[0], o[1], o[2]),
-        [grad_h] + _nan(dtype, (steps, n, 3 * hidden), (steps, n, 3 * hidden)))
-    _check(fast, ref, dtype)
-    _check_gates_zero_past_end(fast[1], lengths)
-    _check_gates_zero_past_end(fast[2], lengths)
+    kwargs = {} if relu is None else {"relu": relu}
+    forward, backward, grad_state = _forward_backward(kind, rng, dtype, steps, n, hidden,
+                                                      lengths, **kwargs)
+    n_states = len(grad_state)
+    for states in forward[-n_states:]:
+        _check_kept_past_end(states, lengths)
+    for gates in forward[:-n_states] + backward[n_states:]:
+        _check_gates_zero_past_end(gates, lengths)
     never = lengths == 0
-    np.testing.assert_array_equal(fast[0][never], grad_h[never])
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("relu", [False, True])
-def test_rnn_sequence(seed, relu, dtype, threads):
-    rng = np.random.default_rng([seed, 1, relu])
-    steps, n, hidden, lengths = _case(rng)
-    x_proj, = _arrays(rng, dtype, (steps, n, hidden))
-    w = _weight(rng, dtype, hidden, hidden)
-    fast, ref = _run_both("rnn_sequence_forward", lambda o: (x_proj, w, lengths, o[0]),
-                          [_states(rng, dtype, steps, n, hidden)], relu=relu)
-    _check(fast, ref, dtype)
-    _check_kept_past_end(fast[0], lengths)
-    h = ref[0]
-    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
-    grad_h, = _arrays(rng, dtype, (n, hidden))
-    fast, ref = _run_both("rnn_sequence_backward",
-                          lambda o: (h, grad_output, w, lengths, o[0], o[1]),
-                          [grad_h] + _nan(dtype, (steps, n, hidden)), relu=relu)
-    _check(fast, ref, dtype)
-    _check_gates_zero_past_end(fast[1], lengths)
-    never = lengths == 0
-    np.testing.assert_array_equal(fast[0][never], grad_h[never])
+    for grad, start in zip(backward[:n_states], grad_state):
+        np.testing.assert_array_equal(grad[never], start[never])
 
 
 @pytest.mark.parametrize("hidden", [1, 15, 16, 17, 64, 129])
@@ -151,15 +146,8 @@ def test_lstm_sequence_at_vector_widths(hidden, dtype, threads):
     """Hidden sizes around the 4-, 8- and 16-lane vector widths (the gate
     loops' vector bodies and their remainders)."""
     rng = np.random.default_rng([hidden, 7])
-    steps, n = 3, 5
     lengths = np.array([3, 1, 2, 3, 0], np.int64)
-    x_proj, = _arrays(rng, dtype, (steps, n, 4 * hidden))
-    w = _weight(rng, dtype, 4 * hidden, hidden)
-    fast, ref = _run_both(
-        "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
-        _nan(dtype, (steps, n, 4 * hidden)) + [_states(rng, dtype, steps, n, hidden),
-                                                _states(rng, dtype, steps, n, hidden)])
-    _check(fast, ref, dtype)
+    _forward_backward("lstm", rng, dtype, 3, 5, hidden, lengths)
 
 
 def test_lstm_gates_saturate_without_overflow():
@@ -246,37 +234,6 @@ def test_sequences_with_step_gemms_in_row_chunks(kind, dtype, threads):
     of a few rows each (_recurrent_steps.pxd's SMALL_GEMM), uneven last
     chunk included, on 1 and 2 threads."""
     rng = np.random.default_rng([7, len(kind)])
-    steps, n, hidden = 3, 41, 128
+    steps, n = 3, 41
     lengths = rng.integers(0, steps + 1, n).astype(np.int64)
-    width = {"lstm": 4, "gru": 3, "rnn": 1}[kind] * hidden
-    x_proj, = _arrays(rng, dtype, (steps, n, width))
-    w = _weight(rng, dtype, width, hidden)
-    grad_output, = _arrays(rng, dtype, (steps, n, hidden))
-    h0 = _states(rng, dtype, steps, n, hidden)
-    if kind == "lstm":
-        fast, ref = _run_both(
-            "lstm_sequence_forward", lambda o: (x_proj, w, lengths, o[0], o[1], o[2]),
-            _nan(dtype, (steps, n, width)) + [h0, _states(rng, dtype, steps, n, hidden)])
-        _check(fast, ref, dtype)
-        fast, ref = _run_both(
-            "lstm_sequence_backward",
-            lambda o: (ref[0], ref[2], grad_output, w, lengths, o[0], o[1], o[2]),
-            _arrays(rng, dtype, (n, hidden), (n, hidden)) + _nan(dtype, (steps, n, width)))
-    elif kind == "gru":
-        bias_hh, = _arrays(rng, dtype, (width,), scale=0.3)
-        fast, ref = _run_both(
-            "gru_sequence_forward", lambda o: (x_proj, w, bias_hh, lengths, o[0], o[1]),
-            _nan(dtype, (steps, n, 4 * hidden)) + [h0])
-        _check(fast, ref, dtype)
-        fast, ref = _run_both(
-            "gru_sequence_backward",
-            lambda o: (ref[0], ref[1], grad_output, w, lengths, o[0], o[1], o[2]),
-            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, width), (steps, n, width)))
-    else:
-        fast, ref = _run_both("rnn_sequence_forward", lambda o: (x_proj, w, lengths, o[0]),
-                              [h0])
-        _check(fast, ref, dtype)
-        fast, ref = _run_both(
-            "rnn_sequence_backward", lambda o: (ref[0], grad_output, w, lengths, o[0], o[1]),
-            _arrays(rng, dtype, (n, hidden)) + _nan(dtype, (steps, n, hidden)))
-    _check(fast, ref, dtype)
+    _forward_backward(kind, rng, dtype, steps, n, 128, lengths)
