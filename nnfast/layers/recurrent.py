@@ -58,13 +58,14 @@ class _Recurrent(Layer):
     """What RNN, LSTM and GRU share: parameters, checks, the layer stack.
 
     Subclasses set ``_n_gates`` and implement ``_layer_forward`` and
-    ``_layer_backward`` for one layer of the stack.
+    ``_layer_backward`` for one layer of the stack. The constructor is LSTM's
+    and GRU's (RNN adds ``nonlinearity``).
     """
 
     _n_gates = 1
     _has_cell = False
 
-    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True,
+    def __init__(self, input_size, hidden_size, batch_first=True, num_layers=1,
                  dtype=np.float32, rng=None):
         super().__init__()
         self.input_size = check_int(input_size, "input_size", 1, INT32_MAX)
@@ -225,6 +226,22 @@ class _Recurrent(Layer):
                          proj.reshape(steps * n, -1), False)
         return proj
 
+    def _states_from(self, state0, steps):
+        """(steps + 1, n_samples, hidden_size) buffer of a layer's states with
+        ``state0`` (n_samples, hidden_size) as step 0."""
+        states = np.empty((steps + 1,) + state0.shape, self.dtype)
+        states[0] = state0
+        return states
+
+    def _grad_buffers(self, grad, n_gate_grads=1):
+        """For one layer's backward of ``grad`` (T, N, hidden): the state
+        gradient (N, hidden), zeros, and ``n_gate_grads`` gate gradient
+        buffers (T, N, gates*hidden)."""
+        steps, n = grad.shape[0], grad.shape[1]
+        width = self._n_gates * self.hidden_size
+        return (np.zeros((n, self.hidden_size), self.dtype),
+                *(np.empty((steps, n, width), self.dtype) for _ in range(n_gate_grads)))
+
     def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
         """Accumulate the layer's parameter gradients from the gate gradients
         of every step, and return the input gradient (T, N, I) or None: GEMMs
@@ -269,27 +286,22 @@ class RNN(_Recurrent):
     def __init__(self, input_size, hidden_size, nonlinearity="tanh", batch_first=True,
                  num_layers=1, dtype=np.float32, rng=None):
         self.nonlinearity = check_choice(nonlinearity, "nonlinearity", ("tanh", "relu"))
-        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
+        super().__init__(input_size, hidden_size, batch_first, num_layers, dtype, rng)
         self._config["nonlinearity"] = self.nonlinearity
 
     def _layer_forward(self, k, layer, inp, h0, c0, lengths):
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
-        steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
-        relu = self.nonlinearity == "relu"
         x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
-        h = np.empty((steps + 1, n, H), self.dtype)
-        h[0] = h0
-        k.rnn_sequence_forward(x_proj, w_hh.value, lengths, h, relu)
+        h = self._states_from(h0, inp.shape[0])
+        k.rnn_sequence_forward(x_proj, w_hh.value, lengths, h, self.nonlinearity == "relu")
         return {"h": h}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
         w_hh = self._layer_params(layer)[1]
         h = cache["h"]
-        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
-        relu = self.nonlinearity == "relu"
-        grad_gates = np.empty((steps, n, H), self.dtype)
-        grad_h = np.zeros((n, H), self.dtype)
-        k.rnn_sequence_backward(h, grad, w_hh.value, lengths, grad_h, grad_gates, relu)
+        grad_h, grad_gates = self._grad_buffers(grad)
+        k.rnn_sequence_backward(h, grad, w_hh.value, lengths, grad_h, grad_gates,
+                                self.nonlinearity == "relu")
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
                                         need_input)
         return grad_input, grad_h, None
@@ -309,28 +321,19 @@ class LSTM(_Recurrent):
     _n_gates = 4
     _has_cell = True
 
-    def __init__(self, input_size, hidden_size, batch_first=True, num_layers=1,
-                 dtype=np.float32, rng=None):
-        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
-
     def _layer_forward(self, k, layer, inp, h0, c0, lengths):
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
-        steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
         x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
-        h = np.empty((steps + 1, n, H), self.dtype)
-        c = np.empty((steps + 1, n, H), self.dtype)
-        h[0], c[0] = h0, c0
-        gates = np.empty((steps, n, 4 * H), self.dtype)
+        h, c = self._states_from(h0, inp.shape[0]), self._states_from(c0, inp.shape[0])
+        gates = np.empty(x_proj.shape, self.dtype)      # i, f, g, o after their activations
         k.lstm_sequence_forward(x_proj, w_hh.value, lengths, gates, h, c)
         return {"h": h, "c": c, "gates": gates}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
         w_hh = self._layer_params(layer)[1]
         h, c, gates = cache["h"], cache["c"], cache["gates"]
-        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
-        grad_gates = np.empty((steps, n, 4 * H), self.dtype)
-        grad_h = np.zeros((n, H), self.dtype)
-        grad_c = np.zeros((n, H), self.dtype)
+        grad_h, grad_gates = self._grad_buffers(grad)
+        grad_c = np.zeros_like(grad_h)
         k.lstm_sequence_backward(gates, c, grad, w_hh.value, lengths, grad_h, grad_c,
                                  grad_gates)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
@@ -351,27 +354,19 @@ class GRU(_Recurrent):
 
     _n_gates = 3
 
-    def __init__(self, input_size, hidden_size, batch_first=True, num_layers=1,
-                 dtype=np.float32, rng=None):
-        super().__init__(input_size, hidden_size, num_layers, batch_first, dtype, rng)
-
     def _layer_forward(self, k, layer, inp, h0, c0, lengths):
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
         steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
         x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value)
-        h = np.empty((steps + 1, n, H), self.dtype)
-        h[0] = h0
-        gates = np.empty((steps, n, 4 * H), self.dtype)
+        h = self._states_from(h0, steps)
+        gates = np.empty((steps, n, 4 * H), self.dtype)   # r, z, n, h_{t-1} @ W_hn.T + b_hn
         k.gru_sequence_forward(x_proj, w_hh.value, b_hh.value, lengths, gates, h)
         return {"h": h, "gates": gates}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):
         w_hh = self._layer_params(layer)[1]
         h, gates = cache["h"], cache["gates"]
-        steps, n, H = grad.shape[0], grad.shape[1], self.hidden_size
-        grad_x_gates = np.empty((steps, n, 3 * H), self.dtype)
-        grad_h_gates = np.empty((steps, n, 3 * H), self.dtype)
-        grad_h = np.zeros((n, H), self.dtype)
+        grad_h, grad_x_gates, grad_h_gates = self._grad_buffers(grad, 2)
         k.gru_sequence_backward(gates, h, grad, w_hh.value, lengths, grad_h, grad_x_gates,
                                 grad_h_gates)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_x_gates,
