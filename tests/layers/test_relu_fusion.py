@@ -14,25 +14,14 @@ import nnfast as nf
 from nnfast import _kernels, reference
 from nnfast import layers as L
 from nnfast._kernels import _conv_plan as fast_conv
+from nnfast.fuzz.doubles import LayerChain
 from test_linear import random_linear_case
 
 
-def _unfused_forward(model, x):
-    for layer in model.layers:
-        x = layer.forward(x)
-    return x
-
-
-def _unfused_backward(model, grad):
-    for layer in reversed(model.layers):
-        grad = layer.backward(grad)
-    return grad
-
-
 def _run(model, x, grad, fused):
-    out = model.forward(x) if fused else _unfused_forward(model, x)
-    out = out.copy()
-    grad_input = (model.backward(grad) if fused else _unfused_backward(model, grad)).copy()
+    network = model if fused else LayerChain(model.layers)
+    out = network.forward(x).copy()
+    grad_input = network.backward(grad).copy()
     grads = [p.grad.copy() for p in model.parameters()]
     return out, grad_input, grads
 

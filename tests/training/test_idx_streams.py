@@ -9,21 +9,9 @@ import numpy as np
 import pytest
 
 from nnfast.datasets import load_idx, read_idx
+from nnfast.fuzz.doubles import Unseekable
 
 GOOD = bytes([0, 0, 0x08, 1]) + struct.pack(">I", 3) + bytes([1, 2, 3])
-
-
-class Unseekable(io.RawIOBase):
-    def __init__(self, data):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        chunk = self._data.read(len(b))
-        b[:len(chunk)] = chunk
-        return len(chunk)
 
 
 @pytest.mark.parametrize("f, error, match", [

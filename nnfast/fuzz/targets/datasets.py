@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import nnfast as nf
 from nnfast.fuzz.inputs import seeds, valid_int
 from nnfast.fuzz.outcome import Garbage, check_array, expect, expect_file_not_found
+from nnfast.fuzz.doubles import Unseekable
 from nnfast.fuzz.targets import register
 
 CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -117,7 +118,7 @@ def _file_object(kind, raw, ctx):
     if kind == "no_read":
         return object(), False
     if kind == "unseekable":
-        return _Unseekable(raw), False
+        return Unseekable(raw), False
     if kind == "closed":
         f = io.BytesIO(raw)
         f.close()
@@ -126,21 +127,6 @@ def _file_object(kind, raw, ctx):
     with open(path, "wb") as f:
         f.write(raw)
     return open(path, "r", encoding="latin-1"), False
-
-
-class _Unseekable(io.RawIOBase):
-    """A binary stream that cannot seek (a pipe or a socket)."""
-
-    def __init__(self, raw):
-        self._buf = io.BytesIO(raw)
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        data = self._buf.read(len(b))
-        b[:len(data)] = data
-        return len(data)
 
 
 @register("nf.datasets.load_idx/read_idx", idx_case(),

@@ -7,6 +7,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import nnfast as nf
+from nnfast.fuzz.doubles import LayerChain
 from nnfast.fuzz.inputs import make, seeds, threads
 from nnfast.fuzz.outcome import expect
 from nnfast.fuzz.targets import register
@@ -76,32 +77,6 @@ def _bad_list(kind, layers):
             "class_item": [nf.layers.ReLU] + layers, "not_iterable": 3}[kind]
 
 
-class _Chain:
-    """The layers of a Sequential called one by one: no fusion."""
-
-    def __init__(self, layers):
-        self.layers = layers
-
-    @property
-    def requires_input_grad(self):
-        return self.layers[0].requires_input_grad
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, g):
-        for layer in reversed(self.layers):
-            g = layer.backward(g)
-            if g is None:
-                break
-        return g
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-
 def _prepared(model, spec):
     model.train(spec["mode"] == "train")
     first = model.layers[0]
@@ -143,7 +118,7 @@ def run_sequential(spec, ctx):
         out_shape = first["out"].shape
     check_result(first, model, np.shape(native(x)), out_shape, out_dtype, finite=moderate,
                  no_nan=False, what="Sequential", input_grad=spec["input_grad"])
-    chain = run_steps(replicate(lambda: _Chain(build().layers), spec["seed"]), x, grad, steps)
+    chain = run_steps(replicate(lambda: LayerChain(build().layers), spec["seed"]), x, grad, steps)
     compare(first, chain, "Sequential (fused) vs its layers one by one", exact=True)
     if moderate:
         cross_check(build, spec["seed"], x, grad, steps, first)
