@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import nnfast as nf
-from nnfast.fuzz.inputs import bad_ints, seeds
+from nnfast.fuzz.inputs import bad_ints, seeds, valid_int
 from nnfast.fuzz.outcome import Garbage, check_equal, expect
 from nnfast.fuzz.targets import register
 
@@ -89,10 +89,6 @@ def loader_case(draw):
                  "bad_at": draw(st.integers(0, 8)), "length": draw(st.sampled_from(BAD_LENGTHS)),
                  "consume": draw(st.sampled_from(CONSUME)), "seed_values": draw(seeds)})
     return spec
-
-
-def _valid_int(v, low):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
 
 
 def _data(spec, rng):
@@ -170,10 +166,10 @@ def run_loader(spec, ctx):
     transform = _transform(spec["transform"])
     kwargs = {k: spec[k] for k in ("batch_size", "shuffle", "drop_last", "seed", "prefetch")}
     kwargs["transform"] = transform
-    hyper_valid = (_valid_int(spec["batch_size"], 1) and _valid_int(spec["prefetch"], 0)
+    hyper_valid = (valid_int(spec["batch_size"], 1) and valid_int(spec["prefetch"], 0)
                    and isinstance(spec["shuffle"], (bool, np.bool_))
                    and isinstance(spec["drop_last"], (bool, np.bool_))
-                   and (spec["seed"] is None or _valid_int(spec["seed"], 0))
+                   and (spec["seed"] is None or valid_int(spec["seed"], 0))
                    and spec["transform"] != "not_callable")
     n = spec["n"]
     if data_valid is not False and spec["drop_last"] is True and hyper_valid \

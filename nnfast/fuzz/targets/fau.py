@@ -5,7 +5,6 @@ optimizer), the initializers, CrossEntropyLoss, the optimizers'
 bad arguments. Valid calls must give results of the documented shape,
 finite for moderate input and equal on the reference kernels."""
 import math
-import numbers
 
 import numpy as np
 from hypothesis import strategies as st
@@ -15,7 +14,7 @@ from nnfast.fau.Layers import Conv, Flatten, FullyConnected, Initializers, Pooli
 from nnfast.fau.Optimization import Loss, Optimizers
 from nnfast.fau import NeuralNetwork as NeuralNetworkModule
 from nnfast.fuzz.inputs import (Arr, bad_floats, bad_ints, finite_real, input_array, make,
-                                not_arrays, seeds, threads)
+                                not_arrays, seeds, threads, valid_int)
 from nnfast.fuzz.outcome import Garbage, check_array, expect
 from nnfast.fuzz.targets import register
 from nnfast.fuzz.targets._steps import native
@@ -32,7 +31,8 @@ BAD_ARGS = {"stride_shape": st.sampled_from(_BAD_SHAPES),
 
 
 def _valid_int(v, low=1):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v < 2**31 - 1
+    """An int (no bool) in [low, 2**31 - 1): the course's sizes and counts."""
+    return valid_int(v, low, 2**31 - 2)
 
 
 @st.composite
@@ -327,8 +327,7 @@ def _run_initializer(spec):
         return
     shape_ok = (isinstance(shape, tuple) and all(_valid_int(s, 0) for s in shape)
                 and math.prod(shape) <= 10**6) or (_valid_int(shape, 0) and shape <= 10**6)
-    fans_ok = all(isinstance(f, numbers.Integral) and not isinstance(f, bool) and f >= 1
-                  for f in fans)
+    fans_ok = all(valid_int(f) for f in fans)
     big = isinstance(shape, tuple) and all(_valid_int(s, 0) for s in shape) and \
         math.prod(shape) > 10**6
     valid = shape_ok and fans_ok

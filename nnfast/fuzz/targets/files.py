@@ -223,6 +223,10 @@ def _craft(path, spec, model):
 
 
 DEEP = "@@deep@@"
+# how many Sequentials deep: 50 is deep but not absurd and must load (see
+# _craft), the others must be refused
+DEEP_SEQUENTIALS = {"deep_sequential_50": 50, "deep_sequential_500": 500,
+                    "deep_sequential": 20000}
 
 
 def _nested_text(depth, leaf_json):
@@ -252,19 +256,11 @@ def _craft_header(h, craft):
         h["parameters"] = {}
     elif craft == "unknown_class":
         first["class"] = "os.system"
-    elif craft == "deep_sequential_50":
-        # deep but not absurd: must load
+    elif craft in DEEP_SEQUENTIALS:
         leaf = json.dumps(h["model"])
         h["model"] = DEEP
-        return json.dumps(h).replace(json.dumps(DEEP), _nested_text(50, leaf))
-    elif craft == "deep_sequential_500":
-        leaf = json.dumps(h["model"])
-        h["model"] = DEEP
-        return json.dumps(h).replace(json.dumps(DEEP), _nested_text(500, leaf))
-    elif craft == "deep_sequential":
-        leaf = json.dumps(h["model"])
-        h["model"] = DEEP
-        return json.dumps(h).replace(json.dumps(DEEP), _nested_text(20000, leaf))
+        return json.dumps(h).replace(json.dumps(DEEP),
+                                     _nested_text(DEEP_SEQUENTIALS[craft], leaf))
     elif craft == "config_bad":
         first["config"]["in_features"] = -1
     elif craft == "config_huge":
@@ -318,8 +314,7 @@ def _craft_array(path, arrays, craft):
         a = np.empty(2, dtype=object)
         a[:] = [1.0, "evil"]
         arrays["param_0"] = a
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
+        _write(path, arrays)
         return False
     elif craft in ("npy_bomb", "npy_bomb_mid"):
         _write(path, arrays)
@@ -360,39 +355,32 @@ def _craft_binary(path, craft, spec):
     with open(path, "rb") as f:
         data = f.read()
     rng = np.random.default_rng(spec["seed"])
-    if craft == "truncate":
-        data = data[:int(spec["fraction"] * (len(data) - 1))]
-        valid = False
-    elif craft == "flip":
+    if craft == "flip":
+        # three bytes flipped may land where nothing reads them
         b = bytearray(data)
         for i in rng.integers(0, len(b), 3):
             b[i] ^= 0xFF
         data = bytes(b)
-        valid = None
+    elif craft == "truncate":
+        data = data[:int(spec["fraction"] * (len(data) - 1))]
     elif craft == "garbage":
         data = rng.integers(0, 256, 200, dtype=np.uint8).tobytes()
-        valid = False
     elif craft == "empty":
         data = b""
-        valid = False
     elif craft == "npy_file":
         buf = io.BytesIO()
         np.save(buf, np.ones(3))
         data = buf.getvalue()
-        valid = False
     elif craft == "text":
         data = b"this is not a model\n"
-        valid = False
     elif craft == "zip_not_npz":
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr("header.txt", "{}")
         data = buf.getvalue()
-        valid = False
     else:  # gzip of the file: another format
         import gzip
         data = gzip.compress(data)
-        valid = False
     with open(path, "wb") as f:
         f.write(data)
-    return valid
+    return None if craft == "flip" else False

@@ -4,13 +4,12 @@ schedules, callbacks and seeds. A valid fit returns a History with one
 finite entry per epoch and leaves the parameters finite and the model's mode
 as it was; evaluate gives a finite loss and an accuracy in [0, 1];
 predict gives the forward's output for every sample, in eval mode."""
-import numbers
 
 import numpy as np
 from hypothesis import strategies as st
 
 import nnfast as nf
-from nnfast.fuzz.inputs import Arr, make, not_arrays, seeds, threads
+from nnfast.fuzz.inputs import Arr, make, not_arrays, seeds, threads, valid_int
 from nnfast.fuzz.outcome import Garbage, check_array, check_float, expect
 from nnfast.fuzz.targets import register
 from nnfast.fuzz.targets._steps import native, unchanged
@@ -152,10 +151,6 @@ def _model_and_loss(spec):
     return nf.Sequential(layers), loss
 
 
-def _valid_int(v, low, high):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high
-
-
 def _validation(spec, X, y):
     kind = spec["validation"]
     if kind == "none":
@@ -191,7 +186,7 @@ def _run_training(spec, model, loss, X, y):
     # passed through by evaluate and predict
     x_nan = isinstance(spec["X"], Arr) and spec["X"].kind == "nan"
     batch = spec["batch_size"]
-    batch_ok = _valid_int(batch, 1, 2**63)
+    batch_ok = valid_int(batch, 1, 2**63)
     if call == "predict":
         out = expect(lambda: model.predict(X, batch_size=batch),
                      None if x_nan and batch_ok else spec["X_valid"] and batch_ok, "predict")
@@ -254,8 +249,8 @@ def _run_training(spec, model, loss, X, y):
 def _fit_kwargs(spec, model, X, y):
     valid = True
     epochs, batch = spec["epochs"], spec["batch_size"]
-    valid &= _valid_int(epochs, 1, 3)
-    valid &= _valid_int(batch, 1, 2**63)
+    valid &= valid_int(epochs, 1, 3)
+    valid &= valid_int(batch, 1, 2**63)
     schedule, ok = SCHEDULES[spec["schedule"]]
     if isinstance(schedule, str) and schedule in ("StepLR", "CosineLR"):
         schedule = nf.optim.StepLR(1, 0.5) if schedule == "StepLR" else nf.optim.CosineLR(3)
