@@ -10,7 +10,22 @@ import math
 from nnfast._validation import MAX_EPOCHS, check_float, check_int
 
 
-class StepLR:
+class _Schedule:
+    """``config()`` and ``repr`` of a schedule from its hyper-parameters,
+    the attributes named in ``_hyper_parameters`` (the constructor's
+    arguments, in order)."""
+
+    _hyper_parameters = ()
+
+    def config(self):
+        return {name: getattr(self, name) for name in self._hyper_parameters}
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={value}" for name, value in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class StepLR(_Schedule):
     """Decay the learning rate by ``gamma`` every ``step_size`` epochs.
 
     lr = base_lr * gamma ** (epoch // step_size)
@@ -20,6 +35,8 @@ class StepLR:
     step_size : int >= 1
     gamma : float >= 0, default 0.1
     """
+
+    _hyper_parameters = ("step_size", "gamma")
 
     def __init__(self, step_size, gamma=0.1):
         self.step_size = check_int(step_size, "step_size", 1)
@@ -33,14 +50,8 @@ class StepLR:
             lr = math.inf
         return _finite_lr(lr, self, epoch)
 
-    def config(self):
-        return {"step_size": self.step_size, "gamma": self.gamma}
 
-    def __repr__(self):
-        return f"StepLR(step_size={self.step_size}, gamma={self.gamma})"
-
-
-class CosineLR:
+class CosineLR(_Schedule):
     """Cosine annealing from ``base_lr`` down to ``eta_min`` over ``T_max`` epochs.
 
     lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
@@ -55,6 +66,8 @@ class CosineLR:
     eta_min : float >= 0, default 0
     """
 
+    _hyper_parameters = ("T_max", "eta_min")
+
     def __init__(self, T_max, eta_min=0.0):
         self.T_max = check_int(T_max, "T_max", 1)
         self.eta_min = check_float(eta_min, "eta_min", 0.0)
@@ -65,12 +78,6 @@ class CosineLR:
         # exact), and no overflow for a base_lr near the float maximum
         return self.eta_min + (base_lr - self.eta_min) * (
             (1 + math.cos(math.pi * epoch / self.T_max)) / 2)
-
-    def config(self):
-        return {"T_max": self.T_max, "eta_min": self.eta_min}
-
-    def __repr__(self):
-        return f"CosineLR(T_max={self.T_max}, eta_min={self.eta_min})"
 
 
 def _check_call(epoch, base_lr):
