@@ -1,4 +1,6 @@
 """Shared fixtures: thread counts, dtypes, tolerances, torch (when importable)."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -19,16 +21,28 @@ def assert_close(actual, expected, dtype, rtol=None):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
 
 
+@contextlib.contextmanager
+def threads_and_cutoff(n_threads, flops_per_thread=1.0):
+    """Inside the block: ``n_threads`` OpenMP threads and the kernels' serial
+    cut-off at ``flops_per_thread`` (1: the parallel path even for tiny
+    shapes); after it, the thread count as it was and the default cut-off
+    (1e5 flops)."""
+    old = nf.get_num_threads()
+    nf.set_num_threads(n_threads)
+    _threads.set_flops_per_thread(flops_per_thread)
+    try:
+        yield n_threads
+    finally:
+        _threads.set_flops_per_thread(1.0e5)
+        nf.set_num_threads(old)
+
+
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def threads(request):
     """Run with 1 and 2 OpenMP threads, the parallel path forced on even for
     tiny shapes (the serial cut-off lowered to 1 flop)."""
-    old = nf.get_num_threads()
-    nf.set_num_threads(request.param)
-    _threads.set_flops_per_thread(1.0)
-    yield request.param
-    _threads.set_flops_per_thread(1.0e5)
-    nf.set_num_threads(old)
+    with threads_and_cutoff(request.param):
+        yield request.param
 
 
 @pytest.fixture(params=DTYPES, ids=["float32", "float64"])

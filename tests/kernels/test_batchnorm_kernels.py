@@ -6,8 +6,7 @@ import pytest
 
 import nnfast as nf
 from nnfast import _kernels, reference
-from nnfast._kernels import _threads
-from conftest import assert_close
+from conftest import assert_close, threads_and_cutoff
 
 # (n_samples, channels, spatial): single values, odd sizes, a spatial size
 # above the statistics' 256-value block and one not a multiple of it
@@ -32,6 +31,25 @@ def _stats(k, x):
     return mean, var
 
 
+def _normalisation(k, x):
+    """Kernel set k's mean and var of x's channels, and invstd = 1 / sqrt(var + 1e-5)."""
+    mean, var = _stats(k, x)
+    return mean, var, 1 / np.sqrt(var + 1e-5)
+
+
+def _compiled_step(x, weight, bias, grad_output):
+    """The compiled statistics, forward (ReLU fused) and backward (batch
+    statistics, gradients written): mean, var, out, grad_input, grad_weight,
+    grad_bias."""
+    mean, var, invstd = _normalisation(_kernels, x)
+    out, grad_input = np.empty_like(x), np.empty_like(x)
+    _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
+    grad_weight, grad_bias = np.zeros_like(weight), np.zeros_like(weight)
+    _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, grad_input, grad_weight,
+                                grad_bias, True, False)
+    return mean, var, out, grad_input, grad_weight, grad_bias
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_stats_fast_matches_reference(shape, dtype, threads):
     x = _inputs(shape, dtype, 0)[0]
@@ -43,8 +61,7 @@ def test_stats_fast_matches_reference(shape, dtype, threads):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_forward_fast_matches_reference(shape, relu, dtype, threads):
     x, weight, bias, _ = _inputs(shape, dtype, 1)
-    mean, var = _stats(reference, x)
-    invstd = 1 / np.sqrt(var + 1e-5)
+    mean, var, invstd = _normalisation(reference, x)
     outs = []
     for k in (_kernels, reference):
         out = np.full(shape, np.nan, dtype)
@@ -61,8 +78,7 @@ def test_forward_fast_matches_reference(shape, relu, dtype, threads):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_backward_fast_matches_reference(shape, batch_stats, accumulate, dtype, threads):
     x, weight, _, grad_output = _inputs(shape, dtype, 2)
-    mean, var = _stats(reference, x)
-    invstd = 1 / np.sqrt(var + 1e-5)
+    mean, var, invstd = _normalisation(reference, x)
     results = []
     for k in (_kernels, reference):
         grad_input = np.full(shape, np.nan, dtype)
@@ -78,8 +94,7 @@ def test_backward_fast_matches_reference(shape, batch_stats, accumulate, dtype, 
 
 def test_backward_without_input_gradient(dtype):
     x, weight, _, grad_output = _inputs((4, 3, 5), dtype, 3)
-    mean, var = _stats(reference, x)
-    invstd = 1 / np.sqrt(var + 1e-5)
+    mean, var, invstd = _normalisation(reference, x)
     grads = []
     for k in (_kernels, reference):
         gw, gb = np.zeros(3, dtype), np.zeros(3, dtype)
@@ -98,13 +113,13 @@ def test_float32_stats_far_from_zero_agree_with_float64(backend):
     x64 = 1e4 + rng.standard_normal((256, 6, 1))
     x32 = x64.astype(np.float32)
     k = _kernels if backend == "fast" else reference
-    mean, var = _stats(k, x32)
+    mean, var, invstd = _normalisation(k, x32)
     ref = x32.astype(np.float64)
     np.testing.assert_allclose(mean, ref.mean(axis=(0, 2)), rtol=0, atol=1e-9)
     np.testing.assert_allclose(var, ref.var(axis=(0, 2)), rtol=1e-9)
     ones, zeros = np.ones(6, np.float32), np.zeros(6, np.float32)
     out = np.empty_like(x32)
-    k.batchnorm_forward(x32, mean, 1 / np.sqrt(var + 1e-5), ones, zeros, out, False)
+    k.batchnorm_forward(x32, mean, invstd, ones, zeros, out, False)
     expected = (ref - ref.mean(axis=(0, 2), keepdims=True)) / np.sqrt(
         ref.var(axis=(0, 2), keepdims=True) + 1e-5)
     assert np.max(np.abs(out - expected)) < 1e-3
@@ -112,24 +127,12 @@ def test_float32_stats_far_from_zero_agree_with_float64(backend):
 
 def test_stats_do_not_depend_on_thread_count():
     """Each channel is reduced by one thread in a fixed order: 1 and 2
-    threads give the same bits."""
-    x, weight, _, grad_output = _inputs((64, 6, 37), np.float32, 4)
-    old = nf.get_num_threads()
-    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
+    threads give the same bits (the parallel path even for this size)."""
+    x, weight, bias, grad_output = _inputs((64, 6, 37), np.float32, 4)
     results = []
-    try:
-        for n in (1, 2):
-            nf.set_num_threads(n)
-            mean, var = _stats(_kernels, x)
-            invstd = 1 / np.sqrt(var + 1e-5)
-            gi = np.empty_like(x)
-            gw, gb = np.zeros(6, np.float32), np.zeros(6, np.float32)
-            _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, gi, gw, gb,
-                                        True, False)
-            results.append((mean, var, gi, gw, gb))
-    finally:
-        _threads.set_flops_per_thread(1.0e5)
-        nf.set_num_threads(old)
+    for n_threads in (1, 2):
+        with threads_and_cutoff(n_threads):
+            results.append(_compiled_step(x, weight, bias, grad_output))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
@@ -139,27 +142,13 @@ def test_deterministic_mode_gives_the_free_running_bits(parts):
     """In deterministic mode (any number of parts) the kernels give the
     bits they give at one thread: no result depends on the split."""
     x, weight, bias, grad_output = _inputs((16, 5, 21), np.float32, 5)
-
-    def run():
-        mean, var = _stats(_kernels, x)
-        invstd = 1 / np.sqrt(var + 1e-5)
-        out, gi = np.empty_like(x), np.empty_like(x)
-        _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
-        gw, gb = np.zeros(5, np.float32), np.zeros(5, np.float32)
-        _kernels.batchnorm_backward(x, mean, invstd, weight, grad_output, gi, gw, gb, True, False)
-        return mean, var, out, gi, gw, gb
-
-    old = nf.get_num_threads()
-    _threads.set_flops_per_thread(1.0)  # the parallel path even for this size
-    try:
-        nf.set_num_threads(1)
-        serial = run()
-        nf.set_num_threads(2)
+    with threads_and_cutoff(1):
+        serial = _compiled_step(x, weight, bias, grad_output)
+    with threads_and_cutoff(2):
         nf.set_deterministic(True, parts=parts)
-        deterministic = run()
-    finally:
-        nf.set_deterministic(False)
-        _threads.set_flops_per_thread(1.0e5)
-        nf.set_num_threads(old)
+        try:
+            deterministic = _compiled_step(x, weight, bias, grad_output)
+        finally:
+            nf.set_deterministic(False)
     for a, b in zip(serial, deterministic):
         np.testing.assert_array_equal(a, b)

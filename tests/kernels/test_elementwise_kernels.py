@@ -15,7 +15,7 @@ import pytest
 import nnfast as nf
 from nnfast import _contract, _kernels, reference
 from nnfast._kernels import _threads
-from conftest import assert_close
+from conftest import assert_close, threads_and_cutoff
 from kernel_call_table import CALLS, MODULES
 
 KERNELS = sorted(CALLS)
@@ -55,12 +55,8 @@ def cutoff_at_128_flops():
     """2 threads, and a serial cut-off of 64 flops per thread: with the
     kernels' costs of 1 to 20 flops per element, each kernel switches from
     one thread to two somewhere within SIZES."""
-    old = nf.get_num_threads()
-    nf.set_num_threads(2)
-    _threads.set_flops_per_thread(64.0)
-    yield
-    _threads.set_flops_per_thread(1.0e5)
-    nf.set_num_threads(old)
+    with threads_and_cutoff(2, 64.0):
+        yield
 
 
 @pytest.mark.parametrize("name", KERNELS)

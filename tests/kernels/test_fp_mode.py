@@ -7,6 +7,7 @@ import pytest
 
 import nnfast as nf
 from nnfast._kernels import _threads
+from conftest import threads_and_cutoff
 
 DENORMAL32 = np.array([0x00000001, 0x00400000], dtype=np.uint32).view(np.float32)
 DENORMAL64 = np.array([0x0000000000000001, 0x0008000000000000], dtype=np.uint64).view(np.float64)
@@ -34,10 +35,8 @@ def _model():
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam", "Adagrad", "RMSProp"])
 def test_training_step_leaves_fp_mode(n_threads, optimizer):
-    old = nf.get_num_threads()
-    nf.set_num_threads(n_threads)
-    _threads.set_flops_per_thread(1.0)   # the parallel path even for these small shapes
-    try:
+    # the parallel path even for these small shapes
+    with threads_and_cutoff(n_threads):
         before = _threads.fp_mode()
         assert _denormals_survive()
         model = _model()
@@ -63,9 +62,6 @@ def test_training_step_leaves_fp_mode(n_threads, optimizer):
         t.start()
         t.join()
         assert seen == [(before, True)]
-    finally:
-        _threads.set_flops_per_thread(1.0e5)
-        nf.set_num_threads(old)
 
 
 def test_reference_results_unchanged_after_fast_calls():
