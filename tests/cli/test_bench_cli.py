@@ -95,15 +95,21 @@ def test_worker_protocol_reports_errors_instead_of_dying(in_process_worker):
     assert "workload must be one of" in replies[1]["error"]
 
 
-def test_missing_torch_is_reported_not_fatal(monkeypatch):
+def _without(monkeypatch, package):
+    """Imports of ``package`` and its submodules fail, as where it is not
+    installed (even when it is imported already)."""
     real_import = builtins.__import__
 
-    def no_torch(name, *args, **kwargs):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("No module named 'torch'")
+    def blocked(name, *args, **kwargs):
+        if name == package or name.startswith(package + "."):
+            raise ImportError(f"No module named '{package}'")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_torch)
+    monkeypatch.setattr(builtins, "__import__", blocked)
+
+
+def test_missing_torch_is_reported_not_fatal(monkeypatch):
+    _without(monkeypatch, "torch")
     out = io.StringIO()
     worker.serve("torch", io.StringIO('{"cmd": "hello"}\n'), out)
     reply = json.loads(out.getvalue())
@@ -215,14 +221,7 @@ def test_deterministic_worker_trains_in_deterministic_mode(tmp_path):
 
 
 def test_report_without_matplotlib_is_the_table_and_a_note(tmp_path, monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError("No module named 'matplotlib'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    _without(monkeypatch, "matplotlib")
     paths = report.write_report(copy.deepcopy(_fake_results()), str(tmp_path))
     assert paths["png"] is None and not (tmp_path / "bench.png").exists()
     assert "matplotlib is not installed" in (tmp_path / "bench.md").read_text()
