@@ -9,6 +9,8 @@ lenet5: Conv 1->6 5x5 pad 2, ReLU, MaxPool 2, Conv 6->16 5x5, ReLU,
 MaxPool 2, Flatten, Linear 400-120-84-10 with ReLU.
 One step: forward, cross-entropy, backward, SGD with momentum; batch 64,
 float32. The first layer computes no input gradient in either library.
+The networks, initial weights and steps are ``nnfast bench``'s
+(nnfast.benchmarks.workloads and worker).
 """
 import argparse
 import statistics
@@ -17,59 +19,14 @@ import time
 import numpy as np
 
 import nnfast as nf
+from nnfast.benchmarks import worker, workloads
 
 
-def nnfast_model(name):
-    L = nf.layers
-    if name == "cnn32-64":
-        layers = [L.Conv2D(1, 32, 3, padding=1), L.ReLU(), L.MaxPool2D(2),
-                  L.Conv2D(32, 64, 3, padding=1), L.ReLU(), L.MaxPool2D(2),
-                  L.Flatten(), L.Linear(3136, 128), L.ReLU(), L.Linear(128, 10)]
-    else:
-        layers = [L.Conv2D(1, 6, 5, padding=2), L.ReLU(), L.MaxPool2D(2),
-                  L.Conv2D(6, 16, 5), L.ReLU(), L.MaxPool2D(2), L.Flatten(),
-                  L.Linear(400, 120), L.ReLU(), L.Linear(120, 84), L.ReLU(),
-                  L.Linear(84, 10)]
-    layers[0].requires_input_grad = False
-    return nf.Sequential(layers)
-
-
-def torch_model(torch, name):
-    nn = torch.nn
-    if name == "cnn32-64":
-        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                             nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                         nn.Linear(84, 10))
-
-
-def nnfast_step(name, x, y):
-    model = nnfast_model(name)
-    loss = nf.losses.CrossEntropyLoss()
-    opt = nf.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        loss.forward(model.forward(x), y)
-        model.backward(loss.backward())
-        opt.step()
-        opt.zero_grad()
-    return step
-
-
-def torch_step(torch, name, x, y):
-    model = torch_model(torch, name)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    loss = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss(model(xt), yt).backward()
-        opt.step()
-    return step
+def training_step(trainer, name, x, y):
+    """One training step on the batch (x, y) by ``nnfast bench``'s worker
+    ``trainer``, on the workload ``name`` (its layers and initial weights)."""
+    trainer.build(name, workloads.init_weights(name), x, y, len(x))
+    return lambda: trainer.step(0)
 
 
 def main():
@@ -86,8 +43,8 @@ def main():
     y = rng.integers(0, 10, 64)
     steps = {}
     for name in ("cnn32-64", "lenet5"):
-        steps[(name, "nnfast")] = nnfast_step(name, x, y)
-        steps[(name, "torch")] = torch_step(torch, name, x, y)
+        steps[(name, "nnfast")] = training_step(worker.NnfastTrainer("fast"), name, x, y)
+        steps[(name, "torch")] = training_step(worker.TorchTrainer(), name, x, y)
     times = {key: [] for key in steps}
     for f in steps.values():
         f()

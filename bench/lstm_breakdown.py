@@ -29,7 +29,7 @@ import numpy as np
 
 import nnfast as nf
 from nnfast import _kernels as k
-from nnfast.benchmarks import workloads
+from nnfast.benchmarks import worker, workloads
 
 T, N, I, H = 50, 32, 32, 128
 G = 4 * H
@@ -53,18 +53,15 @@ def breakdown(threads, repeats):
     """{row label: median ms per batch} at ``threads`` threads."""
     nf.set_num_threads(threads)
     rng = np.random.default_rng(0)
-    model, loss, opt, backward = workloads.build_nnfast("lstm-seq",
-                                                        workloads.init_weights("lstm-seq"))
-    lstm = model.layers[0]
     x = rng.standard_normal((N, T, I)).astype(np.float32)
     y = rng.integers(0, 10, N)
+    # the training step of nnfast bench's worker
+    trainer = worker.NnfastTrainer("fast")
+    trainer.build("lstm-seq", workloads.init_weights("lstm-seq"), x, y, N)
+    lstm = trainer.model.layers[0]
 
     def step():
-        out = model.forward(x)
-        loss.forward(out, y)
-        backward(loss.backward())
-        opt.step()
-        opt.zero_grad()
+        trainer.step(0)
 
     w_ih, w_hh = lstm.weight_ih_l0.value, lstm.weight_hh_l0.value
     inp = rng.standard_normal((T * N, I)).astype(np.float32)
