@@ -16,16 +16,12 @@ from nnfast.cli.lab import build_mlp
 
 
 def train_nnfast(model, X, y, Xt, yt, epochs, order_rng):
+    """nf.fit: each epoch's batches in the order of ``order_rng.permutation``,
+    as train_torch's."""
     opt = nf.optim.SGD(model.parameters(), lr=0.003, momentum=0.9)
     loss = nf.losses.NLLLoss()
-    for _ in range(epochs):
-        order = order_rng.permutation(len(X))
-        for i in range(0, len(X), 64):
-            idx = order[i:i + 64]
-            loss.forward(model.forward(X[idx]), y[idx])
-            model.backward(loss.backward())
-            opt.step()
-            opt.zero_grad()
+    nf.fit(model, X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=64, progress=False,
+           rng=order_rng)
     return model.evaluate(Xt, yt, loss=loss)["accuracy"]
 
 
