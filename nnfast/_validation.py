@@ -193,6 +193,20 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_list_of(items, name, what, is_item, item_what):
+    """``items`` (any iterable) as a list, every element of which passes
+    ``is_item``; else a TypeError naming ``name`` (``what`` it must be a list
+    of) or the element ``name[i]`` (``item_what`` it must be)."""
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of {what}, got {type(items).__name__}") from None
+    for i, item in enumerate(items):
+        if not is_item(item):
+            raise TypeError(f"{name}[{i}] must be {item_what}, got {type(item).__name__}")
+    return items
+
+
 def check_in_range(arr, name, low, high):
     """Raise ValueError unless every element of ``arr`` lies in [low, high] (NaN does not)."""
     inside = (arr >= low) & (arr <= high)

@@ -1,4 +1,5 @@
 """The callback interface of ``nf.fit``, and the list that runs callbacks."""
+from nnfast._validation import check_list_of
 
 
 class Callback:
@@ -155,12 +156,5 @@ def check_callbacks(callbacks):
         return []
     if isinstance(callbacks, Callback):
         return [callbacks]
-    try:
-        items = list(callbacks)
-    except TypeError:
-        raise TypeError(f"callbacks must be a list of nf.callbacks.Callback objects, got "
-                        f"{type(callbacks).__name__}") from None
-    for i, c in enumerate(items):
-        if not isinstance(c, Callback):
-            raise TypeError(f"callbacks[{i}] must be an nf.callbacks.Callback, got {type(c).__name__}")
-    return items
+    return check_list_of(callbacks, "callbacks", "nf.callbacks.Callback objects",
+                         lambda c: isinstance(c, Callback), "an nf.callbacks.Callback")

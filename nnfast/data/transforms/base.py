@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from nnfast._random import get_rng
-from nnfast._validation import check_float
+from nnfast._validation import check_float, check_list_of
 
 
 class Transform:
@@ -43,16 +43,8 @@ class Compose(Transform):
     def __init__(self, transforms):
         if isinstance(transforms, (str, bytes)):
             raise TypeError(f"transforms must be a list of transforms, got {transforms!r}")
-        try:
-            transforms = list(transforms)
-        except TypeError:
-            raise TypeError(f"transforms must be a list of transforms, got "
-                            f"{type(transforms).__name__}") from None
-        for i, t in enumerate(transforms):
-            if not callable(t):
-                raise TypeError(f"transforms[{i}] must be callable as t(image, mask, rng), "
-                                f"got {type(t).__name__}")
-        self.transforms = transforms
+        self.transforms = check_list_of(transforms, "transforms", "transforms", callable,
+                                        "callable as t(image, mask, rng)")
 
     def __call__(self, image, mask=None, rng=None):
         check_pair(image, mask)    # an empty Compose refuses what its parts would
