@@ -44,13 +44,19 @@ class _LabelLoss(Loss):
             w = self.weight.astype(pred.dtype)
         return pred, labels, w
 
-    def _reduce(self, total, weight_sum):
+    def _reduce(self, total, weight_sum, saved):
+        """The loss of the batch from the sum of its terms (``total``) and of
+        its labels' weights; keeps ``saved + (scale,)`` for ``_backward``, the
+        scale of the gradient being 1 ("sum") or 1 / weight_sum ("mean")."""
         if self.reduction == "sum":
-            return total, 1.0
-        if weight_sum == 0:
+            value, scale = total, 1.0
+        elif weight_sum == 0:
             raise ValueError("the class weights of this batch's labels sum to 0: "
                              "the weighted mean is undefined (use reduction='sum')")
-        return total / weight_sum, 1.0 / weight_sum
+        else:
+            value, scale = total / weight_sum, 1.0 / weight_sum
+        self._saved = saved + (scale,)
+        return value
 
 
 class CrossEntropyLoss(_LabelLoss):
@@ -97,9 +103,7 @@ class CrossEntropyLoss(_LabelLoss):
             kernels.log_softmax_forward(pred[:, :, None], log_prob[:, :, None])
             smooth = -float(log_prob.sum() if w is None else (log_prob @ w).sum())
             total = (1.0 - eps) * total + eps / pred.shape[1] * smooth
-        value, scale = self._reduce(total, weight_sum)
-        self._saved = (prob, labels, w, scale)
-        return value
+        return self._reduce(total, weight_sum, (prob, labels, w))
 
     def _backward(self):
         prob, labels, w, scale = self._saved
@@ -135,9 +139,7 @@ class NLLLoss(_LabelLoss):
     def _forward(self, pred, target):
         pred, labels, w = self._inputs(pred, target)
         total, weight_sum = _backend.kernels().nll_forward(pred, labels, w)
-        value, scale = self._reduce(total, weight_sum)
-        self._saved = (pred, labels, w, scale)
-        return value
+        return self._reduce(total, weight_sum, (pred, labels, w))
 
     def _backward(self):
         pred, labels, w, scale = self._saved
