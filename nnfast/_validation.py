@@ -186,6 +186,16 @@ def check_classes(pred, name, what):
                          f"{pred.shape}: with one class the loss does not depend on {name}")
 
 
+def check_bool(value, name, meaning=""):
+    """``value`` as a bool (True/False or a NumPy bool), else a TypeError;
+    ``meaning``, e.g. " (True: the testing phase, False: training)", follows
+    "True or False" in its message."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False{meaning}, got {type(value).__name__} "
+                        f"{value!r}")
+    return bool(value)
+
+
 def check_choice(value, name, choices):
     """``value`` if it is one of the strings ``choices``, else ValueError."""
     if not isinstance(value, str) or value not in choices:

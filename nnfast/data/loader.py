@@ -7,7 +7,7 @@ import threading
 import numpy as np
 
 from nnfast._random import get_rng
-from nnfast._validation import check_int
+from nnfast._validation import check_bool, check_int
 
 
 class DataLoader:
@@ -49,8 +49,8 @@ class DataLoader:
                  transform=None, prefetch=2):
         self._arrays, self._dataset, self.n_samples = _check_data(data)
         self.batch_size = check_int(batch_size, "batch_size", 1)
-        self.shuffle = _check_bool(shuffle, "shuffle")
-        self.drop_last = _check_bool(drop_last, "drop_last")
+        self.shuffle = check_bool(shuffle, "shuffle")
+        self.drop_last = check_bool(drop_last, "drop_last")
         if seed is None:
             seed = int(get_rng().integers(2**63))
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -189,12 +189,6 @@ def _prefetched(batches, depth):
     finally:
         stop.set()
         worker.join()
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _check_data(data):

@@ -1,9 +1,7 @@
 """NeuralNetwork: a list of layers, a loss layer and a data layer."""
 import copy
 
-import numpy as np
-
-from nnfast._validation import MAX_EPOCHS, check_int
+from nnfast._validation import MAX_EPOCHS, check_bool, check_int
 
 
 def _check_has(obj, method, name, signature):
@@ -73,10 +71,7 @@ class NeuralNetwork:
 
     @phase.setter
     def phase(self, testing):
-        if not isinstance(testing, (bool, np.bool_)):
-            raise TypeError(f"phase must be a bool (True: the testing phase, False: "
-                            f"training), got {type(testing).__name__} {testing!r}")
-        self._phase = bool(testing)
+        self._phase = check_bool(testing, "phase", " (True: the testing phase, False: training)")
         for layer in self.layers:
             layer.testing_phase = self._phase
 

@@ -4,7 +4,7 @@ fully connected output layer and a sigmoid (``nnfast.layers.Linear``,
 ``Sigmoid``)."""
 import numpy as np
 
-from nnfast._validation import INT32_MAX, check_int
+from nnfast._validation import INT32_MAX, check_bool, check_int
 from nnfast.fau._checks import as_parameter, as_tensor, check_error_tensor, check_initialized
 from nnfast.fau._optimized import OptimizedLayer
 from nnfast.fau.Layers.Base import BaseLayer
@@ -55,9 +55,7 @@ class CourseRecurrent(OptimizedLayer, BaseLayer):
 
     @memorize.setter
     def memorize(self, value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"memorize must be True or False, got {type(value).__name__} {value!r}")
-        self._memorize = bool(value)
+        self._memorize = check_bool(value, "memorize")
 
     @property
     def hidden_state(self):

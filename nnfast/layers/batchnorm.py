@@ -2,15 +2,10 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import INT32_MAX, as_float_array, check_float, check_int, float_dtype
+from nnfast._validation import (INT32_MAX, as_float_array, check_bool, check_float, check_int,
+                                float_dtype)
 from nnfast.layers.base import Layer, ReLUFusedForward
 from nnfast.parameter import Parameter, grads_to_accumulate
-
-
-def _check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _check_momentum(momentum):
@@ -71,8 +66,8 @@ class _BatchNorm(ReLUFusedForward, Layer):
         self.num_features = check_int(num_features, "num_features", 1, INT32_MAX)
         self.eps = check_float(eps, "eps", 0.0, min_inclusive=False)
         self.momentum = _check_momentum(momentum)
-        self.affine = _check_flag(affine, "affine")
-        self.track_running_stats = _check_flag(track_running_stats, "track_running_stats")
+        self.affine = check_bool(affine, "affine")
+        self.track_running_stats = check_bool(track_running_stats, "track_running_stats")
         self.dtype = float_dtype(dtype)
         c = self.num_features
         self.weight = self.bias = None

@@ -1,7 +1,8 @@
 """Adam (torch.optim.Adam)."""
 import numpy as np
 
-from nnfast.optim.base import Optimizer, check_bool
+from nnfast._validation import check_bool
+from nnfast.optim.base import Optimizer
 from nnfast.optim.functional import check_adam_hyper, run_adam
 
 

@@ -437,13 +437,6 @@ def _group_params(params, where):
         raise type(e)(f"{where}: {e}") from None
 
 
-def check_bool(value, name):
-    """``value`` as a bool (True/False or a NumPy bool)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
 def check_l1_decay(weight_decay, l1):
     """The two penalty weights, each finite and >= 0."""
     return check_float(weight_decay, "weight_decay", 0.0), check_float(l1, "l1", 0.0)

@@ -18,8 +18,8 @@ dtype, writeable, C-contiguous and sharing no memory with the others.
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import FLOAT_DTYPES, _numeric, check_float, check_int
-from nnfast.optim.base import check_bool, check_l1_decay
+from nnfast._validation import FLOAT_DTYPES, _numeric, check_bool, check_float, check_int
+from nnfast.optim.base import check_l1_decay
 
 __all__ = ["sgd_step", "adam_step", "adagrad_step", "rmsprop_step",
            "check_sgd_hyper", "check_adam_hyper", "check_adagrad_hyper", "check_rmsprop_hyper"]

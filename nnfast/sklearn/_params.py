@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from nnfast._validation import check_bool  # noqa: F401 (one of the estimators' checks)
+
 
 def _fail(name, expected, value):
     return ValueError(f"{name} must be {expected}, got {value!r}")
@@ -13,12 +15,6 @@ def check_choice(value, name, choices):
     if not isinstance(value, str) or value not in choices:
         raise _fail(name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
-
-
-def check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def check_int(value, name, minimum=None):
