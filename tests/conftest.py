@@ -37,6 +37,16 @@ def threads_and_cutoff(n_threads, flops_per_thread=1.0):
         nf.set_num_threads(old)
 
 
+def forward_backward(layer, x, rng, backend):
+    """``layer.forward(x)`` then ``layer.backward(g)`` on ``backend``, ``g``
+    a random grad_output of the output's shape in x's dtype: (out, g,
+    grad_input)."""
+    with nf.use_backend(backend):
+        out = layer.forward(x)
+        g = rng.standard_normal(out.shape).astype(x.dtype)
+        return out, g, layer.backward(g)
+
+
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def threads(request):
     """Run with 1 and 2 OpenMP threads, the parallel path forced on even for

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nnfast as nf
-from conftest import assert_close
+from conftest import assert_close, forward_backward
 
 GRADCHECK_CASES = [
     # (in, out, kernel_size, stride, padding, dilation, input (h, w))
@@ -40,10 +40,7 @@ def test_conv2d_layer_matches_torch(backend, algorithm, dtype, torch):
     layer = nf.layers.Conv2D(3, 4, (3, 2), stride=(1, 2), padding=((2, 1), (0, 1)),
                              dilation=(2, 1), algorithm=algorithm, dtype=dtype, rng=2)
     x = rng.standard_normal((3, 3, 9, 8)).astype(dtype)
-    with nf.use_backend(backend):
-        out = layer.forward(x)
-        g = rng.standard_normal(out.shape).astype(dtype)
-        gx = layer.backward(g)
+    out, g, gx = forward_backward(layer, x, rng, backend)
     assert out.dtype == dtype and gx.dtype == dtype
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(layer.weight.value, requires_grad=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnfast as nf
-from conftest import assert_close
+from conftest import assert_close, forward_backward
 
 L = nf.layers
 
@@ -52,10 +52,7 @@ def test_conv_transpose2d_matches_torch(case, backend, bias, dtype, torch):
     layer = make(case, dtype, bias)
     t = torch_layer(torch, case, layer, dtype)
     x = rng.standard_normal((3, case[0]) + case[-1]).astype(dtype)
-    with nf.use_backend(backend):
-        out = layer.forward(x)
-        g = rng.standard_normal(out.shape).astype(dtype)
-        gx = layer.backward(g)
+    out, g, gx = forward_backward(layer, x, rng, backend)
     assert out.dtype == dtype and gx.dtype == dtype
     xt = torch.tensor(x, requires_grad=True)
     ot = t(xt)

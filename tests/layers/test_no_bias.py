@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nnfast as nf
-from conftest import assert_close
+from conftest import assert_close, forward_backward
 
 L = nf.layers
 
@@ -48,10 +48,7 @@ def test_no_bias_matches_torch(backend, algorithm, dtype, torch):
              lambda xt, wt: F.linear(xt, wt)),
             (conv(dtype, algorithm=algorithm), rng.standard_normal((2, 2, 6, 5)).astype(dtype),
              lambda xt, wt: F.conv2d(F.pad(xt, (0, 1, 1, 0)), wt, stride=(2, 1)))):
-        with nf.use_backend(backend):
-            out = layer.forward(x)
-            g = rng.standard_normal(out.shape).astype(dtype)
-            gx = layer.backward(g)
+        out, g, gx = forward_backward(layer, x, rng, backend)
         xt = torch.tensor(x, requires_grad=True)
         wt = torch.tensor(layer.weight.value, requires_grad=True)
         ot = reference(xt, wt)
