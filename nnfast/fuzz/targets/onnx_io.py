@@ -24,6 +24,7 @@ import nnfast as nf
 from nnfast.fuzz.inputs import seeds
 from nnfast.fuzz.outcome import Garbage, WrongKind, check_equal, expect
 from nnfast.fuzz.targets import register
+from nnfast.fuzz.targets.model_tools import build_model as state_dict_model
 
 HAS_ONNX = importlib.util.find_spec("onnx") is not None
 HAS_ORT = importlib.util.find_spec("onnxruntime") is not None
@@ -59,8 +60,6 @@ def onnx_case(draw):
 def build_model(kind, dtype):
     dt = np.dtype(dtype).type
     L = nf.layers
-    if kind == "mlp":
-        return nf.Sequential([L.Linear(3, 4, dtype=dt), L.ReLU(), L.Linear(4, 2, dtype=dt)])
     if kind == "cnn":
         return nf.Sequential([L.Conv2D(1, 2, 3, padding=1, dtype=dt), L.ReLU(), L.MaxPool2D(2),
                               L.Flatten(), L.Linear(8, 3, dtype=dt), L.LogSoftmax()])
@@ -76,7 +75,7 @@ def build_model(kind, dtype):
         # a layer without a converter (named for the recurrent layers, which
         # another change is giving converters): refused with a TypeError
         return nf.Sequential([L.Linear(3, 3, dtype=dt), _NotExportable()])
-    return L.Linear(3, 2, dtype=dt)
+    return state_dict_model(kind, dtype)   # "mlp" and "single", as the state_dict target's
 
 
 class _NotExportable(nf.layers.ReLU):
