@@ -1,9 +1,9 @@
 """Soft Dice loss kernels in NumPy: twins of ``nnfast._kernels.losses_dice``
-(_loss_sums.py says what they return).
+(_loss_call.py says what they return).
 """
 import numpy as np
 
-from nnfast.reference._loss_sums import _sum
+from nnfast.reference._loss_call import _sum
 
 
 def dice_forward(prob, target, smooth, sums):

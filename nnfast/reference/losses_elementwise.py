@@ -1,9 +1,9 @@
 """Element-wise loss kernels in NumPy: twins of
-``nnfast._kernels.losses_elementwise`` (_loss_sums.py says what they return).
+``nnfast._kernels.losses_elementwise`` (_loss_call.py says what they return).
 """
 import numpy as np
 
-from nnfast.reference._loss_sums import _sum
+from nnfast.reference._loss_call import _sum
 
 BCE_LOG_MIN = -100.0
 BCE_GRAD_EPS = float(np.float32(1e-12))  # torch's EPSILON is a float constant

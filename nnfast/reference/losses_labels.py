@@ -1,9 +1,9 @@
 """Loss kernels against integer class labels in NumPy: twins of
-``nnfast._kernels.losses_labels`` (_loss_sums.py says what they return).
+``nnfast._kernels.losses_labels`` (_loss_call.py says what they return).
 """
 import numpy as np
 
-from nnfast.reference._loss_sums import _sample_weights, _sum
+from nnfast.reference._loss_call import _sample_weights, _sum
 
 
 def cross_entropy_forward(x, labels, weight, prob):

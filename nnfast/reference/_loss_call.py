@@ -1,4 +1,5 @@
-"""What the loss twins share: sums in float64 and per-sample class weights.
+"""What the loss twins share (the NumPy side of ``nnfast._kernels._loss_call``): sums in
+float64 and per-sample class weights.
 
 Forwards return the sum(s) the reduction needs (accumulated in float64);
 backwards write the gradient of the reduced loss, ``scale`` being 1 for
