@@ -7,6 +7,7 @@ from libc.stdint cimport int64_t
 
 from nnfast._kernels cimport _recurrent_gates as cg
 from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._small_gemm cimport small_gemm
 
 
 cdef enum Op:
@@ -40,7 +41,9 @@ cdef struct SequenceCall:
     bint relu, is_double
 
 
-# Step GEMMs of at most this many multiply-adds (m * n * k) per BLAS call.
+# Where the float32 AVX-512 GEMM (_small_gemm) does not run (float64, or a
+# CPU without AVX-512F): step GEMMs of at most this many multiply-adds
+# (m * n * k) per BLAS call.
 # scipy's OpenBLAS (its SkylakeX kernels, on the AVX-512 EPYC and Xeon
 # machines nnfast runs on) multiplies a non-transposed product of up to 1e6
 # multiply-adds in its small-matrix kernel, without packing the operands,
@@ -52,22 +55,26 @@ cdef struct SequenceCall:
 # backward 4.1-4.6, 3.3-4.0, 3.35-3.6. Hence 6e5: lstm-seq's 32 rows go in
 # 4 chunks of 8 (16 rows per thread on 2 threads, in 2).
 cdef enum:
-    SMALL_GEMM = 600000
+    BLAS_CHUNK = 600000
 
 
 cdef inline Py_ssize_t chunk_rows(Py_ssize_t rows, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
     """Rows per BLAS call for a (rows, k) @ (k, n) step GEMM: near-equal
-    chunks of at most SMALL_GEMM multiply-adds each (at least one row)."""
-    cdef Py_ssize_t chunks = <Py_ssize_t>(<double>rows * n * k / SMALL_GEMM) + 1
+    chunks of at most BLAS_CHUNK multiply-adds each (at least one row)."""
+    cdef Py_ssize_t chunks = <Py_ssize_t>(<double>rows * n * k / BLAS_CHUNK) + 1
     return (rows + chunks - 1) // chunks
 
 
 cdef inline void step_gemm(Py_ssize_t rows, Py_ssize_t chunk, Py_ssize_t n, Py_ssize_t k,
                            const floating *a, const floating *b, floating beta,
                            floating *c) noexcept nogil:
-    """c := a @ b + beta*c, a (rows, k), b (k, n), c (rows, n), all
-    row-major and contiguous, ``chunk`` rows per BLAS call."""
+    """c := a @ b + beta*c (beta 0 or 1), a (rows, k), b (k, n), c (rows,
+    n), all row-major and contiguous: float32 in the AVX-512 GEMM where it
+    runs, else ``chunk`` rows per BLAS call."""
     cdef Py_ssize_t i = 0, m
+    if floating is float:
+        if small_gemm(False, rows, n, k, a, k, b, n, beta != 0, c, n):
+            return
     while i < rows:
         m = chunk if chunk < rows - i else rows - i
         gemm(False, False, m, n, k, 1, a + i * k, k, b, n, beta, c + i * n, n)

@@ -6,8 +6,20 @@ import pytest
 
 from conftest import assert_close
 from nnfast import _kernels, reference
+from nnfast._kernels import _small_gemm
 
 SEEDS = range(6)
+
+
+@pytest.fixture(autouse=True, params=["small_gemm", "blas"])
+def gemm_path(request):
+    """Every test here twice: float32 GEMMs in the AVX-512 small GEMM (where
+    the CPU has it) and in BLAS (the path of every other CPU)."""
+    if request.param == "small_gemm" and not _small_gemm.available():
+        pytest.skip("this CPU has no AVX-512F")
+    old = _small_gemm.set_enabled(request.param == "small_gemm")
+    yield request.param
+    _small_gemm.set_enabled(old)
 
 
 def _case(rng):
@@ -231,7 +243,7 @@ def test_recurrent_weights_backward(seed, shared, with_input, dtype, threads):
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_sequences_with_step_gemms_in_row_chunks(kind, dtype, threads):
     """41 rows of 128 hidden units: the step GEMMs go in several BLAS calls
-    of a few rows each (_recurrent_steps.pxd's SMALL_GEMM), uneven last
+    of a few rows each (_recurrent_steps.pxd's BLAS_CHUNK; the "blas" path), uneven last
     chunk included, on 1 and 2 threads."""
     rng = np.random.default_rng([7, len(kind)])
     steps, n = 3, 41

@@ -1,0 +1,39 @@
+/* Row-major float32 GEMM for the recurrent kernels' shapes, in AVX-512.
+ *
+ *   c[i*ldc + j] := (accumulate ? c[i*ldc + j] : 0) + sum_p A(i, p) * b[p*ldb + j]
+ *   A(i, p) = a[i*lda + p] (trans_a == 0) or a[p*lda + i] (trans_a == 1)
+ *
+ * for i < m, j < n, p < k, single-threaded: the calling kernel splits the
+ * work between its own threads (../DESIGN.md, "Threads").
+ *
+ * Why not BLAS here: a recurrent layer's step GEMMs are small and repeated
+ * (lstm-seq: (32, 128) @ (128, 512), 50 times a direction) and its weight
+ * gradients have a transposed A and a long k ((512, 1600) @ (1600, 128)).
+ * scipy's OpenBLAS 0.3.30 ran these at 60-73 GFLOP/s on one thread of the
+ * AVX-512 EPYC (85-98 for this kernel), and needs its operands packed on
+ * every call. This kernel packs nothing: each 8 x 32 tile of c keeps its 16
+ * accumulators in registers over the whole of k, reading b's rows 32 floats
+ * at a time and broadcasting A's elements.
+ *
+ * nnfast_small_gemm_f32 returns 1 when it ran, 0 when this CPU lacks
+ * AVX-512F (or the build is not x86-64 GCC/Clang): the caller then calls
+ * BLAS. The instruction set is chosen when the program runs, not when it
+ * is built (__builtin_cpu_supports). */
+#ifndef NNFAST_SMALL_GEMM_H
+#define NNFAST_SMALL_GEMM_H
+
+#include <stdint.h>
+
+int nnfast_small_gemm_f32(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, int accumulate,
+                          float *c, int64_t ldc);
+
+/* 1 if this CPU runs nnfast_small_gemm_f32 (AVX-512F), else 0. */
+int nnfast_small_gemm_available(void);
+
+/* out[j] += sum_i a[i*lda + j] for j < n, i < m: the column sums of a
+ * (m, n) row-major block, as a bias gradient, in float32 (vectorized over
+ * j; one pass over a). */
+void nnfast_column_sums_f32(int64_t m, int64_t n, const float *a, int64_t lda, float *out);
+
+#endif

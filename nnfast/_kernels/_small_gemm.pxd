@@ -1,0 +1,8 @@
+# The recurrent kernels' float32 GEMM (csrc/small_gemm.h), one copy of the C
+# in _small_gemm's extension, shared by the modules that cimport this.
+cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                     const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb,
+                     bint accumulate, float *c, Py_ssize_t ldc) noexcept nogil
+cdef void column_sums(Py_ssize_t m, Py_ssize_t n, const float *a, Py_ssize_t lda,
+                      float *out) noexcept nogil
+cdef bint small_gemm_runs() noexcept nogil

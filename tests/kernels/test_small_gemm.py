@@ -1,0 +1,54 @@
+"""The recurrent kernels' AVX-512 float32 GEMM (csrc/small_gemm.c) against
+float64 NumPy: shapes around its 8 x 32 tiles, transposed and plain A,
+overwrite and accumulate, rows strided inside wider arrays. The recurrent
+kernel tests (test_recurrent_kernels.py) run with it on and off."""
+import numpy as np
+import pytest
+
+from nnfast._kernels import _small_gemm
+
+pytestmark = pytest.mark.skipif(not _small_gemm.available(),
+                                reason="this CPU has no AVX-512F")
+
+
+def _padded(rng, rows, cols, pad):
+    """A (rows, cols) float32 view whose rows lie ``pad`` floats apart more
+    than their width, NaN in the gaps (a read there would show)."""
+    full = np.full((rows, cols + pad), np.nan, np.float32)
+    full[:, :cols] = rng.standard_normal((rows, cols))
+    return full[:, :cols]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_small_gemm_matches_numpy(seed):
+    rng = np.random.default_rng([seed, 91])
+    m, n, k = (int(rng.choice(v)) for v in ([1, 3, 7, 8, 9, 16, 33],
+                                            [1, 5, 15, 16, 17, 31, 32, 33, 64, 70],
+                                            [0, 1, 2, 19, 128]))
+    trans_a, accumulate = bool(rng.integers(2)), bool(rng.integers(2))
+    pad = int(rng.choice([0, 3]))
+    a = _padded(rng, k, m, pad) if trans_a else _padded(rng, m, k, pad)
+    b = _padded(rng, k, n, pad)
+    c_full = np.full((m + 1, n + pad + 1), 7.0, np.float32)   # a border that must stay
+    c = c_full[:m, :n]
+    c[...] = rng.standard_normal((m, n))
+    expected = (a.T if trans_a else a).astype(np.float64) @ b.astype(np.float64)
+    if accumulate:
+        expected += c
+    assert _small_gemm.small_gemm_into(a, b, c, trans_a, accumulate)
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max()))
+    c_full[:m, :n] = 7.0
+    np.testing.assert_array_equal(c_full, 7.0)
+
+
+def test_small_gemm_off_leaves_c():
+    old = _small_gemm.set_enabled(False)
+    try:
+        assert not _small_gemm.enabled()
+        c = np.zeros((2, 2), np.float32)
+        assert not _small_gemm.small_gemm_into(np.ones((2, 2), np.float32),
+                                               np.ones((2, 2), np.float32), c)
+        assert not c.any()
+    finally:
+        _small_gemm.set_enabled(old)
+    assert _small_gemm.enabled()
