@@ -10,6 +10,13 @@ from nnfast._kernels._blas cimport gemm
 from nnfast._kernels._small_gemm cimport small_gemm
 
 
+cdef extern from "lstm_fused.h" nogil:
+    int nnfast_lstm_forward_fused_f32(const float *x_proj, const float *packed,
+                                      const int64_t *lengths, float *gates, float *h,
+                                      float *c, int64_t n_steps, int64_t n_samples,
+                                      int64_t hidden, int64_t lo, int64_t hi)
+
+
 cdef enum Op:
     LSTM_FORWARD
     LSTM_BACKWARD
@@ -25,6 +32,7 @@ cdef struct SequenceCall:
     # ``is_double`` says.
     const void *x_proj       # forward: (T, N, width); backward: the saved gates
     const void *weight       # forward: W_hh.T (hidden, width); backward: W_hh (width, hidden)
+    const float *packed      # LSTM forward, float32 on AVX-512: W_hh for lstm_fused.h, else NULL
     const void *bias_hh      # GRU forward: (3*hidden,)
     const void *c_saved      # LSTM backward: c (T + 1, N, hidden)
     const void *grad_output  # backward: (T, N, hidden)
@@ -90,6 +98,10 @@ cdef inline void lstm_forward_block(SequenceCall *a, floating *gates, Py_ssize_t
     cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
     cdef Py_ssize_t chunk = chunk_rows(rows, G, H)
     cdef Py_ssize_t t, r, s, q
+    if floating is float:
+        if a.packed != NULL and nnfast_lstm_forward_fused_f32(
+                <const float *>xp, a.packed, a.lengths, gates, h, c, a.n_steps, N, H, lo, hi):
+            return
     for t in range(a.n_steps):
         r = (t * N + lo) * H          # row lo of step t's state, s of step t + 1's
         s = r + N * H

@@ -1,4 +1,4 @@
-# distutils: sources = csrc/recurrent_gates.c
+# distutils: sources = csrc/recurrent_gates.c csrc/lstm_fused.c
 """Recurrent sequence kernels: a whole sequence's recurrence in one call.
 
 The layers (nnfast/layers/recurrent.py) compute the input projection of all
@@ -31,7 +31,13 @@ from nnfast._kernels._recurrent_steps cimport (
     GRU_BACKWARD, GRU_FORWARD, LSTM_BACKWARD, LSTM_FORWARD, Op, RNN_BACKWARD, RNN_FORWARD,
     SequenceCall, gru_backward_block, gru_forward_block, lstm_backward_block,
     lstm_forward_block, rnn_backward_block, rnn_forward_block)
+from nnfast._kernels._small_gemm cimport small_gemm_runs
 from nnfast._kernels._threads cimport run_team, split_range, team_size
+
+
+cdef extern from "lstm_fused.h" nogil:
+    int64_t nnfast_lstm_packed_size(int64_t hidden)
+    void nnfast_lstm_pack_f32(const float *weight_hh, int64_t hidden, float *packed)
 
 # Work per gate element, in flops, for team_size: a sigmoid/tanh is ~10.
 cdef double PER_GATE = 12.0
@@ -80,6 +86,7 @@ cdef SequenceCall _new_call(Op op, Py_ssize_t n_steps, Py_ssize_t n_samples,
     a.op, a.n_steps, a.n_samples, a.hidden, a.width = op, n_steps, n_samples, hidden, width
     a.lengths, a.is_double, a.relu = <const int64_t *>lengths, is_double, False
     a.x_proj = a.weight = a.bias_hh = a.c_saved = a.grad_output = NULL
+    a.packed = NULL
     a.gates = a.grad_h_gates = a.h = a.c = a.grad_h = a.grad_c = a.scratch = NULL
     return a
 
@@ -121,12 +128,23 @@ def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::
         return
     cdef SequenceCall a = _new_call(LSTM_FORWARD, T, N, H, 4 * H, &lengths[0],
                                     floating is double)
-    cdef floating *wt = _transposed(weight_hh)
+    cdef floating *wt = NULL
+    cdef float *packed = NULL
+    if floating is float and small_gemm_runs():
+        # the GEMM and the gates in one pass (csrc/lstm_fused.h)
+        packed = <float *>malloc(nnfast_lstm_packed_size(H) * sizeof(float))
+        if packed == NULL:
+            raise MemoryError()
+        nnfast_lstm_pack_f32(&weight_hh[0, 0], H, packed)
+        a.packed = packed
+    else:
+        wt = _transposed(weight_hh)
     a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
         &h[0, 0, 0], &c[0, 0, 0]
     with nogil:
         _run(&a)
         free(wt)
+        free(packed)
 
 
 def lstm_sequence_backward(const floating[:, :, ::1] gates, const floating[:, :, ::1] c,

@@ -24,7 +24,7 @@ def test_small_gemm_matches_numpy(seed):
     rng = np.random.default_rng([seed, 91])
     m, n, k = (int(rng.choice(v)) for v in ([1, 3, 7, 8, 9, 16, 33],
                                             [1, 5, 15, 16, 17, 31, 32, 33, 64, 70],
-                                            [0, 1, 2, 19, 128]))
+                                            [0, 1, 2, 19, 128, 257, 600]))
     trans_a, accumulate = bool(rng.integers(2)), bool(rng.integers(2))
     pad = int(rng.choice([0, 3]))
     a = _padded(rng, k, m, pad) if trans_a else _padded(rng, m, k, pad)
