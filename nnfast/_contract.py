@@ -65,6 +65,8 @@ KERNELS = {
     "log_softmax_backward": ("out", "grad_output", "grad_input"),
     "dropout_forward": ("x", "mask", "scale", "out"),
     "dropout_backward": ("grad_output", "mask", "scale", "grad_input"),
+    # batches: rows of a data set by index (the training loops' shuffled batches)
+    "gather_rows": ("x", "index", "out"),
     # recurrent layers: a whole sequence's recurrence per call (rows with
     # step >= lengths[n] are past their sequence's end and keep their state);
     # states (n_steps + 1, n_samples, hidden) with the initial state at [0]
@@ -114,7 +116,7 @@ KERNELS = {
 # beside each kernel module, of the same name (helpers of either package,
 # such as _kernels._loss_call, stay out of this list).
 MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-           "pooling", "activations", "softmax", "dropout",
+           "pooling", "activations", "softmax", "dropout", "gather",
            "losses_labels", "losses_elementwise", "losses_dice",
            "optim_sgd", "optim_adaptive", "batchnorm", "recurrent", "recurrent_weights")
 

@@ -18,7 +18,7 @@ import numpy as np
 from conftest import loss_pred_target
 
 # the kernel modules whose kernels are listed here
-MODULES = ("activations", "softmax", "dropout", "losses_labels", "losses_elementwise",
+MODULES = ("activations", "softmax", "dropout", "gather", "losses_labels", "losses_elementwise",
            "losses_dice", "optim_sgd", "optim_adaptive", "gemm")
 
 
@@ -119,6 +119,20 @@ def _dropout(backward):
         (k.dropout_backward if backward else k.dropout_forward)(x, mask, scale, out)
         return [out]
     return call
+
+
+# -- batches --------------------------------------------------------------------
+
+def _gather_rows(k, rng, dtype, size):
+    """``size`` rows, repeats and the first and last row included, of a
+    data set of 1 to 2 * size + 1 rows of 0 to 40 features."""
+    n = int(rng.integers(1, 2 * size + 2))
+    x = _flat(rng, dtype, (n, int(rng.choice([0, 1, 7, 40]))))
+    index = rng.integers(0, n, size).astype(np.int64)
+    index[:2] = [0, n - 1][:size]
+    out = _nan((size, x.shape[1]), dtype)
+    k.gather_rows(x, index, out)
+    return [out]
 
 
 # -- losses ---------------------------------------------------------------------
@@ -266,6 +280,7 @@ CALLS = {
     "log_softmax_backward": _softmax_call("log_softmax", True),
     "dropout_forward": _dropout(False),
     "dropout_backward": _dropout(True),
+    "gather_rows": _gather_rows,
     "cross_entropy_forward": _cross_entropy_forward,
     "cross_entropy_backward": _cross_entropy_backward,
     "nll_forward": _nll_forward,
