@@ -10,13 +10,14 @@
 enum { TILE_ROWS = 8, TILE_COLS = 32, AHEAD = 16 };
 
 /* One tile of c: mr (<= 8) rows, the columns that masks k0 (first 16) and
- * k1 (next 16) select. Inlined with constant trans_a and mr, so that the
- * row loops unroll and the 2*mr accumulators live in registers. Masked
+ * k1 (next 16) select (all 32 if ``full``). Inlined with constant trans_a,
+ * mr and full, so that the row loops unroll and the 2*mr accumulators live
+ * in registers. Masked
  * loads and stores touch no memory outside the selected columns. */
 static NNFAST_AVX512 NNFAST_INLINE void tile(
-    const int trans_a, const int mr, int64_t k, const float *restrict a, int64_t lda,
-    const float *restrict b, int64_t ldb, __mmask16 k0, __mmask16 k1, int accumulate,
-    float *restrict c, int64_t ldc)
+    const int trans_a, const int mr, const int full, int64_t k, const float *restrict a,
+    int64_t lda, const float *restrict b, int64_t ldb, __mmask16 k0, __mmask16 k1,
+    int accumulate, float *restrict c, int64_t ldc)
 {
     __m512 c0[TILE_ROWS], c1[TILE_ROWS];
     for (int r = 0; r < mr; ++r) {
@@ -30,8 +31,12 @@ static NNFAST_AVX512 NNFAST_INLINE void tile(
          * AHEAD steps on (a prefetch past the end of A is harmless). */
         if (trans_a)
             _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
-        const __m512 b0 = _mm512_maskz_loadu_ps(k0, b + p * ldb);
-        const __m512 b1 = _mm512_maskz_loadu_ps(k1, b + p * ldb + 16);
+        /* a full tile (32 columns) loads b unmasked: with the masks, GCC
+         * reloaded the mask registers from the stack on every step */
+        const __m512 b0 = full ? _mm512_loadu_ps(b + p * ldb)
+                               : _mm512_maskz_loadu_ps(k0, b + p * ldb);
+        const __m512 b1 = full ? _mm512_loadu_ps(b + p * ldb + 16)
+                               : _mm512_maskz_loadu_ps(k1, b + p * ldb + 16);
         for (int r = 0; r < mr; ++r) {
             const __m512 av = _mm512_set1_ps(trans_a ? a[p * lda + r] : a[r * lda + p]);
             c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
@@ -48,12 +53,12 @@ static NNFAST_AVX512 NNFAST_INLINE void tile(
     }
 }
 
-#define NNFAST_TILE(TA, MR) \
-    case MR: tile(TA, MR, k, ai, lda, bj, ldb, k0, k1, accumulate, cij, ldc); break;
-#define NNFAST_TILES(TA) \
-    switch (mr) { NNFAST_TILE(TA, 1) NNFAST_TILE(TA, 2) NNFAST_TILE(TA, 3) \
-                  NNFAST_TILE(TA, 4) NNFAST_TILE(TA, 5) NNFAST_TILE(TA, 6) \
-                  NNFAST_TILE(TA, 7) default: NNFAST_TILE(TA, 8) }
+#define NNFAST_TILE(TA, MR, FULL) \
+    case MR: tile(TA, MR, FULL, k, ai, lda, bj, ldb, k0, k1, accumulate, cij, ldc); break;
+#define NNFAST_TILES(TA, FULL) \
+    switch (mr) { NNFAST_TILE(TA, 1, FULL) NNFAST_TILE(TA, 2, FULL) NNFAST_TILE(TA, 3, FULL) \
+                  NNFAST_TILE(TA, 4, FULL) NNFAST_TILE(TA, 5, FULL) NNFAST_TILE(TA, 6, FULL) \
+                  NNFAST_TILE(TA, 7, FULL) default: NNFAST_TILE(TA, 8, FULL) }
 
 /* The tile of c at row i, column j (its edges masked or cut). */
 static NNFAST_AVX512 NNFAST_INLINE void tile_at(
@@ -68,10 +73,14 @@ static NNFAST_AVX512 NNFAST_INLINE void tile_at(
     const float *bj = b + j;
     const float *ai = trans_a ? a + i : a + i * lda;
     float *cij = c + i * ldc + j;
-    if (trans_a)
-        NNFAST_TILES(1)
+    if (trans_a && nr == TILE_COLS)
+        NNFAST_TILES(1, 1)
+    else if (trans_a)
+        NNFAST_TILES(1, 0)
+    else if (nr == TILE_COLS)
+        NNFAST_TILES(0, 1)
     else
-        NNFAST_TILES(0)
+        NNFAST_TILES(0, 0)
 }
 
 /* Blocks of DEPTH steps of k outside (c accumulates over them), then the
