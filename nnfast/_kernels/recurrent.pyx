@@ -39,6 +39,21 @@ cdef extern from "lstm_fused.h" nogil:
     int64_t nnfast_lstm_packed_size(int64_t hidden)
     void nnfast_lstm_pack_f32(const float *weight_hh, int64_t hidden, float *packed)
 
+# The LSTM forward's fused GEMM-and-gates pass (csrc/lstm_fused.h), on where
+# it runs; set_fused(False) keeps float32 AVX-512 on the step GEMM and the
+# gate loops, so that the tests cover both (read by the calling thread only).
+cdef bint _fused = True
+
+
+def set_fused(bint flag):
+    """Use the fused LSTM forward where it runs (True, the default);
+    returns the previous setting."""
+    global _fused
+    old = _fused
+    _fused = flag
+    return old
+
+
 # Work per gate element, in flops, for team_size: a sigmoid/tanh is ~10.
 cdef double PER_GATE = 12.0
 
@@ -130,14 +145,15 @@ def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::
                                     floating is double)
     cdef floating *wt = NULL
     cdef float *packed = NULL
-    if floating is float and small_gemm_runs():
-        # the GEMM and the gates in one pass (csrc/lstm_fused.h)
-        packed = <float *>malloc(nnfast_lstm_packed_size(H) * sizeof(float))
-        if packed == NULL:
-            raise MemoryError()
-        nnfast_lstm_pack_f32(&weight_hh[0, 0], H, packed)
-        a.packed = packed
-    else:
+    if floating is float:
+        if _fused and small_gemm_runs():
+            # the GEMM and the gates in one pass (csrc/lstm_fused.h)
+            packed = <float *>malloc(nnfast_lstm_packed_size(H) * sizeof(float))
+            if packed == NULL:
+                raise MemoryError()
+            nnfast_lstm_pack_f32(&weight_hh[0, 0], H, packed)
+            a.packed = packed
+    if packed == NULL:
         wt = _transposed(weight_hh)
     a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
         &h[0, 0, 0], &c[0, 0, 0]

@@ -6,20 +6,23 @@ import pytest
 
 from conftest import assert_close
 from nnfast import _kernels, reference
-from nnfast._kernels import _small_gemm
+from nnfast._kernels import _small_gemm, recurrent
 
 SEEDS = range(6)
 
 
-@pytest.fixture(autouse=True, params=["small_gemm", "blas"])
+@pytest.fixture(autouse=True, params=["fused", "small_gemm", "blas"])
 def gemm_path(request):
-    """Every test here twice: float32 GEMMs in the AVX-512 small GEMM (where
-    the CPU has it) and in BLAS (the path of every other CPU)."""
-    if request.param == "small_gemm" and not _small_gemm.available():
+    """Every test here on each float32 path: the LSTM forward's fused GEMM
+    and gates and the AVX-512 small GEMM (where the CPU has AVX-512F), the
+    small GEMM with the gate loops, and BLAS (the path of every other CPU)."""
+    if request.param != "blas" and not _small_gemm.available():
         pytest.skip("this CPU has no AVX-512F")
-    old = _small_gemm.set_enabled(request.param == "small_gemm")
+    old = _small_gemm.set_enabled(request.param != "blas")
+    old_fused = recurrent.set_fused(request.param == "fused")
     yield request.param
     _small_gemm.set_enabled(old)
+    recurrent.set_fused(old_fused)
 
 
 def _case(rng):
