@@ -128,12 +128,16 @@ def check_int(value, name, minimum=None, maximum=None):
 def check_float(value, name, minimum=None, maximum=None, min_inclusive=True,
                 max_inclusive=True):
     """``value`` as a finite float within the given bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        value = float(value)
-    except OverflowError:   # an int beyond the float range
-        raise ValueError(f"{name} must be finite, got an int of {value.bit_length()} bits") from None
+    # A plain float skips the numbers.Real check: an ABC isinstance is most
+    # of this function's cost, and optimizers check their hyper-parameters
+    # on every step in which one changed (scikit-learn's Adam: eps, each step).
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        try:
+            value = float(value)
+        except OverflowError:   # an int beyond the float range
+            raise ValueError(f"{name} must be finite, got an int of {value.bit_length()} bits") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value < minimum or (value == minimum and not min_inclusive)):

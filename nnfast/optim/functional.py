@@ -44,7 +44,11 @@ def check_adam_hyper(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, l1
     """Adam's hyper-parameters, checked, as a dict by torch.optim's names
     (each beta in [0, 1): 1 would make a bias correction divide by zero)."""
     lr = check_float(lr, "lr", 0.0)
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+    try:
+        pair = not isinstance(betas, (str, bytes)) and len(betas) == 2
+    except TypeError:          # no len(), or a 0-d array's "unsized object"
+        pair = False
+    if not pair:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     beta1 = check_float(betas[0], "betas[0]", 0.0, 1.0, max_inclusive=False)
     beta2 = check_float(betas[1], "betas[1]", 0.0, 1.0, max_inclusive=False)

@@ -288,6 +288,7 @@ ADAM_BAD = [
     (dict(betas=0.9), TypeError, "betas"),
     (dict(betas=(0.9, 0.99, 0.9)), TypeError, "betas"),
     (dict(betas="ab"), TypeError, "betas"),
+    (dict(betas=np.array(0.5)), TypeError, "betas"),   # 0-d: len() raises its own TypeError
     (dict(eps=0.0), ValueError, "eps"),
     (dict(eps=-1e-8), ValueError, "eps"),
     (dict(weight_decay=-1.0), ValueError, "weight_decay"),
