@@ -22,8 +22,9 @@ from libc.string cimport memset
 
 from nnfast._kernels cimport _conv_c as csrc
 from nnfast._kernels._blas cimport gemm
-from nnfast._kernels._conv_columns cimport (item_columns, span_columns, span_source,
-                                            spread_grad_output, transpose_block)
+from nnfast._kernels._conv_columns cimport (image_from_columns, item_columns, span_columns,
+                                            span_source, spread_grad_output,
+                                            transpose_block)
 from nnfast._kernels._conv_plan cimport (ADD_ACCUMULATORS_STEP, FORWARD_STEP, INPUT_GRAD,
                                          INPUT_GRAD_STEP, WEIGHT_GRAD, WEIGHT_GRAD_STEP,
                                          ConvCall, Geometry, column_size, conv_geometry,
@@ -236,8 +237,7 @@ cdef void _input_grad_part(floating *workspace, ConvCall *a, int t,
     cdef Py_ssize_t groups = a.groups
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
-    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
-    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb
+    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg
     cdef floating *column = workspace + t * column_size(g)
     cdef floating *staging = staging_of(g, column)
     cdef floating *padded = padded_copy_of(g, staging)
@@ -252,29 +252,7 @@ cdef void _input_grad_part(floating *workspace, ConvCall *a, int t,
             continue
         gx = grad_input + (n * g.channels + c_lo) * plane
         gn = grad_output + n * g.out_channels * size_col
-        if g.pointwise:
-            gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
-                 g.ckk, gn, size_col, 0, gx, plane)
-            continue
-        if g.span:
-            _backward_input_span(weight, gn, gx if not g.padded else padded,
-                                 column, staging, g, c_lo, cg)
-            if g.padded:
-                csrc.crop_image(padded, cg, g.height_pad, g.width_pad, g.pad_top,
-                                g.pad_left, g.height, g.width, gx)
-            continue
-        memset(gx, 0, cg * plane * sizeof(floating))
-        h0 = 0
-        while h0 < g.height_col:
-            h1 = min(h0 + g.max_rows, g.height_col)
-            nb = (h1 - h0) * g.width_col
-            gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk,
-                 g.ckk, gn + h0 * g.width_col, size_col, 0, column, nb)
-            csrc.col2im_add(column, cg, g.height, g.width, g.height_col,
-                            g.width_col, g.kernel_h, g.kernel_w, g.pad_top, g.pad_left,
-                            g.stride_h, g.stride_w, g.dilation_h, g.dilation_w,
-                            h0, h1, gx)
-            h0 = h1
+        image_from_columns(weight, gn, gx, column, staging, padded, g, c_lo, cg)
 
 
 cdef inline void _step_part(floating *workspace, ConvCall *a, int t,
@@ -297,26 +275,6 @@ cdef void _body(void *args, int t, int nt) noexcept nogil:
         _step_part(<double *>a.workspace, a, t, nt)
     else:
         _step_part(<float *>a.workspace, a, t, nt)
-
-
-cdef void _backward_input_span(const floating *weight, const floating *gn,
-                               floating *dst, floating *column,
-                               floating *staging, Geometry *g, Py_ssize_t c_lo,
-                               Py_ssize_t cg) noexcept nogil:
-    """dst := the gradient of the (padded) input channels [c_lo, c_lo + cg)
-    of one sample, from its output gradient gn, block by block of rows."""
-    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
-    cdef Py_ssize_t h0 = 0, h1, span
-    memset(dst, 0, cg * g.height_pad * g.width_pad * sizeof(floating))
-    while h0 < g.height_col:
-        h1 = min(h0 + g.max_rows, g.height_col)
-        span = (h1 - h0) * g.width_pad
-        spread_grad_output(gn, g, h0, h1, staging)
-        gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
-             g.ckk, staging, span, 0, column, span)
-        csrc.col2im_span_add(column, cg, g.height_pad, g.width_pad, g.kernel_h,
-                             g.kernel_w, g.width_col, h0, h1, dst)
-        h0 = h1
 
 
 def conv2d_im2col_backward(const floating[:, :, :, ::1] x,

@@ -22,11 +22,8 @@ the full output, ``dilation`` = (dilation_h, dilation_w). The output size
 comes from ``out``'s shape (output_padding enters only through it).
 """
 from cython cimport floating
-from libc.string cimport memset
 
-from nnfast._kernels cimport _conv_c as csrc
-from nnfast._kernels._blas cimport gemm
-from nnfast._kernels._conv_columns cimport spread_grad_output
+from nnfast._kernels._conv_columns cimport image_from_columns
 from nnfast._kernels._conv_plan cimport (INPUT_GRAD, ConvCall, Geometry, column_size,
                                          conv_geometry, padded_copy_of, staging_of,
                                          workspace_size)
@@ -45,8 +42,7 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
     cdef Py_ssize_t groups = a.groups
     cdef Py_ssize_t size_col = g.height_col * g.width_col
     cdef Py_ssize_t plane = g.height * g.width
-    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
-    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, h0, h1, nb, c
+    cdef Py_ssize_t lo, hi, item, n, c_lo, c_hi, cg, c
     cdef floating *column = workspace + t * column_size(g)
     cdef floating *staging = staging_of(g, column)
     cdef floating *padded = padded_copy_of(g, staging)
@@ -61,51 +57,10 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
             continue
         dst = out + (n * g.channels + c_lo) * plane
         xn = x + n * g.out_channels * size_col
-        if g.pointwise:
-            gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo,
-                 g.ckk, xn, size_col, 0, dst, plane)
-        elif g.span:
-            _forward_span(weight, xn, dst if not g.padded else padded, column, staging,
-                          g, c_lo, cg)
-            if g.padded:
-                csrc.crop_image(padded, cg, g.height_pad, g.width_pad, g.pad_top,
-                                g.pad_left, g.height, g.width, dst)
-        else:
-            memset(dst, 0, cg * plane * sizeof(floating))
-            h0 = 0
-            while h0 < g.height_col:
-                h1 = min(h0 + g.max_rows, g.height_col)
-                nb = (h1 - h0) * g.width_col
-                gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk,
-                     g.ckk, xn + h0 * g.width_col, size_col, 0, column, nb)
-                csrc.col2im_add(column, cg, g.height, g.width, g.height_col,
-                                g.width_col, g.kernel_h, g.kernel_w, g.pad_top,
-                                g.pad_left, g.stride_h, g.stride_w, g.dilation_h,
-                                g.dilation_w, h0, h1, dst)
-                h0 = h1
+        image_from_columns(weight, xn, dst, column, staging, padded, g, c_lo, cg)
         # the bias while the planes are still in cache
         for c in range(cg):
             add_bias(dst + c * plane, bias + c_lo + c, 0, plane, False)
-
-
-cdef void _forward_span(const floating *weight, const floating *xn, floating *dst,
-                        floating *column, floating *staging, Geometry *g,
-                        Py_ssize_t c_lo, Py_ssize_t cg) noexcept nogil:
-    """dst := output channels [c_lo, c_lo + cg) of one sample (of the
-    padded output, the span layout's), from its input xn, block by block of
-    input rows."""
-    cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
-    cdef Py_ssize_t h0 = 0, h1, span
-    memset(dst, 0, cg * g.height_pad * g.width_pad * sizeof(floating))
-    while h0 < g.height_col:
-        h1 = min(h0 + g.max_rows, g.height_col)
-        span = (h1 - h0) * g.width_pad
-        spread_grad_output(xn, g, h0, h1, staging)
-        gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
-             g.ckk, staging, span, 0, column, span)
-        csrc.col2im_span_add(column, cg, g.height_pad, g.width_pad, g.kernel_h,
-                             g.kernel_w, g.width_col, h0, h1, dst)
-        h0 = h1
 
 
 cdef void _body(void *args, int t, int nt) noexcept nogil:
