@@ -15,14 +15,16 @@ with the gate activations kept from the forward; the weight, bias and input
 gradients of all steps then come from one threaded call of GEMMs over all
 T*N rows (``recurrent_weights_backward``).
 
-Where the time goes (``bench/lstm_breakdown.py``; lstm-seq: batch 32, 50
-steps, input 32, hidden 128; one thread, CPU time, on a shared machine): a
-training step ~14.5-16 ms, of which the weight and bias gradients 4.6-5.4,
-the recurrence forward 3.7-4.0 (step GEMMs 2.0-2.6, gates and their memory
-traffic the rest), the recurrence backward 3.5-3.7 (step GEMMs 2.0-2.6),
-the input projection 0.75-0.9, and 1-2 ms Python, copies, the Linear layer,
-loss and SGD. About 70% is GEMM in scipy's OpenBLAS (~70 GFLOP/s on one
-core): the gates are no longer what limits the layer.
+Where the time goes (``bench/lstm_breakdown.py --threads 1 --clock cpu``;
+lstm-seq: batch 32, 50 steps, input 32, hidden 128; one thread, CPU time, on
+a shared AVX-512 machine, two runs): a training step 12.5-13.7 ms, of which
+the recurrence forward 3.3-3.6 (step GEMMs 2.1, gates the rest, computed in
+the GEMM's tiles), the recurrence backward 3.1-3.3 (step GEMMs 1.9-2.1), the
+weight and bias gradients 3.0-3.4, the input projection 0.9-1.0, and 1.5-3
+ms Python, copies, the Linear layer, loss and SGD. The step GEMMs and the
+weight gradients run in nnfast's own AVX-512 GEMM (``_kernels/_small_gemm``,
+about 80 % of this core's FMA peak inside the step) where the CPU has
+AVX-512F, BLAS elsewhere.
 """
 
 import numpy as np
