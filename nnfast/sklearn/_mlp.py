@@ -322,7 +322,7 @@ class _BaseMLP(EpochTrainer, BaseEstimator):
             loss, grad = head.loss_and_grad(z, t, sample_weight)
             squares = 0.0
             for w in weights:
-                squares += float(np.einsum("i,i", w, w))
+                squares += float(np.dot(w, w))
             loss += 0.5 * alpha * squares / sw_sum
             opt_weights.param_groups[0]["weight_decay"] = alpha / sw_sum
             if adam:  # scikit-learn's epsilon, on sqrt(v) (see the module docstring)
