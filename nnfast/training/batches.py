@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnfast._validation import as_float_array
+from nnfast.data._rows import take_rows
 from nnfast.training.checks import check_targets
 from nnfast.training.metrics import target_kind
 from nnfast.training.weighting import weights_from_classes
@@ -30,7 +31,7 @@ class ArrayBatches:
                 yield X[lo:hi], y[lo:hi], None if w is None else w[lo:hi], self.kind
             else:
                 idx = order[lo:hi]
-                yield X[idx], y[idx], None if w is None else w[idx], self.kind
+                yield take_rows(X, idx), y[idx], None if w is None else w[idx], self.kind
 
     def state_dict(self):
         return None
