@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnfast._kernels import _small_gemm
+from nnfast.reference import _small_gemm as twin
 
 pytestmark = pytest.mark.skipif(not _small_gemm.available(),
                                 reason="this CPU has no AVX-512F")
@@ -52,3 +53,18 @@ def test_small_gemm_off_leaves_c():
     finally:
         _small_gemm.set_enabled(old)
     assert _small_gemm.enabled()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_small_gemm_matches_its_twin(seed):
+    """The compiled GEMM and its NumPy twin on the same operands, float32."""
+    rng = np.random.default_rng([seed, 92])
+    m, n, k = (int(v) for v in rng.integers(1, 70, 3))
+    trans_a, accumulate = bool(rng.integers(2)), bool(rng.integers(2))
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    start = rng.standard_normal((m, n)).astype(np.float32)
+    fast, ref = start.copy(), start.copy()
+    assert _small_gemm.small_gemm_into(a, b, fast, trans_a, accumulate)
+    assert twin.small_gemm_into(a, b, ref, trans_a, accumulate)
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ref).max()))
