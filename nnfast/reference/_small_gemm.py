@@ -6,7 +6,6 @@ compute the same products with ``@``); its test entry ``small_gemm_into``
 has this twin, the product it must equal (its switches, ``available``,
 ``enabled`` and ``set_enabled``, choose a path and have no twin).
 """
-import numpy as np
 
 
 def small_gemm_into(a, b, c, trans_a=False, accumulate=False):
@@ -19,4 +18,3 @@ def small_gemm_into(a, b, c, trans_a=False, accumulate=False):
     else:
         c[...] = product
     return True
-
