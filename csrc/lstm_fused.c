@@ -1,6 +1,7 @@
 /* See lstm_fused.h. */
 #include <string.h>
 
+#include "fast_gates.h"
 #include "lstm_fused.h"
 
 enum { UNITS = 16, GATES = 4, TILE_ROWS = 4 };
@@ -33,18 +34,18 @@ void nnfast_lstm_pack_f32(const float *weight_hh, int64_t hidden, float *packed)
  * x when x is NaN). */
 static NNFAST_AVX512 NNFAST_INLINE __m512 exp_neg16(__m512 x)
 {
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3365447505531f), x);
-    const __m512 shift = _mm512_set1_ps(12582912.0f);
+    x = _mm512_max_ps(_mm512_set1_ps(NNFAST_EXP_LO), x);
+    const __m512 shift = _mm512_set1_ps(NNFAST_ROUND);
     const __m512 n = _mm512_sub_ps(
-        _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shift), shift);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+        _mm512_fmadd_ps(x, _mm512_set1_ps(NNFAST_LOG2E), shift), shift);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NNFAST_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(NNFAST_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(NNFAST_EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NNFAST_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NNFAST_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NNFAST_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NNFAST_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NNFAST_EXP_P5));
     const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r),
                                    _mm512_set1_ps(1.0f));
     const __m512i bits = _mm512_slli_epi32(
@@ -72,18 +73,18 @@ static NNFAST_AVX512 NNFAST_INLINE __m512 sigmoid16(__m512 x)
 static NNFAST_AVX512 NNFAST_INLINE __m512 tanh16(__m512 x)
 {
     const __m512 a = abs16(x), z = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(-5.70498872745E-3f);
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954E-2f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531E-2f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036E-1f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422E-1f));
+    __m512 p = _mm512_set1_ps(NNFAST_TANH_P0);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(NNFAST_TANH_P1));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(NNFAST_TANH_P2));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(NNFAST_TANH_P3));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(NNFAST_TANH_P4));
     const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
     const __m512 e = exp_neg16(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 big = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
     const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     big = _mm512_mask_sub_ps(big, neg, _mm512_setzero_ps(), big);
-    const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+    const __mmask16 is_small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(NNFAST_TANH_SMALL), _CMP_LT_OQ);
     return _mm512_mask_blend_ps(is_small, big, small);
 }
 
