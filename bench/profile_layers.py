@@ -24,7 +24,7 @@ def profile(name, threads, steps, warmup, batch_size=None):
     nf.set_num_threads(threads)
     batch = batch_size or workloads.WORKLOADS[name]["batch_size"]
     model, loss, opt, _ = workloads.build_nnfast(name, workloads.init_weights(name))
-    X, y = workloads.make_data(batch * 8)
+    X, y = workloads.make_data(batch * 8, name=name)
     batches = [(X[i:i + batch].copy(), y[i:i + batch].copy())
                for i in range(0, len(X), batch)]
     layers = model.layers

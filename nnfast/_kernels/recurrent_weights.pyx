@@ -4,10 +4,16 @@ gradients of every time step at once.
 Once back-propagation through time (recurrent.pyx) has left the gradients
 of every step's gate pre-activations, the rest of a layer's backward pass
 has no recurrence: every step's rows go through one GEMM per gradient,
-over all n_steps * n_samples rows. Threads split the weight gradients by
-blocks of gate rows (no two threads write one element, no reduction) and
-the input gradient by blocks of rows, in one team, with no barrier between
-the two (they write different arrays).
+over all n_steps * n_samples rows. Threads split the input gradient by
+blocks of rows. The weight gradients on the float32 AVX-512 path are split
+by rows too: each thread sums its rows into a block of its own, and a second
+team adds the blocks to the gradients in part order (deterministic for a
+given number of parts). Each thread then reads whole lines of the gate
+gradients, and only its part of x and h; split by blocks of gate rows (the
+BLAS paths, and one thread), every thread read all of x and h and half of
+every line. lstm-seq's shapes on 2 threads: 1.06 ms against 1.24 standalone
+(bench/lstm_breakdown.py), 1.14-1.18 against 1.41-1.58 inside a training
+step, three alternated runs each.
 
 LSTM and RNN have one gate gradient for both weights: their two weight
 gradients and the bias gradient are then one GEMM against the input, the
@@ -40,8 +46,9 @@ cdef struct WeightsCall:
     void *grad_weight_hh
     void *grad_bias_ih
     void *grad_bias_hh
+    float *partials          # row split: per part (gates, inputs + hidden) sums, 2 * gates bias sums
     Py_ssize_t rows, inputs, hidden, gates
-    bint shared, is_double, small
+    bint shared, is_double, small, split_rows
 
 
 cdef void _shared_part(floating *grad_weight_ih, WeightsCall *a, Py_ssize_t lo,
@@ -88,6 +95,58 @@ cdef void _small_part(WeightsCall *a, Py_ssize_t lo, Py_ssize_t hi) noexcept nog
     column_sums(R, hi - lo, gh + lo, G, <float *>a.grad_bias_hh + lo)
 
 
+cdef void _small_rows_part(WeightsCall *a, int t, int nt) noexcept nogil:
+    """Part t of nt of the float32 weight and bias gradients split by rows
+    (steps * samples) instead of gate rows: each part's sums over its rows
+    go to its own block of ``partials``, which _reduce_part then adds up.
+    Each part reads whole lines of the gate gradients and a part of x and h
+    only; split by gate rows, every thread read all of x and h and half of
+    each line of the gate gradients (lstm-seq, 2 threads, inside a training
+    step: see the module docstring)."""
+    cdef const float *gx = <const float *>a.grad_x_gates
+    cdef const float *gh = <const float *>a.grad_h_gates
+    cdef Py_ssize_t R = a.rows, I = a.inputs, H = a.hidden, G = a.gates, lo, hi, j
+    cdef float *mine = a.partials + t * G * (I + H + 2)
+    cdef float *sums = mine + G * (I + H)
+    split_range(R, t, nt, &lo, &hi)
+    small_gemm(True, G, I, hi - lo, gx + lo * G, G, <const float *>a.x + lo * I, I, False,
+               mine, I)
+    small_gemm(True, G, H, hi - lo, gh + lo * G, G, <const float *>a.h + lo * H, H, False,
+               mine + G * I, H)
+    for j in range(G):
+        sums[j] = 0
+    column_sums(hi - lo, G, gx + lo * G, G, sums)
+    if not a.shared:
+        for j in range(G):
+            sums[G + j] = 0
+        column_sums(hi - lo, G, gh + lo * G, G, sums + G)
+
+
+cdef void _reduce_part(void *args, int t, int nt) noexcept nogil:
+    """Gate rows [lo, hi) of the gradients += the parts' sums, in part order
+    (so the result depends on the number of parts only)."""
+    cdef WeightsCall *a = <WeightsCall *>args
+    cdef Py_ssize_t I = a.inputs, H = a.hidden, G = a.gates, lo, hi, g, j
+    cdef int p, parts = a.split_rows
+    cdef float *w_ih = <float *>a.grad_weight_ih
+    cdef float *w_hh = <float *>a.grad_weight_hh
+    cdef float *b_ih = <float *>a.grad_bias_ih
+    cdef float *b_hh = <float *>a.grad_bias_hh
+    cdef const float *mine
+    cdef const float *sums
+    split_columns(G, t, nt, sizeof(float), &lo, &hi)
+    for p in range(parts):
+        mine = a.partials + p * G * (I + H + 2)
+        sums = mine + G * (I + H)
+        for g in range(lo, hi):
+            for j in range(I):
+                w_ih[g * I + j] += mine[g * I + j]
+            for j in range(H):
+                w_hh[g * H + j] += mine[G * I + g * H + j]
+            b_ih[g] += sums[g]
+            b_hh[g] += sums[g] if a.shared else sums[G + g]
+
+
 cdef void _part(floating *grad_weight_ih, WeightsCall *a, int t, int nt) noexcept nogil:
     cdef const floating *x = <const floating *>a.x
     cdef const floating *h = <const floating *>a.h
@@ -101,7 +160,9 @@ cdef void _part(floating *grad_weight_ih, WeightsCall *a, int t, int nt) noexcep
     # gate rows [lo, hi) of the weight gradients; columns of the gate
     # gradients on cache-line edges, so no two threads share a line
     split_columns(G, t, nt, sizeof(floating), &lo, &hi)
-    if hi > lo and a.small:
+    if a.split_rows:
+        _small_rows_part(a, t, nt)
+    elif hi > lo and a.small:
         _small_part(a, lo, hi)
     elif hi > lo and a.shared:
         _shared_part(grad_weight_ih, a, lo, hi)
@@ -203,8 +264,18 @@ def recurrent_weights_backward(const floating[:, ::1] x, const floating[:, ::1] 
     a.is_double = floating is double
     cdef double flops = 2.0 * a.rows * a.gates * (2 * a.inputs + a.hidden + 2)
     cdef int nt = team_size(flops, a.gates)
+    a.partials = NULL
+    a.split_rows = 0
+    if a.small and nt > 1:
+        a.partials = <float *>malloc(nt * a.gates * (width + 1) * sizeof(float))
+        if a.partials == NULL:
+            raise MemoryError()
+        a.split_rows = nt
     with nogil:
         run_team(_body, &a, nt)
+        if a.split_rows:
+            run_team(_reduce_part, &a, nt)
+        free(a.partials)
         free(ones)
         free(xh)
         free(joint)

@@ -243,6 +243,28 @@ def test_recurrent_weights_backward(seed, shared, with_input, dtype, threads):
     assert_close(ref[2], start[2] + gx.sum(axis=0), dtype)
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["lstm_rnn", "gru"])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_recurrent_weights_backward_split_by_rows_or_gates(shared, n_threads, dtype):
+    """lstm-seq's shapes (1600 rows, 32 inputs, 128 hidden): one thread
+    splits nothing, two and three split the float32 AVX-512 path by rows,
+    each part's sums added in part order; all agree with the reference."""
+    from conftest import threads_and_cutoff
+    rng = np.random.default_rng([7, shared, n_threads])
+    rows, inputs, hidden = 1600, 32, 128
+    gates = hidden * (4 if shared else 3)
+    x, h, gx, w_ih = _arrays(rng, dtype, (rows, inputs), (rows, hidden), (rows, gates),
+                             (gates, inputs), scale=0.5)
+    gh = gx if shared else _arrays(rng, dtype, (rows, gates), scale=0.5)[0]
+    start = _arrays(rng, dtype, (gates, inputs), (gates, hidden), (gates,), (gates,))
+    with threads_and_cutoff(n_threads, 1.0e5):
+        fast, ref = _run_both(
+            "recurrent_weights_backward",
+            lambda o: (x, h, gx, gh, w_ih, o[4], o[0], o[1], o[2], o[3]),
+            start + _nan(dtype, (rows, inputs)))
+    _check(fast, ref, dtype)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_sequences_with_step_gemms_in_row_chunks(kind, dtype, threads):
     """41 rows of 128 hidden units: the step GEMMs go in several BLAS calls

@@ -11,7 +11,7 @@ def _train(workload, threads, steps=20, seed=0):
     batch = workloads.WORKLOADS[workload]["batch_size"]
     model, loss, opt, backward = workloads.build_nnfast(
         workload, workloads.init_weights(workload, seed=seed))
-    x, y = workloads.make_data(batch * 2, seed=seed)
+    x, y = workloads.make_data(batch * 2, seed=seed, name=workload)
     losses = []
     for step in range(steps):
         i = (step % 2) * batch
@@ -31,7 +31,7 @@ def deterministic():
     nf.set_num_threads(old)
 
 
-@pytest.mark.parametrize("workload", ["lenet5", "mlp-wide"])
+@pytest.mark.parametrize("workload", ["lenet5", "mlp-wide", "lstm-seq"])
 def test_bitwise_equal_at_1_and_2_threads(workload, deterministic):
     w1, l1 = _train(workload, 1)
     w2, l2 = _train(workload, 2)
