@@ -5,16 +5,16 @@ the kernels an LSTM layer's forward and backward call, and a whole
 training step of the ``nnfast bench`` workload around them; prints the
 median per batch of
 
-- the input projection (one GEMM over all steps, ``linear_forward``),
-- the recurrence forward and backward (``lstm_sequence_forward`` /
-  ``_backward``), and within them the step GEMMs: the same GEMMs timed
+- the recurrence forward, the input projection included, and backward
+  (``lstm_sequence_forward`` / ``_backward``), and within them the step
+  GEMMs (forward: x_t @ W_ih.T and h @ W_hh.T): the same GEMMs timed
   alone, one thread's block of rows, 50 steps per direction, on the path
   the kernels take (float32 on an AVX-512 CPU: nnfast's own GEMM,
   ``_kernels/_small_gemm``, whole blocks; else BLAS in the kernels' row
   chunks), the Python call overhead, timed on 1x1 products, taken off. The
-  rest of a recurrence is its gates (on AVX-512 the forward's gates run
-  inside its GEMM's tiles, csrc/lstm_fused.c, so there "of which" is the
-  same GEMM without them),
+  rest of a recurrence is its gates (on AVX-512 the forward's projection
+  and gates run inside its GEMM's tiles, csrc/lstm_fused.c, so there "of
+  which" is the same GEMMs without the gates),
 - the weight and bias gradients (``recurrent_weights_backward``),
 - the rest of the step: Python, copies, the Linear layer, loss, SGD;
 
@@ -96,7 +96,7 @@ def breakdown(threads, repeats):
 
     w_ih, w_hh = lstm.weight_ih_l0.value, lstm.weight_hh_l0.value
     inp = rng.standard_normal((T * N, I)).astype(np.float32)
-    x_proj = np.empty((T, N, G), np.float32)
+    x = inp.reshape(T, N, I)
     bias = np.zeros(G, np.float32)
     lengths = np.full(N, T, np.int64)
     gates = np.empty((T, N, G), np.float32)
@@ -111,14 +111,16 @@ def breakdown(threads, repeats):
     rows = -(-N // threads)                     # one thread's block
     w_hh_t = np.ascontiguousarray(w_hh.T)
     grad_block = np.zeros((rows, H), np.float32)
-    k.linear_forward(inp, w_ih, bias, x_proj.reshape(T * N, G), False)
-    k.lstm_sequence_forward(x_proj, w_hh, lengths, gates, h, c)
+    w_ih_t = np.ascontiguousarray(w_ih.T)
+    k.lstm_sequence_forward(x, w_ih, bias, w_hh, lengths, gates, h, c)
     one = np.ones((1, 1), np.float32)
     forward_gemm, backward_gemm = _step_gemm(rows, G, H), _step_gemm(rows, H, G)
+    projection_gemm = _step_gemm(rows, G, I)
 
     def step_gemms_forward():
         for _ in range(T):
-            forward_gemm(h[0, :rows], w_hh_t, gates[0, :rows], 0.0)
+            projection_gemm(x[0, :rows], w_ih_t, gates[0, :rows], 0.0)
+            forward_gemm(h[0, :rows], w_hh_t, gates[0, :rows], 1.0)
 
     def step_gemms_backward():
         for _ in range(T):
@@ -132,11 +134,9 @@ def breakdown(threads, repeats):
     overhead = _median(call_overhead, repeats)
     rows_ = {
         "training step (all)": _median(step, repeats),
-        "input projection": _median(
-            lambda: k.linear_forward(inp, w_ih, bias, x_proj.reshape(T * N, G), False), repeats),
-        "recurrence forward": _median(
-            lambda: k.lstm_sequence_forward(x_proj, w_hh, lengths, gates, h, c), repeats),
-        "  of which step GEMMs": _median(step_gemms_forward, repeats) - overhead,
+        "recurrence forward, input projection included": _median(
+            lambda: k.lstm_sequence_forward(x, w_ih, bias, w_hh, lengths, gates, h, c), repeats),
+        "  of which step GEMMs": _median(step_gemms_forward, repeats) - 2 * overhead,
         "recurrence backward": _median(
             lambda: k.lstm_sequence_backward(gates, c, grad, w_hh, lengths, grad_h, grad_c,
                                              grad_gates), repeats),

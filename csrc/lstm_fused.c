@@ -4,23 +4,35 @@
 #include "fast_gates.h"
 #include "lstm_fused.h"
 
-enum { UNITS = 16, GATES = 4, TILE_ROWS = 4 };
+enum { UNITS = 16, GATES = 4, TILE_ROWS = 6 };
 
-int64_t nnfast_lstm_packed_size(int64_t hidden)
+int64_t nnfast_lstm_packed_size(int64_t inputs, int64_t hidden)
 {
-    return (hidden + UNITS - 1) / UNITS * hidden * GATES * UNITS;
+    return (hidden + UNITS - 1) / UNITS * (inputs + hidden + 1) * GATES * UNITS;
 }
 
-void nnfast_lstm_pack_f32(const float *weight_hh, int64_t hidden, float *packed)
+/* One block's rows k < n of a (4*hidden, n) weight, 64 floats each. */
+static float *pack_rows(const float *weight, int64_t n, int64_t hidden, int64_t block,
+                        float *packed)
+{
+    for (int64_t k = 0; k < n; ++k)
+        for (int64_t q = 0; q < GATES; ++q)
+            for (int64_t l = 0; l < UNITS; ++l) {
+                const int64_t u = block * UNITS + l;
+                *packed++ = u < hidden ? weight[(q * hidden + u) * n + k] : 0.0f;
+            }
+    return packed;
+}
+
+void nnfast_lstm_pack_f32(const float *weight_ih, const float *weight_hh, const float *bias,
+                          int64_t inputs, int64_t hidden, float *packed)
 {
     const int64_t blocks = (hidden + UNITS - 1) / UNITS;
-    for (int64_t b = 0; b < blocks; ++b)
-        for (int64_t k = 0; k < hidden; ++k)
-            for (int64_t q = 0; q < GATES; ++q)
-                for (int64_t l = 0; l < UNITS; ++l) {
-                    const int64_t u = b * UNITS + l;
-                    *packed++ = u < hidden ? weight_hh[(q * hidden + u) * hidden + k] : 0.0f;
-                }
+    for (int64_t b = 0; b < blocks; ++b) {
+        packed = pack_rows(weight_ih, inputs, hidden, b, packed);
+        packed = pack_rows(weight_hh, hidden, hidden, b, packed);
+        packed = pack_rows(bias, 1, hidden, b, packed);    /* a (4*hidden, 1) column */
+    }
 }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
@@ -88,41 +100,39 @@ static NNFAST_AVX512 NNFAST_INLINE __m512 tanh16(__m512 x)
     return _mm512_mask_blend_ps(is_small, big, small);
 }
 
+/* acc[r][q] += sum over k < n of a[r * lda + k] * the panel's row k, gate q. */
+#define NNFAST_LSTM_PRODUCT(A, LDA, N, PANEL)                                        \
+    for (int64_t k = 0; k < (N); ++k) {                                              \
+        const float *w = (PANEL) + k * GATES * UNITS;                                \
+        const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);          \
+        const __m512 w2 = _mm512_loadu_ps(w + 32), w3 = _mm512_loadu_ps(w + 48);     \
+        for (int r = 0; r < mr; ++r) {                                               \
+            const __m512 v = _mm512_set1_ps((A)[r * (LDA) + k]);                     \
+            acc[r][0] = _mm512_fmadd_ps(v, w0, acc[r][0]);                           \
+            acc[r][1] = _mm512_fmadd_ps(v, w1, acc[r][1]);                           \
+            acc[r][2] = _mm512_fmadd_ps(v, w2, acc[r][2]);                           \
+            acc[r][3] = _mm512_fmadd_ps(v, w3, acc[r][3]);                           \
+        }                                                                            \
+    }
+
 /* One tile: mr (<= 4) rows from ``row`` of step t, the 16 units from
- * ``unit`` (``valid`` masks those past hidden), all four gates. */
+ * ``unit`` (``valid`` masks those past hidden), all four gates: the bias,
+ * then x_t's product with W_ih, then h_prev's with W_hh, into the same 16
+ * accumulators, then the gates and the state update. */
 static NNFAST_AVX512 NNFAST_INLINE void tile(
-    const int mr, const float *restrict panel, const float *restrict x_proj,
-    const float *restrict x_proj_next, const int64_t *restrict lengths, float *restrict gates, const float *restrict h_prev,
+    const int mr, const float *restrict panel, const float *restrict x,
+    const int64_t *restrict lengths, float *restrict gates, const float *restrict h_prev,
     const float *restrict c_prev, float *restrict h, float *restrict c, int64_t t,
-    int64_t row, int64_t unit, int64_t hidden, __mmask16 valid)
+    int64_t row, int64_t unit, int64_t inputs, int64_t hidden, __mmask16 valid)
 {
-    const int64_t H = hidden, G = GATES * hidden;
-    /* x_proj's lines for these rows and units one step ahead, into L1: it
-     * streams (3.2 MB a sequence in lstm-seq) in a pattern the hardware
-     * prefetcher missed (4 lines a row, 2 KB apart), and the epilogue's
-     * first load of it took a fifth of the kernel's time. */
-    if (x_proj_next != NULL)
-        for (int r = 0; r < mr; ++r)
-            for (int q = 0; q < GATES; ++q)
-                _mm_prefetch((const char *)(x_proj_next + (row + r) * G + q * H + unit),
-                             _MM_HINT_T0);
+    const int64_t I = inputs, H = hidden, G = GATES * hidden;
+    const float *bias = panel + (I + H) * GATES * UNITS;
     __m512 acc[TILE_ROWS][GATES];
     for (int r = 0; r < mr; ++r)
         for (int q = 0; q < GATES; ++q)
-            acc[r][q] = _mm512_setzero_ps();
-    const float *hp = h_prev + row * H;
-    for (int64_t k = 0; k < H; ++k) {
-        const float *w = panel + k * GATES * UNITS;
-        const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-        const __m512 w2 = _mm512_loadu_ps(w + 32), w3 = _mm512_loadu_ps(w + 48);
-        for (int r = 0; r < mr; ++r) {
-            const __m512 hv = _mm512_set1_ps(hp[r * H + k]);
-            acc[r][0] = _mm512_fmadd_ps(hv, w0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(hv, w1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(hv, w2, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(hv, w3, acc[r][3]);
-        }
-    }
+            acc[r][q] = _mm512_loadu_ps(bias + q * UNITS);
+    NNFAST_LSTM_PRODUCT(x + row * I, I, I, panel)
+    NNFAST_LSTM_PRODUCT(h_prev + row * H, H, H, panel + I * GATES * UNITS)
     for (int r = 0; r < mr; ++r) {
         const int64_t n = row + r;
         float *g = gates + n * G + unit;
@@ -135,11 +145,8 @@ static NNFAST_AVX512 NNFAST_INLINE void tile(
                 _mm512_mask_storeu_ps(g + q * H, valid, _mm512_setzero_ps());
             continue;
         }
-        const float *xp = x_proj + n * G + unit;
-        const __m512 i_ = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(valid, xp), acc[r][0]));
-        const __m512 f_ = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(valid, xp + H), acc[r][1]));
-        const __m512 g_ = tanh16(_mm512_add_ps(_mm512_maskz_loadu_ps(valid, xp + 2 * H), acc[r][2]));
-        const __m512 o_ = sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(valid, xp + 3 * H), acc[r][3]));
+        const __m512 i_ = sigmoid16(acc[r][0]), f_ = sigmoid16(acc[r][1]);
+        const __m512 g_ = tanh16(acc[r][2]), o_ = sigmoid16(acc[r][3]);
         const __m512 cv = _mm512_fmadd_ps(f_, _mm512_maskz_loadu_ps(valid, cp), _mm512_mul_ps(i_, g_));
         _mm512_mask_storeu_ps(g, valid, i_);
         _mm512_mask_storeu_ps(g + H, valid, f_);
@@ -151,54 +158,54 @@ static NNFAST_AVX512 NNFAST_INLINE void tile(
 }
 
 #define NNFAST_LSTM_TILE(MR) \
-    case MR: tile(MR, panel, xp, xp_next, lengths, g, hp, cp, hn, cn, t, i, u, H, valid); break;
+    case MR: tile(MR, panel, xt, lengths, g, hp, cp, hn, cn, t, i, u, I, H, valid); break;
 
 static NNFAST_AVX512 void forward_avx512(
-    const float *x_proj, const float *packed, const int64_t *lengths, float *gates, float *h,
-    float *c, int64_t n_steps, int64_t n_samples, int64_t hidden, int64_t lo, int64_t hi)
+    const float *x, const float *packed, const int64_t *lengths, float *gates, float *h,
+    float *c, int64_t n_steps, int64_t n_samples, int64_t inputs, int64_t hidden, int64_t lo,
+    int64_t hi)
 {
-    const int64_t H = hidden, G = GATES * hidden, N = n_samples;
+    const int64_t I = inputs, H = hidden, G = GATES * hidden, N = n_samples;
     const int64_t blocks = (H + UNITS - 1) / UNITS;
     for (int64_t t = 0; t < n_steps; ++t) {
-        const float *xp = x_proj + t * N * G, *hp = h + t * N * H, *cp = c + t * N * H;
-        const float *xp_next = t + 1 < n_steps ? xp + N * G : NULL;
+        const float *xt = x + t * N * I, *hp = h + t * N * H, *cp = c + t * N * H;
         float *g = gates + t * N * G, *hn = h + (t + 1) * N * H, *cn = c + (t + 1) * N * H;
         for (int64_t b = 0; b < blocks; ++b) {
             const int64_t u = b * UNITS;
             const __mmask16 valid = H - u >= UNITS ? (__mmask16)0xFFFF
                                                    : (__mmask16)((1u << (H - u)) - 1);
-            const float *panel = packed + b * H * GATES * UNITS;
+            const float *panel = packed + b * (I + H + 1) * GATES * UNITS;
             for (int64_t i = lo; i < hi; i += TILE_ROWS) {
                 const int64_t mr = hi - i < TILE_ROWS ? hi - i : TILE_ROWS;
                 switch (mr) {
                     NNFAST_LSTM_TILE(1) NNFAST_LSTM_TILE(2) NNFAST_LSTM_TILE(3)
-                    default: NNFAST_LSTM_TILE(4)
+                    NNFAST_LSTM_TILE(4) NNFAST_LSTM_TILE(5) default: NNFAST_LSTM_TILE(6)
                 }
             }
         }
     }
 }
 
-int nnfast_lstm_forward_fused_f32(const float *x_proj, const float *packed,
+int nnfast_lstm_forward_fused_f32(const float *x, const float *packed,
                                   const int64_t *lengths, float *gates, float *h, float *c,
-                                  int64_t n_steps, int64_t n_samples, int64_t hidden,
-                                  int64_t lo, int64_t hi)
+                                  int64_t n_steps, int64_t n_samples, int64_t inputs,
+                                  int64_t hidden, int64_t lo, int64_t hi)
 {
     if (!__builtin_cpu_supports("avx512f"))
         return 0;
-    forward_avx512(x_proj, packed, lengths, gates, h, c, n_steps, n_samples, hidden, lo, hi);
+    forward_avx512(x, packed, lengths, gates, h, c, n_steps, n_samples, inputs, hidden, lo, hi);
     return 1;
 }
 
 #else
 
-int nnfast_lstm_forward_fused_f32(const float *x_proj, const float *packed,
+int nnfast_lstm_forward_fused_f32(const float *x, const float *packed,
                                   const int64_t *lengths, float *gates, float *h, float *c,
-                                  int64_t n_steps, int64_t n_samples, int64_t hidden,
-                                  int64_t lo, int64_t hi)
+                                  int64_t n_steps, int64_t n_samples, int64_t inputs,
+                                  int64_t hidden, int64_t lo, int64_t hi)
 {
-    (void)x_proj; (void)packed; (void)lengths; (void)gates; (void)h; (void)c;
-    (void)n_steps; (void)n_samples; (void)hidden; (void)lo; (void)hi;
+    (void)x; (void)packed; (void)lengths; (void)gates; (void)h; (void)c;
+    (void)n_steps; (void)n_samples; (void)inputs; (void)hidden; (void)lo; (void)hi;
     return 0;
 }
 

@@ -70,7 +70,8 @@ KERNELS = {
     # recurrent layers: a whole sequence's recurrence per call (rows with
     # step >= lengths[n] are past their sequence's end and keep their state);
     # states (n_steps + 1, n_samples, hidden) with the initial state at [0]
-    "lstm_sequence_forward": ("x_proj", "weight_hh", "lengths", "gates", "h", "c"),
+    "lstm_sequence_forward": ("x", "weight_ih", "bias", "weight_hh", "lengths", "gates", "h",
+                              "c"),
     "lstm_sequence_backward": ("gates", "c", "grad_output", "weight_hh", "lengths", "grad_h",
                                "grad_c", "grad_gates"),
     "gru_sequence_forward": ("x_proj", "weight_hh", "bias_hh", "lengths", "gates", "h"),

@@ -11,10 +11,10 @@ from nnfast._kernels._small_gemm cimport small_gemm
 
 
 cdef extern from "lstm_fused.h" nogil:
-    int nnfast_lstm_forward_fused_f32(const float *x_proj, const float *packed,
+    int nnfast_lstm_forward_fused_f32(const float *x, const float *packed,
                                       const int64_t *lengths, float *gates, float *h,
                                       float *c, int64_t n_steps, int64_t n_samples,
-                                      int64_t hidden, int64_t lo, int64_t hi)
+                                      int64_t inputs, int64_t hidden, int64_t lo, int64_t hi)
 
 
 cdef enum Op:
@@ -30,9 +30,12 @@ cdef struct SequenceCall:
     # One call's arguments, shared read-only by its threads (each writes
     # only its own rows); element pointers are float or double as
     # ``is_double`` says.
-    const void *x_proj       # forward: (T, N, width); backward: the saved gates
+    const void *x_proj       # GRU, RNN forward: (T, N, width); backward: the saved gates
+    const void *x            # LSTM forward: the input (T, N, inputs)
+    const void *weight_ih    # LSTM forward: W_ih.T (inputs, width)
+    const void *bias         # LSTM forward: b_ih + b_hh (width,)
     const void *weight       # forward: W_hh.T (hidden, width); backward: W_hh (width, hidden)
-    const float *packed      # LSTM forward, float32 on AVX-512: W_hh for lstm_fused.h, else NULL
+    const float *packed      # LSTM forward, float32 on AVX-512: the weights for lstm_fused.h, else NULL
     const void *bias_hh      # GRU forward: (3*hidden,)
     const void *c_saved      # LSTM backward: c (T + 1, N, hidden)
     const void *grad_output  # backward: (T, N, hidden)
@@ -43,8 +46,8 @@ cdef struct SequenceCall:
     void *c                  # LSTM forward
     void *grad_h             # backward: (N, hidden), in and out
     void *grad_c             # LSTM backward
-    void *scratch            # GRU forward: h_prev @ W_hh.T, (N, 3*hidden)
-    Py_ssize_t n_steps, n_samples, hidden, width
+    void *scratch            # GRU forward: h_prev @ W_hh.T, LSTM forward: x_t @ W_ih.T + bias, (N, width)
+    Py_ssize_t n_steps, n_samples, inputs, hidden, width
     Op op
     bint relu, is_double
 
@@ -91,23 +94,32 @@ cdef inline void step_gemm(Py_ssize_t rows, Py_ssize_t chunk, Py_ssize_t n, Py_s
 
 cdef inline void lstm_forward_block(SequenceCall *a, floating *gates, Py_ssize_t lo,
                                     Py_ssize_t hi) noexcept nogil:
-    cdef const floating *xp = <const floating *>a.x_proj
+    cdef const floating *x = <const floating *>a.x
+    cdef const floating *wih = <const floating *>a.weight_ih
+    cdef const floating *bias = <const floating *>a.bias
     cdef const floating *wt = <const floating *>a.weight
     cdef floating *h = <floating *>a.h
     cdef floating *c = <floating *>a.c
-    cdef Py_ssize_t N = a.n_samples, H = a.hidden, G = a.width, rows = hi - lo
-    cdef Py_ssize_t chunk = chunk_rows(rows, G, H)
-    cdef Py_ssize_t t, r, s, q
+    cdef floating *xp = <floating *>a.scratch + lo * a.width
+    cdef Py_ssize_t N = a.n_samples, I = a.inputs, H = a.hidden, G = a.width, rows = hi - lo
+    cdef Py_ssize_t chunk = chunk_rows(rows, G, H), chunk_x = chunk_rows(rows, G, I)
+    cdef Py_ssize_t t, r, s, q, i, j
     if floating is float:
         if a.packed != NULL and nnfast_lstm_forward_fused_f32(
-                <const float *>xp, a.packed, a.lengths, gates, h, c, a.n_steps, N, H, lo, hi):
+                <const float *>x, a.packed, a.lengths, gates, h, c, a.n_steps, N, I, H, lo,
+                hi):
             return
     for t in range(a.n_steps):
         r = (t * N + lo) * H          # row lo of step t's state, s of step t + 1's
         s = r + N * H
         q = (t * N + lo) * G
+        # the block's input projection for this step, then its recurrent GEMM
+        for i in range(rows):
+            for j in range(G):
+                xp[i * G + j] = bias[j]
+        step_gemm(rows, chunk_x, G, I, x + (t * N + lo) * I, wih, 1, xp)
         step_gemm(rows, chunk, G, H, h + r, wt, 0, gates + q)
-        cg.lstm_forward_rows(xp + q, gates + q, h + r, c + r, h + s, c + s,
+        cg.lstm_forward_rows(xp, gates + q, h + r, c + r, h + s, c + s,
                              a.lengths + lo, t, rows, H)
 
 

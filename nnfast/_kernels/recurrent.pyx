@@ -1,10 +1,12 @@
 # distutils: sources = csrc/recurrent_gates.c csrc/lstm_fused.c
 """Recurrent sequence kernels: a whole sequence's recurrence in one call.
 
-The layers (nnfast/layers/recurrent.py) compute the input projection of all
-time steps as one GEMM before these kernels, and the weight and input
-gradients as GEMMs over all steps after them; these run the part that must
-go step by step: per step, the recurrent GEMM ``h_prev @ W_hh.T`` (forward)
+The layers (nnfast/layers/recurrent.py) compute the GRU's and the RNN's
+input projection of all time steps as one GEMM before these kernels (the
+LSTM forward does its own, step by step, see lstm_sequence_forward), and the
+weight and input gradients as GEMMs over all steps after them; these run
+the part that must go step by step: per step, the recurrent GEMM ``h_prev @
+W_hh.T`` (forward)
 or ``grad_gates @ W_hh`` (backward), then the gate nonlinearities and the
 state update fused in one pass (csrc/recurrent_gates.c, vectorized for the
 CPU it runs on).
@@ -36,8 +38,9 @@ from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 
 cdef extern from "lstm_fused.h" nogil:
-    int64_t nnfast_lstm_packed_size(int64_t hidden)
-    void nnfast_lstm_pack_f32(const float *weight_hh, int64_t hidden, float *packed)
+    int64_t nnfast_lstm_packed_size(int64_t inputs, int64_t hidden)
+    void nnfast_lstm_pack_f32(const float *weight_ih, const float *weight_hh, const float *bias,
+                              int64_t inputs, int64_t hidden, float *packed)
 
 # The LSTM forward's fused GEMM-and-gates pass (csrc/lstm_fused.h), on where
 # it runs; set_fused(False) keeps float32 AVX-512 on the step GEMM and the
@@ -89,7 +92,7 @@ cdef void _body(void *args, int t, int nt) noexcept nogil:
 
 
 cdef void _run(SequenceCall *a) noexcept nogil:
-    cdef double per_row_step = 2.0 * a.width * a.hidden + PER_GATE * a.width
+    cdef double per_row_step = 2.0 * a.width * (a.inputs + a.hidden) + PER_GATE * a.width
     cdef int nt = team_size(per_row_step * a.n_steps * a.n_samples, a.n_samples)
     run_team(_body, a, nt)
 
@@ -99,8 +102,10 @@ cdef SequenceCall _new_call(Op op, Py_ssize_t n_steps, Py_ssize_t n_samples,
                             const long long *lengths, bint is_double):
     cdef SequenceCall a
     a.op, a.n_steps, a.n_samples, a.hidden, a.width = op, n_steps, n_samples, hidden, width
+    a.inputs = 0
     a.lengths, a.is_double, a.relu = <const int64_t *>lengths, is_double, False
-    a.x_proj = a.weight = a.bias_hh = a.c_saved = a.grad_output = NULL
+    a.x_proj = a.x = a.weight_ih = a.bias = NULL
+    a.weight = a.bias_hh = a.c_saved = a.grad_output = NULL
     a.packed = NULL
     a.gates = a.grad_h_gates = a.h = a.c = a.grad_h = a.grad_c = a.scratch = NULL
     return a
@@ -121,45 +126,72 @@ cdef floating *_transposed(const floating[:, ::1] w) except NULL:
     return out
 
 
-def lstm_sequence_forward(const floating[:, :, ::1] x_proj, const floating[:, ::1] weight_hh,
+def lstm_sequence_forward(const floating[:, :, ::1] x, const floating[:, ::1] weight_ih,
+                          const floating[::1] bias, const floating[:, ::1] weight_hh,
                           const long long[::1] lengths, floating[:, :, ::1] gates,
                           floating[:, :, ::1] h, floating[:, :, ::1] c):
-    """An LSTM layer's recurrence over a whole sequence, gate order i, f, g,
-    o: for t in range(n_steps), with pre = x_proj[t] + h[t] @ weight_hh.T,
-    gates[t] := (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)) of pre,
-    c[t + 1] := f*c[t] + i*g, h[t + 1] := o*tanh(c[t + 1]). Rows past their
-    end (t >= lengths[n]): gates[t] := 0, h[t + 1], c[t + 1] := h[t], c[t].
+    """An LSTM layer's recurrence over a whole sequence, its input projection
+    included, gate order i, f, g, o: for t in range(n_steps), with pre =
+    x[t] @ weight_ih.T + bias + h[t] @ weight_hh.T, gates[t] :=
+    (sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)) of pre, c[t + 1] :=
+    f*c[t] + i*g, h[t + 1] := o*tanh(c[t + 1]). Rows past their end (t >=
+    lengths[n]): gates[t] := 0, h[t + 1], c[t + 1] := h[t], c[t].
+
+    Each thread projects its own rows step by step: float32 on AVX-512 in
+    the same register tiles as the recurrent GEMM and the gates
+    (csrc/lstm_fused.h), elsewhere into a block of scratch rows before the
+    step GEMM. One GEMM over all steps before the recurrence wrote a
+    (n_steps, n_samples, 4*hidden) array that the recurrence read back
+    (lstm-seq, 2 threads: see nnfast/layers/recurrent.py).
 
     Parameters
     ----------
-    x_proj : ndarray of shape (n_steps, n_samples, 4*hidden)  # IN, x_t @ W_ih.T + b_ih + b_hh
+    x : ndarray of shape (n_steps, n_samples, input_size)     # IN, time-major
+    weight_ih : ndarray of shape (4*hidden, input_size)       # IN
+    bias : ndarray of shape (4*hidden,)                       # IN, b_ih + b_hh
     weight_hh : ndarray of shape (4*hidden, hidden)           # IN
     lengths : int64 ndarray of shape (n_samples,)             # IN, in [0, n_steps]
     gates : ndarray of shape (n_steps, n_samples, 4*hidden)   # OUT, the activations, for backward
     h, c : ndarrays of shape (n_steps + 1, n_samples, hidden) # IN h[0], c[0]; OUT the rest
     """
-    cdef Py_ssize_t T = x_proj.shape[0], N = h.shape[1], H = h.shape[2]
+    cdef Py_ssize_t T = x.shape[0], N = h.shape[1], H = h.shape[2], I = x.shape[2]
     if T == 0 or N == 0:
         return
     cdef SequenceCall a = _new_call(LSTM_FORWARD, T, N, H, 4 * H, &lengths[0],
                                     floating is double)
+    a.inputs = I
     cdef floating *wt = NULL
+    cdef floating *wih = NULL
+    cdef floating *scratch = NULL
     cdef float *packed = NULL
     if floating is float:
         if _fused and small_gemm_runs():
-            # the GEMM and the gates in one pass (csrc/lstm_fused.h)
-            packed = <float *>malloc(nnfast_lstm_packed_size(H) * sizeof(float))
+            # the projection, the GEMM and the gates in one pass (csrc/lstm_fused.h)
+            packed = <float *>malloc(nnfast_lstm_packed_size(I, H) * sizeof(float))
             if packed == NULL:
                 raise MemoryError()
-            nnfast_lstm_pack_f32(&weight_hh[0, 0], H, packed)
+            nnfast_lstm_pack_f32(&weight_ih[0, 0] if I else NULL, &weight_hh[0, 0], &bias[0],
+                                 I, H, packed)
             a.packed = packed
     if packed == NULL:
-        wt = _transposed(weight_hh)
-    a.x_proj, a.weight, a.gates, a.h, a.c = &x_proj[0, 0, 0], wt, &gates[0, 0, 0], \
-        &h[0, 0, 0], &c[0, 0, 0]
+        scratch = <floating *>malloc(N * 4 * H * sizeof(floating))
+        if scratch == NULL:
+            raise MemoryError()
+        try:
+            wt = _transposed(weight_hh)
+            wih = _transposed(weight_ih) if I else NULL
+        except MemoryError:
+            free(scratch)
+            free(wt)
+            raise
+    a.x, a.weight_ih, a.bias = &x[0, 0, 0] if I else NULL, wih, &bias[0]
+    a.weight, a.gates, a.h, a.c, a.scratch = wt, &gates[0, 0, 0], &h[0, 0, 0], &c[0, 0, 0], \
+        scratch
     with nogil:
         _run(&a)
         free(wt)
+        free(wih)
+        free(scratch)
         free(packed)
 
 

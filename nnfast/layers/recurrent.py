@@ -5,26 +5,28 @@ Parameters have PyTorch's names, gate order and layouts (``weight_ih_l0``
 ``bias_hh_l0``, then ``_l1``...), so weights copy from ``torch.nn.LSTM`` and
 the others as plain arrays.
 
-How a layer runs: the input projection of all time steps is one GEMM with
-the bias (``linear_forward`` on the (T*N, input) time-major input); then
-one kernel call runs the whole recurrence (``lstm_sequence_forward`` and
-its kin, nnfast._kernels.recurrent): each thread takes a block of batch
-rows through every step, one GEMM ``h @ W_hh.T`` and one fused pass over
-the gates per step. The backward pass is one such call back through time
-with the gate activations kept from the forward; the weight, bias and input
-gradients of all steps then come from one threaded call of GEMMs over all
-T*N rows (``recurrent_weights_backward``).
+How a layer runs: one kernel call runs the whole recurrence
+(``lstm_sequence_forward`` and its kin, nnfast._kernels.recurrent): each
+thread takes a block of batch rows through every step, one GEMM ``h @
+W_hh.T`` and one fused pass over the gates per step. The GRU's and the
+RNN's input projection of all time steps is one GEMM with the bias before
+it (``linear_forward`` on the (T*N, input) time-major input); the LSTM's is
+inside its step (each thread projects its own rows, on AVX-512 in the same
+register tiles as the recurrent GEMM). The backward pass is one such call
+back through time with the gate activations kept from the forward; the
+weight, bias and input gradients of all steps then come from one threaded
+call of GEMMs over all T*N rows (``recurrent_weights_backward``).
 
-Where the time goes (``bench/lstm_breakdown.py --threads 1 --clock cpu``;
-lstm-seq: batch 32, 50 steps, input 32, hidden 128; one thread, CPU time, on
-a shared AVX-512 machine, two runs): a training step 12.5-13.7 ms, of which
-the recurrence forward 3.3-3.6 (step GEMMs 2.1, gates the rest, computed in
-the GEMM's tiles), the recurrence backward 3.1-3.3 (step GEMMs 1.9-2.1), the
-weight and bias gradients 3.0-3.4, the input projection 0.9-1.0, and 1.5-3
-ms Python, copies, the Linear layer, loss and SGD. The step GEMMs and the
-weight gradients run in nnfast's own AVX-512 GEMM (``_kernels/_small_gemm``,
-about 80 % of this core's FMA peak inside the step) where the CPU has
-AVX-512F, BLAS elsewhere.
+Where the time goes (``bench/lstm_breakdown.py --threads 1,2``; lstm-seq:
+batch 32, 50 steps, input 32, hidden 128; a 2-core Xeon with AVX-512, each
+kernel alone, wall time): a training step 7.1 ms on 1 thread, 4.1 on 2, of
+which the forward with its input projection 2.4 / 1.3 (step GEMMs 1.9 /
+0.9, the gates computed in the GEMM's tiles), the backward 1.8 / 1.0 (step
+GEMMs 1.5 / 0.75), the weight and bias gradients 2.5 / 1.1, and 0.45 / 0.7
+ms Python, copies, the Linear layer, loss and SGD (on 2 threads this rest
+includes what the kernels lose inside a step to caches the other kernels
+left). The step GEMMs and the weight gradients run in nnfast's own AVX-512
+GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F, BLAS elsewhere.
 """
 
 import numpy as np
@@ -325,10 +327,12 @@ class LSTM(_Recurrent):
 
     def _layer_forward(self, k, layer, inp, h0, c0, lengths):
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
-        x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value + b_hh.value)
-        h, c = self._states_from(h0, inp.shape[0]), self._states_from(c0, inp.shape[0])
-        gates = np.empty(x_proj.shape, self.dtype)      # i, f, g, o after their activations
-        k.lstm_sequence_forward(x_proj, w_hh.value, lengths, gates, h, c)
+        steps, n = inp.shape[0], inp.shape[1]
+        h, c = self._states_from(h0, steps), self._states_from(c0, steps)
+        gates = np.empty((steps, n, 4 * self.hidden_size), self.dtype)   # i, f, g, o activated
+        # the input projection inside the recurrence (the kernel's docstring)
+        k.lstm_sequence_forward(inp, w_ih.value, b_ih.value + b_hh.value, w_hh.value, lengths,
+                                gates, h, c)
         return {"h": h, "c": c, "gates": gates}
 
     def _layer_backward(self, k, layer, cache, grad, lengths, need_input):

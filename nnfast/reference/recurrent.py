@@ -20,12 +20,14 @@ def _active(lengths, step):
     return (step < np.asarray(lengths))[:, None]
 
 
-def lstm_sequence_forward(x_proj, weight_hh, lengths, gates, h, c):
+def lstm_sequence_forward(x, weight_ih, bias, weight_hh, lengths, gates, h, c):
     """Gate order i, f, g, o: per step t, gates[t] := activations of
-    x_proj[t] + h[t] @ weight_hh.T, c[t+1] := f*c[t] + i*g, h[t+1] :=
-    o*tanh(c[t+1]). Shapes: x_proj, gates (n_steps, n_samples, 4*hidden);
-    h, c (n_steps + 1, n_samples, hidden)."""
+    x[t] @ weight_ih.T + bias + h[t] @ weight_hh.T, c[t+1] := f*c[t] + i*g,
+    h[t+1] := o*tanh(c[t+1]). Shapes: x (n_steps, n_samples, input_size);
+    weight_ih (4*hidden, input_size); bias (4*hidden,); gates (n_steps,
+    n_samples, 4*hidden); h, c (n_steps + 1, n_samples, hidden)."""
     hidden = h.shape[2]
+    x_proj = x @ weight_ih.T + bias
     for t in range(x_proj.shape[0]):
         active = _active(lengths, t)
         pre = x_proj[t] + h[t] @ weight_hh.T

@@ -107,7 +107,12 @@ def _forward_backward(kind, rng, dtype, steps, n, hidden, lengths, **kwargs):
     grad_output, = _arrays(rng, dtype, (steps, n, hidden))
     grad_state = _arrays(rng, dtype, *[(n, hidden)] * n_states)
     if kind == "lstm":
-        forward_inputs = (x_proj, w, lengths)
+        # the LSTM projects its input itself: x (steps, n, inputs), W_ih, bias
+        inputs = int(rng.choice([1, 3, 32]))
+        x, = _arrays(rng, dtype, (steps, n, inputs), scale=1.0)
+        w_ih = _weight(rng, dtype, width, inputs)
+        bias, = _arrays(rng, dtype, (width,), scale=0.5)
+        forward_inputs = (x, w_ih, bias, w, lengths)
         forward_outputs = _nan(dtype, (steps, n, width)) + states
         from_forward = (0, 2)                 # gates, c
         grad_gates = _nan(dtype, (steps, n, width))
@@ -171,13 +176,14 @@ def test_lstm_gates_saturate_without_overflow():
     for k in (_kernels, reference):
         for dtype in (np.float32, np.float64):
             n, hidden = 2, 3
-            xp = np.full((1, n, 4 * hidden), 1000.0, dtype)
-            xp[0, 1] = -1000.0
+            x = np.array([[[1.0], [-1.0]]], dtype)          # pre = +-1000 through W_ih
+            w_ih = np.full((4 * hidden, 1), 1000.0, dtype)
             w = np.zeros((4 * hidden, hidden), dtype)
             h = np.zeros((2, n, hidden), dtype)
             c = np.ones((2, n, hidden), dtype)
             gates = np.empty((1, n, 4 * hidden), dtype)
-            k.lstm_sequence_forward(xp, w, np.full(n, 1, np.int64), gates, h, c)
+            k.lstm_sequence_forward(x, w_ih, np.zeros(4 * hidden, dtype), w,
+                                    np.full(n, 1, np.int64), gates, h, c)
             assert np.isfinite(gates).all() and np.isfinite(h).all()
             np.testing.assert_array_equal(gates[0, 0], 1)
             np.testing.assert_array_equal(c[1, 0], 2)          # f*1 + i*g = 1 + 1
@@ -202,11 +208,13 @@ def test_float32_gate_functions_within_two_ulp():
                                   h, False)
     expected = np.tanh(x.astype(np.float64))
     np.testing.assert_allclose(h[1].ravel()[:x.size], expected, rtol=2.5e-7, atol=1e-38)
-    pre = np.zeros((1, n, 4 * hidden), np.float32)
-    pre[0, :, :hidden] = rows
-    gates = np.empty_like(pre)
+    # the input gate's pre-activations are the values exactly: x @ [1; 0; 0; 0].T
+    w_ih = np.zeros((4 * hidden, hidden), np.float32)
+    w_ih[:hidden] = np.eye(hidden, dtype=np.float32)
+    gates = np.empty((1, n, 4 * hidden), np.float32)
     c = np.zeros((2, n, hidden), np.float32)
-    _kernels.lstm_sequence_forward(pre, np.zeros((4 * hidden, hidden), np.float32), ones,
+    _kernels.lstm_sequence_forward(rows[None], w_ih, np.zeros(4 * hidden, np.float32),
+                                   np.zeros((4 * hidden, hidden), np.float32), ones,
                                    gates, np.zeros_like(c), c)
     expected = 1 / (1 + np.exp(-x.astype(np.float64)))
     big = expected > 1e-37   # below: flushed to the smallest normal or less
