@@ -53,7 +53,7 @@ def _native_float(dt):
 
 
 def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False, allow_scalar=False,
-                   min_ndim=1):
+                   min_ndim=1, contiguous=True):
     """``x`` as a C-contiguous float array, converted at most once.
 
     Parameters
@@ -74,11 +74,15 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False, allow_scal
         return a result of another shape than the caller passed.
     min_ndim : int
         Fewest dimensions (with ``ndim`` None), for the message a scalar gets.
+    contiguous : bool
+        False: an ndarray of the right dtype keeps its strides (for callers
+        that read it through a view of their own, e.g. a transpose).
     """
     # Fast path: what layers pass each other (C-contiguous float32/float64
     # arrays of the right rank) goes back unchanged after a few identity
     # tests. Anything else, and every error, takes the full checks below.
-    if type(x) is np.ndarray and x.flags.c_contiguous and (x.size or allow_empty) and x.ndim:
+    if (type(x) is np.ndarray and (x.flags.c_contiguous or not contiguous)
+            and (x.size or allow_empty) and x.ndim):
         xd = x.dtype
         if ((xd is _F32 or xd is _F64) if dtype is None else xd is _DTYPE_OF.get(dtype)) and (
                 ndim is None or x.ndim == ndim
@@ -99,7 +103,7 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False, allow_scal
     if dtype is None:
         dtype = _native_float(arr.dtype) or _F32
     # np.asarray, not np.ascontiguousarray: that one makes 0-d input 1-d
-    return np.asarray(arr, dtype=dtype, order="C")
+    return np.asarray(arr, dtype=dtype, order="C" if contiguous else "K")
 
 
 def check_shape(arr, name, expected):

@@ -249,8 +249,9 @@ class Layer:
         state.pop("_forward_thread", None)
         return state
 
-    def _check_grad_output(self, grad_output, dtype):
-        """grad_output as a contiguous array of the last forward's output shape."""
+    def _check_grad_output(self, grad_output, dtype, contiguous=True):
+        """grad_output as a contiguous array of the last forward's output shape
+        (with ``contiguous`` False, in whatever strides it came)."""
         if self._grad_output_shape is None:
             raise ValueError(f"{type(self).__name__}.backward called before forward")
         owner = self.__dict__.get("_forward_thread")
@@ -262,7 +263,7 @@ class Layer:
                 "its last forward: forward and backward of one training step must run on "
                 "one thread, and one model trains on one thread at a time (predict and "
                 "evaluate may run on any number of threads; see README, 'Threads')")
-        g = as_float_array(grad_output, "grad_output", dtype=dtype)
+        g = as_float_array(grad_output, "grad_output", dtype=dtype, contiguous=contiguous)
         check_shape(g, "grad_output", self._grad_output_shape)
         return g
 

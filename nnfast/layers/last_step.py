@@ -24,19 +24,25 @@ class LastStep(Layer):
 
     def forward(self, x):
         """x : (n_samples, seq_len, features), seq_len >= 1 -> (n_samples, features)"""
-        x = as_float_array(x, "x", ndim=3)  # refuses empty x: seq_len 0 has no last step
+        # refuses empty x (seq_len 0 has no last step); keeps a recurrent
+        # layer's batch-first view of its states as it is (one step is read)
+        x = as_float_array(x, "x", ndim=3, contiguous=False)
         self._input_shape = x.shape
         self._dtype = x.dtype.type
-        out = np.ascontiguousarray(x[:, -1])
+        out = x[:, -1].copy()      # never a view: x may be a recurrent layer's read-only output
         self._grad_output_shape = out.shape
         return out
 
     def backward(self, grad_output):
         """grad_output : (n_samples, features) -> grad_input (n_samples, seq_len,
-        features), zero but at the last step."""
+        features), zero but at the last step. Its memory is time-major (a
+        transposed (seq_len, n_samples, features) array), the layout the
+        recurrent layers' backward reads, so that one before this layer
+        takes it without a copy."""
         g = self._check_grad_output(grad_output, self._dtype)
         if not self.requires_input_grad:
             return None
-        grad_input = np.zeros(self._input_shape, self._dtype)
+        n, steps, features = self._input_shape
+        grad_input = np.zeros((steps, n, features), self._dtype).transpose(1, 0, 2)
         grad_input[:, -1] = g
         return grad_input

@@ -164,9 +164,10 @@ class _Recurrent(Layer):
         Returns
         -------
         out : ndarray of shape (n_samples, seq_len, hidden_size)
-            The last layer's hidden state at every step. The final state is
-            in ``last_state``: (num_layers, n_samples, hidden_size), for
-            LSTM a pair (h, c).
+            The last layer's hidden state at every step: a read-only,
+            batch-first view of the layer's time-major states (copy it to
+            change it). The final state is in ``last_state``:
+            (num_layers, n_samples, hidden_size), for LSTM a pair (h, c).
         """
         x = self._check_x(x)
         n, steps = x.shape[0], x.shape[1]
@@ -190,7 +191,11 @@ class _Recurrent(Layer):
             # past a sequence's end the output is zero (the next layer's
             # input there is never read: its rows are past their end too)
             inp = np.where(mask, seq, 0) if given_lengths else seq   # 0, even where h is NaN
-        out = np.ascontiguousarray(inp.transpose(1, 0, 2))
+        # batch-first as a view of the time-major states, as PyTorch's
+        # batch_first output; read-only, since the states are the backward
+        # pass's (a copy cost 50 us of lstm-seq's 4 ms step)
+        out = inp.transpose(1, 0, 2)
+        out.flags.writeable = False
         h_n = np.stack(last_h)
         self.last_state = (h_n, np.stack(last_c)) if self._has_cell else h_n
         self._cache = {"layers": caches, "lengths": lengths, "h0_given": h0 is not None,
@@ -205,10 +210,11 @@ class _Recurrent(Layer):
         is False. Accumulates every parameter's gradient; sets ``grad_h0``
         ((num_layers, n_samples, hidden_size), LSTM a pair) when the
         forward was given ``h0``."""
-        g = self._check_grad_output(grad_output, self.dtype)
+        g = self._check_grad_output(grad_output, self.dtype, contiguous=False)
         k = _backend.kernels()
         cache = self._cache
-        grad = np.ascontiguousarray(g.transpose(1, 0, 2))      # (T, N, H)
+        # (T, N, H); no copy when it came time-major (from LastStep, say)
+        grad = np.ascontiguousarray(g.transpose(1, 0, 2))
         grad_h0, grad_c0 = [None] * self.num_layers, [None] * self.num_layers
         for layer in reversed(range(self.num_layers)):
             need_input = layer > 0 or self.requires_input_grad

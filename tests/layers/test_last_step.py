@@ -19,6 +19,28 @@ def test_last_step_forward_and_backward(dtype):
     assert not grad_input[:, :5].any()
 
 
+def test_last_step_gradient_is_time_major_and_its_output_a_copy():
+    """The input gradient's memory is (seq_len, n_samples, features), the
+    recurrent layers' layout; the output never aliases the input."""
+    x = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
+    layer = nf.layers.LastStep()
+    out = layer.forward(x)
+    assert not np.shares_memory(out, x) and out.flags.c_contiguous and out.flags.writeable
+    grad_input = layer.backward(np.ones((2, 3), np.float32))
+    assert grad_input.transpose(1, 0, 2).flags.c_contiguous
+
+
+def test_last_step_reads_strided_and_converted_input():
+    """A transposed view is read as it lies (one step of it is copied);
+    int input is converted to float32 as every layer converts it."""
+    base = np.random.default_rng(3).standard_normal((6, 4, 3))
+    view = base.transpose(1, 0, 2)
+    np.testing.assert_array_equal(nf.layers.LastStep().forward(view), base[-1])
+    out = nf.layers.LastStep().forward(np.arange(24).reshape(2, 4, 3))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.arange(24).reshape(2, 4, 3)[:, -1])
+
+
 def test_last_step_gradcheck():
     errors = nf.gradcheck(nf.layers.LastStep(), np.random.default_rng(1).standard_normal((3, 4, 2)))
     assert errors["input"] <= 1e-6

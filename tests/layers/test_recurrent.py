@@ -158,6 +158,31 @@ def test_lengths_zero_output_past_end_and_ignore_its_gradient(kind):
     assert not grad_a[0, 1:].any()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_output_is_a_read_only_view_and_gradient_layouts_agree(kind):
+    """forward returns a read-only batch-first view of the states (the
+    backward pass's); backward gives the same gradients from a C-contiguous
+    (n, T, H) gradient and from a time-major one (LastStep's)."""
+    rng = np.random.default_rng(5)
+    layer = _make(kind)
+    layer.requires_input_grad = True
+    x = rng.standard_normal((2, 5, I))
+    out = layer.forward(x)
+    assert out.shape == (2, 5, H) and not out.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        out[0, 0, 0] = 1.0
+    g = rng.standard_normal(out.shape)
+    grads = []
+    for grad_output in (np.ascontiguousarray(g), np.ascontiguousarray(g.transpose(1, 0, 2))
+                        .transpose(1, 0, 2)):
+        for p in layer.parameters():
+            p.zero_grad()
+        layer.forward(x)
+        grads.append([layer.backward(grad_output)] + [p.grad.copy() for p in layer.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_float32_stays_float32_and_grad_h0_only_with_h0():
     layer = nf.layers.LSTM(I, H)
     out = layer.forward(np.ones((2, 3, I)))
