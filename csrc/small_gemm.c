@@ -8,6 +8,13 @@
 #define NNFAST_INLINE __attribute__((always_inline)) inline
 
 enum { TILE_ROWS = 8, TILE_COLS = 32, AHEAD = 16 };
+/* The wide tile, for each full panel of 64 columns: 6 rows x 64 columns,
+ * 24 accumulators, 4 loads of b and 6 broadcasts of A per 24 FMAs (the 8 x
+ * 32 tile: 2 and 8 per 16). Alone on one thread (a C loop, best of 7):
+ * 187-196 GFLOP/s in L1 against 171-173, the backward step's (16, 512) @
+ * (512, 128) 175-177 against 165-170, a weight gradient's (512, 800) @
+ * (800, 128) with A transposed 157-160 against 145-147. */
+enum { WIDE_ROWS = 6, WIDE_COLS = 64 };
 
 /* One tile of c: mr (<= 8) rows, the columns that masks k0 (first 16) and
  * k1 (next 16) select (all 32 if ``full``). Inlined with constant trans_a,
@@ -53,6 +60,55 @@ static NNFAST_AVX512 NNFAST_INLINE void tile(
     }
 }
 
+/* One wide tile of c: mr (<= 6) rows, 64 columns, none masked; inlined
+ * with constant trans_a and mr, as ``tile``. */
+static NNFAST_AVX512 NNFAST_INLINE void wide_tile(
+    const int trans_a, const int mr, int64_t k, const float *restrict a, int64_t lda,
+    const float *restrict b, int64_t ldb, int accumulate, float *restrict c, int64_t ldc)
+{
+    __m512 acc[WIDE_ROWS][4];
+    for (int r = 0; r < mr; ++r)
+        for (int q = 0; q < 4; ++q)
+            acc[r][q] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        if (trans_a)
+            _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
+        const float *bp = b + p * ldb;
+        const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+        const __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
+        for (int r = 0; r < mr; ++r) {
+            const __m512 av = _mm512_set1_ps(trans_a ? a[p * lda + r] : a[r * lda + p]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
+        }
+    }
+    for (int r = 0; r < mr; ++r)
+        for (int q = 0; q < 4; ++q) {
+            float *cq = c + r * ldc + 16 * q;
+            _mm512_storeu_ps(cq, accumulate ? _mm512_add_ps(acc[r][q], _mm512_loadu_ps(cq))
+                                            : acc[r][q]);
+        }
+}
+#define NNFAST_WIDE(TA, MR) \
+    case MR: wide_tile(TA, MR, k, ai, lda, bj, ldb, accumulate, cij, ldc); break;
+/* The wide tile of c at row i, column j (j + 64 <= n; its rows cut at m). */
+static NNFAST_AVX512 NNFAST_INLINE void wide_at(
+    int trans_a, int64_t i, int64_t j, int64_t m, int64_t k, const float *a, int64_t lda,
+    const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+{
+    const int64_t mr = m - i < WIDE_ROWS ? m - i : WIDE_ROWS;
+    const float *bj = b + j;
+    const float *ai = trans_a ? a + i : a + i * lda;
+    float *cij = c + i * ldc + j;
+    if (trans_a)
+        switch (mr) { NNFAST_WIDE(1, 1) NNFAST_WIDE(1, 2) NNFAST_WIDE(1, 3) NNFAST_WIDE(1, 4)
+                      NNFAST_WIDE(1, 5) default: NNFAST_WIDE(1, 6) }
+    else
+        switch (mr) { NNFAST_WIDE(0, 1) NNFAST_WIDE(0, 2) NNFAST_WIDE(0, 3) NNFAST_WIDE(0, 4)
+                      NNFAST_WIDE(0, 5) default: NNFAST_WIDE(0, 6) }
+}
 #define NNFAST_TILE(TA, MR, FULL) \
     case MR: tile(TA, MR, FULL, k, ai, lda, bj, ldb, k0, k1, accumulate, cij, ldc); break;
 #define NNFAST_TILES(TA, FULL) \
@@ -87,10 +143,11 @@ static NNFAST_AVX512 NNFAST_INLINE void tile_at(
  * tiles of c in the order that reuses the operand read worst:
  *
  * - A as it lies (trans_a = 0, the step GEMMs): column panels outside, row
- *   tiles inside, so that a panel of b (DEPTH rows of 128 bytes, 32 KB)
- *   stays in L1 while every row tile reads it;
+ *   tiles inside, so that a panel of b (DEPTH rows of 128 bytes, 32 KB; of
+ *   256 bytes for the wide tiles, which measured no faster with DEPTH 128)
+ *   stays near while every row tile reads it;
  * - A transposed (the weight gradients, A = the gate gradients (k, m)):
- *   row tiles outside, so that the tile's 32 bytes of each of A's DEPTH
+ *   row tiles outside, so that the tile's 32 (24) bytes of each of A's DEPTH
  *   rows, 2 KB apart (a line each), are read from memory once and reused by
  *   every panel of b, whose rows stream in order.
  *
@@ -104,17 +161,24 @@ static NNFAST_AVX512 void block(
     int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
 {
+    /* full 64-column panels in wide tiles, the columns after them in 8 x 32 tiles */
+    const int64_t wide_n = n / WIDE_COLS * WIDE_COLS;
     if (trans_a) {
-        for (int64_t i = 0; i < m; i += TILE_ROWS)
-            for (int64_t j = 0; j < n; j += TILE_COLS)
+        for (int64_t i = 0; i < m; i += WIDE_ROWS)
+            for (int64_t j = 0; j < wide_n; j += WIDE_COLS)
+                wide_at(1, i, j, m, k, a, lda, b, ldb, accumulate, c, ldc);
+        for (int64_t i = 0; wide_n < n && i < m; i += TILE_ROWS)
+            for (int64_t j = wide_n; j < n; j += TILE_COLS)
                 tile_at(1, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     } else {
-        for (int64_t j = 0; j < n; j += TILE_COLS)
+        for (int64_t j = 0; j < wide_n; j += WIDE_COLS)
+            for (int64_t i = 0; i < m; i += WIDE_ROWS)
+                wide_at(0, i, j, m, k, a, lda, b, ldb, accumulate, c, ldc);
+        for (int64_t j = wide_n; j < n; j += TILE_COLS)
             for (int64_t i = 0; i < m; i += TILE_ROWS)
                 tile_at(0, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     }
 }
-
 static NNFAST_AVX512 void small_gemm_avx512(
     int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)

@@ -1,5 +1,5 @@
 """The recurrent kernels' AVX-512 float32 GEMM (csrc/small_gemm.c) against
-float64 NumPy: shapes around its 8 x 32 tiles, transposed and plain A,
+float64 NumPy: shapes around its 8 x 32 and 6 x 64 tiles, transposed and plain A,
 overwrite and accumulate, rows strided inside wider arrays. The recurrent
 kernel tests (test_recurrent_kernels.py) run with it on and off."""
 import numpy as np
@@ -20,11 +20,12 @@ def _padded(rng, rows, cols, pad):
     return full[:, :cols]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(80))
 def test_small_gemm_matches_numpy(seed):
     rng = np.random.default_rng([seed, 91])
-    m, n, k = (int(rng.choice(v)) for v in ([1, 3, 7, 8, 9, 16, 33],
-                                            [1, 5, 15, 16, 17, 31, 32, 33, 64, 70],
+    m, n, k = (int(rng.choice(v)) for v in ([1, 3, 5, 6, 7, 8, 9, 12, 13, 16, 33],
+                                            [1, 5, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70,
+                                             96, 127, 128, 160],
                                             [0, 1, 2, 19, 128, 257, 600]))
     trans_a, accumulate = bool(rng.integers(2)), bool(rng.integers(2))
     pad = int(rng.choice([0, 3]))
