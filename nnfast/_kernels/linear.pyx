@@ -10,6 +10,7 @@ so that the operand every thread packs again is the smaller one (``_by_columns``
 from cython cimport floating
 
 from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._small_gemm cimport small_gemm
 from nnfast._kernels._math cimport add_bias
 from nnfast._kernels._threads cimport (TypedPart, run_part, split_columns, split_range,
                                        team_size)
@@ -102,16 +103,25 @@ cdef void _weight_grad_part(floating *grad_weight, LinearCall *a, int t,
     # are few: mlp-wide's 784->512 weight gradient on 2 threads took 372 us
     # by rows and 435 us by columns; mlp-lab's 784->30 took 17.9 and 16.3 us
     # (python bench/profile_layers.py).
+    # Float32 on AVX-512 in nnfast's own GEMM (_small_gemm), which reads the
+    # transposed grad_output as it lies; OpenBLAS packs it on every call: the
+    # scikit-learn defaults' fit (784-100-10, batch 200, 2 threads, 5
+    # alternated fits) 0.694 s against 0.781 (python bench/sklearn_race.py's
+    # data); the bench workloads within 2 % either way.
     if n_out >= 64:
         # grad_weight[lo:hi] += grad_output[:, lo:hi].T @ x
         split_range(n_out, t, nt, &lo, &hi)
-        if hi > lo:
+        if hi > lo and not (floating is float and small_gemm(
+                True, hi - lo, n_in, n, <const float *>grad_output + lo, n_out,
+                <const float *>x, n_in, a.accumulate, <float *>grad_weight + lo * n_in, n_in)):
             gemm(True, False, hi - lo, n_in, n, 1, grad_output + lo, n_out,
                  x, n_in, 1 if a.accumulate else 0, grad_weight + lo * n_in, n_in)
     else:
         # grad_weight[:, lo:hi] += grad_output.T @ x[:, lo:hi]
         split_columns(n_in, t, nt, sizeof(floating), &lo, &hi)
-        if hi > lo:
+        if hi > lo and not (floating is float and small_gemm(
+                True, n_out, hi - lo, n, <const float *>grad_output, n_out,
+                <const float *>x + lo, n_in, a.accumulate, <float *>grad_weight + lo, n_in)):
             gemm(True, False, n_out, hi - lo, n, 1, grad_output, n_out,
                  x + lo, n_in, 1 if a.accumulate else 0, grad_weight + lo, n_in)
     # grad_bias[lo:hi] += grad_output[:, lo:hi].sum(axis=0)

@@ -22,15 +22,27 @@ def test_linear_forward_fast_matches_reference(seed, dtype, threads):
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("requires_input_grad", [True, False])
-def test_linear_backward_fast_matches_reference(seed, dtype, threads, requires_input_grad):
+@pytest.mark.parametrize("small_gemm", [True, False], ids=["small_gemm", "blas"])
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_linear_backward_fast_matches_reference(seed, dtype, threads, requires_input_grad,
+                                                small_gemm, accumulate):
+    """On both float32 weight-gradient paths: the AVX-512 GEMM where the CPU
+    has it, BLAS (every other CPU, and float64)."""
+    from nnfast._kernels import _small_gemm
+    if small_gemm and not _small_gemm.available():
+        pytest.skip("this CPU has no AVX-512F")
     x, w, b, g = random_linear_case(seed, dtype)
     results = []
-    for k in (_kernels, reference):
-        gx = np.empty_like(x) if requires_input_grad else None
-        gw = np.ones_like(w)  # accumulates: start from non-zero
-        gb = np.ones_like(b)
-        k.linear_backward(x, w, g, gx, gw, gb)
-        results.append((gx, gw, gb))
+    old = _small_gemm.set_enabled(small_gemm)
+    try:
+        for k in (_kernels, reference):
+            gx = np.empty_like(x) if requires_input_grad else None
+            gw = np.ones_like(w)  # accumulates: start from non-zero
+            gb = np.ones_like(b)
+            k.linear_backward(x, w, g, gx, gw, gb, accumulate)
+            results.append((gx, gw, gb))
+    finally:
+        _small_gemm.set_enabled(old)
     for fast, ref in zip(*results):
         if ref is not None:
             assert_close(fast, ref, dtype)
