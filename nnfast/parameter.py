@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from nnfast import _aligned
+
 
 def _as_ndarray(array, expected):
     """array as an ndarray (np.asarray), or a TypeError that says
@@ -86,7 +88,9 @@ class Parameter:
         value = _initial_array(value)
         self._value = np.array(value, order="C", copy=True) if (
             not value.flags.c_contiguous or not value.flags.writeable) else value
-        self._grad = np.zeros_like(self._value)
+        if not _aligned.is_aligned(self._value):   # the kernels' vector loads (nnfast._aligned)
+            self._value = _aligned.copy(self._value)
+        self._grad = _aligned.zeros(self._value.shape, self._value.dtype)
         self._grad_cleared = False
 
     @property
@@ -130,8 +134,8 @@ class Parameter:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"Parameter dtype must be float32 or float64, got {dtype}")
-        self._value = np.array(self._value, dtype=dtype, order="C", copy=True)
-        self._grad = np.zeros_like(self._value)
+        self._value = _aligned.copy(self._value.astype(dtype, copy=False))
+        self._grad = _aligned.zeros(self._value.shape, dtype)
         self._grad_cleared = False
 
     def zero_grad(self):

@@ -12,7 +12,7 @@ in NumPy) and is ``array[index]`` everywhere else, with the same result.
 """
 import numpy as np
 
-from nnfast import _backend
+from nnfast import _aligned, _backend
 
 _FLOATS = (np.float32, np.float64)
 
@@ -30,6 +30,6 @@ def take_rows(array, index):
         return array[index]
     index = np.ascontiguousarray(index, dtype=np.int64)
     flat = array.reshape(array.shape[0], -1)
-    out = np.empty((index.shape[0], flat.shape[1]), array.dtype)
+    out = _aligned.empty((index.shape[0], flat.shape[1]), array.dtype)   # for the kernels' vector loads
     _backend.kernels().gather_rows(flat, index, out)
     return out.reshape((index.shape[0],) + array.shape[1:])

@@ -4,20 +4,25 @@ import threading
 
 import numpy as np
 
+from nnfast import _aligned
 from nnfast._inference import is_inference
 from nnfast._validation import as_float_array, check_shape
 
 
 def _held_by_list_only():
-    """What ``sys.getrefcount(array)`` reads, in ``_new_array``'s loop, for
-    an array that only the list ``ring`` holds (measured the same way, so
-    that it stays right on any CPython)."""
-    ring = [np.empty(0)]
+    """What ``sys.getrefcount`` reads, in ``_new_array``'s loop, for an
+    aligned array that only the list ``ring`` holds, and for its byte buffer
+    (``array.base``) when nothing but that array uses it (measured the same
+    way, so that it stays right on any CPython)."""
+    ring = [_aligned.empty(0)]
     for array in ring:
-        return sys.getrefcount(array)
+        return sys.getrefcount(array), sys.getrefcount(array.base)
 
 
-_HELD_BY_RING_ONLY = _held_by_list_only()
+# A view of an aligned array has the byte buffer as its base, not the
+# array: so both counts, the array's (nobody else holds it) and its
+# buffer's (no view of it is alive).
+_HELD_BY_RING_ONLY, _BUFFER_HELD_BY_ARRAY_ONLY = _held_by_list_only()
 
 # Arrays a layer keeps per output slot for reuse: the one its last call
 # returned (often still held by the next layer for its backward) and the one
@@ -205,6 +210,7 @@ class Layer:
         when nothing but the layer refers to it any more: not the caller, not
         a later layer that saved it for its backward, not a view of it. An
         array somebody still holds is never reused; then a new one is made.
+        Arrays are 64-byte aligned (nnfast._aligned).
         """
         if type(shape) is not tuple:
             shape = tuple(shape)
@@ -217,12 +223,13 @@ class Layer:
         free = -1
         i = 0
         for array in ring:
-            if sys.getrefcount(array) == _HELD_BY_RING_ONLY:
+            if (sys.getrefcount(array) == _HELD_BY_RING_ONLY
+                    and sys.getrefcount(array.base) == _BUFFER_HELD_BY_ARRAY_ONLY):
                 if array.shape == shape and array.dtype == dtype:
                     return array
                 free = i
             i += 1
-        array = np.empty(shape, dtype=dtype)
+        array = _aligned.empty(shape, dtype)
         if len(ring) < _RING_SIZE:
             ring.append(array)
         elif free >= 0:

@@ -1,6 +1,7 @@
 """LastStep: (n_samples, seq_len, features) -> (n_samples, features), the last time step."""
 import numpy as np
 
+from nnfast import _aligned
 from nnfast._validation import as_float_array
 from nnfast.layers.base import Layer
 
@@ -43,6 +44,6 @@ class LastStep(Layer):
         if not self.requires_input_grad:
             return None
         n, steps, features = self._input_shape
-        grad_input = np.zeros((steps, n, features), self._dtype).transpose(1, 0, 2)
+        grad_input = _aligned.zeros((steps, n, features), self._dtype).transpose(1, 0, 2)
         grad_input[:, -1] = g
         return grad_input

@@ -31,7 +31,7 @@ GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F, BLAS elsewhere.
 
 import numpy as np
 
-from nnfast import _backend
+from nnfast import _aligned, _backend
 from nnfast._random import get_rng
 from nnfast._validation import as_float_array, check_choice, check_int, float_dtype, INT32_MAX
 from nnfast.layers.base import Layer
@@ -176,7 +176,7 @@ class _Recurrent(Layer):
                    else np.full(n, steps, np.int64))
         h0_arr, c0_arr = self._initial_state(h0, n)
         k = _backend.kernels()
-        inp = np.ascontiguousarray(x.transpose(1, 0, 2))      # (T, N, I), time-major
+        inp = _aligned.copy(x.transpose(1, 0, 2))      # (T, N, I), time-major
         mask = (np.arange(steps)[:, None] < lengths[None, :])[:, :, None] if given_lengths else None
         caches, last_h, last_c = [], [], []
         for layer in range(self.num_layers):
@@ -231,7 +231,7 @@ class _Recurrent(Layer):
     def _input_projection(self, k, inp, weight, bias):
         """(T, N, G) := inp @ weight.T + bias, one GEMM over every step."""
         steps, n = inp.shape[0], inp.shape[1]
-        proj = np.empty((steps, n, weight.shape[0]), self.dtype)
+        proj = _aligned.empty((steps, n, weight.shape[0]), self.dtype)
         k.linear_forward(inp.reshape(steps * n, -1), weight, bias,
                          proj.reshape(steps * n, -1), False)
         return proj
@@ -239,7 +239,7 @@ class _Recurrent(Layer):
     def _states_from(self, state0, steps):
         """(steps + 1, n_samples, hidden_size) buffer of a layer's states with
         ``state0`` (n_samples, hidden_size) as step 0."""
-        states = np.empty((steps + 1,) + state0.shape, self.dtype)
+        states = _aligned.empty((steps + 1,) + state0.shape, self.dtype)
         states[0] = state0
         return states
 
@@ -249,8 +249,8 @@ class _Recurrent(Layer):
         buffers (T, N, gates*hidden)."""
         steps, n = grad.shape[0], grad.shape[1]
         width = self._n_gates * self.hidden_size
-        return (np.zeros((n, self.hidden_size), self.dtype),
-                *(np.empty((steps, n, width), self.dtype) for _ in range(n_gate_grads)))
+        return (_aligned.zeros((n, self.hidden_size), self.dtype),
+                *(_aligned.empty((steps, n, width), self.dtype) for _ in range(n_gate_grads)))
 
     def _weight_grads(self, k, layer, inp, h_prev_all, grad_x_gates, grad_h_gates, need_input):
         """Accumulate the layer's parameter gradients from the gate gradients
@@ -335,7 +335,7 @@ class LSTM(_Recurrent):
         w_ih, w_hh, b_ih, b_hh = self._layer_params(layer)
         steps, n = inp.shape[0], inp.shape[1]
         h, c = self._states_from(h0, steps), self._states_from(c0, steps)
-        gates = np.empty((steps, n, 4 * self.hidden_size), self.dtype)   # i, f, g, o activated
+        gates = _aligned.empty((steps, n, 4 * self.hidden_size), self.dtype)   # i, f, g, o
         # the input projection inside the recurrence (the kernel's docstring)
         k.lstm_sequence_forward(inp, w_ih.value, b_ih.value + b_hh.value, w_hh.value, lengths,
                                 gates, h, c)
@@ -345,7 +345,7 @@ class LSTM(_Recurrent):
         w_hh = self._layer_params(layer)[1]
         h, c, gates = cache["h"], cache["c"], cache["gates"]
         grad_h, grad_gates = self._grad_buffers(grad)
-        grad_c = np.zeros_like(grad_h)
+        grad_c = _aligned.zeros(grad_h.shape, self.dtype)
         k.lstm_sequence_backward(gates, c, grad, w_hh.value, lengths, grad_h, grad_c,
                                  grad_gates)
         grad_input = self._weight_grads(k, layer, cache["inp"], h[:-1], grad_gates, grad_gates,
@@ -371,7 +371,7 @@ class GRU(_Recurrent):
         steps, n, H = inp.shape[0], inp.shape[1], self.hidden_size
         x_proj = self._input_projection(k, inp, w_ih.value, b_ih.value)
         h = self._states_from(h0, steps)
-        gates = np.empty((steps, n, 4 * H), self.dtype)   # r, z, n, h_{t-1} @ W_hn.T + b_hn
+        gates = _aligned.empty((steps, n, 4 * H), self.dtype)   # r, z, n, h_{t-1} @ W_hn.T + b_hn
         k.gru_sequence_forward(x_proj, w_hh.value, b_hh.value, lengths, gates, h)
         return {"h": h, "gates": gates}
 
