@@ -3,7 +3,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnfast import _backend
+from nnfast import _aligned, _backend
 from nnfast._validation import FLOAT_DTYPES, check_float, check_int
 from nnfast.parameter import Parameter
 
@@ -260,10 +260,12 @@ class Optimizer:
         return v.reshape(-1), g.reshape(-1)
 
     def _buffer(self, state, name, value, fill=0.0):
-        """state[name], created (filled with ``fill``) on first use."""
+        """state[name], created (filled with ``fill``, 64-byte aligned for the
+        update kernels' vector loads) on first use."""
         buf = state.get(name)
         if buf is None:
-            buf = np.full(value.shape, fill, dtype=value.dtype)
+            buf = _aligned.empty(value.shape, value.dtype)
+            buf.fill(fill)
             state[name] = buf
         return buf
 
