@@ -27,7 +27,7 @@ hidden) with the initial state in ``h[0]`` (and ``c`` for LSTM).
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
+from nnfast._kernels._alloc cimport nnfast_aligned_free as free, nnfast_aligned_malloc as malloc
 
 from nnfast._kernels._recurrent_steps cimport (
     GRU_BACKWARD, GRU_FORWARD, LSTM_BACKWARD, LSTM_FORWARD, Op, RNN_BACKWARD, RNN_FORWARD,

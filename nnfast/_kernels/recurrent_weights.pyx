@@ -22,7 +22,7 @@ large gate gradient once instead of twice (lstm-seq's shapes, 1 thread:
 3.9-4.0 ms against 4.3-5.0 for two GEMMs, on a shared machine).
 """
 from cython cimport floating
-from libc.stdlib cimport free, malloc
+from nnfast._kernels._alloc cimport nnfast_aligned_free as free, nnfast_aligned_malloc as malloc
 from libc.string cimport memcpy
 
 from nnfast._kernels._blas cimport gemm
