@@ -16,6 +16,8 @@ import threading
 
 import numpy as np
 
+from nnfast import _aligned
+
 _local = threading.local()
 
 
@@ -32,5 +34,5 @@ def workspace(n_elements, dtype, slot=None):
     key = dtype if slot is None else (dtype, slot)
     buffer = pool.get(key)
     if buffer is None or buffer.size < n_elements:
-        buffer = pool[key] = np.empty(max(int(n_elements), 1), dtype=dtype)
+        buffer = pool[key] = _aligned.empty(max(int(n_elements), 1), dtype)   # 64-byte aligned
     return buffer[:n_elements]
