@@ -8,6 +8,7 @@ median per batch of
 - the recurrence forward, the input projection included, and backward
   (``lstm_sequence_forward`` / ``_backward``), and within them the step
   GEMMs (forward: x_t @ W_ih.T and h @ W_hh.T): the same GEMMs timed
+  (on 64-byte-aligned arrays, as the layer's)
   alone, one thread's block of rows, 50 steps per direction, on the path
   the kernels take (float32 on an AVX-512 CPU: nnfast's own GEMM,
   ``_kernels/_small_gemm``, whole blocks; else BLAS in the kernels' row
@@ -38,7 +39,7 @@ import time
 import numpy as np
 
 import nnfast as nf
-from nnfast import _kernels as k
+from nnfast import _aligned, _kernels as k
 from nnfast._kernels import _small_gemm
 from nnfast.benchmarks import worker, workloads
 
@@ -95,23 +96,23 @@ def breakdown(threads, repeats):
         trainer.step(0)
 
     w_ih, w_hh = lstm.weight_ih_l0.value, lstm.weight_hh_l0.value
-    inp = rng.standard_normal((T * N, I)).astype(np.float32)
+    inp = _aligned.copy(rng.standard_normal((T * N, I)).astype(np.float32))
     x = inp.reshape(T, N, I)
     bias = np.zeros(G, np.float32)
     lengths = np.full(N, T, np.int64)
-    gates = np.empty((T, N, G), np.float32)
-    h = np.zeros((T + 1, N, H), np.float32)
-    c = np.zeros((T + 1, N, H), np.float32)
-    grad = np.zeros((T, N, H), np.float32)
+    gates = _aligned.empty((T, N, G), np.float32)
+    h = _aligned.zeros((T + 1, N, H), np.float32)
+    c = _aligned.zeros((T + 1, N, H), np.float32)
+    grad = _aligned.zeros((T, N, H), np.float32)
     grad[-1] = rng.standard_normal((N, H))      # lstm-seq: only the last output
-    grad_h, grad_c = np.zeros((N, H), np.float32), np.zeros((N, H), np.float32)
-    grad_gates = np.empty((T, N, G), np.float32)
-    g_ih, g_hh = np.zeros_like(w_ih), np.zeros_like(w_hh)
+    grad_h, grad_c = _aligned.zeros((N, H), np.float32), _aligned.zeros((N, H), np.float32)
+    grad_gates = _aligned.empty((T, N, G), np.float32)
+    g_ih, g_hh = _aligned.zeros(w_ih.shape), _aligned.zeros(w_hh.shape)
     g_b1, g_b2 = np.zeros(G, np.float32), np.zeros(G, np.float32)
     rows = -(-N // threads)                     # one thread's block
-    w_hh_t = np.ascontiguousarray(w_hh.T)
-    grad_block = np.zeros((rows, H), np.float32)
-    w_ih_t = np.ascontiguousarray(w_ih.T)
+    w_hh_t = _aligned.copy(w_hh.T)
+    grad_block = _aligned.zeros((rows, H), np.float32)
+    w_ih_t = _aligned.copy(w_ih.T)
     k.lstm_sequence_forward(x, w_ih, bias, w_hh, lengths, gates, h, c)
     one = np.ones((1, 1), np.float32)
     forward_gemm, backward_gemm = _step_gemm(rows, G, H), _step_gemm(rows, H, G)

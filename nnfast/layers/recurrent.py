@@ -19,14 +19,15 @@ call of GEMMs over all T*N rows (``recurrent_weights_backward``).
 
 Where the time goes (``bench/lstm_breakdown.py --threads 1,2``; lstm-seq:
 batch 32, 50 steps, input 32, hidden 128; a 2-core Xeon with AVX-512, each
-kernel alone, wall time): a training step 7.1 ms on 1 thread, 4.1 on 2, of
-which the forward with its input projection 2.4 / 1.3 (step GEMMs 1.9 /
-0.9, the gates computed in the GEMM's tiles), the backward 1.8 / 1.0 (step
-GEMMs 1.5 / 0.75), the weight and bias gradients 2.5 / 1.1, and 0.45 / 0.7
+kernel alone, wall time): a training step 5.5 ms on 1 thread, 3.1 on 2, of
+which the forward with its input projection 1.8 / 1.0 (step GEMMs 1.5 /
+0.75, the gates computed in the GEMM's tiles), the backward 1.4 / 0.7 (step
+GEMMs 1.3 / 0.55), the weight and bias gradients 1.8 / 0.8, and 0.4 / 0.55
 ms Python, copies, the Linear layer, loss and SGD (on 2 threads this rest
 includes what the kernels lose inside a step to caches the other kernels
 left). The step GEMMs and the weight gradients run in nnfast's own AVX-512
-GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F, BLAS elsewhere.
+GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F, BLAS elsewhere;
+every buffer they read is 64-byte aligned (nnfast._aligned).
 """
 
 import numpy as np
