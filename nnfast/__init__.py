@@ -14,6 +14,7 @@ from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
 from nnfast import optim
 from nnfast import losses
+from nnfast import metrics
 from nnfast import datasets
 from nnfast import callbacks, data
 from nnfast.training import History, fit
@@ -30,7 +31,7 @@ __all__ = [
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "set_deterministic", "get_deterministic",
     "optim",
-    "losses",
+    "losses", "metrics",
     "datasets", "callbacks", "data", "fit", "History", "load", "save",
     "onnx",
 ]
