@@ -134,8 +134,10 @@ class Parameter:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise TypeError(f"Parameter dtype must be float32 or float64, got {dtype}")
-        self._value = _aligned.copy(self._value.astype(dtype, copy=False))
-        self._grad = _aligned.zeros(self._value.shape, dtype)
+        value = _aligned.empty(self._value.shape, dtype)
+        value[...] = self._value           # cast in the one copy
+        self._value = value
+        self._grad = _aligned.zeros(value.shape, dtype)
         self._grad_cleared = False
 
     def zero_grad(self):
