@@ -10,11 +10,13 @@ from nnfast._runtime import (get_deterministic, get_num_threads, limit_blas_thre
                              openmp_enabled, set_deterministic, set_num_threads)
 from nnfast.parameter import Parameter
 from nnfast.network import Sequential
+from nnfast.graph import Graph
 from nnfast.gradcheck import gradcheck
 from nnfast import init, layers
 from nnfast import optim
 from nnfast import losses
 from nnfast import metrics
+from nnfast import models
 from nnfast import datasets
 from nnfast import callbacks, data
 from nnfast.training import History, fit
@@ -26,12 +28,12 @@ __version__ = "0.1.0"
 limit_blas_threads()
 
 __all__ = [
-    "Parameter", "Sequential", "layers", "init", "gradcheck",
+    "Parameter", "Sequential", "Graph", "layers", "init", "gradcheck",
     "get_backend", "set_backend", "use_backend",
     "get_num_threads", "set_num_threads", "openmp_enabled", "seed",
     "set_deterministic", "get_deterministic",
     "optim",
-    "losses", "metrics",
+    "losses", "metrics", "models",
     "datasets", "callbacks", "data", "fit", "History", "load", "save",
     "onnx",
 ]

@@ -149,8 +149,7 @@ def _check_rng(rng):
 
 
 def _named_parameters(module):
-    layers = getattr(module, "layers", None)
-    if layers is None:
-        return [(p.name or str(i), p) for i, p in enumerate(module.parameters())]
-    return [(f"{i}.{p.name or j}", p) for i, layer in enumerate(layers)
-            for j, p in enumerate(layer.parameters())]
+    """(key, Parameter) under the state-dict keys ("0.weight",
+    "2.submodule.0.bias", ...): unique in a network of any nesting."""
+    from nnfast import state_dict
+    return state_dict.named_parameters(module)

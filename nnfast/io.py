@@ -51,6 +51,9 @@ def layer_registry():
     registry = _own_classes(layers, Layer)
     registry.pop("Layer", None)
     registry["Sequential"] = Sequential
+    from nnfast.graph import Graph
+    registry["Graph"] = Graph
+    registry.pop("MergeLayer", None)
     return registry
 
 
@@ -121,6 +124,13 @@ def _describe(layer, registry):
                         "classes can be saved (load looks classes up by name)")
     if name == "Sequential":
         return {"class": name, "layers": [_describe(sub, registry) for sub in layer.layers]}
+    if name == "SkipConnection":
+        return {"class": name, "config": layer.config(), "inner": _describe(layer.inner, registry)}
+    if name == "Graph":
+        return {"class": name, "inputs": [n.name for n in layer.input_nodes],
+                "nodes": [{"name": n.name, "layer": _describe(n.layer, registry),
+                           "inputs": [s.name for s in n.inputs]} for n in layer.layer_nodes],
+                "outputs": [n.name for n in layer.output_nodes]}
     config = layer.config()
     try:
         json.dumps(config)
@@ -298,6 +308,17 @@ def _build(desc, registry, name, where, depth=0):
             raise ValueError(f"{name!r}: corrupt architecture at {where} (Sequential without layers)")
         return cls([_build(d, registry, name, f"{where}[{i}]", depth + 1)
                     for i, d in enumerate(layers)])
+    if cls_name == "SkipConnection":
+        inner = _build(desc.get("inner"), registry, name, f"{where}.inner", depth + 1)
+        config = desc.get("config")
+        if not isinstance(config, dict):
+            raise ValueError(f"{name!r}: corrupt architecture at {where} (SkipConnection without a config)")
+        try:
+            return cls(inner, **config)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{name!r}: cannot build SkipConnection at {where} from {config!r}: {e}") from None
+    if cls_name == "Graph":
+        return _build_graph(cls, desc, registry, name, where, depth)
     config = desc.get("config")
     if not isinstance(config, dict):
         raise ValueError(f"{name!r}: corrupt architecture at {where} ({cls_name} without a config)")
@@ -305,6 +326,37 @@ def _build(desc, registry, name, where, depth=0):
         return cls(**{k: _tuples(v) for k, v in config.items()})
     except (TypeError, ValueError) as e:
         raise ValueError(f"{name!r}: cannot build {cls_name} at {where} from {config!r}: {e}") from None
+
+
+def _build_graph(cls, desc, registry, name, where, depth):
+    """A Graph from its description: inputs, nodes (each a layer and the
+    names of its inputs) and outputs, all by name."""
+    inputs, nodes, outputs = desc.get("inputs"), desc.get("nodes"), desc.get("outputs")
+    if not (isinstance(inputs, list) and isinstance(nodes, list) and isinstance(outputs, list)):
+        raise ValueError(f"{name!r}: corrupt architecture at {where} (Graph without inputs, "
+                         "nodes and outputs)")
+    graph = cls()
+    by_name = {}
+    try:
+        for input_name in inputs:
+            by_name[input_name] = graph.input(input_name)
+        for i, node in enumerate(nodes):
+            if not isinstance(node, dict) or not isinstance(node.get("inputs"), list):
+                raise ValueError(f"node {i} is not a dict with inputs")
+            layer = _build(node.get("layer"), registry, name, f"{where}.nodes[{i}]", depth + 1)
+            srcs = []
+            for src in node["inputs"]:
+                if not isinstance(src, str) or src not in by_name:
+                    raise ValueError(f"node {i} reads an unknown node {src!r}")
+                srcs.append(by_name[src])
+            by_name[node.get("name")] = graph.add(layer, *srcs, name=node.get("name"))
+        for out in outputs:
+            if not isinstance(out, str) or out not in by_name:
+                raise ValueError(f"the output {out!r} is an unknown node")
+        graph.output(*[by_name[out] for out in outputs])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name!r}: corrupt Graph at {where}: {e}") from None
+    return graph
 
 
 def _tuples(v):

@@ -45,6 +45,28 @@ MODELS["gru-sequence"] = (lambda: nf.Sequential([L.GRU(5, 3, num_layers=2), L.Ta
 MODELS["gru-1-layer"] = (lambda: nf.Sequential([L.GRU(3, 8), L.LastStep()]), (5, 3))
 MODELS["rnn-relu-then-tanh"] = (lambda: nf.Sequential([L.RNN(4, 6, nonlinearity="relu"),
                                                        L.RNN(6, 2, num_layers=2)]), (5, 4))
+# not a line: a nested cat skip (a U-Net level) and a residual add with its ReLU fused
+MODELS["skip-connections"] = (lambda: nf.Sequential(
+    L.Conv2D(2, 4, 3, padding=1), L.ReLU(),
+    L.SkipConnection(nf.Sequential(L.MaxPool2D(2), L.Conv2D(4, 4, 3, padding=1),
+                                   L.ConvTranspose2D(4, 4, 2, stride=2))),
+    L.SkipConnection(nf.Sequential(L.Conv2D(8, 8, 3, padding=1), L.BatchNorm2D(8)), mode="add"),
+    L.ReLU(), L.Conv2D(8, 3, 1)), (2, 8, 8))
+
+
+def graph_concat_add():
+    g = nf.Graph()
+    x = g.input("image")
+    a = g.add(L.Conv2D(3, 4, 3, padding=1), x)
+    b = g.add(L.ReLU(), a)
+    c = g.add(L.Concat(dim=1), b, x, b)
+    d = g.add(L.Conv2D(11, 4, 1), c)
+    e = g.add(L.Add(), d, a, b)
+    g.output(g.add(L.Flatten(), e))
+    return g
+
+
+MODELS["graph-concat-add"] = (graph_concat_add, (3, 5, 6))
 # groups: 2 groups, then depthwise (groups == in_channels) with a channel multiplier 2
 MODELS["grouped-conv"] = (lambda: nf.Sequential(
     L.Conv2D(4, 6, 3, padding=1, groups=2), L.ReLU(),
@@ -63,7 +85,7 @@ def test_every_layer_kind_has_an_exporter():
     from nnfast.onnx.registry import EXPORTERS
     kinds = {obj for obj in vars(L).values()
              if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
-    assert kinds | {nf.Sequential} == set(EXPORTERS)
+    assert kinds | {nf.Sequential, nf.Graph} == set(EXPORTERS)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -1,0 +1,4 @@
+"""Ready-made networks built from nnfast's layers."""
+from nnfast.models.unet import UNet
+
+__all__ = ["UNet"]
