@@ -9,7 +9,7 @@ from cython cimport floating
 from libc.string cimport memset
 
 from nnfast._kernels cimport _conv_c as csrc
-from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._conv_gemm cimport conv_gemm
 from nnfast._kernels._conv_plan cimport Geometry
 
 
@@ -66,6 +66,25 @@ cdef inline void spread_grad_output(const floating *grad_output, Geometry *g,
                      g.width_col, g.height_col * g.width_col, g.width_pad, staging)
 
 
+cdef inline void spread_grad_output_transposed(const floating *grad_output, Geometry *g,
+                                               Py_ssize_t h0, Py_ssize_t h1,
+                                               floating *staging) noexcept nogil:
+    """staging (span, out_channels) := spread_grad_output's block transposed:
+    position p = (h - h0) * width_pad + w of rows [h0, h1) as row p, zero
+    where w >= width_col (the span's padding columns)."""
+    cdef Py_ssize_t size_col = g.height_col * g.width_col
+    cdef Py_ssize_t m = g.out_channels, h, w, o
+    cdef const floating *src
+    cdef floating *dst
+    for h in range(h0, h1):
+        dst = staging + (h - h0) * g.width_pad * m
+        src = grad_output + h * g.width_col
+        for w in range(g.width_col):
+            for o in range(m):
+                dst[w * m + o] = src[o * size_col + w]
+        memset(dst + g.width_col * m, 0, (g.width_pad - g.width_col) * m * sizeof(floating))
+
+
 cdef inline void transpose_block(const floating *src, Py_ssize_t rows,
                                  Py_ssize_t cols, Py_ssize_t ld,
                                  floating *dst) noexcept nogil:
@@ -89,8 +108,8 @@ cdef inline void _image_from_span_columns(const floating *weight, const floating
         h1 = min(h0 + g.max_rows, g.height_col)
         span = (h1 - h0) * g.width_pad
         spread_grad_output(src, g, h0, h1, staging)
-        gemm(True, False, cg * kk, span, g.out_channels, 1, weight + c_lo * kk,
-             g.ckk, staging, span, 0, column, span)
+        conv_gemm(True, cg * kk, span, g.out_channels, weight + c_lo * kk,
+                  g.ckk, staging, span, False, column, span)
         csrc.col2im_span_add(column, cg, g.height_pad, g.width_pad, g.kernel_h,
                              g.kernel_w, g.width_col, h0, h1, dst)
         h0 = h1
@@ -112,8 +131,8 @@ cdef inline void image_from_columns(const floating *weight, const floating *src,
     cdef Py_ssize_t kk = g.kernel_h * g.kernel_w
     cdef Py_ssize_t h0, h1, nb
     if g.pointwise:
-        gemm(True, False, cg, size_col, g.out_channels, 1, weight + c_lo, g.ckk, src,
-             size_col, 0, dst, plane)
+        conv_gemm(True, cg, size_col, g.out_channels, weight + c_lo, g.ckk, src,
+                  size_col, False, dst, plane)
         return
     if g.span:
         _image_from_span_columns(weight, src, dst if not g.padded else padded, column,
@@ -127,8 +146,8 @@ cdef inline void image_from_columns(const floating *weight, const floating *src,
     while h0 < g.height_col:
         h1 = min(h0 + g.max_rows, g.height_col)
         nb = (h1 - h0) * g.width_col
-        gemm(True, False, cg * kk, nb, g.out_channels, 1, weight + c_lo * kk, g.ckk,
-             src + h0 * g.width_col, size_col, 0, column, nb)
+        conv_gemm(True, cg * kk, nb, g.out_channels, weight + c_lo * kk, g.ckk,
+                  src + h0 * g.width_col, size_col, False, column, nb)
         csrc.col2im_add(column, cg, g.height, g.width, g.height_col, g.width_col,
                         g.kernel_h, g.kernel_w, g.pad_top, g.pad_left, g.stride_h,
                         g.stride_w, g.dilation_h, g.dilation_w, h0, h1, dst)

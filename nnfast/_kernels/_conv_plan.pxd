@@ -51,6 +51,9 @@ cdef struct ConvCall:
     int nt_planned
     Py_ssize_t groups     # im2col input gradient: channel groups per sample
     bint relu, transpose, is_double
+    # im2col weight gradient on small_gemm (float32, AVX-512): every thread,
+    # thread 0 too, sums into its own (ckk, out_channels) accumulator
+    bint small
 
 
 cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
@@ -85,5 +88,7 @@ cdef inline floating *padded_copy_of(Geometry *g, floating *staging) noexcept no
 
 
 cdef inline Py_ssize_t workspace_size(Geometry *g, int nt) noexcept nogil:
-    """nt column buffers, then nt - 1 weight-gradient accumulators."""
-    return nt * column_size(g) + (nt - 1) * g.out_channels * g.ckk
+    """nt column buffers, then nt weight-gradient accumulators (thread 0
+    sums straight into grad_weight on the BLAS path, into its own on the
+    small_gemm path)."""
+    return nt * column_size(g) + nt * g.out_channels * g.ckk

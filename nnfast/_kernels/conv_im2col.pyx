@@ -22,9 +22,11 @@ from libc.string cimport memset
 
 from nnfast._kernels cimport _conv_c as csrc
 from nnfast._kernels._blas cimport gemm
+from nnfast._kernels._conv_gemm cimport conv_gemm
 from nnfast._kernels._conv_columns cimport (image_from_columns, item_columns, span_columns,
                                             span_source, spread_grad_output,
-                                            transpose_block)
+                                            spread_grad_output_transposed, transpose_block)
+from nnfast._kernels._small_gemm cimport small_gemm_runs
 from nnfast._kernels._conv_plan cimport (ADD_ACCUMULATORS_STEP, FORWARD_STEP, INPUT_GRAD,
                                          INPUT_GRAD_STEP, WEIGHT_GRAD, WEIGHT_GRAD_STEP,
                                          ConvCall, Geometry, column_size, conv_geometry,
@@ -113,15 +115,15 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
             span = (h1 - h0) * g.width_pad
             span_columns(span_source(x + n * image, g, padded, n, &padded_n),
                          g, h0, h1, column)
-            gemm(False, False, g.out_channels, span, g.ckk, 1, weight, g.ckk,
-                 column, span, 0, staging, span)
+            conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
+                      column, span, False, staging, span)
             # discard the extra positions, add the bias
             csrc.pack_rows(staging, g.out_channels, h1 - h0, g.width_col,
                            g.width_pad, bias, relu, size_col, dst)
             continue
         col = item_columns(x + n * image, g, h0, h1, column, &ldcol)
-        gemm(False, False, g.out_channels, nb, g.ckk, 1, weight, g.ckk, col,
-             ldcol, 0, dst, size_col)
+        conv_gemm(False, g.out_channels, nb, g.ckk, weight, g.ckk, col,
+                  ldcol, False, dst, size_col)
         # bias (and ReLU) while the block is still in cache
         for o in range(g.out_channels):
             add_bias(dst + o * size_col, bias + o, 0, nb, relu)
@@ -184,7 +186,9 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
     cdef const floating *gn
     cdef floating *acc = grad_weight
     cdef const floating *col
-    if t > 0:
+    if a.small:
+        acc = workspace + a.nt_planned * column_size(g) + t * g.out_channels * g.ckk
+    elif t > 0:
         acc = (workspace + a.nt_planned * column_size(g)
                + (t - 1) * g.out_channels * g.ckk)
     split_range(g.out_channels, t, nt, &lo, &hi)
@@ -199,6 +203,13 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
             span = (h1 - h0) * g.width_pad
             span_columns(span_source(x + n * image, g, padded, n, &padded_n),
                          g, h0, h1, column)
+            if a.small:
+                # acc.T (ckk, out_channels) += columns @ (output gradient).T
+                spread_grad_output_transposed(grad_output + n * g.out_channels * size_col,
+                                              g, h0, h1, staging)
+                conv_gemm(False, g.ckk, g.out_channels, span, column, span, staging,
+                          g.out_channels, True, acc, g.out_channels)
+                continue
             spread_grad_output(grad_output + n * g.out_channels * size_col, g, h0, h1,
                                staging)
             gemm(False, True, g.out_channels, g.ckk, span, 1, staging, span,
@@ -206,6 +217,11 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
             continue
         gn = grad_output + n * g.out_channels * size_col + h0 * g.width_col
         col = item_columns(x + n * image, g, h0, h1, column, &ldcol)
+        if a.small:
+            transpose_block(gn, g.out_channels, nb, size_col, staging)
+            conv_gemm(False, g.ckk, g.out_channels, nb, col, ldcol, staging,
+                      g.out_channels, True, acc, g.out_channels)
+            continue
         if transpose and not g.pointwise:
             # acc += (the block's grad_output, as (nb, out_channels)).T @ col.T
             transpose_block(gn, g.out_channels, nb, size_col, staging)
@@ -217,10 +233,20 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
 
 
 cdef void _add_accumulators(floating *workspace, ConvCall *a) noexcept nogil:
-    """grad_weight += the accumulators of threads 1 .. nt_planned - 1."""
+    """grad_weight += the accumulators of threads 1 .. nt_planned - 1 (of
+    every thread, transposed, on the small_gemm path), in thread order."""
     cdef floating *grad_weight = <floating *>a.grad_weight
-    cdef Py_ssize_t n_acc = a.g.out_channels * a.g.ckk, i, t
+    cdef Py_ssize_t n_acc = a.g.out_channels * a.g.ckk, i, t, o, k
+    cdef Py_ssize_t m = a.g.out_channels, ckk = a.g.ckk
     cdef floating *acc = workspace + a.nt_planned * column_size(&a.g)
+    cdef floating *row
+    if a.small:
+        for t in range(a.nt_planned):
+            for k in range(ckk):
+                row = acc + t * n_acc + k * m
+                for o in range(m):
+                    grad_weight[o * ckk + k] += row[o]
+        return
     for t in range(a.nt_planned - 1):
         for i in range(n_acc):
             grad_weight[i] += acc[t * n_acc + i]
@@ -319,13 +345,15 @@ def conv2d_im2col_backward(const floating[:, :, :, ::1] x,
     nt = fit_workspace(&a.g, nt, workspace.shape[0])
     a.nt_planned = nt
     a.transpose = transpose_grad_output(&a.g)
-    if nt > 1:
+    # (a pointwise kernel has no scratch to hold the transposed gradient)
+    a.small = floating is float and small_gemm_runs() and not a.g.pointwise
+    if nt > 1 or a.small:
         memset(<floating *>a.workspace + nt * column_size(&a.g), 0,
-               (nt - 1) * a.g.out_channels * a.g.ckk * sizeof(floating))
+               (nt if a.small else nt - 1) * a.g.out_channels * a.g.ckk * sizeof(floating))
     a.step = WEIGHT_GRAD_STEP
     with nogil:
         run_team(_body, &a, nt)
-        if nt > 1:
+        if nt > 1 or a.small:
             # one thread adds the others' accumulators in, in the kernels'
             # floating-point mode (run_team sets it)
             a.step = ADD_ACCUMULATORS_STEP

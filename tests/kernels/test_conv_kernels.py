@@ -7,7 +7,7 @@ import pytest
 
 from nnfast import _kernels, reference
 from nnfast._kernels import _conv_plan as fast_conv
-from nnfast._kernels import _threads
+from nnfast._kernels import _small_gemm, _threads
 from conftest import assert_close
 
 SEEDS = range(100)
@@ -77,14 +77,20 @@ def span_columns(request):
     fast_conv.set_span_columns(old)
 
 
-@pytest.fixture(params=["as_is", "transposed"])
+@pytest.fixture(params=["as_is", "transposed", "small_gemm"])
 def grad_output_layout(request):
-    """Run the weight gradient with the output gradient as it is and
-    transposed."""
+    """Run the float32 GEMMs on BLAS, the weight gradient with the output
+    gradient as it is and transposed (every CPU without AVX-512F), and on
+    the AVX-512 small GEMM (float32 forward, input and weight gradients;
+    float64 stays on BLAS)."""
+    if request.param == "small_gemm" and not _small_gemm.available():
+        pytest.skip("this CPU has no AVX-512F")
     old = fast_conv.get_weight_grad_layout()
-    fast_conv.set_weight_grad_layout(request.param)
+    old_small = _small_gemm.set_enabled(request.param == "small_gemm")
+    fast_conv.set_weight_grad_layout("auto" if request.param == "small_gemm" else request.param)
     yield request.param
     fast_conv.set_weight_grad_layout(old)
+    _small_gemm.set_enabled(old_small)
 
 
 @pytest.fixture
