@@ -73,10 +73,19 @@ class Graph(Layer):
         self.input_nodes = []
         self.output_nodes = []
         self._names = set()
+        # every node's layer, in insertion order, as a plain list attribute:
+        # what walks a model's attributes for its Layers (astype's float64
+        # copy, a checkpoint's layer generators) finds them here
+        self._node_layers = []
         self._plan = None
 
     # -- building -----------------------------------------------------------
     def _new_name(self, name, default):
+        if name is None:
+            # a default taken by an explicit name: the first free "<k>_<j>"
+            j, base = 1, default
+            while default in self._names:
+                default, j = f"{base}_{j}", j + 1
         name = default if name is None else _check_name(name, "name")
         if name in self._names:
             raise ValueError(f"name {name!r} is already used in this graph")
@@ -131,6 +140,7 @@ class Graph(Layer):
         node = Node(self, index, self._new_name(name, str(index - len(self.input_nodes))), layer,
                     inputs)
         self.nodes.append(node)
+        self._node_layers.append(layer)
         self._plan = None
         return node
 

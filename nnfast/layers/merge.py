@@ -52,6 +52,7 @@ class Concat(MergeLayer):
         super().__init__()
         self.dim = check_dim(dim, "dim")
         self._splits = None
+        self._dtype = None
         self._config = {"dim": self.dim}
 
     def output_shape(self, shapes):
@@ -96,6 +97,7 @@ class Add(MergeLayer):
     def __init__(self):
         super().__init__()
         self._n = 0
+        self._dtype = None
         self._config = {}
 
     def forward(self, *inputs):

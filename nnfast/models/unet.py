@@ -83,7 +83,8 @@ def UNet(spatial_dims=2, in_channels=1, out_channels=2, channels=(16, 32, 64), n
     in_channels = check_int(in_channels, "in_channels", 1, 2**20)
     out_channels = check_int(out_channels, "out_channels", 1, 2**20)
     channels = _check_channels(channels)
-    norm = check_choice(norm, "norm", NORMS)
+    if norm is not None:   # check_choice takes strings only: None is the other choice
+        norm = check_choice(norm, "norm", NORMS)
     kernel_size = check_int(kernel_size, "kernel_size", 1, 31)
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
