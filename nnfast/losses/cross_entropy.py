@@ -27,13 +27,23 @@ class _LabelLoss(Loss):
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
+        self._spatial_shape = self._saved_spatial = None
         self.weight = _check_class_weight(weight)
         self._config = {"weight": None if self.weight is None else self.weight.tolist(),
                         "reduction": self.reduction}
 
     def _inputs(self, pred, target):
-        pred = self._pred(pred, ndim=2)
+        pred = self._pred(pred)
+        if pred.ndim < 2:
+            raise ValueError(f"pred must have shape (N, C) or (N, C, *spatial), got shape "
+                             f"{pred.shape}")
         check_classes(pred, "pred", type(self).__name__)
+        # (N, C, *spatial), as torch: a label per position (a segmentation
+        # mask), computed as (N * prod(spatial), C) rows with the class axis
+        # last; backward moves it back
+        self._spatial_shape = None
+        if pred.ndim > 2:
+            pred, target = self._flatten_spatial(pred, target)
         n, c = pred.shape
         labels = check_labels(target, n, c)
         w = None
@@ -43,6 +53,31 @@ class _LabelLoss(Loss):
                                  f"{pred.shape}), got {self.weight.shape}")
             w = self.weight.astype(pred.dtype)
         return pred, labels, w
+
+    def _flatten_spatial(self, pred, target):
+        """pred (N, C, *spatial) as (N * prod(spatial), C) and target (integer
+        labels (N, *spatial), or one-hot of pred's shape) as its rows'."""
+        shape = pred.shape
+        label_shape = shape[:1] + shape[2:]
+        t = np.asarray(target)
+        if t.shape == shape:
+            t = np.moveaxis(t, 1, -1).reshape(-1, shape[1])
+        elif t.shape == label_shape:
+            t = t.reshape(-1)
+        else:
+            raise ValueError(f"target must have shape {label_shape} (a label per position of "
+                             f"pred {shape}) or pred's shape (one-hot), got "
+                             f"{t.shape}")
+        self._spatial_shape = shape
+        return np.ascontiguousarray(np.moveaxis(pred, 1, -1).reshape(-1, shape[1])), t
+
+    def _unflatten_grad(self, grad):
+        """grad of the (rows, C) scores back to pred's (N, C, *spatial)."""
+        shape = self._saved_spatial
+        if shape is None:
+            return grad
+        moved = grad.reshape(shape[:1] + shape[2:] + shape[1:2])
+        return np.ascontiguousarray(np.moveaxis(moved, -1, 1))
 
     def _reduce(self, total, weight_sum, saved):
         """The loss of the batch from the sum of its terms (``total``) and of
@@ -56,6 +91,7 @@ class _LabelLoss(Loss):
         else:
             value, scale = total / weight_sum, 1.0 / weight_sum
         self._saved = saved + (scale,)
+        self._saved_spatial = self._spatial_shape
         return value
 
 
@@ -80,7 +116,10 @@ class CrossEntropyLoss(_LabelLoss):
         (w = 1 without class weights), reduced as above.
 
     forward(pred, target): pred (N, C) logits; target int labels (N,) in
-    [0, C) or one-hot (N, C).
+    [0, C) or one-hot (N, C). Or, as torch, pred (N, C, *spatial) (a
+    segmentation network's per-pixel logits) with target labels (N, *spatial)
+    or one-hot maps of pred's shape: every position is a term, "mean"
+    averages over all N * prod(spatial) of them.
     """
 
     def __init__(self, weight=None, reduction="mean", label_smoothing=0.0):
@@ -119,7 +158,7 @@ class CrossEntropyLoss(_LabelLoss):
                 grad += factor * (f(c) * prob - f(1))
             else:
                 grad += factor * (w.sum(dtype=prob.dtype) * prob - w)
-        return grad
+        return self._unflatten_grad(grad)
 
 
 class NLLLoss(_LabelLoss):
@@ -133,7 +172,8 @@ class NLLLoss(_LabelLoss):
         "mean": sum_i w[y_i] * l_i / sum_i w[y_i], as torch.
 
     forward(pred, target): pred (N, C) log-probabilities (e.g. LogSoftmax's
-    output); target int labels (N,) or one-hot (N, C).
+    output); target int labels (N,) or one-hot (N, C); or pred (N, C,
+    *spatial) with labels (N, *spatial), as CrossEntropyLoss.
     """
 
     def _forward(self, pred, target):
@@ -145,4 +185,4 @@ class NLLLoss(_LabelLoss):
         pred, labels, w, scale = self._saved
         grad = np.empty_like(pred)
         _backend.kernels().nll_backward(pred, labels, w, scale, grad)
-        return grad
+        return self._unflatten_grad(grad)

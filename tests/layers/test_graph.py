@@ -407,9 +407,6 @@ def test_fit_trains_a_graph_and_evaluate_predict_work():
     assert all(layer.requires_input_grad for layer in [g] + g.layers)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="CrossEntropyLoss takes (N, C) logits only, not (N, C, H, W) with "
-                          "(N, H, W) label maps yet")
 def test_fit_trains_a_graph_with_cross_entropy_on_label_maps():
     X, y = segmentation_data(64)
     g = nf.Graph()

@@ -13,6 +13,13 @@ SEEDS = range(50)
 KERNELS = (_kernels, reference)
 
 
+def legacy_dice(smooth=1.0, reduction="mean"):
+    """The deprecated DiceLoss(smooth=...), the former whole-sample Dice on
+    (N, ...) probabilities, its FutureWarning checked."""
+    with pytest.warns(FutureWarning, match=r"DiceLoss\(smooth=\.\.\.\) is deprecated"):
+        return nf.losses.DiceLoss(smooth=smooth, reduction=reduction)
+
+
 def assert_backends_agree(run, dtype):
     """run(kernels) -> a tuple of results (sums, arrays), called with the
     compiled kernels and with the reference: each result must agree."""
@@ -159,15 +166,39 @@ def test_dice_gradcheck(reduction, smooth, shape):
     rng = np.random.default_rng(3)
     p = rng.uniform(0.05, 0.95, shape)
     t = (rng.random(shape) < 0.4).astype(float)
-    nf.gradcheck(nf.losses.DiceLoss(smooth=smooth, reduction=reduction), p, t, rtol=1e-6)
+    nf.gradcheck(legacy_dice(smooth, reduction), p, t, rtol=1e-6)
 
 
 def test_dice_value_by_formula():
     p = np.array([[0.2, 0.8, 0.5], [0.0, 0.0, 0.0]])
     t = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
     expected = [1 - (2 * 1.3 + 1) / (1.5 + 2 + 1), 1 - 1 / 1]
-    assert nf.losses.DiceLoss().forward(p, t) == pytest.approx(np.mean(expected), rel=1e-12)
-    assert nf.losses.DiceLoss(reduction="sum").forward(p, t) == pytest.approx(np.sum(expected), rel=1e-12)
+    assert legacy_dice().forward(p, t) == pytest.approx(np.mean(expected), rel=1e-12)
+    assert legacy_dice(reduction="sum").forward(p, t) == pytest.approx(np.sum(expected), rel=1e-12)
+    # the old positional call DiceLoss(smooth, reduction) is the same deprecated loss
+    with pytest.warns(FutureWarning, match="deprecated"):
+        assert nf.losses.DiceLoss(1.0, "sum").forward(p, t) == pytest.approx(np.sum(expected), rel=1e-12)
+    with pytest.warns(FutureWarning, match="deprecated"):
+        assert nf.losses.DiceLoss(1.0).config() == {"smooth": 1.0, "reduction": "mean"}
+
+
+def test_dice_deprecated_smooth_keeps_the_old_kernels_and_attributes():
+    rng = np.random.default_rng(4)
+    p, t = rng.uniform(0, 1, (3, 2, 4, 4)), (rng.random((3, 2, 4, 4)) < 0.5).astype(float)
+    loss = legacy_dice(0.5)
+    assert (loss.smooth, loss.smooth_nr, loss.smooth_dr) == (0.5, 0.5, 0.5)
+    s = (2 * (p * t).reshape(3, -1).sum(1) + 0.5) / (p.reshape(3, -1).sum(1) + t.reshape(3, -1).sum(1) + 0.5)
+    assert loss.forward(p, t) == pytest.approx(np.mean(1 - s), rel=1e-12)
+    for backend in ("fast", "reference"):
+        with nf.use_backend(backend):
+            assert legacy_dice(0.5).forward(p, t) == pytest.approx(np.mean(1 - s), rel=1e-12)
+    # the new options do not mix with it
+    with pytest.raises(TypeError, match="smooth cannot be combined with softmax"):
+        nf.losses.DiceLoss(smooth=1.0, softmax=True)
+    with pytest.raises(TypeError, match="smooth_nr"):
+        nf.losses.DiceLoss(smooth=1.0, smooth_nr=0.1)
+    with pytest.raises(TypeError, match="smooth twice"):
+        nf.losses.DiceLoss(1.0, smooth=1.0)
 
 
 # -- torch ------------------------------------------------------------------
@@ -259,7 +290,8 @@ LOSS_CASES = [
     (nf.losses.MSELoss, lambda r: r.standard_normal((5, 3)), lambda r: r.standard_normal((5, 3))),
     (nf.losses.BCEWithLogitsLoss, lambda r: r.standard_normal((5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
     (nf.losses.BCELoss, lambda r: r.uniform(0, 1, (5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
-    (nf.losses.DiceLoss, lambda r: r.uniform(0, 1, (5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
+    (legacy_dice, lambda r: r.uniform(0, 1, (5, 3)), lambda r: r.uniform(0, 1, (5, 3))),
+    (nf.losses.DiceLoss, lambda r: r.uniform(0, 1, (5, 3, 4)), lambda r: r.uniform(0, 1, (5, 3, 4))),
 ]
 
 
@@ -305,7 +337,7 @@ def test_integral_float_labels_accepted():
 
 def test_loss_config_and_repr():
     assert nf.losses.CrossEntropyLoss(weight=[1, 2]).config() == {"weight": [1.0, 2.0], "reduction": "mean"}
-    assert nf.losses.DiceLoss(smooth=0.5, reduction="sum").config() == {"smooth": 0.5, "reduction": "sum"}
+    assert legacy_dice(0.5, "sum").config() == {"smooth": 0.5, "reduction": "sum"}
     assert nf.losses.HingeLoss().config() == {"margin": 1.0, "reduction": "mean"}
     assert repr(nf.losses.MSELoss()) == "MSELoss(reduction='mean')"
 
@@ -333,8 +365,9 @@ X, Y = np.zeros((4, 3)), np.array([0, 1, 2, 0])
 
 @pytest.mark.parametrize("cls", [nf.losses.CrossEntropyLoss, nf.losses.NLLLoss, nf.losses.HingeLoss])
 @pytest.mark.parametrize("pred, target, exc, words", [
-    (np.zeros(4), Y, ValueError, "pred must have 2 dimensions"),
-    (np.zeros((4, 3, 1)), Y, ValueError, "pred must have 2 dimensions"),
+    (np.zeros(4), Y, ValueError, r"pred must have (2 dimensions|shape \(N, C\))"),
+    # (N, C, *spatial) takes labels (N, *spatial) (CrossEntropyLoss, NLLLoss, as torch)
+    (np.zeros((4, 3, 1)), Y, ValueError, r"pred must have 2 dimensions|target must have shape \(4, 1\)"),
     (np.zeros((0, 3)), Y[:0], ValueError, "empty"),
     (X, Y[:3], ValueError, "4 labels"),
     (X, np.array([0, 1, 3, 0]), ValueError, r"labels must be in \[0, 2\]"),
@@ -398,7 +431,7 @@ def test_bad_hyper_parameters(make, exc, words):
 
 
 @pytest.mark.parametrize("cls", [nf.losses.MSELoss, nf.losses.BCEWithLogitsLoss, nf.losses.BCELoss,
-                                 nf.losses.DiceLoss])
+                                 legacy_dice])
 def test_elementwise_loss_wrong_target_shape(cls):
     with pytest.raises(ValueError, match=r"target must have shape \(4, 3\)"):
         cls().forward(np.full((4, 3), 0.5), np.full((4, 2), 0.5))
@@ -412,9 +445,12 @@ def test_elementwise_loss_wrong_target_shape(cls):
     (nf.losses.BCELoss, [[np.nan, 0.5]], [[1.0, 0.0]], r"pred must hold values in \[0, 1\]"),
     (nf.losses.BCELoss, [[0.5, 0.5]], [[2.0, 0.0]], r"target must hold values in \[0, 1\]"),
     (nf.losses.BCEWithLogitsLoss, [[3.0, -2.0]], [[1.0, -1.0]], r"target must hold values in \[0, 1\]"),
-    (nf.losses.DiceLoss, [[1.5, 0.5]], [[1.0, 0.0]], r"pred must hold values in \[0, 1\]"),
-    (nf.losses.DiceLoss, [[0.5, 0.5]], [[1.0, 3.0]], r"target must hold values in \[0, 1\]"),
-    (nf.losses.DiceLoss, [0.5, 0.5], [1.0, 0.0], "at least 2 dimensions"),
+    (legacy_dice, [[1.5, 0.5]], [[1.0, 0.0]], r"pred must hold values in \[0, 1\]"),
+    (legacy_dice, [[0.5, 0.5]], [[1.0, 3.0]], r"target must hold values in \[0, 1\]"),
+    (legacy_dice, [0.5, 0.5], [1.0, 0.0], "at least 2 dimensions"),
+    (nf.losses.DiceLoss, [[[1.5, 0.5]]], [[[1.0, 0.0]]], r"pred must hold values in \[0, 1\]"),
+    (nf.losses.DiceLoss, [[[0.5, 0.5]]], [[[1.0, 3.0]]], r"target must hold values in \[0, 1\]"),
+    (nf.losses.DiceLoss, [[0.5, 0.5]], [[1.0, 0.0]], r"at least one spatial axis.*DiceLoss\(smooth=1.0\)"),
 ])
 def test_probability_range_checks(cls, pred, target, words):
     with pytest.raises(ValueError, match=words):
@@ -423,7 +459,7 @@ def test_probability_range_checks(cls, pred, target, words):
 
 def test_dice_zero_denominator_without_smoothing():
     with pytest.raises(ValueError, match="sample 1"):
-        nf.losses.DiceLoss(smooth=0.0).forward(np.array([[0.5, 0.5], [0, 0]]), np.zeros((2, 2)))
+        legacy_dice(0.0).forward(np.array([[0.5, 0.5], [0, 0]]), np.zeros((2, 2)))
 
 
 @pytest.mark.parametrize("cls, make_pred, make_target", LOSS_CASES)

@@ -214,9 +214,6 @@ def test_fit_trains_a_unet_and_evaluate_predict_work():
     assert model.training and all(layer.requires_input_grad for layer in model)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="CrossEntropyLoss takes (N, C) logits only, not (N, C, H, W) with "
-                          "(N, H, W) label maps yet")
 def test_fit_trains_a_unet_with_cross_entropy_on_label_maps():
     X, y = segmentation_data(32, seed=1)
     model = nf.models.UNet(2, 1, 2, channels=(4, 8), rng=0)
