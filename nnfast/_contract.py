@@ -48,6 +48,13 @@ KERNELS = {
     "avgpool2d_forward": ("x", "kernel_size", "stride", "padding", "out"),
     "avgpool2d_backward": ("grad_output", "kernel_size", "stride", "padding",
                            "grad_input"),
+    # upsampling: scale_factor the (h, w) scales the output sizes came from
+    # (torch computes the source coordinates from them, not from the sizes)
+    "upsample2d_nearest_forward": ("x", "scale_factor", "out"),
+    "upsample2d_nearest_backward": ("grad_output", "scale_factor", "grad_input"),
+    "upsample2d_bilinear_forward": ("x", "scale_factor", "align_corners", "out"),
+    "upsample2d_bilinear_backward": ("grad_output", "scale_factor", "align_corners",
+                                     "grad_input"),
     # activations
     "relu_forward": ("x", "out"),
     "relu_backward": ("out", "grad_output", "grad_input"),
@@ -117,7 +124,7 @@ KERNELS = {
 # beside each kernel module, of the same name (helpers of either package,
 # such as _kernels._loss_call, stay out of this list).
 MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-           "pooling", "activations", "softmax", "dropout", "gather",
+           "pooling", "upsample", "activations", "softmax", "dropout", "gather",
            "losses_labels", "losses_elementwise", "losses_dice",
            "optim_sgd", "optim_adaptive", "batchnorm", "recurrent", "recurrent_weights")
 

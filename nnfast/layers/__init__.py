@@ -10,6 +10,7 @@ from nnfast.layers.pooling import AvgPool2D, MaxPool2D
 from nnfast.layers.batchnorm import BatchNorm1D, BatchNorm2D
 from nnfast.layers.recurrent import GRU, LSTM, RNN
 from nnfast.layers.conv_transpose import ConvTranspose2D
+from nnfast.layers.upsample import Upsample
 from nnfast.layers.last_step import LastStep
 from nnfast.layers.merge import Add, Concat
 from nnfast.layers.skip import SkipConnection

@@ -26,8 +26,6 @@ FOLDERS = {}     # ONNX op_type -> folder
 # that ``load`` raises for them.
 AWAITING_LAYERS = {
     "BatchNormalization": "BatchNorm1D/2D/3D",
-    "Resize": "Upsample",
-    "Upsample": "Upsample",
     "GlobalAveragePool": "GlobalAvgPool",
     "Concat": "nf.Graph with Concat (or SkipConnection(mode='cat'))",
     "Add": "nf.Graph with Add (or SkipConnection(mode='add'))",

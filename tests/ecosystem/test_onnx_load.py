@@ -64,14 +64,17 @@ def test_loaded_every_layer_kind_keeps_hyper_parameters(tmp_path):
     loaded = nf.onnx.load(tmp_path / "m.onnx")
     kinds = [type(layer).__name__ for layer in loaded]
     assert kinds == ["Conv2D", "BatchNorm2D", "ReLU", "Conv2D", "Conv2D", "LeakyReLU",
-                     "MaxPool2D", "PReLU", "AvgPool2D", "Tanh", "Softmax", "Flatten", "Dropout",
+                     "MaxPool2D", "PReLU", "AvgPool2D", "Tanh", "Upsample", "Upsample", "Softmax",
+                     "Flatten", "Dropout",
                      "Linear", "BatchNorm1D", "Sigmoid", "PReLU", "Linear", "LogSoftmax"]
     assert loaded[0].padding == (1, 0, 2, 1) and loaded[3].dilation == (1, 2)
     assert loaded[4].padding == (0, 1, 0, 1)  # "same" for an even kernel: the extra row after
-    assert loaded[5].negative_slope == 0.1 and loaded[12].p == 0.25
+    assert loaded[5].negative_slope == 0.1 and loaded[14].p == 0.25
+    assert (loaded[10].scale_factor, loaded[10].mode) == ((2.0, 1.5), "bilinear")
+    assert (loaded[11].scale_factor, loaded[11].mode) == ((0.5, 0.75), "nearest")
     assert loaded[6].stride == (1, 1) and loaded[6].padding == (1, 1)
     original = make()
-    for i, j in ((1, 1), (14, 13)):   # the running statistics travel, as ONNX's inputs
+    for i, j in ((1, 1), (16, 13)):   # the running statistics travel, as ONNX's inputs
         np.testing.assert_allclose(loaded[i].running_mean, original[j].running_mean, rtol=1e-6)
         np.testing.assert_allclose(loaded[i].running_var, original[j].running_var, rtol=1e-6)
         assert loaded[i].eps == pytest.approx(original[j].eps, rel=1e-6)   # a float attribute
@@ -259,7 +262,7 @@ def test_first_unsupported_operator_is_named():
                   r"nnfast builds layers from Add, AveragePool, BatchNormalization,")
     nodes = [helper.make_node("Erf", ["x"], ["y"])]
     _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 0 \(Erf ''\): ONNX 'Erf' is not an operator nnfast can build")
-    for op, needs in (("GlobalAveragePool", "GlobalAvgPool"), ("Resize", "Upsample")):
+    for op, needs in (("GlobalAveragePool", "GlobalAvgPool"),):
         proto = make_graph([helper.make_node(op, ["x"], ["y"])], ["N", 3, 4, 4], ["N", 3, 1, 1])
         _fails(proto, f"'{op}' yet \\(it needs {needs}")
 

@@ -151,6 +151,22 @@ def pool_args(draw):
 
 
 @st.composite
+def upsample_args(draw):
+    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    scale = draw(st.one_of(st.integers(1, 3), st.sampled_from([0.5, 1.5, 2.5, 0.75, 1.1]),
+                           st.floats(0.3, 3.0),
+                           st.tuples(st.integers(1, 3), st.floats(0.3, 2.5))))
+    kwargs = {"scale_factor": scale, "mode": mode}
+    if mode == "bilinear" and draw(st.booleans()):
+        kwargs["align_corners"] = True
+    bad = {"scale_factor": st.one_of(bad_floats().filter(lambda v: not (finite_real(v) and v > 0)),
+                                     st.sampled_from([(2, 2, 2), (1, 0), (2, -1.0)])),
+           "mode": st.sampled_from(["bicubic", "trilinear", None, 3, "Nearest"]),
+           "align_corners": st.sampled_from(["yes", 1, 2.0, np.array(True)])}
+    return _with_bad(draw, kwargs, bad)
+
+
+@st.composite
 def leaky_args(draw):
     kwargs = {}
     if draw(st.booleans()):
@@ -244,6 +260,12 @@ def _pool_input_shape(draw, kwargs):
     return (draw(st.integers(1, 3)), draw(st.integers(1, 3)),
             max(1, kh - 2 * ph) + draw(st.integers(0, 4)),
             max(1, kw - 2 * pw) + draw(st.integers(0, 4)))
+
+
+def _upsample_input_shape(draw, kwargs):
+    # sizes >= 4: the smallest scale drawn, 0.3, still gives an output >= 1
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(4, 9)),
+            draw(st.integers(4, 9)))
 
 
 def _any_shape(draw, min_ndim=1):
@@ -384,6 +406,11 @@ def _conv_transpose_out(layer, shape):
     return (n, layer.out_channels) + size
 
 
+def _upsample_out(layer, shape):
+    n, c, h, w = shape
+    return (n, c) + tuple(math.floor(e * s) for e, s in zip((h, w), layer.scale_factor))
+
+
 def _pool_out(layer, shape):
     n, c, h, w = shape
     return (n, c) + tuple((e + 2 * p - k) // s + 1 for e, k, s, p in
@@ -396,6 +423,7 @@ OUT_SHAPES = {
     "ConvTranspose2D": _conv_transpose_out,
     "MaxPool2D": _pool_out,
     "AvgPool2D": _pool_out,
+    "Upsample": _upsample_out,
     "Flatten": _flatten_out,
 }
 # NaN-free for any finite input (the layer promises it; a Linear's products
@@ -465,6 +493,8 @@ _register("ConvTranspose2D", conv_transpose_args(), _conv_transpose_input_shape,
 for _pool in ("MaxPool2D", "AvgPool2D"):
     _register(_pool, pool_args(), _pool_input_shape, _bad_pool,
               ("kernel_size", "stride", "padding"), weight=1.5)
+_register("Upsample", upsample_args(), _upsample_input_shape, _bad_pool,
+          ("scale_factor", "mode", "align_corners"))
 _register("Flatten", flatten_args(), _flatten_shape, _bad_flatten, ("start_dim", "end_dim"))
 for _act in ("ReLU", "Sigmoid", "Tanh"):
     _register(_act, st.just(({}, True)), lambda draw, kw: _any_shape(draw), _bad_any, ())
