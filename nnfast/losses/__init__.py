@@ -5,6 +5,9 @@ from nnfast.losses.mse import MSELoss
 from nnfast.losses.binary import BCELoss, BCEWithLogitsLoss
 from nnfast.losses.dice import DiceLoss
 from nnfast.losses.hinge import HingeLoss
+from nnfast.losses.tversky import TverskyLoss
+from nnfast.losses.focal import FocalLoss
+from nnfast.losses.dice_ce import DiceCELoss
 
 __all__ = ["Loss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss",
-           "BCELoss", "DiceLoss", "HingeLoss"]
+           "BCELoss", "DiceLoss", "HingeLoss", "TverskyLoss", "FocalLoss", "DiceCELoss"]

@@ -156,7 +156,10 @@ def element_loss_case(draw, cls_name):
         smooth = draw(st.one_of(st.sampled_from([0.0, 1.0, 1e-5]), bad_floats()))
         kwargs["smooth"] = smooth
         valid = valid and finite_real(smooth) and smooth >= 0
-    ndim = draw(st.integers(2 if cls_name == "DiceLoss" else 1, 4))
+    # DiceLoss: (N, ...) for the deprecated whole-sample smooth= loss, (N, C,
+    # *spatial) for MONAI's per-class one
+    lowest = (2 if "smooth" in kwargs else 3) if cls_name == "DiceLoss" else 1
+    ndim = draw(st.integers(lowest, 4))
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
     unit = cls_name in ("BCELoss", "DiceLoss")
     r = draw(st.integers(0, 9))
