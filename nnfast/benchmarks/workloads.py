@@ -18,9 +18,30 @@ LR = 0.003
 MOMENTUM = 0.9
 
 # Layer descriptions: ("flatten",), ("linear", in, out), ("relu",),
-# ("sigmoid",), ("conv", in, out, kernel, padding), ("maxpool", kernel),
-# ("lstm", input, hidden) on (N, T, input) sequences (batch first) and
-# ("last",), the last time step of (N, T, F) as (N, F).
+# ("sigmoid",), ("conv", in, out, kernel, padding[, bias]), ("maxpool", kernel),
+# ("lstm", input, hidden) on (N, T, input) sequences (batch first),
+# ("last",), the last time step of (N, T, F) as (N, F), ("bn", channels)
+# (BatchNorm2D), ("up", in, out) (ConvTranspose2D 2x2, stride 2) and
+# ("skip", [layers]) (SkipConnection(mode="cat"): [x, layers(x)] on channels).
+
+
+def _conv_block(c_in, c_out):
+    """Two × (Conv 3×3 pad 1 without bias, BatchNorm2D, ReLU)."""
+    return [("conv", c_in, c_out, 3, 1, False), ("bn", c_out), ("relu",),
+            ("conv", c_out, c_out, 3, 1, False), ("bn", c_out), ("relu",)]
+
+
+def _unet_layers(c_in, channels, n_classes):
+    """nf.models.UNet(2, c_in, n_classes, channels) as layer descriptions."""
+    def level(i, c_prev):
+        if i == len(channels) - 1:
+            return _conv_block(c_prev, channels[i])
+        c = channels[i]
+        down = [("maxpool", 2)] + level(i + 1, c) + [("up", channels[i + 1], c)]
+        return _conv_block(c_prev, c) + [("skip", down)] + _conv_block(2 * c, c)
+    return level(0, c_in) + [("conv", channels[0], n_classes, 1, 0)]
+
+
 WORKLOADS = {
     "mlp-lab": {
         "batch_size": 64,
@@ -56,6 +77,19 @@ WORKLOADS = {
         "input_shape": (50, 32),
         "layers": [("lstm", 32, 128), ("last",), ("linear", 128, 10)],
     },
+    # segmentation: a U-Net of two levels (16, 32) and a bottleneck of 64 on
+    # (1, 64, 64) images, per-pixel masks of 2 classes, MONAI's DiceCE loss
+    # (softmax Dice + cross-entropy) and Adam
+    "unet-small": {
+        "batch_size": 16,
+        "input_shape": (1, 64, 64),
+        "n_classes": 2,
+        "target": "mask",
+        "loss": "dice_ce",
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "layers": _unet_layers(1, (16, 32, 64), 2),
+    },
 }
 
 # Training samples/s ratios the workloads are held to: fast / torch and
@@ -67,6 +101,7 @@ TARGETS = {
     "lenet5": {"torch": 2.0, "reference": 5.0},
     "cnn32-64": {"torch": 1.5, "reference": 5.0},
     "lstm-seq": {"torch": 1.5},
+    "unet-small": {"torch": 1.7},
 }
 
 
@@ -82,11 +117,21 @@ def input_shape(name):
     return tuple(WORKLOADS[name].get("input_shape", INPUT_SHAPE))
 
 
+def n_classes(name):
+    """The classes of workload ``name`` (10 unless it says otherwise)."""
+    return WORKLOADS[name].get("n_classes", N_CLASSES)
+
+
 def _shapes(name):
-    """(layer, input shape (C, H, W), (T, F) or (F,)) for each layer of a workload."""
-    shape = input_shape(name)
+    """(layer, input shape (C, H, W), (T, F) or (F,)) for each layer of a
+    workload, those inside a skip connection included, in order."""
+    return _layer_shapes(WORKLOADS[name]["layers"], input_shape(name))[0]
+
+
+def _layer_shapes(layers, shape):
+    """(the (layer, input shape) pairs, the output shape) of ``layers``."""
     out = []
-    for layer in WORKLOADS[name]["layers"]:
+    for layer in layers:
         out.append((layer, shape))
         kind = layer[0]
         if kind == "flatten":
@@ -94,8 +139,15 @@ def _shapes(name):
         elif kind == "linear":
             shape = (layer[2],)
         elif kind == "conv":
-            _, _, c_out, k, pad = layer
+            _, _, c_out, k, pad = layer[:5]
             shape = (c_out, shape[1] + 2 * pad - k + 1, shape[2] + 2 * pad - k + 1)
+        elif kind == "up":
+            shape = (layer[2], 2 * shape[1], 2 * shape[2])
+        elif kind == "skip":
+            inner, inner_out = _layer_shapes(layer[1], shape)
+            out.pop()    # the skip itself holds no weights: its layers are listed
+            out.extend(inner)
+            shape = (shape[0] + inner_out[0],) + shape[1:]
         elif kind == "maxpool":
             k = layer[1]
             shape = (shape[0], shape[1] // k, shape[2] // k)
@@ -103,7 +155,7 @@ def _shapes(name):
             shape = (shape[0], layer[2])
         elif kind == "last":
             shape = shape[1:]
-    return out
+    return out, shape
 
 
 def flops_per_step(name, batch_size):
@@ -125,10 +177,13 @@ def flops_per_step(name, batch_size):
         if kind == "linear":
             macs = layer[1] * layer[2]
         elif kind == "conv":
-            _, c_in, c_out, k, pad = layer
+            _, c_in, c_out, k, pad = layer[:5]
             h = shape[1] + 2 * pad - k + 1
             w = shape[2] + 2 * pad - k + 1
             macs = c_out * h * w * c_in * k * k
+        elif kind == "up":
+            _, c_in, c_out = layer
+            macs = c_in * c_out * 4 * shape[1] * shape[2]
         elif kind == "lstm":
             _, size_in, hidden = layer
             steps = shape[0]
@@ -153,7 +208,26 @@ def init_weights(name, seed=0):
     """
     rng = np.random.default_rng(seed)
     params = []
-    for layer in WORKLOADS[name]["layers"]:
+    _init_layers(WORKLOADS[name]["layers"], rng, params)
+    return params
+
+
+def _init_layers(layers, rng, params):
+    for layer in layers:
+        if layer[0] == "skip":
+            _init_layers(layer[1], rng, params)
+            continue
+        if layer[0] == "bn":
+            params.append(np.ones(layer[1], np.float32))
+            params.append(np.zeros(layer[1], np.float32))
+            continue
+        if layer[0] == "up":
+            # torch's fan-in of a transposed convolution: out_channels * kh * kw
+            _, c_in, c_out = layer
+            bound = 1.0 / np.sqrt(c_out * 4)
+            params.append(rng.uniform(-bound, bound, size=(c_in, c_out, 2, 2)).astype(np.float32))
+            params.append(rng.uniform(-bound, bound, size=(c_out,)).astype(np.float32))
+            continue
         if layer[0] == "lstm":
             _, size_in, hidden = layer
             bound = 1.0 / np.sqrt(hidden)
@@ -168,8 +242,8 @@ def init_weights(name, seed=0):
             continue
         bound = 1.0 / np.sqrt(np.prod(shape[1:]))
         params.append(rng.uniform(-bound, bound, size=shape).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, size=shape[:1]).astype(np.float32))
-    return params
+        if layer[0] != "conv" or len(layer) < 6 or layer[5]:
+            params.append(rng.uniform(-bound, bound, size=shape[:1]).astype(np.float32))
 
 
 def make_data(n_samples, seed=0, name=None):
@@ -178,13 +252,21 @@ def make_data(n_samples, seed=0, name=None):
     rng = np.random.default_rng(seed + 1)
     shape = INPUT_SHAPE if name is None else input_shape(name)
     X = rng.random((n_samples,) + shape, dtype=np.float32)
+    if name is not None and WORKLOADS[name].get("target") == "mask":
+        # a per-pixel mask (n, H, W): the classes by intensity bands, so that
+        # the network has something to learn
+        y = np.minimum((X[:, 0] * n_classes(name)).astype(np.int64), n_classes(name) - 1)
+        return X, y
     y = rng.integers(0, N_CLASSES, size=n_samples, dtype=np.int64)
     return X, y
 
 
-def _layers(name, make):
-    """The workload's layers, each built by ``make[kind](*arguments)``."""
-    return [make[layer[0]](*layer[1:]) for layer in WORKLOADS[name]["layers"]]
+def _layers(name, make, layers=None):
+    """The workload's layers, each built by ``make[kind](*arguments)``
+    (``make["skip"](list of built layers)`` for a skip connection)."""
+    layers = WORKLOADS[name]["layers"] if layers is None else layers
+    return [make["skip"](_layers(name, make, layer[1])) if layer[0] == "skip"
+            else make[layer[0]](*layer[1:]) for layer in layers]
 
 
 def _nnfast_last_step():
@@ -220,17 +302,27 @@ def build_nnfast(name, weights):
     L = nf.layers
     layers = _layers(name, {
         "flatten": L.Flatten, "linear": L.Linear, "relu": L.ReLU, "sigmoid": L.Sigmoid,
-        "conv": lambda i, o, k, pad: L.Conv2D(i, o, kernel_size=k, stride=1, padding=pad),
+        "conv": lambda i, o, k, pad, bias=True: L.Conv2D(i, o, kernel_size=k, stride=1,
+                                                         padding=pad, bias=bias),
         "maxpool": lambda k: L.MaxPool2D(kernel_size=k, stride=k),
         "lstm": lambda i, h: L.LSTM(i, h), "last": _nnfast_last_step,
+        "bn": L.BatchNorm2D, "up": lambda i, o: L.ConvTranspose2D(i, o, 2, stride=2),
+        "skip": lambda inner: L.SkipConnection(nf.Sequential(inner), mode="cat"),
     })
     model = nf.Sequential(layers)
     params = model.parameters()
     assert len(params) == len(weights), (len(params), len(weights))
     for p, w in zip(params, weights):
         p.value[...] = w
-    loss = nf.losses.CrossEntropyLoss()
-    opt = nf.optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    spec = WORKLOADS[name]
+    if spec.get("loss") == "dice_ce":
+        loss = nf.losses.DiceCELoss(softmax=True, to_onehot_y=True)
+    else:
+        loss = nf.losses.CrossEntropyLoss()
+    if spec.get("optimizer") == "adam":
+        opt = nf.optim.Adam(params, lr=spec["lr"])
+    else:
+        opt = nf.optim.SGD(params, lr=LR, momentum=MOMENTUM)
     first = next(i for i, layer in enumerate(layers) if layer.parameters())
     # As nf.fit and PyTorch do: no input gradient for the first layer with
     # parameters, and Sequential.backward stops there.
@@ -245,15 +337,53 @@ def build_torch(name, weights):
     nn = torch.nn
     model = nn.Sequential(*_layers(name, {
         "flatten": nn.Flatten, "linear": nn.Linear, "relu": nn.ReLU, "sigmoid": nn.Sigmoid,
-        "conv": lambda i, o, k, pad: nn.Conv2d(i, o, kernel_size=k, stride=1, padding=pad),
+        "conv": lambda i, o, k, pad, bias=True: nn.Conv2d(i, o, kernel_size=k, stride=1,
+                                                          padding=pad, bias=bias),
         "maxpool": lambda k: nn.MaxPool2d(kernel_size=k, stride=k),
         "lstm": lambda i, h: nn.LSTM(i, h, batch_first=True), "last": _torch_last_step,
+        "bn": nn.BatchNorm2d, "up": lambda i, o: nn.ConvTranspose2d(i, o, 2, stride=2),
+        "skip": lambda inner: _torch_skip_connection(nn.Sequential(*inner)),
     }))
     params = list(model.parameters())
     assert len(params) == len(weights), (len(params), len(weights))
     with torch.no_grad():
         for p, w in zip(params, weights):
             p.copy_(torch.from_numpy(w))
-    loss = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
+    spec = WORKLOADS[name]
+    loss = _torch_dice_ce if spec.get("loss") == "dice_ce" else torch.nn.CrossEntropyLoss()
+    if spec.get("optimizer") == "adam":
+        opt = torch.optim.Adam(params, lr=spec["lr"])
+    else:
+        opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM)
     return model, loss, opt
+
+
+def _torch_skip_connection(inner):
+    """A torch module: cat([x, inner(x)], dim=1), MONAI's SkipConnection."""
+    import torch
+
+    class SkipConnection(torch.nn.Module):
+        def __init__(self, submodule):
+            super().__init__()
+            self.submodule = submodule
+
+        def forward(self, x):
+            return torch.cat([x, self.submodule(x)], dim=1)
+
+    return SkipConnection(inner)
+
+
+def _torch_dice_ce(logits, target):
+    """MONAI's DiceCELoss(softmax=True, to_onehot_y=True) with its defaults,
+    in plain torch (so that the benchmark needs no MONAI): the mean over
+    samples and classes of 1 - (2 I + 1e-5) / (P + T + 1e-5) on the softmax,
+    plus the cross-entropy. logits (N, C, H, W), target (N, H, W) int64."""
+    import torch
+
+    probs = torch.softmax(logits, dim=1)
+    onehot = torch.nn.functional.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
+    axes = (2, 3)
+    inter = (probs * onehot).sum(axes)
+    denom = probs.sum(axes) + onehot.sum(axes)
+    dice = 1.0 - (2.0 * inter + 1e-5) / (denom + 1e-5)
+    return dice.mean() + torch.nn.functional.cross_entropy(logits, target)

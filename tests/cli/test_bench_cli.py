@@ -139,7 +139,9 @@ def test_workloads_are_the_same_network_in_nnfast_and_torch(torch, name):
     model, loss, _, backward = wl.build_nnfast(name, weights)
     tmodel, tloss, _ = wl.build_torch(name, weights)
     logits = model.forward(X)
-    assert logits.dtype == np.float32 and logits.shape == (4, wl.N_CLASSES)
+    expected = (4, wl.n_classes(name)) + (wl.input_shape(name)[1:]
+                                           if wl.WORKLOADS[name].get("target") == "mask" else ())
+    assert logits.dtype == np.float32 and logits.shape == expected
     value = loss.forward(logits, y)
     assert backward(loss.backward()) is None  # stops at the first layer with parameters
     tlogits = tmodel(torch.from_numpy(X))
