@@ -2,7 +2,8 @@
 
 Every workload trains on float32 input of shape (N,) + its ``input_shape``
 ((1, 28, 28) images unless it says otherwise; lstm-seq's are sequences of
-50 steps of 32 features) with 10 classes, softmax cross-entropy and SGD (lr 0.003, momentum 0.9). Its layers
+50 steps of 32 features) with 10 classes, softmax cross-entropy and SGD (lr 0.003, momentum 0.9);
+unet-small segments (1, 64, 64) images into 2 classes per pixel with DiceCE and Adam. Its layers
 are described once, as plain tuples, and both builders read that description;
 the data and the initial weights come from NumPy alone (one seed), so every
 implementation starts from the same weights and sees the same batches.

@@ -58,26 +58,41 @@ def predict(model, X, batch_size=DEFAULT_BATCH_SIZE):
     Parameters
     ----------
     model : Sequential or Layer
-    X : array_like of shape (N, ...)
+    X : array_like of shape (N, ...), or, for an ``nf.Graph`` of several
+        inputs, a dict {input name: array of shape (N, ...)}
     batch_size : int >= 1
 
     Returns
     -------
     ndarray of shape (N, ...)
-        The last layer's output for every sample.
+        The last layer's output for every sample; a tuple of them for a
+        Graph of several outputs.
     """
     check_model(model)
-    X = check_inputs(X, model)
     batch_size = check_int(batch_size, "batch_size", 1)
-    n = X.shape[0]
-    out = None
+    if isinstance(X, dict):
+        X = {k: check_inputs(v, model, f"X[{k!r}]") for k, v in X.items()}
+        counts = {k: v.shape[0] for k, v in X.items()}
+        if len(set(counts.values())) > 1:
+            raise ValueError(f"X's arrays must hold the same number of samples, got {counts}")
+        n = next(iter(counts.values())) if counts else 0
+        batch = lambda start: {k: v[start:start + batch_size] for k, v in X.items()}  # noqa: E731
+    else:
+        X = check_inputs(X, model)
+        n = X.shape[0]
+        batch = lambda start: X[start:start + batch_size]  # noqa: E731
+    outs = None
+    several = False
     with eval_mode(model):
         for start in range(0, n, batch_size):
-            y = np.asarray(model.forward(X[start:start + batch_size]))
-            if out is None:
-                out = np.empty((n,) + y.shape[1:], dtype=y.dtype)
-            out[start:start + y.shape[0]] = y
-    return out
+            y = model.forward(batch(start))
+            several = isinstance(y, tuple)
+            ys = [np.asarray(a) for a in (y if several else (y,))]
+            if outs is None:
+                outs = [np.empty((n,) + a.shape[1:], dtype=a.dtype) for a in ys]
+            for out, a in zip(outs, ys):
+                out[start:start + a.shape[0]] = a
+    return tuple(outs) if several else outs[0]
 
 
 def predict_proba(model, X, batch_size=DEFAULT_BATCH_SIZE):

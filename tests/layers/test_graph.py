@@ -419,9 +419,6 @@ def test_fit_trains_a_graph_with_cross_entropy_on_label_maps():
     assert history.loss[-1] < history.loss[0]
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, ValueError),
-                   reason="nnfast.training.predict batches one array in and one array out: "
-                          "a Graph of several inputs or outputs is not batched yet")
 @pytest.mark.parametrize("kind", ["two-inputs", "two-outputs"])
 def test_predict_on_several_inputs_or_outputs(kind):
     rng = np.random.default_rng(0)
@@ -438,9 +435,20 @@ def test_predict_on_several_inputs_or_outputs(kind):
         x = rng.standard_normal((5, 3))
         expected = (np.maximum(x, 0), np.tanh(x))
     got = g.predict(x, batch_size=2)
+    assert isinstance(got, tuple) == (kind == "two-outputs")
     for p, e in zip(got if isinstance(got, tuple) else [got],
                     expected if isinstance(expected, tuple) else [expected]):
         np.testing.assert_allclose(p, e, rtol=1e-6)
+
+
+def test_predict_of_unequal_input_counts_is_refused():
+    g = nf.Graph()
+    a, b = g.input("a"), g.input("b")
+    g.output(g.add(L.Add(), a, b))
+    with pytest.raises(ValueError, match="same number of samples"):
+        g.predict({"a": np.zeros((5, 3)), "b": np.zeros((4, 3))})
+    with pytest.raises(TypeError, match=r"X\['a'\]"):
+        g.predict({"a": np.array(["x"] * 5), "b": np.zeros((5, 3))})
 
 
 # -- save and load --------------------------------------------------------------
