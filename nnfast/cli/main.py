@@ -5,10 +5,10 @@ and sets ``run=function(args, parser) -> exit code`` as its default.
 """
 import sys
 
-from nnfast.cli import bench, train
+from nnfast.cli import bench, segment, train
 from nnfast.cli.parser import ArgumentParser
 
-SUBCOMMANDS = [train, bench]
+SUBCOMMANDS = [train, segment, bench]
 
 
 def build_parser():
