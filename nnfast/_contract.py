@@ -56,6 +56,9 @@ KERNELS = {
     "upsample2d_bilinear_backward": ("grad_output", "scale_factor", "align_corners",
                                      "grad_input"),
     # activations
+    # joins (Concat, Add, SkipConnection), on (rows, width) views
+    "concat_forward": ("x", "offset", "out"),
+    "add_forward": ("a", "b", "relu", "out"),
     "relu_forward": ("x", "out"),
     "relu_backward": ("out", "grad_output", "grad_input"),
     "leaky_relu_forward": ("x", "negative_slope", "out"),
@@ -124,7 +127,7 @@ KERNELS = {
 # beside each kernel module, of the same name (helpers of either package,
 # such as _kernels._loss_call, stay out of this list).
 MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-           "pooling", "upsample", "activations", "softmax", "dropout", "gather",
+           "pooling", "upsample", "merge", "activations", "softmax", "dropout", "gather",
            "losses_labels", "losses_elementwise", "losses_dice",
            "optim_sgd", "optim_adaptive", "batchnorm", "recurrent", "recurrent_weights")
 

@@ -1,7 +1,10 @@
 """Layers of several inputs: ``Concat`` and ``Add``, the joins of a graph
 (``nf.Graph``) or of a skip connection (``SkipConnection``)."""
+import math
+
 import numpy as np
 
+from nnfast import _backend
 from nnfast._validation import as_float_array, check_choice
 from nnfast.layers._axes import check_dim, normalize_dim
 from nnfast.layers.base import Layer
@@ -20,6 +23,45 @@ def check_inputs(layer, inputs):
     for i, x in enumerate(inputs[1:], 1):
         arrays.append(as_float_array(x, f"inputs[{i}]", dtype=dtype, contiguous=False))
     return arrays
+
+
+def concatenate_into(arrays, axis, out):
+    """out := the concatenation of ``arrays`` along ``axis`` (the kernels'
+    concat_forward, one call per input into its slice of out's rows)."""
+    k = _backend.kernels()
+    rows = math.prod(out.shape[:axis])
+    dst = out.reshape(rows, -1)
+    offset = 0
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        src = a.reshape(rows, -1)
+        k.concat_forward(src, offset, dst)
+        offset += src.shape[1]
+    return out
+
+
+def add_into(a, b, out, relu=False):
+    """out := a + b (then max(., 0) if relu), all of one shape, out
+    contiguous, by the
+    kernels' add_forward: as one row each where all are contiguous, else as
+    the same N rows each (a slice along axis 1 of a contiguous (N, C, ...)
+    array has contiguous rows; anything else is copied first)."""
+    operands = [a, b, out]
+    if all(x.flags.c_contiguous for x in operands):
+        views = [x.reshape(1, -1) for x in operands]
+    else:
+        views = [_sample_rows(x) for x in operands]   # out is contiguous: a view
+    _backend.kernels().add_forward(views[0], views[1], relu, views[2])
+    return out
+
+
+def _sample_rows(array):
+    """``array`` (N, ...) as N rows of its sample's elements, each row
+    contiguous: a view where that holds, else a contiguous copy's view."""
+    if not (array.flags.c_contiguous or (array.ndim >= 2 and array[0].flags.c_contiguous)):
+        array = np.ascontiguousarray(array)
+    return np.lib.stride_tricks.as_strided(
+        array, (array.shape[0], array[0].size), (array.strides[0], array.itemsize))
 
 
 class MergeLayer(Layer):
@@ -73,7 +115,7 @@ class Concat(MergeLayer):
         shape = self.output_shape([a.shape for a in arrays])
         axis = normalize_dim(self.dim, arrays[0].shape)
         out = self._new_array("out", shape, arrays[0].dtype)
-        np.concatenate(arrays, axis=axis, out=out)
+        concatenate_into(arrays, axis, out)
         self._splits = (axis, np.cumsum([a.shape[axis] for a in arrays])[:-1])
         self._dtype = arrays[0].dtype.type
         self._grad_output_shape = shape
@@ -108,9 +150,9 @@ class Add(MergeLayer):
                 raise ValueError(f"Add: inputs[{i}] must have the shape of inputs[0] {shape} "
                                  f"(no broadcasting), got {a.shape}")
         out = self._new_array("out", shape, arrays[0].dtype)
-        np.add(arrays[0], arrays[1], out=out)
+        add_into(arrays[0], arrays[1], out)
         for a in arrays[2:]:
-            out += a
+            add_into(out, a, out)
         self._n = len(arrays)
         self._dtype = arrays[0].dtype.type
         self._grad_output_shape = shape

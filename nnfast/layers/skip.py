@@ -5,7 +5,7 @@ import numpy as np
 from nnfast._validation import as_float_array
 from nnfast.layers._axes import check_dim, normalize_dim
 from nnfast.layers.base import Layer
-from nnfast.layers.merge import check_mode
+from nnfast.layers.merge import add_into, check_mode, concatenate_into
 
 
 class SkipConnection(Layer):
@@ -93,9 +93,7 @@ class SkipConnection(Layer):
                 raise ValueError(f"SkipConnection(mode='add'): inner's output must have x's shape "
                                  f"{x.shape}, got {y.shape}")
             out = self._new_array("out", x.shape, y.dtype)
-            np.add(x, y, out=out)
-            if relu:
-                np.maximum(out, 0, out=out)
+            add_into(x, y, out, relu)
             self._state = (None, y.dtype.type)
         else:
             if y.ndim != x.ndim:
@@ -107,7 +105,7 @@ class SkipConnection(Layer):
                                  f"match x {x.shape} on every axis but {axis}, got {y.shape}")
             shape = x.shape[:axis] + (x.shape[axis] + y.shape[axis],) + x.shape[axis + 1:]
             out = self._new_array("out", shape, y.dtype)
-            np.concatenate((x, y), axis=axis, out=out)
+            concatenate_into((x, y), axis, out)
             self._state = ((axis, x.shape[axis]), y.dtype.type)
         self._grad_output_shape = out.shape
         return out
@@ -130,7 +128,7 @@ class SkipConnection(Layer):
         if g_x is None:   # inner was told its input needs no gradient
             np.copyto(grad_input, g_skip)
         else:
-            np.add(g_skip, g_x, out=grad_input)
+            add_into(g_skip, g_x, grad_input)
         return grad_input
 
     def __repr__(self):
