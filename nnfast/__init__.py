@@ -20,6 +20,7 @@ from nnfast import models
 from nnfast import datasets
 from nnfast import callbacks, data
 from nnfast.training import History, fit
+from nnfast import inference
 from nnfast.io import load, save
 from nnfast import onnx  # imports the onnx package only when used
 
@@ -35,5 +36,6 @@ __all__ = [
     "optim",
     "losses", "metrics", "models",
     "datasets", "callbacks", "data", "fit", "History", "load", "save",
+    "inference",
     "onnx",
 ]
