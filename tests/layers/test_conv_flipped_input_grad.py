@@ -1,7 +1,7 @@
 """Conv2D's input gradient as a forward convolution with the flipped kernel
-(stride 1, float32, where the small GEMM runs): the same as the backward
-kernel's GEMM + col2im and as the NumPy reference, over random stride-1
-geometries, and not taken where it does not apply."""
+(stride 1, "same" padding, float32, where the small GEMM runs): the same as
+the backward kernel's GEMM + col2im and as the NumPy reference, over random
+odd kernels, and not taken where it does not apply."""
 import numpy as np
 import pytest
 
@@ -23,9 +23,8 @@ def flipped():
 def _case(seed):
     rng = np.random.default_rng(seed)
     c, o = (int(v) for v in rng.integers(1, [9, 9]))
-    kh, kw = (int(v) for v in rng.integers(1, 6, 2))
-    pads = [int(rng.integers(0, k)) for k in (kh, kh, kw, kw)]   # each below the kernel
-    padding = ((pads[0], pads[1]), (pads[2], pads[3])) if seed % 3 else "same"
+    kh, kw = (2 * int(v) + 1 for v in rng.integers(0, 3, 2))      # odd: 1, 3 or 5
+    padding = ((kh // 2, kh // 2), (kw // 2, kw // 2)) if seed % 3 else "same"
     h, w = (int(v) for v in rng.integers(max(kh, kw), 12, 2))
     layer = nf.layers.Conv2D(c, o, (kh, kw), padding=padding, bias=bool(seed % 2), rng=seed)
     x = rng.standard_normal((int(rng.integers(1, 4)), c, h, w)).astype(np.float32)
@@ -66,6 +65,9 @@ def test_not_taken_where_it_does_not_apply(flipped):
              nf.layers.Conv2D(2, 2, 3, dilation=2, padding=1),
              nf.layers.Conv2D(2, 2, 3, padding=1, groups=2),
              nf.layers.Conv2D(2, 2, 3, padding=3),
+             nf.layers.Conv2D(2, 2, 3, padding=0),
+             nf.layers.Conv2D(2, 2, 3, padding=((1, 0), (1, 1))),
+             nf.layers.Conv2D(2, 2, 4, padding="same"),
              nf.layers.Conv2D(2, 2, 3, padding=1, dtype=np.float64),
              nf.layers.Conv2D(2, 2, 3, padding=1, algorithm="direct")]
     for layer in cases:
