@@ -25,7 +25,8 @@ import numpy as np
 
 from nnfast.callbacks.base import Callback
 from nnfast.cli.plot import EXTRA_HINT, have_matplotlib, plot_format
-from nnfast.cli.train import _check_writable, _float, _positive_float, _positive_int, _seed
+from nnfast.cli.train import (_check_writable, _float, _int_at_least as _at_least,
+                              _positive_float, _positive_int, _seed)
 
 # The default run (640 training and 160 held-out phantoms of 64x64, 5 epochs,
 # batch 16, Adam 2e-3 with cosine annealing) at 2 threads on a 2-core Xeon:
@@ -103,16 +104,7 @@ def add_parser(subparsers):
 
 
 # -- argument types -----------------------------------------------------------
-def _at_least(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
-    return parse
+
 
 
 def _open_fraction(text):
