@@ -225,6 +225,16 @@ def check_list_of(items, name, what, is_item, item_what):
     return items
 
 
+def check_class_weights(weight, name="weight"):
+    """Class weights as a float64 (C,) array of finite non-negative numbers."""
+    w = as_float_array(weight, name, np.float64, ndim=1)
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} must hold finite numbers, got {w[~np.isfinite(w)][0]}")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative, got {w[w < 0][0]}")
+    return w
+
+
 def check_in_range(arr, name, low, high):
     """Raise ValueError unless every element of ``arr`` lies in [low, high] (NaN does not)."""
     inside = (arr >= low) & (arr <= high)

@@ -37,8 +37,9 @@ def astype(model, dtype):
 
 
 def _layers(layer):
-    """``layer`` and every Layer inside it (Sequential's ``layers``, and
-    Layers held as attributes, e.g. a wrapped inner network)."""
+    """``layer`` and every Layer inside it (Sequential's ``layers``, Layers
+    held as attributes, e.g. a wrapped inner network, and a container's
+    ``named_children()``, e.g. a Graph's nodes)."""
     from nnfast.layers.base import Layer
 
     seen, stack, out = set(), [layer], []
@@ -51,6 +52,9 @@ def _layers(layer):
         for value in vars(current).values():
             items = value if isinstance(value, (list, tuple)) else [value]
             stack.extend(v for v in items if isinstance(v, Layer))
+        children = getattr(current, "named_children", None)
+        if callable(children):
+            stack.extend(child for _, child in children())
     return out
 
 

@@ -73,10 +73,6 @@ class Graph(Layer):
         self.input_nodes = []
         self.output_nodes = []
         self._names = set()
-        # every node's layer, in insertion order, as a plain list attribute:
-        # what walks a model's attributes for its Layers (astype's float64
-        # copy, a checkpoint's layer generators) finds them here
-        self._node_layers = []
         self._plan = None
 
     # -- building -----------------------------------------------------------
@@ -140,7 +136,6 @@ class Graph(Layer):
         node = Node(self, index, self._new_name(name, str(index - len(self.input_nodes))), layer,
                     inputs)
         self.nodes.append(node)
-        self._node_layers.append(layer)
         self._plan = None
         return node
 
@@ -204,18 +199,13 @@ class Graph(Layer):
             trainable_above[node.index] = (
                 (not node.is_input and bool(node.layer.parameters()))
                 or any(trainable_above[s.index] for s in node.inputs))
-        # nodes whose output influences an output (others need no backward)
-        reaches_output = [False] * len(nodes)
-        for node in reversed(nodes):
-            reaches_output[node.index] = node.index in outputs or any(
-                reaches_output[c] for c in consumers[node.index])
         last_use = {}
         for node in nodes:
             for src in node.inputs:
                 last_use[src.index] = node.index
-        self._plan = {"consumers": consumers, "outputs": outputs, "fused_forward": fused_forward,
+        self._plan = {"outputs": outputs, "fused_forward": fused_forward,
                       "fused_backward": fused_backward, "trainable_above": trainable_above,
-                      "reaches_output": reaches_output, "last_use": last_use}
+                      "last_use": last_use}
         return self._plan
 
     # -- forward and backward ------------------------------------------------

@@ -53,7 +53,6 @@ def layer_registry():
     registry["Sequential"] = Sequential
     from nnfast.graph import Graph
     registry["Graph"] = Graph
-    registry.pop("MergeLayer", None)
     return registry
 
 

@@ -66,25 +66,6 @@ cdef inline void spread_grad_output(const floating *grad_output, Geometry *g,
                      g.width_col, g.height_col * g.width_col, g.width_pad, staging)
 
 
-cdef inline void spread_grad_output_transposed(const floating *grad_output, Geometry *g,
-                                               Py_ssize_t h0, Py_ssize_t h1,
-                                               floating *staging) noexcept nogil:
-    """staging (span, out_channels) := spread_grad_output's block transposed:
-    position p = (h - h0) * width_pad + w of rows [h0, h1) as row p, zero
-    where w >= width_col (the span's padding columns)."""
-    cdef Py_ssize_t size_col = g.height_col * g.width_col
-    cdef Py_ssize_t m = g.out_channels, h, w, o
-    cdef const floating *src
-    cdef floating *dst
-    for h in range(h0, h1):
-        dst = staging + (h - h0) * g.width_pad * m
-        src = grad_output + h * g.width_col
-        for w in range(g.width_col):
-            for o in range(m):
-                dst[w * m + o] = src[o * size_col + w]
-        memset(dst + g.width_col * m, 0, (g.width_pad - g.width_col) * m * sizeof(floating))
-
-
 cdef inline void transpose_block(const floating *src, Py_ssize_t rows,
                                  Py_ssize_t cols, Py_ssize_t ld,
                                  floating *dst) noexcept nogil:
@@ -93,6 +74,21 @@ cdef inline void transpose_block(const floating *src, Py_ssize_t rows,
     for i in range(rows):
         for j in range(cols):
             dst[j * rows + i] = src[i * ld + j]
+
+
+cdef inline void spread_grad_output_transposed(const floating *grad_output, Geometry *g,
+                                               Py_ssize_t h0, Py_ssize_t h1,
+                                               floating *staging) noexcept nogil:
+    """staging (span, out_channels) := spread_grad_output's block transposed:
+    position p = (h - h0) * width_pad + w of rows [h0, h1) as row p, zero
+    where w >= width_col (the span's padding columns)."""
+    cdef Py_ssize_t m = g.out_channels, h
+    cdef floating *dst
+    for h in range(h0, h1):
+        dst = staging + (h - h0) * g.width_pad * m
+        transpose_block(grad_output + h * g.width_col, m, g.width_col,
+                        g.height_col * g.width_col, dst)
+        memset(dst + g.width_col * m, 0, (g.width_pad - g.width_col) * m * sizeof(floating))
 
 
 cdef inline void _image_from_span_columns(const floating *weight, const floating *src,

@@ -226,9 +226,9 @@ def conv2d_workspace_size(weight_shape, out_shape, dtype):
     Enough for ``nnfast.get_num_threads()`` threads: one column buffer each
     (bounded by ``get_column_bytes()``, not by the batch size) and one
     weight-gradient accumulator per thread (the first thread's is used on
-    the small_gemm path only: on BLAS it sums straight into grad_weight). Given a smaller
-    workspace (threads added since), the kernels use fewer threads; given
-    less than one thread's share, they would write past it.
+    the small_gemm path only: on BLAS it sums straight into grad_weight).
+    Given a smaller workspace (threads added since), the kernels use fewer
+    threads; given less than one thread's share, they would write past it.
 
     Parameters
     ----------

@@ -3,7 +3,8 @@ a block copy into a slice of the output's rows, and an element-wise sum.
 
 Arrays are 2-D (rows, width) views whose rows are contiguous (any row
 stride; the element stride must be the item size, which the layers
-guarantee and these kernels trust): the layers reshape (N, C, *spatial) along their join axis to
+guarantee and these kernels trust): the layers reshape (N, C, *spatial)
+along their join axis to
 (prod(shape[:axis]), shape[axis] * prod(shape[axis + 1:])), so one call
 copies or adds every row. Threads split the rows (or, with fewer rows than
 threads, each row) into one block each when the arrays are large enough.
@@ -11,23 +12,25 @@ threads, each row) into one block each when the arrays are large enough.
 from cython cimport floating
 from libc.string cimport memcpy
 
-from nnfast._kernels._threads cimport run_team, split_range, team_size
+from nnfast._kernels._threads cimport TypedPart, run_part, split_range, team_size
 
 
 cdef struct JoinCall:
-    # One call's arguments, shared read-only by its threads; the arrays are
-    # float or double as ``is_double`` says, each with its row stride in
-    # elements.
-    const void *a
+    # One call's arguments, shared read-only by its threads (the first
+    # array, a, is the part's): float or double as ``part.is_double`` says,
+    # each with its row stride in elements.
+    TypedPart part
     const void *b
     void *out
     Py_ssize_t rows, width, lda, ldb, ldo
-    bint relu, is_double, add
+    bint relu, add
 
 
-cdef void _join_part(const floating *a, const floating *b, floating *out, JoinCall *c,
-                     int t, int nt) noexcept nogil:
+cdef void _join_part(floating *a, void *args, int t, int nt) noexcept nogil:
     """Thread t's block of the flattened (rows, width) index range."""
+    cdef JoinCall *c = <JoinCall *>args
+    cdef const floating *b = <const floating *>c.b
+    cdef floating *out = <floating *>c.out
     cdef Py_ssize_t lo, hi, i, r, j0, j1, j
     cdef const floating *ar
     cdef const floating *br
@@ -56,14 +59,6 @@ cdef void _join_part(const floating *a, const floating *b, floating *out, JoinCa
         i += j1 - j0
 
 
-cdef void _join_body(void *args, int t, int nt) noexcept nogil:
-    cdef JoinCall *c = <JoinCall *>args
-    if c.is_double:
-        _join_part(<const double *>c.a, <const double *>c.b, <double *>c.out, c, t, nt)
-    else:
-        _join_part(<const float *>c.a, <const float *>c.b, <float *>c.out, c, t, nt)
-
-
 def concat_forward(const floating[:, :] x, Py_ssize_t offset, floating[:, :] out):
     """out[:, offset:offset + width] := x, one input's share of a
     concatenation.
@@ -78,13 +73,13 @@ def concat_forward(const floating[:, :] x, Py_ssize_t offset, floating[:, :] out
     c.rows, c.width = x.shape[0], x.shape[1]
     if c.rows == 0 or c.width == 0:
         return
-    c.a, c.b, c.out = &x[0, 0], NULL, &out[0, offset]
+    c.b, c.out = NULL, &out[0, offset]
     c.lda, c.ldb, c.ldo = x.strides[0] // sizeof(floating), 0, out.strides[0] // sizeof(floating)
-    c.relu, c.add, c.is_double = False, False, floating is double
+    c.relu, c.add, c.part.is_double = False, False, floating is double
     # work: a copy, counted as one operation per element
     cdef int nt = team_size(1.0 * c.rows * c.width, c.rows * c.width)
     with nogil:
-        run_team(_join_body, &c, nt)
+        run_part(&c.part, _join_part[float], _join_part[double], &x[0, 0], nt)
 
 
 def add_forward(const floating[:, :] a, const floating[:, :] b, bint relu,
@@ -101,10 +96,10 @@ def add_forward(const floating[:, :] a, const floating[:, :] b, bint relu,
     c.rows, c.width = a.shape[0], a.shape[1]
     if c.rows == 0 or c.width == 0:
         return
-    c.a, c.b, c.out = &a[0, 0], &b[0, 0], &out[0, 0]
+    c.b, c.out = &b[0, 0], &out[0, 0]
     c.lda, c.ldb = a.strides[0] // sizeof(floating), b.strides[0] // sizeof(floating)
     c.ldo = out.strides[0] // sizeof(floating)
-    c.relu, c.add, c.is_double = relu, True, floating is double
+    c.relu, c.add, c.part.is_double = relu, True, floating is double
     cdef int nt = team_size(1.0 * c.rows * c.width, c.rows * c.width)
     with nogil:
-        run_team(_join_body, &c, nt)
+        run_part(&c.part, _join_part[float], _join_part[double], &a[0, 0], nt)

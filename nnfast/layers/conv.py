@@ -291,7 +291,7 @@ class Conv2D(ReLUFusedForward, Layer):
         k = _backend.kernels()
         padding = (self.padding[:2], self.padding[2:])
         grad_weight = self.weight.grad
-        if grad_input is not None and self._flipped_input_grad(k):
+        if grad_input is not None and self._flipped_input_grad():
             k.conv2d_im2col_backward(self._x, self.weight.value, g, self.stride, padding,
                                      self.dilation, None, grad_weight, grad_bias,
                                      self._workspace_for(k, g.shape))
@@ -313,7 +313,7 @@ class Conv2D(ReLUFusedForward, Layer):
                 grad_input[:, c] = gig
         return grad_input
 
-    def _flipped_input_grad(self, kernels):
+    def _flipped_input_grad(self):
         """Whether backward computes the input gradient as a forward
         convolution (see FLIPPED_INPUT_GRAD): float32 on the compiled kernels
         with the small GEMM running, im2col, one group, stride and dilation
@@ -337,16 +337,14 @@ class Conv2D(ReLUFusedForward, Layer):
 
     def _input_grad_by_flipped_conv(self, kernels, g, grad_input):
         """grad_input := conv2d(g, weight flipped in h and w with its channel
-        axes swapped, padding kernel - 1 - padding): the adjoint of a stride-1
-        convolution is the convolution with the reversed kernel."""
-        kh, kw = self.kernel_size
-        top, bottom, left, right = self.padding
-        flipped = np.ascontiguousarray(
-            self.weight.value[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-        padding = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
+        axes swapped), with the same "same" padding: the adjoint of a
+        stride-1 convolution is the convolution with the reversed kernel."""
+        c_out, c_in, kh, kw = self.weight.shape
+        flipped = self._new_array("flipped_weight", (c_in, c_out, kh, kw), self.dtype)
+        np.copyto(flipped, self.weight.value[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
         need = kernels.conv2d_workspace_size(flipped.shape, grad_input.shape, self.dtype)
-        kernels.conv2d_im2col_forward(g, flipped, np.zeros(self.in_channels, self.dtype),
-                                      (1, 1), padding, (1, 1), grad_input,
+        kernels.conv2d_im2col_forward(g, flipped, np.zeros(c_in, self.dtype), (1, 1),
+                                      (self.padding[:2], self.padding[2:]), (1, 1), grad_input,
                                       _scratch.workspace(need, self.dtype), False)
 
     def _group_slices(self):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import as_float_array, check_choice
+from nnfast._validation import as_float_array
 from nnfast.layers._axes import check_dim, normalize_dim
 from nnfast.layers.base import Layer
 
@@ -42,10 +42,10 @@ def concatenate_into(arrays, axis, out):
 
 def add_into(a, b, out, relu=False):
     """out := a + b (then max(., 0) if relu), all of one shape, out
-    contiguous, by the
-    kernels' add_forward: as one row each where all are contiguous, else as
-    the same N rows each (a slice along axis 1 of a contiguous (N, C, ...)
-    array has contiguous rows; anything else is copied first)."""
+    contiguous, by the kernels' add_forward: as one row each where all are
+    contiguous, else as the same N rows each (a slice along axis 1 of a
+    contiguous (N, C, ...) array has contiguous rows; anything else is
+    copied first)."""
     operands = [a, b, out]
     if all(x.flags.c_contiguous for x in operands):
         views = [x.reshape(1, -1) for x in operands]
@@ -165,10 +165,3 @@ class Add(MergeLayer):
         g = g.view()
         g.flags.writeable = False
         return (g,) * self._n
-
-
-SKIP_MODES = ("cat", "add")
-
-
-def check_mode(mode):
-    return check_choice(mode, "mode", SKIP_MODES)

@@ -2,10 +2,12 @@
 from which U-Nets and residual networks are nested inside ``Sequential``."""
 import numpy as np
 
-from nnfast._validation import as_float_array
+from nnfast._validation import as_float_array, check_choice
 from nnfast.layers._axes import check_dim, normalize_dim
 from nnfast.layers.base import Layer
-from nnfast.layers.merge import add_into, check_mode, concatenate_into
+from nnfast.layers.merge import add_into, concatenate_into
+
+MODES = ("cat", "add")
 
 
 class SkipConnection(Layer):
@@ -41,7 +43,7 @@ class SkipConnection(Layer):
             raise TypeError(f"inner must take one input, got {type(inner).__name__}, which "
                             "merges several")
         self.inner = inner
-        self.mode = check_mode(mode)
+        self.mode = check_choice(mode, "mode", MODES)
         self.dim = check_dim(dim, "dim")
         # a following ReLU fuses into the addition (not into a copy)
         self.fuses_relu = self.mode == "add"

@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 
-from nnfast._validation import (_numeric, as_float_array, check_bool, check_float,
-                                check_in_range)
+from nnfast import _backend
+from nnfast._validation import (_numeric, as_float_array, check_bool, check_class_weights,
+                                check_float, check_in_range)
 from nnfast.losses.base import Loss
 
 # MONAI's own wording for the options it ignores with one channel, so that a
@@ -45,12 +46,7 @@ def check_weight(weight, name="weight", scalar=True):
         return None
     if scalar and isinstance(weight, numbers.Real) and not isinstance(weight, bool):
         return check_float(weight, name, 0.0)
-    w = as_float_array(weight, name, np.float64, ndim=1)
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name} must hold finite numbers, got {w[~np.isfinite(w)][0]}")
-    if np.any(w < 0):
-        raise ValueError(f"{name} must be non-negative, got {w[w < 0][0]}")
-    return w
+    return check_class_weights(weight, name)
 
 
 def weight_config(weight):
@@ -170,11 +166,18 @@ def warn_onehot_ignored(to_onehot_y, n_classes):
         warnings.warn(_SINGLE_CHANNEL.format("to_onehot_y=True"), stacklevel=4)
 
 
-# -- activations ------------------------------------------------------------
+# -- activations: the Sigmoid and Softmax layers' kernels -------------------
+def _rows(x):
+    """x (N, C, ...) as the (N, C, rest) contiguous view the softmax kernels take."""
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
 def sigmoid(x):
-    """1 / (1 + exp(-x)), without overflow for any x (exp of -|x| only)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-x)) (the sigmoid kernel: no overflow for any x)."""
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    _backend.kernels().sigmoid_forward(x.reshape(-1), out.reshape(-1))
+    return out
 
 
 def softplus(x):
@@ -183,20 +186,22 @@ def softplus(x):
 
 
 def log_softmax(x):
-    """(softmax over axis 1, log-softmax over axis 1), the maximum subtracted."""
-    z = x - x.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=1, keepdims=True)
-    e /= s
-    z -= np.log(s)
-    return e, z
+    """(softmax over axis 1, log-softmax over axis 1) of x (N, C, ...), by
+    the Softmax and LogSoftmax kernels (the maximum subtracted)."""
+    x = np.ascontiguousarray(x)
+    k = _backend.kernels()
+    prob, logp = np.empty_like(x), np.empty_like(x)
+    k.softmax_forward(_rows(x), _rows(prob))
+    k.log_softmax_forward(_rows(x), _rows(logp))
+    return prob, logp
 
 
 def softmax_backward(prob, grad_prob):
     """Gradient wrt the logits of softmax over axis 1: p * (g - sum_c g p)."""
-    g = grad_prob * prob
-    g -= prob * g.sum(axis=1, keepdims=True)
-    return g
+    grad_prob = np.ascontiguousarray(grad_prob, dtype=prob.dtype)
+    grad = np.empty_like(prob)
+    _backend.kernels().softmax_backward(_rows(prob), _rows(grad_prob), _rows(grad))
+    return grad
 
 
 def activate(pred, sigmoid_, softmax_):
@@ -216,7 +221,11 @@ def activate(pred, sigmoid_, softmax_):
 def deactivate(grad_prob, prob, kind):
     """The gradient wrt the activation's input from the one wrt its output."""
     if kind == "sigmoid":
-        return grad_prob * (prob * (1 - prob))
+        grad_prob = np.ascontiguousarray(grad_prob, dtype=prob.dtype)
+        grad = np.empty_like(prob)
+        _backend.kernels().sigmoid_backward(prob.reshape(-1), grad_prob.reshape(-1),
+                                            grad.reshape(-1))
+        return grad
     if kind == "softmax":
         return softmax_backward(prob, grad_prob)
     return grad_prob

@@ -2,20 +2,14 @@
 import numpy as np
 
 from nnfast import _backend
-from nnfast._validation import as_float_array, check_classes, check_float, check_labels
+from nnfast._validation import (check_class_weights, check_classes, check_float,
+                                check_labels)
 from nnfast.losses.base import Loss
 
 
 def _check_class_weight(weight):
     """weight as a float64 (C,) array of finite non-negative numbers, or None."""
-    if weight is None:
-        return None
-    w = as_float_array(weight, "weight", np.float64, ndim=1)
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"weight must hold finite numbers, got {w[~np.isfinite(w)][0]}")
-    if np.any(w < 0):
-        raise ValueError(f"weight must be non-negative, got {w[w < 0][0]}")
-    return w
+    return None if weight is None else check_class_weights(weight)
 
 
 class _LabelLoss(Loss):

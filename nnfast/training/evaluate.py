@@ -71,11 +71,13 @@ def predict(model, X, batch_size=DEFAULT_BATCH_SIZE):
     check_model(model)
     batch_size = check_int(batch_size, "batch_size", 1)
     if isinstance(X, dict):
+        if not X:
+            raise ValueError("X must hold at least one input array, got an empty dict")
         X = {k: check_inputs(v, model, f"X[{k!r}]") for k, v in X.items()}
         counts = {k: v.shape[0] for k, v in X.items()}
         if len(set(counts.values())) > 1:
             raise ValueError(f"X's arrays must hold the same number of samples, got {counts}")
-        n = next(iter(counts.values())) if counts else 0
+        n = next(iter(counts.values()))
         batch = lambda start: {k: v[start:start + batch_size] for k, v in X.items()}  # noqa: E731
     else:
         X = check_inputs(X, model)

@@ -47,7 +47,7 @@ def test_flipped_input_grad_equals_col2im_and_reference(seed, threads, flipped):
     with threads_and_cutoff(threads):
         flipped[0] = True
         fast = _gradients(layer, x, g)
-        assert layer._flipped_input_grad(nf._backend.kernels())
+        assert layer._flipped_input_grad()
         flipped[0] = False
         col2im = _gradients(layer, x, g)
     with nf.use_backend("reference"):
@@ -59,7 +59,6 @@ def test_flipped_input_grad_equals_col2im_and_reference(seed, threads, flipped):
 
 def test_not_taken_where_it_does_not_apply(flipped):
     flipped[0] = True
-    k = nf._backend.kernels()
     x32 = np.zeros((1, 2, 8, 8), np.float32)
     cases = [nf.layers.Conv2D(2, 2, 3, stride=2, padding=1),
              nf.layers.Conv2D(2, 2, 3, dilation=2, padding=1),
@@ -72,14 +71,14 @@ def test_not_taken_where_it_does_not_apply(flipped):
              nf.layers.Conv2D(2, 2, 3, padding=1, algorithm="direct")]
     for layer in cases:
         layer.forward(x32)
-        assert not layer._flipped_input_grad(k), layer
+        assert not layer._flipped_input_grad(), layer
     layer = nf.layers.Conv2D(2, 2, 3, padding=1)
     layer.forward(x32)
-    assert layer._flipped_input_grad(k)
+    assert layer._flipped_input_grad()
     old = _small_gemm.set_enabled(False)
     try:
-        assert not layer._flipped_input_grad(k)
+        assert not layer._flipped_input_grad()
     finally:
         _small_gemm.set_enabled(old)
     with nf.use_backend("reference"):
-        assert not layer._flipped_input_grad(nf._backend.kernels())
+        assert not layer._flipped_input_grad()
