@@ -55,3 +55,58 @@ def test_add_forward_in_place():
     expected = np.maximum(a + b, 0)
     _kernels.add_forward(a, b, True, a)
     np.testing.assert_array_equal(a, expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_join_kernels_leave_the_fp_mode_as_found(threads):
+    """The kernels set the kernels' floating-point mode for their own
+    duration only (run_team): the caller's is as it was after each call."""
+    from nnfast._kernels import _threads
+    mode = _threads.fp_mode()
+    a = np.full((3, 1000), 1e-39, np.float32)
+    out = np.empty((3, 2000), np.float32)
+    with threads_and_cutoff(threads):
+        _kernels.concat_forward(a, 1000, out)
+        assert _threads.fp_mode() == mode
+        _kernels.add_forward(a, a, True, out[:, :1000])
+        assert _threads.fp_mode() == mode
+    assert np.float32(1e-39) * np.float32(1) != 0     # denormals still survive here
+
+
+def test_two_threads_calling_at_once_get_their_own_results():
+    """Each call's state is its own (a struct on the caller's stack): two
+    Python threads joining different arrays at once get what each would get
+    alone, bitwise."""
+    import threading
+    rng = np.random.default_rng(5)
+    cases = [[rng.standard_normal((64, 4096)).astype(np.float32) for _ in range(2)]
+             for _ in range(2)]
+    alone = []
+    for a, b in cases:
+        cat, add = np.empty((64, 8192), np.float32), np.empty((64, 4096), np.float32)
+        _kernels.concat_forward(a, 0, cat)
+        _kernels.concat_forward(b, 4096, cat)
+        _kernels.add_forward(a, b, True, add)
+        alone.append((cat, add))
+    results = [None, None]
+
+    def run(i):
+        a, b = cases[i]
+        outs = []
+        for _ in range(20):
+            cat, add = np.empty((64, 8192), np.float32), np.empty((64, 4096), np.float32)
+            _kernels.concat_forward(a, 0, cat)
+            _kernels.concat_forward(b, 4096, cat)
+            _kernels.add_forward(a, b, True, add)
+            outs.append((cat, add))
+        results[i] = outs
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in range(2):
+        for cat, add in results[i]:
+            np.testing.assert_array_equal(cat, alone[i][0])
+            np.testing.assert_array_equal(add, alone[i][1])

@@ -165,3 +165,39 @@ def test_upsample_kernels_leave_the_fp_mode_as_found(dtype, threads):
     for variant in VARIANTS:
         run(_kernels, case, *variant)
     assert _threads.fp_mode() == mode
+
+
+def test_two_threads_calling_at_once_get_their_own_results():
+    """Each call's tables are its own (allocated per call): two Python
+    threads upsampling different images at once, forward and backward, get
+    what each would get alone, bitwise."""
+    import threading
+    rng = np.random.default_rng(9)
+    cases = [(rng.standard_normal((2, 3, 17, 23)).astype(np.float32), scale)
+             for scale in ((2.0, 1.5), (0.75, 3.0))]
+
+    def once(x, scale):
+        out = np.empty(x.shape[:2] + (int(x.shape[2] * scale[0]), int(x.shape[3] * scale[1])),
+                       np.float32)
+        _kernels.upsample2d_bilinear_forward(x, scale, False, out)
+        back = np.empty_like(x)
+        _kernels.upsample2d_bilinear_backward(out, scale, False, back)
+        near = np.empty_like(out)
+        _kernels.upsample2d_nearest_forward(x, scale, near)
+        return out, back, near
+
+    alone = [once(*case) for case in cases]
+    results = [None, None]
+
+    def run(i):
+        results[i] = [once(*cases[i]) for _ in range(30)]
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for i in range(2):
+        for got in results[i]:
+            for a, b in zip(got, alone[i]):
+                np.testing.assert_array_equal(a, b)
