@@ -3,10 +3,12 @@
 The graph is read node by node in its (topological) order. Constant inputs
 (initializers, ``Constant`` nodes) and the shape arithmetic that exporters
 emit around a flatten (``Shape``, ``Gather``, ``Unsqueeze``, ``Concat``, ...)
-are evaluated here; every other node must read the output of the node before
-it (a chain: what a ``Sequential`` is) and becomes nnfast layers through its
-importer (``nnfast.onnx.registry``). The first operator without an importer
-is named in the error.
+are evaluated here. Every other node reads one computed tensor and becomes
+nnfast layers through its importer (``nnfast.onnx.registry``), or joins
+several (``Concat``, ``Add``). A graph whose output is a chain of layers from
+its input loads as a ``Sequential``; one with joins (a skip connection, a
+U-Net) as an ``nf.Graph`` whose nodes are those layers and joins. The first
+operator without an importer is named in the error.
 """
 import errno
 import os
@@ -16,7 +18,9 @@ import numpy as np
 from nnfast import _random
 from nnfast.network import Sequential
 from nnfast.onnx.export import _onnx
-from nnfast.onnx.registry import AWAITING_LAYERS, FOLDERS, IMPORTERS
+from nnfast.onnx.registry import FOLDERS, IMPORTERS
+
+JOINS = ("Add", "Concat")  # the operators that join computed tensors (a Graph's Add and Concat)
 
 
 class BatchDim:
@@ -196,19 +200,16 @@ def _fold(ctx, node):
 
 
 def _unsupported(ctx, node):
-    awaiting = AWAITING_LAYERS.get(node.op_type)
-    if awaiting is not None:
-        why = f"nnfast has no layer for ONNX {node.op_type!r} yet (it needs {awaiting})"
-    else:
-        why = f"ONNX {node.op_type!r} is not an operator nnfast can build"
+    why = f"ONNX {node.op_type!r} is not an operator nnfast can build"
     return ctx.fail(f"{why}; nnfast builds layers from {', '.join(supported_operators())} "
                     f"(and evaluates {', '.join(folded_operators())} on constants and shapes)")
 
 
 def supported_operators():
     """The ONNX operators ``load`` builds layers from (Add: a constant added
-    to a Linear's or Conv's output, folded into its bias), sorted."""
-    return sorted(IMPORTERS)
+    to a Linear's or Conv's output, folded into its bias, or a join of
+    computed tensors, as Concat), sorted."""
+    return sorted(set(IMPORTERS) | set(JOINS))
 
 
 def folded_operators():
@@ -240,6 +241,146 @@ def _advance(ctx, layers):
             ctx.rank = 2
 
 
+class _Chain:
+    """Layers applied in turn to a base tensor: the graph input or a join's output.
+
+    A tensor is a prefix of a chain (``TensorInfo``); a node reading a tensor
+    that no other node reads goes on extending that tensor's chain, a node
+    reading a tensor that several read (a fork) starts a chain of its own.
+    """
+
+    def __init__(self, base):
+        self.base = base     # a tensor name
+        self.layers = []
+        self.handles = []    # the Graph nodes of layers[:len(handles)], once built
+
+
+class TensorInfo:
+    """A data tensor: where it comes from, and its per-sample shape and rank."""
+
+    __slots__ = ("chain", "length", "shape", "rank")
+
+    def __init__(self, chain, length, shape, rank):
+        self.chain, self.length, self.shape, self.rank = chain, length, shape, rank
+
+
+def _readers(graph):
+    """How many nodes (Shape apart: it reads no data) and graph outputs read each tensor."""
+    count = {}
+    for node in graph.node:
+        if node.op_type != "Shape":
+            for name in set(n for n in node.input if n):
+                count[name] = count.get(name, 0) + 1
+    for o in graph.output:
+        count[o.name] = count.get(o.name, 0) + 1
+    return count
+
+
+def _select(ctx, tensors, name, readers, extend):
+    """Make ``name`` the current tensor; return the chain that the layers built
+    from the node reading it go on: its own chain where nothing else reads it
+    and it is the chain's end, else (a fork) a new chain starting at it. An
+    importer may change the layers before it (fold a bias into one, stack
+    recurrent layers), so a tensor that others read is never extended."""
+    info = tensors[name]
+    ctx.current, ctx.shape, ctx.rank = name, info.shape, info.rank
+    chain = info.chain
+    if extend and not (readers.get(name, 0) == 1 and info.length == len(chain.layers)):
+        chain = _Chain(name)
+    ctx.layers = chain.layers
+    return chain
+
+
+def _join(ctx, tensors, node, data, joins):
+    """A Concat or Add of computed tensors: a join node of the Graph."""
+    from nnfast.layers import Add, Concat
+    infos = [tensors[n] for n in data]
+    ranks = {i.rank for i in infos if i.rank is not None}
+    if len(ranks) > 1:
+        raise ctx.fail(f"it joins tensors of ranks {sorted(ranks)}")
+    rank = ranks.pop() if ranks else None
+    if node.op_type == "Concat":
+        if len(data) != len([n for n in node.input if n]):
+            raise ctx.fail("it concatenates a computed tensor with a constant one; nnfast's Concat "
+                           "joins computed tensors only")
+        axis = ctx.attr("axis")
+        if axis is None:
+            raise ctx.fail("Concat needs its axis attribute")
+        if axis < 0 and rank is None:
+            raise ctx.fail(f"axis={axis} of tensors whose rank is not known")
+        given, axis = axis, axis + rank if axis < 0 else axis
+        if axis < 0 or (rank is not None and axis >= rank):
+            raise ctx.fail(f"axis={given} is out of range for tensors of rank {rank}")
+        if axis == 0:
+            raise ctx.fail("it concatenates along the batch axis; nnfast's Concat joins the "
+                           "samples' own axes (axis >= 1)")
+        layer = Concat(dim=axis)
+    else:
+        layer = Add()
+    shapes = [i.shape for i in infos]
+    shape = None
+    if all(s is not None for s in shapes):
+        try:
+            if node.op_type == "Concat":
+                shape = layer.output_shape([(1,) + s for s in shapes])[1:]
+            elif len(set(shapes)) == 1:
+                shape = shapes[0]
+            else:
+                raise ValueError(f"Add joins tensors of one shape (no broadcasting), got per-sample "
+                                 f"shapes {[list(s) for s in shapes]}")
+        except ValueError as e:
+            raise ctx.fail(str(e)) from None
+    name = node.output[0]
+    joins[name] = (layer, list(data))
+    tensors[name] = TensorInfo(_Chain(name), 0, shape, rank)
+
+
+def _handle(g, tensors, joins, made, name):
+    """The Graph node computing tensor ``name``, built on first use (``made``
+    holds the graph input's and the joins' nodes)."""
+    info = tensors[name]
+    chain = info.chain
+    if info.length == 0:
+        base = chain.base
+        if base != name:    # a node that computes nothing (Identity) after a fork
+            return _handle(g, tensors, joins, made, base)
+        if name not in made:
+            layer, srcs = joins[name]
+            made[name] = g.add(layer, *[_handle(g, tensors, joins, made, s) for s in srcs])
+        return made[name]
+    if not chain.handles:
+        chain.handles.append(g.add(chain.layers[0], _handle(g, tensors, joins, made, chain.base)))
+    while len(chain.handles) < info.length:
+        chain.handles.append(g.add(chain.layers[len(chain.handles)], chain.handles[-1]))
+    return chain.handles[info.length - 1]
+
+
+def _line(tensors, joins, graph_input, out):
+    """The layers from the graph input to ``out`` if no join is on the way, else None."""
+    layers, name = [], out
+    while True:
+        info = tensors[name]
+        layers[0:0] = info.chain.layers[:info.length]
+        base = info.chain.base
+        if base == graph_input:
+            return layers
+        if base in joins:
+            return None
+        name = base
+
+
+def _model(tensors, joins, graph_input, out):
+    """A Sequential where the output is a chain of layers from the input, else a Graph."""
+    from nnfast.graph import Graph
+    from nnfast.layers import Dropout
+    layers = _line(tensors, joins, graph_input, out)
+    if layers is not None:
+        return Sequential(layers or [Dropout(0.0)])  # no layer: the identity, as a layer
+    g = Graph()
+    made = {graph_input: g.input("input")}
+    return g.output(_handle(g, tensors, joins, made, out))
+
+
 def _build(proto, source, onnx):
     graph = proto.graph
     ctx = LoadContext(graph, _default_opset(proto), source, onnx)
@@ -251,12 +392,28 @@ def _build(proto, source, onnx):
     _data_input(ctx, graph, onnx)
     if len(graph.output) != 1:
         raise ctx.fail(f"an nnfast model has one output, the graph has {len(graph.output)}")
+    graph_input = ctx.current
+    tensors = {graph_input: TensorInfo(_Chain(graph_input), 0, ctx.shape, ctx.rank)}
+    joins = {}   # a join's output -> (its Concat or Add layer, the tensors it reads)
+    readers = _readers(graph)
     for index, node in enumerate(graph.node):
         ctx.node, ctx.index = node, index
         names = [n for n in node.input if n]
-        data = [n for n in names if not ctx.is_value(n)]
+        data = list(dict.fromkeys(n for n in names if not ctx.is_value(n)))
         if node.op_type in FOLDERS and (not data or node.op_type == "Shape"):
+            if data and data[0] in tensors:
+                _select(ctx, tensors, data[0], readers, extend=False)
             _fold(ctx, node)
+            continue
+        unknown = [n for n in data if n not in tensors]
+        if unknown:
+            raise ctx.fail(f"it reads {unknown!r}, which no node before it computes")
+        joined = [n for n in names if not ctx.is_value(n)]
+        if node.op_type in JOINS and (len(joined) >= 2 or node.op_type == "Concat"):
+            if len(names) == 1:   # a Concat of one tensor: that tensor
+                tensors[node.output[0]] = tensors[names[0]]
+            else:
+                _join(ctx, tensors, node, joined, joins)
             continue
         importer = IMPORTERS.get(node.op_type)
         if importer is None:
@@ -264,12 +421,10 @@ def _build(proto, source, onnx):
         if not data:
             raise ctx.fail("all its inputs are constants, and nnfast does not evaluate "
                            f"{node.op_type!r} on constants")
-        if data != [ctx.current]:
-            if len(data) > 1 and node.op_type in AWAITING_LAYERS:
-                raise _unsupported(ctx, node)
-            raise ctx.fail(f"it reads {data}, not just the output of the layers before it "
-                           f"({ctx.current!r}): the graph is not a chain of layers, and nnfast "
-                           "loads chains (a Sequential) only")
+        if len(data) > 1:
+            raise ctx.fail(f"it reads {len(data)} computed tensors {data}; nnfast joins computed "
+                           f"tensors with {' and '.join(sorted(JOINS))} only")
+        chain = _select(ctx, tensors, data[0], readers, extend=True)
         try:
             layers = importer(node, ctx)
         except (ValueError, TypeError) as e:  # a layer's own check of what the node holds
@@ -277,25 +432,24 @@ def _build(proto, source, onnx):
                 raise
             raise ctx.fail(str(e)) from None
         _advance(ctx, layers)
+        tensors[node.output[0]] = TensorInfo(chain, len(chain.layers), ctx.shape, ctx.rank)
         ctx.current = node.output[0]
     ctx.node = ctx.index = None
     out = graph.output[0].name
-    if out != ctx.current:
-        raise ctx.fail(f"its output {out!r} is not the end of the chain of layers ({ctx.current!r})")
-    if not ctx.layers:
-        from nnfast.layers import Dropout
-        ctx.layers.append(Dropout(0.0))  # the identity, as a layer
-    return Sequential(ctx.layers).train()  # the shape runs left the layers in eval mode
+    if out not in tensors:
+        raise ctx.fail(f"its output {out!r} is not computed from its input")
+    return _model(tensors, joins, graph_input, out).train()  # the shape runs left eval mode
 
 
 def load(path):
-    """Build an nnfast ``Sequential`` from an ONNX model.
+    """Build an nnfast ``Sequential`` or ``Graph`` from an ONNX model.
 
     Parameters
     ----------
     path : str, os.PathLike, bytes or onnx.ModelProto
-        A graph whose nodes form a chain (each reading the previous one's
-        output, plus constants) of the operators in
+        A graph of one input and one output whose nodes each read one
+        computed tensor (plus constants), or join several with ``Concat``
+        or ``Add`` (of one shape: no broadcasting), of the operators in
         ``nf.onnx.SUPPORTED_OPERATORS`` (and shape arithmetic on constants,
         ``nf.onnx.FOLDED_OPERATORS``): what ``torch.onnx.export`` writes
         for an ``nn.Sequential`` of nnfast's layer kinds, or a forward that
@@ -304,12 +458,16 @@ def load(path):
         and GRU nodes with the Transposes, Squeezes and zero initial states
         that nnfast and PyTorch write around them, and the Gather of the last
         time step (``nnfast.onnx.ops.recurrent`` says which forms and what is
-        refused).
+        refused). Branches and joins: what ``torch.onnx.export`` writes for
+        a residual block or a U-Net, and ``nf.onnx.export`` for a
+        ``SkipConnection`` or ``Graph``.
 
     Returns
     -------
-    Sequential
-        In training mode, with the graph's weights, in the graph input's
+    Sequential or Graph
+        A ``Sequential`` when the output is a chain of layers from the
+        input, else a ``Graph`` with one input (named ``"input"``) and one
+        output; a SkipConnection loads as the Graph it computes. In training mode, with the graph's weights, in the graph input's
         dtype (float32 or float64). ``nf.seed``'s random stream is left as
         it was.
 
@@ -318,7 +476,7 @@ def load(path):
     ValueError
         For a file that is not ONNX, and for the first node nnfast cannot
         build, naming its operator and why (an operator without a layer yet,
-        an attribute value nnfast lacks, a branching graph).
+        an attribute value nnfast lacks, a join nnfast has no layer for).
     """
     onnx = _onnx()
     proto, source = _read(path, onnx)

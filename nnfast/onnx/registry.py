@@ -22,16 +22,6 @@ EXPORTERS = {}   # layer class -> exporter
 IMPORTERS = {}   # ONNX op_type -> importer
 FOLDERS = {}     # ONNX op_type -> folder
 
-# ONNX operators whose nnfast layer does not exist yet: named in the error
-# that ``load`` raises for them.
-AWAITING_LAYERS = {
-    "BatchNormalization": "BatchNorm1D/2D/3D",
-    "GlobalAveragePool": "GlobalAvgPool",
-    "Concat": "nf.Graph with Concat (or SkipConnection(mode='cat'))",
-    "Add": "nf.Graph with Add (or SkipConnection(mode='add'))",
-}
-
-
 def exports(layer_class):
     """Register ``f`` as the exporter of ``layer_class`` (exactly that class:
     a subclass may compute something else)."""

@@ -31,20 +31,44 @@ def f32(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
 
-# exported, not yet loaded: nf.onnx.load builds a line of layers, and these
-# join two tensors (a Concat or an Add of two computed inputs)
-NOT_A_LINE = ("graph-concat-add", "skip-connections", "unet-small")
+# joins of two computed tensors (a Concat or an Add): these load as nf.Graph
+JOINED = ("graph-concat-add", "skip-connections", "unet-small")
 
 
-@pytest.mark.parametrize("name", NOT_A_LINE)
-def test_a_join_of_two_computed_tensors_is_a_clear_error(tmp_path, name):
+@pytest.mark.parametrize("name", JOINED)
+def test_nnfast_exports_with_joins_load_back_as_graphs(tmp_path, name):
     make, shape = MODELS[name]
+    model = make()
+    nf.onnx.export(model, tmp_path / "m.onnx", shape)
+    loaded = nf.onnx.load(tmp_path / "m.onnx")
+    assert isinstance(loaded, nf.Graph) and loaded.training
+    assert all(layer.training for layer in loaded.layers)
+    x = RNG.random((5,) + shape, dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(x), nf.training.predict(model, x), rtol=0, atol=1e-6)
+    n_params = sum(p.value.size for p in model.parameters())
+    assert sum(p.value.size for p in loaded.parameters()) == n_params
+    # it exports again, and ONNX Runtime agrees
+    nf.onnx.export(loaded, tmp_path / "again.onnx", shape)
+    np.testing.assert_allclose(run_onnxruntime(tmp_path / "again.onnx", x), loaded.predict(x),
+                               rtol=0, atol=1e-5)
+
+
+def test_a_loaded_graph_trains_saves_and_loads(tmp_path):
+    make, shape = MODELS["skip-connections"]
     nf.onnx.export(make(), tmp_path / "m.onnx", shape)
-    with pytest.raises(ValueError, match="no layer for ONNX 'Concat' yet .*nf.Graph"):
-        nf.onnx.load(tmp_path / "m.onnx")
+    loaded = nf.onnx.load(tmp_path / "m.onnx")
+    x = RNG.random((6,) + shape, dtype=np.float32)
+    y = RNG.integers(0, 3, (6,) + shape[1:])
+    before = loaded.predict(x)
+    nf.fit(loaded, x, y, loss=nf.losses.CrossEntropyLoss(),
+           optimizer=nf.optim.SGD(loaded.parameters(), lr=0.1), epochs=1, batch_size=3,
+           progress=False)
+    assert not np.allclose(loaded.predict(x), before)   # the gradients reached the weights
+    loaded.save(tmp_path / "g.npz")
+    np.testing.assert_array_equal(nf.load(tmp_path / "g.npz").predict(x), loaded.predict(x))
 
 
-@pytest.mark.parametrize("name", sorted(set(MODELS) - set(NOT_A_LINE)))
+@pytest.mark.parametrize("name", sorted(set(MODELS) - set(JOINED)))
 def test_nnfast_exports_load_back_exactly(tmp_path, name):
     make, shape = MODELS[name]
     model = make()
@@ -150,6 +174,67 @@ def test_torch_lenet_loads_and_gives_torchs_outputs(tmp_path, torch, dynamic):
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-5)
+
+
+def torch_residual_net(torch):
+    nn = torch.nn
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(2, 4, 3, padding=1)
+            self.conv1, self.bn1 = nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+            self.conv2, self.bn2 = nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+            self.head = nn.Linear(8 * 6 * 6, 3)
+
+        def forward(self, x):
+            x = torch.relu(self.stem(x))
+            y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            x = torch.relu(x + y)   # the identity shortcut: an Add of two computed tensors
+            x = torch.cat([x, torch.tanh(x)], dim=1)
+            return self.head(x.flatten(1))
+
+    return Residual()
+
+
+def test_torch_residual_block_loads_as_a_graph(tmp_path, torch):
+    torch.manual_seed(2)
+    net = torch_residual_net(torch)
+    for bn in (net.bn1, net.bn2):   # running statistics that are not the identity
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    net.eval()
+    torch_export(torch, net, tmp_path / "res.onnx", torch.zeros(1, 2, 6, 6))
+    model = nf.onnx.load(tmp_path / "res.onnx")
+    assert isinstance(model, nf.Graph)
+    x = np.random.default_rng(5).random((4, 2, 6, 6), dtype=np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-5)
+
+
+def test_torch_unet_loads_as_a_graph_and_gives_torchs_outputs(tmp_path, torch):
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "bench" / "torch_unet.py"
+    spec = importlib.util.spec_from_file_location("torch_unet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    unet = nf.models.UNet(spatial_dims=2, in_channels=1, out_channels=3, channels=(4, 8, 16))
+    net = module.torch_unet_like(unet).eval()
+    for m in net.modules():   # running statistics that are not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+    torch_export(torch, net, tmp_path / "unet.onnx", torch.zeros(1, 1, 16, 16))
+    model = nf.onnx.load(tmp_path / "unet.onnx")
+    assert isinstance(model, nf.Graph)
+    kinds = {type(layer).__name__ for _, layer in model.named_children()}
+    assert {"Conv2D", "ConvTranspose2D", "MaxPool2D", "Concat", "ReLU"} <= kinds
+    x = np.random.default_rng(6).random((3, 1, 16, 16), dtype=np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-4)
 
 
 def test_torch_sequential_with_flatten_loads(tmp_path, torch):
@@ -262,20 +347,94 @@ def test_first_unsupported_operator_is_named():
                   r"nnfast builds layers from Add, AveragePool, BatchNormalization,")
     nodes = [helper.make_node("Erf", ["x"], ["y"])]
     _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 0 \(Erf ''\): ONNX 'Erf' is not an operator nnfast can build")
-    for op, needs in (("GlobalAveragePool", "GlobalAvgPool"),):
-        proto = make_graph([helper.make_node(op, ["x"], ["y"])], ["N", 3, 4, 4], ["N", 3, 1, 1])
-        _fails(proto, f"'{op}' yet \\(it needs {needs}")
 
 
-def test_branches_are_named():
+def kinds_of(graph, dim=False):
+    """The layers' class names in the graph's insertion order (or its Concat's dim)."""
+    layers = [layer for _, layer in graph.named_children()]
+    if dim:
+        return next(layer.dim for layer in layers if isinstance(layer, L.Concat))
+    return [type(layer).__name__ for layer in layers]
+
+
+def _joined(nodes, shape, out_shape, inits=()):
+    """The loaded model and ONNX Runtime's output on a random batch."""
+    proto = make_graph(nodes, shape, out_shape, inits)
+    model = nf.onnx.load(proto)
+    x = f32(4, *shape[1:])
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(model.predict(x), session.run(None, {"x": x})[0], rtol=0, atol=1e-6)
+    return model
+
+
+def test_branches_and_joins_load_as_graphs():
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Sigmoid", ["x"], ["b"]),
              helper.make_node("Add", ["a", "b"], ["y"])]
-    _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"node 1 \(Sigmoid ''\): it reads \['x'\], not just the "
-                                                 r"output of the layers before it \('a'\)")
+    model = _joined(nodes, ["N", 3], ["N", 3])
+    assert kinds_of(model) == ["ReLU", "Sigmoid", "Add"]
     nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Add", ["a", "a"], ["y"])]
-    _fails(make_graph(nodes, ["N", 3], ["N", 3]), r"'Add' yet \(it needs nf.Graph with Add")
-    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "x"], ["y"], axis=1)]
-    _fails(make_graph(nodes, ["N", 3], ["N", 6]), r"'Concat' yet \(it needs nf.Graph with Concat")
+    assert kinds_of(_joined(nodes, ["N", 3], ["N", 3])) == [
+        "ReLU", "Add"]
+    # Concat's negative axis, a Flatten (Shape, Reshape) inside a branch, a join of three
+    nodes = [helper.make_node("Tanh", ["x"], ["a"]),
+             helper.make_node("Concat", ["a", "x", "a"], ["c"], axis=-3),
+             helper.make_node("Shape", ["c"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["n"]),
+             helper.make_node("Unsqueeze", ["n", "zero1"], ["n1"]),
+             helper.make_node("Concat", ["n1", "minus1"], ["target"], axis=0),
+             helper.make_node("Reshape", ["c", "target"], ["y"])]
+    inits = {"zero": np.array(0, np.int64), "zero1": np.array([0], np.int64),
+             "minus1": np.array([-1], np.int64)}
+    model = _joined(nodes, ["N", 2, 3, 2], ["N", 36], inits)
+    assert kinds_of(model) == ["Tanh", "Concat", "Flatten"]
+    assert kinds_of(model, dim=True) == 1
+
+
+def test_a_fork_keeps_each_branchs_layers_apart():
+    # a Linear (MatMul + Add of its bias) whose output two branches read: the second
+    # branch's bias Add must not fold into the first branch's Linear
+    w, b, v, c = f32(3, 4), f32(4), f32(4, 4), f32(4)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["h"]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["h", "v"], ["m2"]), helper.make_node("Add", ["m2", "c"], ["h2"]),
+             helper.make_node("Add", ["r", "h2"], ["y"])]
+    model = _joined(nodes, ["N", 3], ["N", 4], {"w": w, "b": b, "v": v, "c": c})
+    assert kinds_of(model) == ["Linear", "ReLU", "Linear", "Add"]
+
+
+def test_a_branch_that_does_not_reach_the_output_is_left_out():
+    nodes = [helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["a"], ["b"])]
+    model = nf.onnx.load(make_graph(nodes, ["N", 3], ["N", 3], output_name="a"))
+    assert isinstance(model, nf.Sequential) and [type(la).__name__ for la in model] == ["ReLU"]
+
+
+@pytest.mark.parametrize("nodes, inits, shape, match", [
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("MatMul", ["a", "x"], ["y"])], {},
+     ["N", 3], r"node 1 \(MatMul ''\): it reads 2 computed tensors \['a', 'x'\]; nnfast joins computed "
+               r"tensors with Add and Concat only"),
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "c"], ["y"], axis=1)],
+     {"c": np.ones((1, 2), np.float32)}, ["N", 3], "concatenates a computed tensor with a constant"),
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "x"], ["y"], axis=0)],
+     {}, ["N", 3], "along the batch axis"),
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "x"], ["y"], axis=-3)],
+     {}, ["N", 3], r"axis=-3 is out of range for tensors of rank 2"),
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Concat", ["a", "x"], ["y"])],
+     {}, ["N", 3], "needs its axis attribute"),
+    ([helper.make_node("ReduceMean", ["x"], ["a"], axes=[2], keepdims=1),
+      helper.make_node("Add", ["a", "x"], ["y"])], {}, ["N", 3, 4], "ReduceMean"),
+    ([helper.make_node("Flatten", ["x"], ["a"]), helper.make_node("Add", ["a", "x"], ["y"])], {},
+     ["N", 3, 4], r"joins tensors of ranks \[2, 3\]"),
+    ([helper.make_node("MaxPool", ["x"], ["a"], kernel_shape=[2, 2], strides=[2, 2]),
+      helper.make_node("Add", ["a", "x"], ["y"])], {}, ["N", 2, 4, 4],
+     r"Add joins tensors of one shape \(no broadcasting\), got per-sample shapes \[\[2, 2, 2\], \[2, 4, 4\]\]"),
+    ([helper.make_node("MaxPool", ["x"], ["a"], kernel_shape=[2, 2], strides=[2, 2]),
+      helper.make_node("Concat", ["a", "x"], ["y"], axis=1)], {}, ["N", 2, 4, 4],
+     r"Concat\(dim=1\): inputs\[1\] must have the shape"),
+    ([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Add", ["a", "ghost"], ["y"])], {},
+     ["N", 3], r"it reads \['ghost'\], which no node before it computes"),
+])
+def test_joins_nnfast_cannot_build_are_named(nodes, inits, shape, match):
+    _fails(make_graph(nodes, shape, None, inits), match)
 
 
 @pytest.mark.parametrize("node, inits, shape, match", [
@@ -335,9 +494,9 @@ def test_bad_files_and_graph_shapes_are_named(tmp_path):
     half = make_graph([helper.make_node("Relu", ["x"], ["y"])], ["N", 3], ["N", 3],
                       elem_type=TensorProto.FLOAT16)
     _fails(half, "is FLOAT16; nnfast loads FLOAT or DOUBLE")
-    dangling = make_graph([helper.make_node("Relu", ["x"], ["a"]), helper.make_node("Tanh", ["a"], ["b"])],
-                          ["N", 3], ["N", 3], output_name="a")
-    _fails(dangling, "its output 'a' is not the end of the chain")
+    constant_out = make_graph([helper.make_node("Relu", ["x"], ["a"])], ["N", 3], ["N", 3],
+                              {"c": np.ones(3, np.float32)}, output_name="c")
+    _fails(constant_out, "its output 'c' is not computed from its input")
 
 
 @pytest.mark.parametrize("axis, opset, dim", [(3, 17, 3), (None, 17, -1), (-3, 13, -3), (1, 11, 1)])

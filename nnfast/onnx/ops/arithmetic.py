@@ -26,5 +26,10 @@ def import_add(node, ctx):
     if not fits or c.size not in (1, n):
         raise ctx.fail(f"its constant of shape {c.shape} is not a bias of the {type(last).__name__} "
                        f"before it ({n} outputs)")
+    if last.bias is None:   # a Conv without its bias input: give it one
+        biased = Conv2D(**{**last.config(), "bias": True})
+        biased.weight.value[...] = last.weight.value
+        biased.bias.value[...] = 0
+        ctx.layers[-1] = last = biased
     last.bias.value += ctx.weight(c, "constant").reshape(-1)
     return []

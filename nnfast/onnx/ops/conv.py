@@ -1,5 +1,4 @@
 """Conv2D <-> Conv (2-D; ``group`` is Conv2D's ``groups``)."""
-import numpy as np
 
 from nnfast.layers import Conv2D
 from nnfast.onnx.registry import exports, imports
@@ -50,9 +49,10 @@ def import_conv(node, ctx):
     else:
         raise ctx.fail(f"auto_pad={auto_pad!r} with strides {stride} has no nnfast padding "
                        "(NOTSET, VALID, and SAME_UPPER at stride 1 have)")
-    layer = Conv2D(w.shape[1] * group, w.shape[0], kernel, stride=stride, padding=padding,
-                   dilation=dilation, dtype=ctx.dtype, groups=group)
-    layer.weight.value[...] = w
     b = ctx.input(2, "bias B")
-    layer.bias.value[...] = np.zeros(w.shape[0]) if b is None else ctx.weight(b, "bias B").reshape(-1)
+    layer = Conv2D(w.shape[1] * group, w.shape[0], kernel, stride=stride, padding=padding,
+                   dilation=dilation, dtype=ctx.dtype, groups=group, bias=b is not None)
+    layer.weight.value[...] = w
+    if b is not None:
+        layer.bias.value[...] = ctx.weight(b, "bias B").reshape(-1)
     return [layer]
