@@ -244,7 +244,7 @@ def _advance(ctx, layers):
 class _Chain:
     """Layers applied in turn to a base tensor: the graph input or a join's output.
 
-    A tensor is a prefix of a chain (``TensorInfo``); a node reading a tensor
+    A tensor is a prefix of a chain (``_TensorInfo``); a node reading a tensor
     that no other node reads goes on extending that tensor's chain, a node
     reading a tensor that several read (a fork) starts a chain of its own.
     """
@@ -255,7 +255,7 @@ class _Chain:
         self.handles = []    # the Graph nodes of layers[:len(handles)], once built
 
 
-class TensorInfo:
+class _TensorInfo:
     """A data tensor: where it comes from, and its per-sample shape and rank."""
 
     __slots__ = ("chain", "length", "shape", "rank")
@@ -320,19 +320,19 @@ def _join(ctx, tensors, node, data, joins):
     shapes = [i.shape for i in infos]
     shape = None
     if all(s is not None for s in shapes):
-        try:
-            if node.op_type == "Concat":
+        if node.op_type == "Add":
+            if len(set(shapes)) > 1:
+                raise ctx.fail(f"Add joins tensors of one shape (no broadcasting), got per-sample "
+                               f"shapes {[list(s) for s in shapes]}")
+            shape = shapes[0]
+        else:
+            try:
                 shape = layer.output_shape([(1,) + s for s in shapes])[1:]
-            elif len(set(shapes)) == 1:
-                shape = shapes[0]
-            else:
-                raise ValueError(f"Add joins tensors of one shape (no broadcasting), got per-sample "
-                                 f"shapes {[list(s) for s in shapes]}")
-        except ValueError as e:
-            raise ctx.fail(str(e)) from None
+            except ValueError as e:   # Concat's own check of the shapes
+                raise ctx.fail(str(e)) from None
     name = node.output[0]
     joins[name] = (layer, list(data))
-    tensors[name] = TensorInfo(_Chain(name), 0, shape, rank)
+    tensors[name] = _TensorInfo(_Chain(name), 0, shape, rank)
 
 
 def _handle(g, tensors, joins, made, name):
@@ -393,13 +393,14 @@ def _build(proto, source, onnx):
     if len(graph.output) != 1:
         raise ctx.fail(f"an nnfast model has one output, the graph has {len(graph.output)}")
     graph_input = ctx.current
-    tensors = {graph_input: TensorInfo(_Chain(graph_input), 0, ctx.shape, ctx.rank)}
+    tensors = {graph_input: _TensorInfo(_Chain(graph_input), 0, ctx.shape, ctx.rank)}
     joins = {}   # a join's output -> (its Concat or Add layer, the tensors it reads)
     readers = _readers(graph)
     for index, node in enumerate(graph.node):
         ctx.node, ctx.index = node, index
         names = [n for n in node.input if n]
-        data = list(dict.fromkeys(n for n in names if not ctx.is_value(n)))
+        joined = [n for n in names if not ctx.is_value(n)]   # the computed inputs, in order
+        data = list(dict.fromkeys(joined))                    # ... each once
         if node.op_type in FOLDERS and (not data or node.op_type == "Shape"):
             if data and data[0] in tensors:
                 _select(ctx, tensors, data[0], readers, extend=False)
@@ -408,7 +409,6 @@ def _build(proto, source, onnx):
         unknown = [n for n in data if n not in tensors]
         if unknown:
             raise ctx.fail(f"it reads {unknown!r}, which no node before it computes")
-        joined = [n for n in names if not ctx.is_value(n)]
         if node.op_type in JOINS and (len(joined) >= 2 or node.op_type == "Concat"):
             if len(names) == 1:   # a Concat of one tensor: that tensor
                 tensors[node.output[0]] = tensors[names[0]]
@@ -432,7 +432,7 @@ def _build(proto, source, onnx):
                 raise
             raise ctx.fail(str(e)) from None
         _advance(ctx, layers)
-        tensors[node.output[0]] = TensorInfo(chain, len(chain.layers), ctx.shape, ctx.rank)
+        tensors[node.output[0]] = _TensorInfo(chain, len(chain.layers), ctx.shape, ctx.rank)
         ctx.current = node.output[0]
     ctx.node = ctx.index = None
     out = graph.output[0].name
