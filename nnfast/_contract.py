@@ -48,6 +48,9 @@ KERNELS = {
     "avgpool2d_forward": ("x", "kernel_size", "stride", "padding", "out"),
     "avgpool2d_backward": ("grad_output", "kernel_size", "stride", "padding",
                            "grad_input"),
+    # global average pooling: (n, c, h, w) <-> (n, c, 1, 1)
+    "global_avgpool2d_forward": ("x", "out"),
+    "global_avgpool2d_backward": ("grad_output", "grad_input"),
     # upsampling: scale_factor the (h, w) scales the output sizes came from
     # (torch computes the source coordinates from them, not from the sizes)
     "upsample2d_nearest_forward": ("x", "scale_factor", "out"),
@@ -127,8 +130,8 @@ KERNELS = {
 # beside each kernel module, of the same name (helpers of either package,
 # such as _kernels._loss_call, stay out of this list).
 MODULES = ("gemm", "linear", "_conv_plan", "conv_im2col", "conv_direct", "conv_transpose",
-           "pooling", "upsample", "merge", "activations", "softmax", "dropout", "gather",
-           "losses_labels", "losses_elementwise", "losses_dice",
+           "pooling", "global_pool", "upsample", "merge", "activations", "softmax", "dropout",
+           "gather", "losses_labels", "losses_elementwise", "losses_dice",
            "optim_sgd", "optim_adaptive", "batchnorm", "recurrent", "recurrent_weights")
 
 

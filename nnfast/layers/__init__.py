@@ -6,7 +6,7 @@ from nnfast.layers.activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
 from nnfast.layers.softmax import LogSoftmax, Softmax
 from nnfast.layers.flatten import Flatten
 from nnfast.layers.conv import Conv2D
-from nnfast.layers.pooling import AvgPool2D, MaxPool2D
+from nnfast.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from nnfast.layers.batchnorm import BatchNorm1D, BatchNorm2D
 from nnfast.layers.recurrent import GRU, LSTM, RNN
 from nnfast.layers.conv_transpose import ConvTranspose2D

@@ -1,4 +1,4 @@
-"""2-D max and average pooling layers."""
+"""2-D max, average and global average pooling layers."""
 import numpy as np
 
 from nnfast import _backend
@@ -148,3 +148,65 @@ class AvgPool2D(_Pool2D):
     def _unpool(self, g, grad_input, through_relu):
         _backend.kernels().avgpool2d_backward(g, self.kernel_size, self.stride,
                                               tuple((p, p) for p in self.padding), grad_input)
+
+
+def _whole_elements(x):
+    """x itself when its data and strides are whole elements (the kernels
+    index in elements; every float array NumPy makes itself is), else a
+    contiguous copy (a view into a byte buffer at an odd offset)."""
+    if x.flags.c_contiguous or (x.flags.aligned
+                                and not any(s % x.itemsize for s in x.strides)):
+        return x
+    return np.ascontiguousarray(x)
+
+
+class GlobalAvgPool2D(Layer):
+    """Global average pooling: each (sample, channel) plane to its mean,
+    (n_samples, channels, height, width) -> (n_samples, channels, 1, 1), as
+    PyTorch's ``nn.AdaptiveAvgPool2d(1)`` and ONNX's ``GlobalAveragePool``
+    (the trailing 1, 1 kept; a following ``Flatten`` gives (n_samples,
+    channels)).
+
+    Backward spreads each output gradient evenly over its plane,
+    grad_output / (height * width). Planes are summed in float64 for
+    float32 input too, and the mean rounded to the input's dtype once.
+
+    Input of float32 and float64 keeps its dtype; other dtypes are cast to
+    float32. Views whose planes are strided (a slice along the channels, a
+    transposed image) are read in place, not copied. The layer has no
+    parameters.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._x_shape = None
+        self._dtype = None
+        self._config = {}
+
+    def output_shape(self, input_shape):
+        """(n_samples, channels, 1, 1) for an input of shape (n_samples,
+        channels, height, width)."""
+        n_samples, channels, _, _ = input_shape
+        return (n_samples, channels, 1, 1)
+
+    def forward(self, x):
+        """x : (n_samples, channels, height, width) -> (n_samples, channels, 1, 1)"""
+        x = _whole_elements(as_float_array(x, "x", None, ndim=4, contiguous=False))
+        out_shape = self.output_shape(x.shape)
+        out = self._new_array("out", out_shape, x.dtype)
+        _backend.kernels().global_avgpool2d_forward(x, out)
+        self._x_shape = x.shape
+        self._dtype = x.dtype
+        self._grad_output_shape = out_shape
+        return out
+
+    def backward(self, grad_output):
+        """grad_output : (n_samples, channels, 1, 1) -> grad_input (n_samples,
+        channels, height, width), or None when ``requires_input_grad`` is
+        False."""
+        g = _whole_elements(self._check_grad_output(grad_output, self._dtype, contiguous=False))
+        if not self.requires_input_grad:
+            return None
+        grad_input = self._new_array("grad_input", self._x_shape, self._dtype)
+        _backend.kernels().global_avgpool2d_backward(g, grad_input)
+        return grad_input

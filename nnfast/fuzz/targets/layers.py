@@ -268,6 +268,11 @@ def _upsample_input_shape(draw, kwargs):
             draw(st.integers(4, 9)))
 
 
+def _global_pool_input_shape(draw, kwargs):
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 9)),
+            draw(st.integers(1, 9)))
+
+
 def _any_shape(draw, min_ndim=1):
     ndim = draw(st.integers(min_ndim, 4))
     return tuple(draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
@@ -424,6 +429,7 @@ OUT_SHAPES = {
     "MaxPool2D": _pool_out,
     "AvgPool2D": _pool_out,
     "Upsample": _upsample_out,
+    "GlobalAvgPool2D": lambda layer, s: s[:2] + (1, 1),
     "Flatten": _flatten_out,
 }
 # NaN-free for any finite input (the layer promises it; a Linear's products
@@ -495,6 +501,7 @@ for _pool in ("MaxPool2D", "AvgPool2D"):
               ("kernel_size", "stride", "padding"), weight=1.5)
 _register("Upsample", upsample_args(), _upsample_input_shape, _bad_pool,
           ("scale_factor", "mode", "align_corners"))
+_register("GlobalAvgPool2D", st.just(({}, True)), _global_pool_input_shape, _bad_pool, ())
 _register("Flatten", flatten_args(), _flatten_shape, _bad_flatten, ("start_dim", "end_dim"))
 for _act in ("ReLU", "Sigmoid", "Tanh"):
     _register(_act, st.just(({}, True)), lambda draw, kw: _any_shape(draw), _bad_any, ())
