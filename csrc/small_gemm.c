@@ -91,6 +91,78 @@ static NNFAST_AVX512 NNFAST_INLINE void wide_tile(
                                             : acc[r][q]);
         }
 }
+/* The narrow tile, for the last columns of c when at most 16 are left (a
+ * weight gradient's (channels * kernel_h * kernel_w, 16) of a 16-channel
+ * convolution): NARROW_ROWS rows x one vector of 16 columns, 24 accumulators.
+ * The 8 x 32 tile spent half its FMAs on the masked-off half there. */
+enum { NARROW_ROWS = 24 };
+
+/* One narrow tile of c: mr (<= 24) rows, the columns that mask k0 selects
+ * (all 16 if ``full``); inlined with constant trans_a, mr and full. */
+static NNFAST_AVX512 NNFAST_INLINE void narrow_tile(
+    const int trans_a, const int mr, const int full, int64_t k, const float *restrict a,
+    int64_t lda, const float *restrict b, int64_t ldb, __mmask16 k0, int accumulate,
+    float *restrict c, int64_t ldc)
+{
+    __m512 acc[NARROW_ROWS];
+    for (int r = 0; r < mr; ++r)
+        acc[r] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        if (trans_a)
+            _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
+        const __m512 b0 = full ? _mm512_loadu_ps(b + p * ldb)
+                               : _mm512_maskz_loadu_ps(k0, b + p * ldb);
+        for (int r = 0; r < mr; ++r)
+            acc[r] = _mm512_fmadd_ps(
+                _mm512_set1_ps(trans_a ? a[p * lda + r] : a[r * lda + p]), b0, acc[r]);
+    }
+    for (int r = 0; r < mr; ++r) {
+        if (accumulate)
+            acc[r] = _mm512_add_ps(acc[r], _mm512_maskz_loadu_ps(k0, c + r * ldc));
+        _mm512_mask_storeu_ps(c + r * ldc, k0, acc[r]);
+    }
+}
+#define NNFAST_NARROW(TA, MR, FULL) \
+    narrow_tile(TA, MR, FULL, k, ai, lda, bj, ldb, k0, accumulate, cij, ldc)
+/* The narrow tiles of c's rows [i, m) at column j (n - j <= 16): as many
+ * 24-row tiles as fit, then the rest in tiles of 16, 8, 4, 2 and 1 rows, so
+ * that each size is one inlined copy. */
+static NNFAST_AVX512 NNFAST_INLINE void narrow_from(
+    const int trans_a, const int full, int64_t i, int64_t j, int64_t m, int64_t n,
+    int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb, int accumulate,
+    float *c, int64_t ldc)
+{
+    const __mmask16 k0 = (__mmask16)((1u << (n - j)) - 1);
+    const float *bj = b + j;
+    while (i < m) {
+        const float *ai = trans_a ? a + i : a + i * lda;
+        float *cij = c + i * ldc + j;
+        const int64_t left = m - i;
+        int64_t mr;
+        if (left >= 24) { NNFAST_NARROW(trans_a, 24, full); mr = 24; }
+        else if (left >= 16) { NNFAST_NARROW(trans_a, 16, full); mr = 16; }
+        else if (left >= 8) { NNFAST_NARROW(trans_a, 8, full); mr = 8; }
+        else if (left >= 4) { NNFAST_NARROW(trans_a, 4, full); mr = 4; }
+        else if (left >= 2) { NNFAST_NARROW(trans_a, 2, full); mr = 2; }
+        else { NNFAST_NARROW(trans_a, 1, full); mr = 1; }
+        i += mr;
+    }
+}
+/* narrow_from with trans_a and full constant, for each of their values. */
+static NNFAST_AVX512 void narrow_columns(
+    int trans_a, int64_t j, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+    const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+{
+    const int full = n - j == 16;
+    if (trans_a && full)
+        narrow_from(1, 1, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else if (trans_a)
+        narrow_from(1, 0, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else if (full)
+        narrow_from(0, 1, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else
+        narrow_from(0, 0, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+}
 #define NNFAST_WIDE(TA, MR) \
     case MR: wide_tile(TA, MR, k, ai, lda, bj, ldb, accumulate, cij, ldc); break;
 /* The wide tile of c at row i, column j (j + 64 <= n; its rows cut at m). */
@@ -163,21 +235,27 @@ static NNFAST_AVX512 void block(
 {
     /* full 64-column panels in wide tiles, the columns after them in 8 x 32 tiles */
     const int64_t wide_n = n / WIDE_COLS * WIDE_COLS;
+    /* the 8 x 32 tiles stop where at most 16 columns are left: those go
+     * to the narrow tiles */
+    const int64_t rest = (n - wide_n) % TILE_COLS;
+    const int64_t tile_n = rest != 0 && rest <= 16 ? n - rest : n;
     if (trans_a) {
         for (int64_t i = 0; i < m; i += WIDE_ROWS)
             for (int64_t j = 0; j < wide_n; j += WIDE_COLS)
                 wide_at(1, i, j, m, k, a, lda, b, ldb, accumulate, c, ldc);
-        for (int64_t i = 0; wide_n < n && i < m; i += TILE_ROWS)
-            for (int64_t j = wide_n; j < n; j += TILE_COLS)
+        for (int64_t i = 0; wide_n < tile_n && i < m; i += TILE_ROWS)
+            for (int64_t j = wide_n; j < tile_n; j += TILE_COLS)
                 tile_at(1, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     } else {
         for (int64_t j = 0; j < wide_n; j += WIDE_COLS)
             for (int64_t i = 0; i < m; i += WIDE_ROWS)
                 wide_at(0, i, j, m, k, a, lda, b, ldb, accumulate, c, ldc);
-        for (int64_t j = wide_n; j < n; j += TILE_COLS)
+        for (int64_t j = wide_n; j < tile_n; j += TILE_COLS)
             for (int64_t i = 0; i < m; i += TILE_ROWS)
                 tile_at(0, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
     }
+    if (tile_n < n)
+        narrow_columns(trans_a, tile_n, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 static NNFAST_AVX512 void small_gemm_avx512(
     int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

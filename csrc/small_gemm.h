@@ -11,9 +11,10 @@
  * gradients have a transposed A and a long k ((512, 1600) @ (1600, 128)).
  * scipy's OpenBLAS 0.3.30 ran these at 60-73 GFLOP/s on one thread of the
  * AVX-512 EPYC (85-98 for this kernel), and needs its operands packed on
- * every call. This kernel packs nothing: each 8 x 32 tile of c keeps its 16
- * accumulators in registers over the whole of k, reading b's rows 32 floats
- * at a time and broadcasting A's elements.
+ * every call. This kernel packs nothing: each tile of c (6 x 64, 8 x 32, or
+ * 24 x 16 for the last 16 columns or fewer) keeps its accumulators in
+ * registers over a block of k, reading b's rows a vector at a time and
+ * broadcasting A's elements.
  *
  * nnfast_small_gemm_f32 returns 1 when it ran, 0 when this CPU lacks
  * AVX-512F (or the build is not x86-64 GCC/Clang): the caller then calls

@@ -23,9 +23,9 @@ def _padded(rng, rows, cols, pad):
 @pytest.mark.parametrize("seed", range(80))
 def test_small_gemm_matches_numpy(seed):
     rng = np.random.default_rng([seed, 91])
-    m, n, k = (int(rng.choice(v)) for v in ([1, 3, 5, 6, 7, 8, 9, 12, 13, 16, 33],
+    m, n, k = (int(rng.choice(v)) for v in ([1, 3, 5, 6, 7, 8, 9, 12, 13, 16, 25, 33, 47, 144],
                                             [1, 5, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70,
-                                             96, 127, 128, 160],
+                                             80, 96, 112, 127, 128, 160],
                                             [0, 1, 2, 19, 128, 257, 600]))
     trans_a, accumulate = bool(rng.integers(2)), bool(rng.integers(2))
     pad = int(rng.choice([0, 3]))
@@ -41,6 +41,27 @@ def test_small_gemm_matches_numpy(seed):
     np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max()))
     c_full[:m, :n] = 7.0
     np.testing.assert_array_equal(c_full, 7.0)
+
+
+@pytest.mark.parametrize("n", [3, 16, 48, 80, 113])
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_small_gemm_narrow_tiles_every_row_count(n, trans_a):
+    """At most 16 columns left after the wider tiles go to the 24 x 16 tile,
+    its last rows in tiles of 16, 8, 4, 2 and 1: every row count to 50 (each
+    mix of those), masked and full, into a strided c whose border must stay."""
+    rng = np.random.default_rng([n, trans_a, 93])
+    k = 37
+    for m in range(1, 51):
+        a = _padded(rng, k, m, 3) if trans_a else _padded(rng, m, k, 3)
+        b = _padded(rng, k, n, 5)
+        c_full = np.full((m + 1, n + 2), 7.0, np.float32)
+        c = c_full[:m, :n]
+        c[...] = rng.standard_normal((m, n))
+        expected = (a.T if trans_a else a).astype(np.float64) @ b.astype(np.float64) + c
+        assert _small_gemm.small_gemm_into(a, b, c, trans_a, True)
+        np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-4, err_msg=f"m={m}")
+        c_full[:m, :n] = 7.0
+        np.testing.assert_array_equal(c_full, 7.0)
 
 
 def test_small_gemm_off_leaves_c():
