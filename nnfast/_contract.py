@@ -76,6 +76,8 @@ KERNELS = {
     "softmax_backward": ("out", "grad_output", "grad_input"),
     "log_softmax_forward": ("x", "out"),
     "log_softmax_backward": ("out", "grad_output", "grad_input"),
+    "cumulative_softmax_forward": ("x", "probs", "out"),
+    "cumulative_softmax_backward": ("probs", "grad_output", "grad_input"),
     "dropout_forward": ("x", "mask", "scale", "out"),
     "dropout_backward": ("grad_output", "mask", "scale", "grad_input"),
     # batches: rows of a data set by index (the training loops' shuffled batches)

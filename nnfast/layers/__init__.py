@@ -3,7 +3,7 @@ from nnfast.layers.base import Layer
 from nnfast.layers.linear import Linear
 from nnfast.layers.dropout import Dropout
 from nnfast.layers.activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh
-from nnfast.layers.softmax import LogSoftmax, Softmax
+from nnfast.layers.softmax import CumulativeSoftmax, LogSoftmax, Softmax
 from nnfast.layers.flatten import Flatten
 from nnfast.layers.conv import Conv2D
 from nnfast.layers.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D

@@ -8,6 +8,8 @@ from nnfast.losses.hinge import HingeLoss
 from nnfast.losses.tversky import TverskyLoss
 from nnfast.losses.focal import FocalLoss
 from nnfast.losses.dice_ce import DiceCELoss
+from nnfast.losses.crps import CRPSLoss
 
 __all__ = ["Loss", "CrossEntropyLoss", "NLLLoss", "MSELoss", "BCEWithLogitsLoss",
-           "BCELoss", "DiceLoss", "HingeLoss", "TverskyLoss", "FocalLoss", "DiceCELoss"]
+           "BCELoss", "DiceLoss", "HingeLoss", "TverskyLoss", "FocalLoss", "DiceCELoss",
+           "CRPSLoss"]

@@ -68,6 +68,10 @@ def graph_concat_add():
 
 
 MODELS["graph-concat-add"] = (graph_concat_add, (3, 5, 6))
+# a binned-distribution head: Softmax then CumSum in ONNX, one layer again on load
+MODELS["cumulative-head"] = (lambda: nf.Sequential(L.Linear(8, 12), L.CumulativeSoftmax()), (8,))
+MODELS["cumulative-over-channels"] = (lambda: nf.Sequential(
+    L.Conv2D(2, 5, 3, padding=1), L.CumulativeSoftmax(dim=1)), (2, 4, 3))
 # groups: 2 groups, then depthwise (groups == in_channels) with a channel multiplier 2
 MODELS["grouped-conv"] = (lambda: nf.Sequential(
     L.Conv2D(4, 6, 3, padding=1, groups=2), L.ReLU(),

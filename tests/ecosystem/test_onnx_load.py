@@ -532,3 +532,30 @@ def test_an_initializer_shorter_than_its_dims_is_refused_naming_it(tmp_path):
     init.raw_data = init.raw_data[: len(init.raw_data) // 2]
     with pytest.raises(ValueError, match=repr(init.name)):
         nf.onnx.load(proto.SerializeToString())
+
+
+# -- CumSum: the running sum of CumulativeSoftmax -------------------------------
+def test_softmax_then_cumsum_loads_as_one_cumulative_softmax():
+    nodes = [helper.make_node("Softmax", ["x"], ["p"], axis=-1),
+             helper.make_node("CumSum", ["p", "axis"], ["y"])]
+    proto = make_graph(nodes, ["N", 7], ["N", 7], {"axis": np.array(1, np.int64)})
+    model = nf.onnx.load(proto)
+    assert [type(layer).__name__ for layer in model] == ["CumulativeSoftmax"]
+    x = f32(5, 7)
+    np.testing.assert_allclose(model.predict(x), run_ort_proto(proto, x), rtol=1e-5, atol=1e-6)
+    assert np.all(model.predict(x)[:, -1] == 1)   # our last bin is exactly 1
+
+
+@pytest.mark.parametrize("first, axis, attrs, match", [
+    ("Relu", 1, {}, "loads only straight after a Softmax over the same axis .* follows ReLU"),
+    ("Softmax", 2, {}, "CumSum over axis 2 loads only straight after a Softmax over the same axis"),
+    ("Softmax", 1, {"exclusive": 1}, "an exclusive or reverse running sum has no nnfast layer"),
+    ("Softmax", 1, {"reverse": 1}, "an exclusive or reverse running sum has no nnfast layer"),
+    ("Softmax", np.array([1, 2], np.int64), {}, "its axis must be one constant integer"),
+    ("Softmax", np.array(1.0, np.float32), {}, "its axis must be one constant integer"),
+])
+def test_cumsum_nnfast_cannot_build_is_named(first, axis, attrs, match):
+    nodes = [helper.make_node(first, ["x"], ["p"], **({"axis": 1} if first == "Softmax" else {})),
+             helper.make_node("CumSum", ["p", "axis"], ["y"], **attrs)]
+    _fails(make_graph(nodes, ["N", 3, 4], None, {"axis": np.asarray(axis, np.int64)
+                                                   if isinstance(axis, int) else axis}), match)

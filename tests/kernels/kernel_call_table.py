@@ -107,6 +107,20 @@ def _softmax_call(stem, backward):
     return call
 
 
+def _cumulative_softmax_call(backward):
+    def call(k, rng, dtype, size):
+        x, g = _planes(rng, dtype, size)
+        probs = _softmax(x.astype(np.float64)).astype(dtype)
+        if not backward:
+            saved, out = _nan(x.shape, dtype), _nan(x.shape, dtype)
+            k.cumulative_softmax_forward(x, saved, out)
+            return [saved, out]
+        grad_input = _nan(x.shape, dtype)
+        k.cumulative_softmax_backward(probs, g, grad_input)
+        return [grad_input]
+    return call
+
+
 # -- dropout --------------------------------------------------------------------
 
 def _dropout(backward):
@@ -278,6 +292,8 @@ CALLS = {
     "softmax_backward": _softmax_call("softmax", True),
     "log_softmax_forward": _softmax_call("log_softmax", False),
     "log_softmax_backward": _softmax_call("log_softmax", True),
+    "cumulative_softmax_forward": _cumulative_softmax_call(False),
+    "cumulative_softmax_backward": _cumulative_softmax_call(True),
     "dropout_forward": _dropout(False),
     "dropout_backward": _dropout(True),
     "gather_rows": _gather_rows,

@@ -42,11 +42,11 @@ def test_held_outputs_never_change():
 
 @pytest.mark.parametrize("layer_factory", [
     lambda: L.ReLU(), lambda: L.Sigmoid(), lambda: L.Tanh(), lambda: L.LeakyReLU(0.1),
-    lambda: L.PReLU(), lambda: L.Softmax(), lambda: L.LogSoftmax(),
+    lambda: L.PReLU(), lambda: L.Softmax(), lambda: L.LogSoftmax(), lambda: L.CumulativeSoftmax(),
     lambda: L.MaxPool2D(2), lambda: L.AvgPool2D(2), lambda: L.Dropout(0.5, rng=0),
     lambda: L.Conv2D(2, 3, 3, padding=1, rng=0), lambda: L.Linear(2 * 6 * 6, 4, rng=0),
     lambda: L.Upsample(2), lambda: L.Upsample(1.5, mode="bilinear"), lambda: L.GlobalAvgPool2D(),
-], ids=["relu", "sigmoid", "tanh", "leaky", "prelu", "softmax", "logsoftmax",
+], ids=["relu", "sigmoid", "tanh", "leaky", "prelu", "softmax", "logsoftmax", "cumulative-softmax",
         "maxpool", "avgpool", "dropout", "conv", "linear", "upsample", "upsample-bilinear",
         "global-avgpool"])
 def test_each_layer_keeps_held_results(layer_factory):
