@@ -32,15 +32,7 @@
 
 #include <stdint.h>
 
-/* GCC 11+ (the x86-64-v3/v4 level names) on x86-64 Linux (an ifunc needs
- * glibc); elsewhere, and under AddressSanitizer, one baseline version. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && \
-    defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
-#define NNFAST_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NNFAST_CLONES
-#endif
+#include "nnfast_clones.h"
 
 #define NNFAST_RECURRENT_DECLARE(T, SUFFIX)                                       \
     void lstm_forward_rows##SUFFIX(                                               \

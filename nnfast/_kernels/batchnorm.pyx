@@ -1,3 +1,4 @@
+# distutils: sources = csrc/batchnorm_sums.c
 """Batch normalization kernels over (n_samples, channels, spatial) arrays.
 
 Any BatchNorm input, (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W),
@@ -10,25 +11,39 @@ the issue asks for (a float32 input of mean 1e4 and std 1 must normalise to
 within 1e-3 of a float64 reference). The big arrays (x, out, gradients)
 stay in the input's dtype.
 
-Reductions run per channel on one thread, in a fixed order (samples, then
-positions), so results do not depend on the thread count
-(``nf.set_deterministic`` holds trivially); element-wise passes split the
-(n, c) planes between threads.
+Reductions run per channel on one thread, in a fixed order (16 lanes over
+each plane's positions, csrc/batchnorm_sums.h), so results do not depend on
+the thread count (``nf.set_deterministic`` holds trivially); element-wise
+passes split the (n, c) planes between threads.
 """
 from cython cimport floating
-from libc.math cimport sqrt
+from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
 from nnfast._kernels._math cimport f_relu
 from nnfast._kernels._threads cimport (TypedPart, run_part, split_range, team_size)
 
-# Elements gathered per block of the statistics: two passes over a block in
-# L1 (its mean, then its squared deviations from that mean) and Chan's
-# update merging the block into the channel's running (count, mean, M2).
-# Exact two-pass statistics per block and a stable merge, one pass over
-# memory; 256 doubles are 2 KiB of stack per thread.
-cdef enum:
-    STATS_BLOCK = 256
+cdef extern from "batchnorm_sums.h" nogil:
+    void batchnorm_moments_f32(const float *x, int64_t n_samples, int64_t sample_stride,
+                               int64_t spatial, double *mean, double *var)
+    void batchnorm_moments_f64(const double *x, int64_t n_samples, int64_t sample_stride,
+                               int64_t spatial, double *mean, double *var)
+    void batchnorm_grad_sums_f32(const float *x, const float *dy, int64_t n_samples,
+                                 int64_t sample_stride, int64_t spatial, double mean,
+                                 double *sum_dy, double *sum_dy_centered)
+    void batchnorm_normalize_plane_f32(const float *x, float *out, int64_t size, double mean,
+                                       double scale, double bias, int relu)
+    void batchnorm_normalize_plane_f64(const double *x, double *out, int64_t size, double mean,
+                                       double scale, double bias, int relu)
+    void batchnorm_input_grad_plane_f32(const float *x, const float *dy, float *grad_input,
+                                        int64_t size, double k, double mean_dy, double mean,
+                                        double xhat_scale)
+    void batchnorm_input_grad_plane_f64(const double *x, const double *dy, double *grad_input,
+                                        int64_t size, double k, double mean_dy, double mean,
+                                        double xhat_scale)
+    void batchnorm_grad_sums_f64(const double *x, const double *dy, int64_t n_samples,
+                                 int64_t sample_stride, int64_t spatial, double mean,
+                                 double *sum_dy, double *sum_dy_centered)
 
 
 cdef struct BatchNormCall:
@@ -52,62 +67,24 @@ cdef struct BatchNormCall:
     bint relu, batch_stats, accumulate
 
 
-cdef inline void _merge_block(const double *buf, Py_ssize_t nb, double *count,
-                              double *mean, double *m2) noexcept nogil:
-    """Fold buf[:nb] into the running (count, mean, M2) (Chan, Golub and
-    LeVeque's pairwise update)."""
-    cdef double s = 0, bmean, bm2 = 0, d, total
-    cdef Py_ssize_t i
-    for i in range(nb):
-        s = s + buf[i]
-    bmean = s / nb
-    for i in range(nb):
-        d = buf[i] - bmean
-        bm2 = bm2 + d * d
-    total = count[0] + nb
-    d = bmean - mean[0]
-    mean[0] = mean[0] + d * (nb / total)
-    m2[0] = m2[0] + bm2 + d * d * (count[0] * nb / total)
-    count[0] = total
-
-
 cdef void _stats_part(floating *x, void *args, int t, int nt) noexcept nogil:
     """Thread t's channels [lo, hi): mean and biased variance of each."""
     cdef BatchNormCall *a = <BatchNormCall *>args
-    cdef double buf[STATS_BLOCK]
-    cdef double count, mean, m2
-    cdef Py_ssize_t c, n, s, k, take, i, lo, hi
-    cdef Py_ssize_t C = a.channels, S = a.spatial
-    cdef const floating *plane
+    cdef Py_ssize_t c, lo, hi, C = a.channels, S = a.spatial
     split_range(C, t, nt, &lo, &hi)
     for c in range(lo, hi):
-        count = 0
-        mean = 0
-        m2 = 0
-        k = 0
-        for n in range(a.n_samples):
-            plane = x + (n * C + c) * S
-            s = 0
-            while s < S:
-                take = min(STATS_BLOCK - k, S - s)
-                for i in range(take):
-                    buf[k + i] = plane[s + i]
-                k = k + take
-                s = s + take
-                if k == STATS_BLOCK:
-                    _merge_block(buf, k, &count, &mean, &m2)
-                    k = 0
-        if k:
-            _merge_block(buf, k, &count, &mean, &m2)
-        a.mean_out[c] = mean
-        a.var[c] = m2 / count
+        if floating is float:
+            batchnorm_moments_f32(x + c * S, a.n_samples, C * S, S, &a.mean_out[c], &a.var[c])
+        else:
+            batchnorm_moments_f64(x + c * S, a.n_samples, C * S, S, &a.mean_out[c], &a.var[c])
 
 
 def batchnorm_stats(const floating[:, :, ::1] x, double[::1] mean, double[::1] var):
     """mean[c] := x[:, c, :].mean();  var[c] := x[:, c, :].var() (biased)
 
     One pass over x; per channel, blocks of 256 values are reduced exactly
-    (two passes in cache) and merged with Chan's update, in float64.
+    (two passes in cache) and merged with Chan's update, in float64
+    (csrc/batchnorm_sums.h).
 
     Parameters
     ----------
@@ -133,9 +110,7 @@ cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil
     cdef const floating *x = <const floating *>a.x
     cdef const floating *weight = <const floating *>a.weight
     cdef const floating *bias = <const floating *>a.bias
-    cdef Py_ssize_t C = a.channels, S = a.spatial, p, c, s, lo, hi
-    cdef const floating *xp
-    cdef floating *op
+    cdef Py_ssize_t C = a.channels, S = a.spatial, p, c, lo, hi
     cdef double m, scale, b
     split_range(a.n_samples * C, t, nt, &lo, &hi)
     for p in range(lo, hi):
@@ -143,16 +118,10 @@ cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil
         m = a.mean[c]
         scale = <double>weight[c] * a.invstd[c]
         b = bias[c]
-        xp = x + p * S
-        op = out + p * S
-        # in float64, the subtraction first: x - mean is where a float32
-        # input with a large mean loses its digits
-        if a.relu:
-            for s in range(S):
-                op[s] = f_relu(<floating>((xp[s] - m) * scale + b))
+        if floating is float:
+            batchnorm_normalize_plane_f32(x + p * S, out + p * S, S, m, scale, b, a.relu)
         else:
-            for s in range(S):
-                op[s] = <floating>((xp[s] - m) * scale + b)
+            batchnorm_normalize_plane_f64(x + p * S, out + p * S, S, m, scale, b, a.relu)
 
 
 def batchnorm_forward(const floating[:, :, ::1] x, const double[::1] mean,
@@ -189,20 +158,18 @@ cdef void _sums_part(floating *x, void *args, int t, int nt) noexcept nogil:
     cdef const floating *dy = <const floating *>a.grad_output
     cdef floating *grad_weight = <floating *>a.grad_weight
     cdef floating *grad_bias = <floating *>a.grad_bias
-    cdef Py_ssize_t C = a.channels, S = a.spatial, c, n, s, lo, hi, offset
-    cdef double m, inv, sdy, sdyx, g
+    cdef Py_ssize_t C = a.channels, S = a.spatial, c, lo, hi
+    cdef double sdy, sdyx
     split_range(C, t, nt, &lo, &hi)
     for c in range(lo, hi):
-        m = a.mean[c]
-        inv = a.invstd[c]
-        sdy = 0
-        sdyx = 0
-        for n in range(a.n_samples):
-            offset = (n * C + c) * S
-            for s in range(S):
-                g = dy[offset + s]
-                sdy = sdy + g
-                sdyx = sdyx + g * ((x[offset + s] - m) * inv)
+        # sum(dy * (x - mean)) * invstd: sum(dy * xhat), invstd taken out
+        if floating is float:
+            batchnorm_grad_sums_f32(x + c * S, dy + c * S, a.n_samples, C * S, S, a.mean[c],
+                                    &sdy, &sdyx)
+        else:
+            batchnorm_grad_sums_f64(x + c * S, dy + c * S, a.n_samples, C * S, S, a.mean[c],
+                                    &sdy, &sdyx)
+        sdyx = sdyx * a.invstd[c]
         a.sums[2 * c] = sdy
         a.sums[2 * c + 1] = sdyx
         if a.accumulate:
@@ -219,28 +186,27 @@ cdef void _input_grad_part(floating *grad_input, void *args, int t, int nt) noex
     cdef const floating *x = <const floating *>a.x
     cdef const floating *dy = <const floating *>a.grad_output
     cdef const floating *weight = <const floating *>a.weight
-    cdef Py_ssize_t C = a.channels, S = a.spatial, p, c, s, lo, hi
-    cdef double m, inv, k, mean_dy, mean_dyx, count = <double>a.n_samples * S
-    cdef const floating *xp
-    cdef const floating *gp
-    cdef floating *op
+    cdef Py_ssize_t C = a.channels, S = a.spatial, p, c, lo, hi
+    cdef double m, k, mean_dy, xhat_scale, count = <double>a.n_samples * S
     split_range(a.n_samples * C, t, nt, &lo, &hi)
     for p in range(lo, hi):
         c = p % C
         k = <double>weight[c] * a.invstd[c]
-        xp = x + p * S
-        gp = dy + p * S
-        op = grad_input + p * S
         if a.batch_stats:
-            m = a.mean[c]
-            inv = a.invstd[c]
             mean_dy = a.sums[2 * c] / count
-            mean_dyx = a.sums[2 * c + 1] / count
-            for s in range(S):
-                op[s] = <floating>(k * (gp[s] - mean_dy - (xp[s] - m) * inv * mean_dyx))
+            xhat_scale = a.invstd[c] * (a.sums[2 * c + 1] / count)
+            m = a.mean[c]
         else:
-            for s in range(S):
-                op[s] = <floating>(k * gp[s])
+            # running statistics: constants, so grad_input is k * dy
+            mean_dy = 0
+            xhat_scale = 0
+            m = 0
+        if floating is float:
+            batchnorm_input_grad_plane_f32(x + p * S, dy + p * S, grad_input + p * S, S, k,
+                                           mean_dy, m, xhat_scale)
+        else:
+            batchnorm_input_grad_plane_f64(x + p * S, dy + p * S, grad_input + p * S, S, k,
+                                           mean_dy, m, xhat_scale)
 
 
 def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,

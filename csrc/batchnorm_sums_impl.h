@@ -1,0 +1,90 @@
+/* Body of batchnorm_sums.c, included once per element type with
+ * NNFAST_T (float or double) and NNFAST_FN(name) (name_f32, name_f64). */
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_moments)(const NNFAST_T *x, int64_t n_samples,
+                                                int64_t sample_stride, int64_t spatial,
+                                                double *mean_out, double *var_out) {
+    double buf[NNFAST_STATS_BLOCK];
+    double count = 0, mean = 0, m2 = 0;
+    int64_t k = 0;
+    for (int64_t n = 0; n < n_samples; n++) {
+        const NNFAST_T *plane = x + n * sample_stride;
+        int64_t s = 0;
+        while (s < spatial) {
+            int64_t take = NNFAST_STATS_BLOCK - k;
+            if (take > spatial - s)
+                take = spatial - s;
+            for (int64_t i = 0; i < take; i++)
+                buf[k + i] = plane[s + i];
+            k += take;
+            s += take;
+            if (k == NNFAST_STATS_BLOCK) {
+                merge_block(buf, (int)k, &count, &mean, &m2);
+                k = 0;
+            }
+        }
+    }
+    if (k)
+        merge_block(buf, (int)k, &count, &mean, &m2);
+    *mean_out = mean;
+    *var_out = count > 0 ? m2 / count : 0;
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums)(const NNFAST_T *x, const NNFAST_T *dy,
+                                                  int64_t n_samples, int64_t sample_stride,
+                                                  int64_t spatial, double mean,
+                                                  double *sum_dy, double *sum_dy_centered) {
+    nnfast_v8d a_lo = {0}, a_hi = {0}, b_lo = {0}, b_hi = {0};
+    double tail_a = 0, tail_b = 0;
+    for (int64_t n = 0; n < n_samples; n++) {
+        const NNFAST_T *xp = x + n * sample_stride;
+        const NNFAST_T *gp = dy + n * sample_stride;
+        int64_t s = 0;
+        for (; s + 16 <= spatial; s += 16) {
+            nnfast_v8d g_lo = NNFAST_LOAD8(gp + s), g_hi = NNFAST_LOAD8(gp + s + 8);
+            a_lo += g_lo;
+            a_hi += g_hi;
+            b_lo += g_lo * (NNFAST_LOAD8(xp + s) - mean);
+            b_hi += g_hi * (NNFAST_LOAD8(xp + s + 8) - mean);
+        }
+        for (; s < spatial; s++) {
+            double g = gp[s];
+            tail_a += g;
+            tail_b += g * ((double)xp[s] - mean);
+        }
+    }
+    *sum_dy = lanes_total(a_lo, a_hi) + tail_a;
+    *sum_dy_centered = lanes_total(b_lo, b_hi) + tail_b;
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_normalize_plane)(const NNFAST_T *x, NNFAST_T *out,
+                                                        int64_t size, double mean,
+                                                        double scale, double bias, int relu) {
+    /* in double, the subtraction first: x - mean is where a float32 input
+     * with a large mean loses its digits */
+    if (relu) {
+        for (int64_t s = 0; s < size; s++) {
+            NNFAST_T v = (NNFAST_T)(((double)x[s] - mean) * scale + bias);
+            out[s] = v > 0 ? v : 0;
+        }
+    } else {
+        for (int64_t s = 0; s < size; s++)
+            out[s] = (NNFAST_T)(((double)x[s] - mean) * scale + bias);
+    }
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_input_grad_plane)(const NNFAST_T *x, const NNFAST_T *dy,
+                                                         NNFAST_T *grad_input, int64_t size,
+                                                         double k, double mean_dy, double mean,
+                                                         double xhat_scale) {
+    if (xhat_scale == 0) {
+        /* running statistics (constants), or sum(dy * xhat) exactly 0: x
+         * plays no part (and an infinite x must not make 0 * inf) */
+        for (int64_t s = 0; s < size; s++)
+            grad_input[s] = (NNFAST_T)(k * ((double)dy[s] - mean_dy));
+        return;
+    }
+    for (int64_t s = 0; s < size; s++)
+        grad_input[s] = (NNFAST_T)(k * (((double)dy[s] - mean_dy)
+                                        - ((double)x[s] - mean) * xhat_scale));
+}
