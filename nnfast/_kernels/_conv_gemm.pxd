@@ -9,7 +9,7 @@
 from cython cimport floating
 
 from nnfast._kernels._blas cimport blas_int, gemm
-from nnfast._kernels._small_gemm cimport small_gemm
+from nnfast._kernels._small_gemm cimport dot_gemm, small_gemm
 
 
 cdef inline void conv_gemm(bint trans_a, blas_int m, blas_int n, blas_int k,
@@ -23,3 +23,16 @@ cdef inline void conv_gemm(bint trans_a, blas_int m, blas_int n, blas_int k,
         if small_gemm(trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc):
             return
     gemm(trans_a, False, m, n, k, 1, a, lda, b, ldb, 1 if accumulate else 0, c, ldc)
+
+
+cdef inline void conv_gemm_nt(blas_int m, blas_int n, blas_int k, const floating *a,
+                              blas_int lda, const floating *b, blas_int ldb,
+                              bint accumulate, floating *c, blas_int ldc) noexcept nogil:
+    """C := A @ B.T (+ C if accumulate), A (m, k), B (n, k), C (m, n), all
+    row-major: dot_gemm (csrc/dot_gemm.h) in float32 on AVX-512, else BLAS."""
+    if m <= 0 or n <= 0:
+        return
+    if floating is float:
+        if dot_gemm(m, n, k, a, lda, b, ldb, accumulate, c, ldc):
+            return
+    gemm(False, True, m, n, k, 1, a, lda, b, ldb, 1 if accumulate else 0, c, ldc)

@@ -54,6 +54,8 @@ cdef struct ConvCall:
     # im2col weight gradient on small_gemm (float32, AVX-512): every thread,
     # thread 0 too, sums into its own (ckk, out_channels) accumulator
     bint small
+    # ... and through dot_gemm (csrc/dot_gemm.h), for few output channels
+    bint dot
 
 
 cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,

@@ -18,3 +18,14 @@ def small_gemm_into(a, b, c, trans_a=False, accumulate=False):
     else:
         c[...] = product
     return True
+
+
+def dot_gemm_into(a, b, c, accumulate=False):
+    """c := a @ b.T (+ c if accumulate); a (m, k), b (n, k), c (m, n).
+    Returns True (it always runs)."""
+    product = a @ b.T
+    if accumulate:
+        c += product
+    else:
+        c[...] = product
+    return True

@@ -1,4 +1,4 @@
-"""The recurrent kernels' AVX-512 float32 GEMM (csrc/small_gemm.c) against
+"""The AVX-512 float32 GEMMs (csrc/small_gemm.c, csrc/dot_gemm.c) against
 float64 NumPy: shapes around its 8 x 32 and 6 x 64 tiles, transposed and plain A,
 overwrite and accumulate, rows strided inside wider arrays. The recurrent
 kernel tests (test_recurrent_kernels.py) run with it on and off."""
@@ -89,4 +89,79 @@ def test_small_gemm_matches_its_twin(seed):
     fast, ref = start.copy(), start.copy()
     assert _small_gemm.small_gemm_into(a, b, fast, trans_a, accumulate)
     assert twin.small_gemm_into(a, b, ref, trans_a, accumulate)
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ref).max()))
+
+
+# -- dot_gemm: c (+)= a @ b.T, both operands' rows along k (csrc/dot_gemm.c) ----
+
+@pytest.mark.parametrize("seed", range(60))
+def test_dot_gemm_matches_numpy(seed):
+    """Shapes around its 6 x 4 tile, k around its vector of 16 and its blocks
+    of at most 1024 (masked tails), overwrite and accumulate, strided rows
+    with NaN gaps (a read past a row would show), a c border that must stay."""
+    rng = np.random.default_rng([seed, 94])
+    m, n, k = (int(rng.choice(v)) for v in ([1, 2, 5, 6, 7, 9, 12, 13, 144, 289],
+                                            [1, 2, 3, 4, 5, 8, 15, 16, 17, 33],
+                                            [0, 1, 15, 16, 17, 198, 396, 1024, 1025, 4224]))
+    accumulate = bool(rng.integers(2))
+    pad = int(rng.choice([0, 3]))
+    a, b = _padded(rng, m, k, pad), _padded(rng, n, k, pad)
+    c_full = np.full((m + 1, n + pad + 1), 7.0, np.float32)
+    c = c_full[:m, :n]
+    c[...] = rng.standard_normal((m, n))
+    expected = a.astype(np.float64) @ b.T.astype(np.float64)
+    if accumulate:
+        expected += c
+    assert _small_gemm.dot_gemm_into(a, b, c, accumulate)
+    scale = max(1.0, np.abs(expected).max(), np.sqrt(k))
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-5 * scale,
+                               err_msg=f"m={m} n={n} k={k}")
+    c_full[:m, :n] = 7.0
+    np.testing.assert_array_equal(c_full, 7.0)
+
+
+def test_dot_gemm_every_tile_shape():
+    """Every (rows, columns) left at an edge: m to 13 (tiles of 6, then 1-5
+    rows) by n to 9 (tiles of 4, then 1-3)."""
+    rng = np.random.default_rng(95)
+    k = 37
+    for m in range(1, 14):
+        for n in range(1, 10):
+            a, b = _padded(rng, m, k, 2), _padded(rng, n, k, 1)
+            c = np.full((m, n), np.nan, np.float32)
+            assert _small_gemm.dot_gemm_into(a, b, c, False)
+            np.testing.assert_allclose(c, a.astype(np.float64) @ b.T.astype(np.float64),
+                                       rtol=1e-5, atol=1e-4, err_msg=f"m={m} n={n}")
+
+
+def test_dot_gemm_empty_sum_and_off_switch():
+    c = np.full((3, 2), 5.0, np.float32)
+    empty = np.zeros((3, 0), np.float32), np.zeros((2, 0), np.float32)
+    assert _small_gemm.dot_gemm_into(*empty, c, True)
+    np.testing.assert_array_equal(c, 5.0)            # c + nothing
+    assert _small_gemm.dot_gemm_into(*empty, c, False)
+    np.testing.assert_array_equal(c, 0.0)            # an empty sum
+    old = _small_gemm.set_enabled(False)
+    try:
+        c[...] = 1.0
+        assert not _small_gemm.dot_gemm_into(np.ones((3, 4), np.float32),
+                                             np.ones((2, 4), np.float32), c)
+        np.testing.assert_array_equal(c, 1.0)
+    finally:
+        _small_gemm.set_enabled(old)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        _small_gemm.dot_gemm_into(np.ones((3, 4), np.float32), np.ones((2, 5), np.float32), c)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_dot_gemm_matches_its_twin(seed):
+    rng = np.random.default_rng([seed, 96])
+    m, n, k = (int(v) for v in rng.integers(1, 70, 3))
+    accumulate = bool(rng.integers(2))
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k)).astype(np.float32)
+    start = rng.standard_normal((m, n)).astype(np.float32)
+    fast, ref = start.copy(), start.copy()
+    assert _small_gemm.dot_gemm_into(a, b, fast, accumulate)
+    assert twin.dot_gemm_into(a, b, ref, accumulate)
     np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ref).max()))

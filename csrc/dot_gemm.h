@@ -1,0 +1,30 @@
+/* Row-major float32 C (+)= A @ B.T with both operands' rows along the
+ * summed axis, in AVX-512:
+ *
+ *   c[i*ldc + j] := (accumulate ? c[i*ldc + j] : 0) + sum_p a[i*lda + p] * b[j*ldb + p]
+ *
+ * for i < m, j < n, p < k, single-threaded (the calling kernel splits the
+ * work between its own threads).
+ *
+ * Why: a convolution's weight gradient is grad_output (out_channels, span)
+ * times the columns (channels * kh * kw, span) transposed, both with the
+ * span (pixels) contiguous. small_gemm (small_gemm.h) needs one of them
+ * transposed into (span, out_channels), and with 16 output channels its
+ * tile is one vector wide: 25 loads per 24 FMAs, load-bound at ~50 GFLOP/s
+ * on two threads of the Xeon (U-Net's 16-channel layers). Here each tile of
+ * c, 6 rows of a by 4 rows of b, keeps 24 accumulators of 16 partial sums
+ * over p: 10 loads per 24 FMAs, nothing transposed, and the 16 lanes
+ * reduced once per block of k (~10 % of the FMAs at a span of 400).
+ *
+ * nnfast_dot_gemm_f32 returns 1 when it ran, 0 when this CPU lacks
+ * AVX-512F (or the build is not x86-64 GCC/Clang): the caller then uses
+ * another path. Chosen when the program runs (__builtin_cpu_supports). */
+#ifndef NNFAST_DOT_GEMM_H
+#define NNFAST_DOT_GEMM_H
+
+#include <stdint.h>
+
+int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+
+#endif
