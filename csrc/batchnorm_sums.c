@@ -30,6 +30,21 @@ static inline __attribute__((always_inline)) nnfast_v8d load8_f64(const double *
     return v;
 }
 
+typedef int64_t nnfast_v8l __attribute__((vector_size(64)));
+typedef int32_t nnfast_v8i __attribute__((vector_size(32)));
+
+/* g where the output v (in double, before its rounding) rounds to a
+ * positive NNFAST_T, else 0: as the ReLU's backward keeps grad_output where
+ * the forward's output is > 0 (not where it is 0, negative or NaN). */
+static inline __attribute__((always_inline)) nnfast_v8d keep_where_positive_f32(nnfast_v8d v, nnfast_v8d g) {
+    nnfast_v8i positive = __builtin_convertvector(v, nnfast_v8f) > 0;
+    return (nnfast_v8d)((nnfast_v8l)g & __builtin_convertvector(positive, nnfast_v8l));
+}
+
+static inline __attribute__((always_inline)) nnfast_v8d keep_where_positive_f64(nnfast_v8d v, nnfast_v8d g) {
+    return (nnfast_v8d)((nnfast_v8l)g & (v > 0));
+}
+
 /* The 16 lanes lo[0..7], hi[0..7] added in a fixed order. */
 static inline __attribute__((always_inline)) double lanes_total(nnfast_v8d lo, nnfast_v8d hi) {
     nnfast_v8d t = lo + hi;
@@ -70,15 +85,19 @@ static inline __attribute__((always_inline)) void merge_block(const double *buf,
 #define NNFAST_T float
 #define NNFAST_FN(name) name##_f32
 #define NNFAST_LOAD8 load8_f32
+#define NNFAST_MASK8 keep_where_positive_f32
 #include "batchnorm_sums_impl.h"
 #undef NNFAST_T
 #undef NNFAST_FN
 #undef NNFAST_LOAD8
+#undef NNFAST_MASK8
 
 #define NNFAST_T double
 #define NNFAST_FN(name) name##_f64
 #define NNFAST_LOAD8 load8_f64
+#define NNFAST_MASK8 keep_where_positive_f64
 #include "batchnorm_sums_impl.h"
 #undef NNFAST_T
 #undef NNFAST_FN
 #undef NNFAST_LOAD8
+#undef NNFAST_MASK8

@@ -25,6 +25,11 @@
  * batchnorm_input_grad_plane: grad_input := k * ((dy - mean_dy)
  *                     - (x - mean) * xhat_scale).
  *
+ * The _relu variants take dy through the ReLU after the layer first (dy
+ * where (x - mean) * scale + bias, rounded as the forward rounds it, is
+ * > 0, else 0): the ReLU's backward fused into the layer's, with no pass of
+ * its own.
+ *
  * Compiled in target clones (nnfast_clones.h): the float -> double
  * conversions and double arithmetic run 8 wide with AVX-512, 2 with SSE2. */
 #ifndef NNFAST_BATCHNORM_SUMS_H
@@ -44,7 +49,16 @@
                                            int relu);                                 \
     void batchnorm_input_grad_plane##SUFFIX(const T *x, const T *dy, T *grad_input,   \
                                             int64_t size, double k, double mean_dy,   \
-                                            double mean, double xhat_scale);
+                                            double mean, double xhat_scale);          \
+    void batchnorm_grad_sums_relu##SUFFIX(const T *x, const T *dy, int64_t n_samples, \
+                                          int64_t sample_stride, int64_t spatial,     \
+                                          double mean, double scale, double bias,     \
+                                          double *sum_dy, double *sum_dy_centered);   \
+    void batchnorm_input_grad_plane_relu##SUFFIX(const T *x, const T *dy,             \
+                                                 T *grad_input, int64_t size,         \
+                                                 double k, double mean_dy,            \
+                                                 double mean, double xhat_scale,      \
+                                                 double scale, double bias);
 
 NNFAST_BATCHNORM_DECLARE(float, _f32)
 NNFAST_BATCHNORM_DECLARE(double, _f64)

@@ -57,6 +57,15 @@ NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums)(const NNFAST_T *x, const NNFAS
     *sum_dy_centered = lanes_total(b_lo, b_hi) + tail_b;
 }
 
+/* The normalised value, as the forward writes it (before its ReLU): the
+ * fused backward recomputes it from x to find where the ReLU passed the
+ * gradient, so both go through this one expression (and the file is built
+ * without FMA contraction: the same rounding in every loop, vector or not). */
+static inline __attribute__((always_inline)) NNFAST_T NNFAST_FN(normalized)(
+    NNFAST_T x, double mean, double scale, double bias) {
+    return (NNFAST_T)(((double)x - mean) * scale + bias);
+}
+
 NNFAST_CLONES void NNFAST_FN(batchnorm_normalize_plane)(const NNFAST_T *x, NNFAST_T *out,
                                                         int64_t size, double mean,
                                                         double scale, double bias, int relu) {
@@ -64,12 +73,12 @@ NNFAST_CLONES void NNFAST_FN(batchnorm_normalize_plane)(const NNFAST_T *x, NNFAS
      * with a large mean loses its digits */
     if (relu) {
         for (int64_t s = 0; s < size; s++) {
-            NNFAST_T v = (NNFAST_T)(((double)x[s] - mean) * scale + bias);
-            out[s] = v > 0 ? v : 0;
+            NNFAST_T v = NNFAST_FN(normalized)(x[s], mean, scale, bias);
+            out[s] = v < 0 ? 0 : v;   /* max(v, 0) with NaN kept, as the ReLU kernel */
         }
     } else {
         for (int64_t s = 0; s < size; s++)
-            out[s] = (NNFAST_T)(((double)x[s] - mean) * scale + bias);
+            out[s] = NNFAST_FN(normalized)(x[s], mean, scale, bias);
     }
 }
 
@@ -87,4 +96,55 @@ NNFAST_CLONES void NNFAST_FN(batchnorm_input_grad_plane)(const NNFAST_T *x, cons
     for (int64_t s = 0; s < size; s++)
         grad_input[s] = (NNFAST_T)(k * (((double)dy[s] - mean_dy)
                                         - ((double)x[s] - mean) * xhat_scale));
+}
+
+/* The ReLU's gradient mask, from x: dy where the forward's output was > 0
+ * (the ReLU kernel's rule: 0 where it was 0, negative or NaN). */
+static inline __attribute__((always_inline)) double NNFAST_FN(through_relu)(
+    NNFAST_T x, NNFAST_T dy, double mean, double scale, double bias) {
+    return NNFAST_FN(normalized)(x, mean, scale, bias) > 0 ? (double)dy : 0.0;
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums_relu)(
+    const NNFAST_T *x, const NNFAST_T *dy, int64_t n_samples, int64_t sample_stride,
+    int64_t spatial, double mean, double scale, double bias, double *sum_dy,
+    double *sum_dy_centered) {
+    /* batchnorm_grad_sums with dy masked by the ReLU, 8 lanes at a time:
+     * the output recomputed in double vectors (the same operations as
+     * ``normalized``, no contraction), its sign taken after the rounding to
+     * NNFAST_T that the forward applied, and dy kept by a bit mask */
+    nnfast_v8d a_lo = {0}, a_hi = {0}, b_lo = {0}, b_hi = {0};
+    double tail_a = 0, tail_b = 0;
+    for (int64_t n = 0; n < n_samples; n++) {
+        const NNFAST_T *xp = x + n * sample_stride;
+        const NNFAST_T *gp = dy + n * sample_stride;
+        int64_t s = 0;
+        for (; s + 16 <= spatial; s += 16) {
+            nnfast_v8d xc_lo = NNFAST_LOAD8(xp + s) - mean, xc_hi = NNFAST_LOAD8(xp + s + 8) - mean;
+            nnfast_v8d g_lo = NNFAST_MASK8(xc_lo * scale + bias, NNFAST_LOAD8(gp + s));
+            nnfast_v8d g_hi = NNFAST_MASK8(xc_hi * scale + bias, NNFAST_LOAD8(gp + s + 8));
+            a_lo += g_lo;
+            a_hi += g_hi;
+            b_lo += g_lo * xc_lo;
+            b_hi += g_hi * xc_hi;
+        }
+        for (; s < spatial; s++) {
+            double g = NNFAST_FN(through_relu)(xp[s], gp[s], mean, scale, bias);
+            tail_a += g;
+            tail_b += g * ((double)xp[s] - mean);
+        }
+    }
+    *sum_dy = lanes_total(a_lo, a_hi) + tail_a;
+    *sum_dy_centered = lanes_total(b_lo, b_hi) + tail_b;
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_input_grad_plane_relu)(
+    const NNFAST_T *x, const NNFAST_T *dy, NNFAST_T *grad_input, int64_t size, double k,
+    double mean_dy, double mean, double xhat_scale, double scale, double bias) {
+    for (int64_t s = 0; s < size; s++) {
+        double g = NNFAST_FN(through_relu)(x[s], dy[s], mean, scale, bias);
+        /* xhat_scale == 0 (running statistics): x must not enter (0 * inf) */
+        double centred = xhat_scale == 0 ? 0.0 : ((double)x[s] - mean) * xhat_scale;
+        grad_input[s] = (NNFAST_T)(k * ((g - mean_dy) - centred));
+    }
 }

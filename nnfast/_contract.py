@@ -41,7 +41,8 @@ KERNELS = {
     "batchnorm_stats": ("x", "mean", "var"),
     "batchnorm_forward": ("x", "mean", "invstd", "weight", "bias", "out", "relu"),
     "batchnorm_backward": ("x", "mean", "invstd", "weight", "grad_output", "grad_input",
-                           "grad_weight", "grad_bias", "batch_stats", "accumulate"),
+                           "grad_weight", "grad_bias", "batch_stats", "accumulate", "bias",
+                           "relu"),
     # pooling
     "maxpool2d_forward": ("x", "kernel_size", "stride", "padding", "out", "argmax"),
     "maxpool2d_backward": ("grad_output", "argmax", "grad_input", "pooled"),

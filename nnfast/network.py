@@ -21,6 +21,16 @@ def relu_fused_backward(layers, i):
             and layers[i].requires_input_grad and layers[i - 1].requires_input_grad)
 
 
+def relu_after_fused_backward(layers, i):
+    """Whether ``Sequential.backward`` runs layers[i], a ReLU, backward
+    inside layers[i - 1]'s backward (``backward_after_relu``): the forward
+    ran the two fused (``relu_fused_forward(layers, i - 1)``), layers[i - 1]
+    declares ``fuses_relu_after_backward``, and the ReLU is to compute its
+    input gradient (else the pass stops at it)."""
+    return (i >= 1 and type(layers[i]) is ReLU and relu_fused_forward(layers, i - 1)
+            and layers[i - 1].fuses_relu_after_backward and layers[i].requires_input_grad)
+
+
 def forward_step(layers, i, x):
     """Run layers[i] forward on ``x``, with the ReLU after it fused in where
     ``relu_fused_forward`` says so.
@@ -43,6 +53,8 @@ def backward_step(layers, i, grad_output):
     (gradient wrt the input of the lowest layer run, or None; index of the
     next layer to run backward)
     """
+    if relu_after_fused_backward(layers, i):
+        return layers[i - 1].backward_after_relu(layers[i], grad_output), i - 2
     if relu_fused_backward(layers, i):
         grad_input = layers[i].backward_relu(grad_output)
         if grad_input is not None:
@@ -106,7 +118,9 @@ class Sequential(Layer):
         there: set it on the first layer with parameters and the layers
         below it (a Flatten, say) are skipped, as ``nf.fit`` does. Returns
         None then. A layer that declares ``fuses_relu_backward`` (MaxPool2D)
-        runs the backward of a ReLU before it in its own pass.
+        runs the backward of a ReLU before it in its own pass, one that
+        declares ``fuses_relu_after_backward`` (BatchNorm) that of the ReLU
+        after it, fused into its forward.
         """
         layers = self.layers
         hook = self.after_layer_backward

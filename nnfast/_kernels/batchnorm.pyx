@@ -1,4 +1,5 @@
 # distutils: sources = csrc/batchnorm_sums.c
+# distutils: extra_compile_args = -ffp-contract=off
 """Batch normalization kernels over (n_samples, channels, spatial) arrays.
 
 Any BatchNorm input, (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W),
@@ -38,6 +39,22 @@ cdef extern from "batchnorm_sums.h" nogil:
     void batchnorm_input_grad_plane_f32(const float *x, const float *dy, float *grad_input,
                                         int64_t size, double k, double mean_dy, double mean,
                                         double xhat_scale)
+    void batchnorm_grad_sums_relu_f32(const float *x, const float *dy, int64_t n_samples,
+                                      int64_t sample_stride, int64_t spatial, double mean,
+                                      double scale, double bias, double *sum_dy,
+                                      double *sum_dy_centered)
+    void batchnorm_grad_sums_relu_f64(const double *x, const double *dy, int64_t n_samples,
+                                      int64_t sample_stride, int64_t spatial, double mean,
+                                      double scale, double bias, double *sum_dy,
+                                      double *sum_dy_centered)
+    void batchnorm_input_grad_plane_relu_f32(const float *x, const float *dy,
+                                             float *grad_input, int64_t size, double k,
+                                             double mean_dy, double mean, double xhat_scale,
+                                             double scale, double bias)
+    void batchnorm_input_grad_plane_relu_f64(const double *x, const double *dy,
+                                             double *grad_input, int64_t size, double k,
+                                             double mean_dy, double mean, double xhat_scale,
+                                             double scale, double bias)
     void batchnorm_input_grad_plane_f64(const double *x, const double *dy, double *grad_input,
                                         int64_t size, double k, double mean_dy, double mean,
                                         double xhat_scale)
@@ -158,12 +175,24 @@ cdef void _sums_part(floating *x, void *args, int t, int nt) noexcept nogil:
     cdef const floating *dy = <const floating *>a.grad_output
     cdef floating *grad_weight = <floating *>a.grad_weight
     cdef floating *grad_bias = <floating *>a.grad_bias
+    cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *bias = <const floating *>a.bias
     cdef Py_ssize_t C = a.channels, S = a.spatial, c, lo, hi
-    cdef double sdy, sdyx
+    cdef double sdy, sdyx, scale
     split_range(C, t, nt, &lo, &hi)
     for c in range(lo, hi):
         # sum(dy * (x - mean)) * invstd: sum(dy * xhat), invstd taken out
-        if floating is float:
+        if a.relu:
+            # dy through the ReLU after the layer, its mask from x (as the
+            # forward computed the output: scale = weight * invstd)
+            scale = <double>weight[c] * a.invstd[c]
+            if floating is float:
+                batchnorm_grad_sums_relu_f32(x + c * S, dy + c * S, a.n_samples, C * S, S,
+                                             a.mean[c], scale, bias[c], &sdy, &sdyx)
+            else:
+                batchnorm_grad_sums_relu_f64(x + c * S, dy + c * S, a.n_samples, C * S, S,
+                                             a.mean[c], scale, bias[c], &sdy, &sdyx)
+        elif floating is float:
             batchnorm_grad_sums_f32(x + c * S, dy + c * S, a.n_samples, C * S, S, a.mean[c],
                                     &sdy, &sdyx)
         else:
@@ -186,22 +215,31 @@ cdef void _input_grad_part(floating *grad_input, void *args, int t, int nt) noex
     cdef const floating *x = <const floating *>a.x
     cdef const floating *dy = <const floating *>a.grad_output
     cdef const floating *weight = <const floating *>a.weight
+    cdef const floating *bias = <const floating *>a.bias
     cdef Py_ssize_t C = a.channels, S = a.spatial, p, c, lo, hi
     cdef double m, k, mean_dy, xhat_scale, count = <double>a.n_samples * S
     split_range(a.n_samples * C, t, nt, &lo, &hi)
     for p in range(lo, hi):
         c = p % C
         k = <double>weight[c] * a.invstd[c]
+        m = a.mean[c]  # (the fused ReLU's mask needs it in either case)
         if a.batch_stats:
             mean_dy = a.sums[2 * c] / count
             xhat_scale = a.invstd[c] * (a.sums[2 * c + 1] / count)
-            m = a.mean[c]
         else:
             # running statistics: constants, so grad_input is k * dy
             mean_dy = 0
             xhat_scale = 0
-            m = 0
-        if floating is float:
+        if a.relu:
+            if floating is float:
+                batchnorm_input_grad_plane_relu_f32(x + p * S, dy + p * S, grad_input + p * S,
+                                                    S, k, mean_dy, m, xhat_scale, k,
+                                                    bias[c])
+            else:
+                batchnorm_input_grad_plane_relu_f64(x + p * S, dy + p * S, grad_input + p * S,
+                                                    S, k, mean_dy, m, xhat_scale, k,
+                                                    bias[c])
+        elif floating is float:
             batchnorm_input_grad_plane_f32(x + p * S, dy + p * S, grad_input + p * S, S, k,
                                            mean_dy, m, xhat_scale)
         else:
@@ -213,7 +251,8 @@ def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
                        const double[::1] invstd, const floating[::1] weight,
                        const floating[:, :, ::1] grad_output, floating[:, :, ::1] grad_input,
                        floating[::1] grad_weight, floating[::1] grad_bias,
-                       bint batch_stats=True, bint accumulate=True):
+                       bint batch_stats=True, bint accumulate=True,
+                       const floating[::1] bias=None, bint relu=False):
     """Gradients of out = (x - mean) * invstd * weight + bias, xhat = (x - mean) * invstd.
 
     grad_bias += sum(grad_output);  grad_weight += sum(grad_output * xhat)
@@ -232,6 +271,12 @@ def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
     grad_input : ndarray of shape (n_samples, channels, spatial) or None  # OUT
     grad_weight, grad_bias : ndarrays of shape (channels,)                # IN/OUT
     batch_stats, accumulate : bool, default True
+    bias : ndarray of shape (channels,) or None                           # IN, with relu
+    relu : bool, default False
+        The layer's output went through a ReLU (fused in the forward):
+        grad_output is the ReLU's, taken through it first (kept where the
+        output (x - mean) * invstd * weight + bias, computed as the forward
+        computes it, is > 0; bias is needed for that), with no pass of its own.
     """
     cdef BatchNormCall a
     a.n_samples, a.channels, a.spatial = x.shape[0], x.shape[1], x.shape[2]
@@ -242,6 +287,10 @@ def batchnorm_backward(const floating[:, :, ::1] x, const double[::1] mean,
     a.grad_input = &grad_input[0, 0, 0] if grad_input is not None else NULL
     a.grad_weight, a.grad_bias = &grad_weight[0], &grad_bias[0]
     a.batch_stats, a.accumulate, a.part.is_double = batch_stats, accumulate, floating is double
+    if relu and bias is None:
+        raise ValueError("batchnorm_backward: relu=True needs the bias the forward added")
+    a.relu = relu
+    a.bias = &bias[0] if relu else NULL
     cdef double elements = <double>a.n_samples * a.channels * a.spatial
     a.sums = <double *>malloc(2 * a.channels * sizeof(double))
     if a.sums == NULL:

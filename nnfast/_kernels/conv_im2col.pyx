@@ -42,6 +42,16 @@ from nnfast._kernels._threads cimport run_team, split_range, team_size
 cdef Py_ssize_t DOT_MAX_CHANNELS = 32
 
 
+def set_dot_max_channels(Py_ssize_t channels):
+    """Run the float32 weight gradient on dot_gemm below ``channels`` output
+    channels (default 32; 0: never); returns the previous setting. For tests
+    (both paths on one machine) and measurements."""
+    global DOT_MAX_CHANNELS
+    old = DOT_MAX_CHANNELS
+    DOT_MAX_CHANNELS = channels
+    return old
+
+
 # -- im2col / col2im ----------------------------------------------------------
 
 def im2col(const floating[:, :, ::1] image, kernel_size, stride, padding,

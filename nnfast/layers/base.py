@@ -60,6 +60,11 @@ class Layer:
         True when ``backward_relu(grad_output)`` computes ``backward`` and
         the backward of a ReLU before this layer (whose output was this
         layer's input) in one pass; ``Sequential`` then runs them that way.
+    fuses_relu_after_backward : bool (class attribute)
+        True when ``backward_after_relu(relu, grad_output)`` computes the
+        backward of the ReLU after this layer (fused into its forward by
+        ``forward_relu``) and then this layer's, in one pass; ``Sequential``
+        then runs them that way.
 
     A subclass that overrides ``forward`` (``backward``) but neither
     ``forward_relu`` (``backward_relu``) nor the flag is not fused: the
@@ -71,6 +76,7 @@ class Layer:
     _forward_kernel = _backward_kernel = None
     fuses_relu = False
     fuses_relu_backward = False
+    fuses_relu_after_backward = False
 
     def __init_subclass__(cls, kernels=None, **kwargs):
         # kernels="relu": the class runs the kernels relu_forward and
@@ -84,6 +90,9 @@ class Layer:
         if ("backward" in own and "backward_relu" not in own
                 and "fuses_relu_backward" not in own):
             cls.fuses_relu_backward = False
+        if ("backward" in own and "backward_after_relu" not in own
+                and "fuses_relu_after_backward" not in own):
+            cls.fuses_relu_after_backward = False
 
     def __init__(self):
         self.training = True

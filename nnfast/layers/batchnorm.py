@@ -57,6 +57,7 @@ class _BatchNorm(ReLUFusedForward, Layer):
     """
 
     fuses_relu = True  # forward_relu
+    fuses_relu_after_backward = True  # backward_after_relu
     _ranks = ()        # input ranks a subclass takes
     _shape = ""        # and how it names them, for error messages
 
@@ -163,6 +164,7 @@ class _BatchNorm(ReLUFusedForward, Layer):
         out = self._new_array("out", x.shape, self.dtype)
         k.batchnorm_forward(x3, mean, invstd, weight, bias, out.reshape(x3.shape), relu)
         self._x, self._mean, self._invstd, self._batch_stats = x3, mean, invstd, batch_stats
+        self._relu = relu
         self._grad_output_shape = out.shape
         return out
 
@@ -180,23 +182,38 @@ class _BatchNorm(ReLUFusedForward, Layer):
         """grad_output : the forward's output shape -> grad_input of the
         input's shape, or None when ``requires_input_grad`` is False.
         Accumulates weight.grad and bias.grad (affine=True)."""
-        g = self._check_grad_output(grad_output, self.dtype)
+        return self._backward(self._check_grad_output(grad_output, self.dtype), False)
+
+    def backward_after_relu(self, relu, grad_output):
+        """The backward of ``relu``, the ReLU after this layer whose forward
+        ``forward_relu`` computed, then this layer's, in one pass: the
+        ReLU's mask (where its output was > 0) is recomputed from the saved
+        input, as the forward computed the output, so the ReLU's gradient
+        is never written. Returns what ``backward(relu.backward(g))``
+        returns."""
+        if not getattr(self, "_relu", False):
+            # the last forward was not forward_relu: nothing to fuse
+            return self.backward(relu.backward(grad_output))
+        g = relu._check_grad_output(grad_output, self.dtype)
+        return self._backward(g, True)
+
+    def _backward(self, g, relu):
         x3 = self._x
         g3 = g.reshape(x3.shape)
         grad_input = (self._new_array("grad_input", self._grad_output_shape, self.dtype)
                       if self.requires_input_grad else None)
         c = self.num_features
         if self.affine:
-            weight = self.weight.value
+            weight, bias = self.weight.value, self.bias.value
             grad_weight, grad_bias, accumulate = grads_to_accumulate(self.weight, self.bias)
         else:
             # the kernel's parameter gradients, computed and dropped
-            weight = np.ones(c, self.dtype)
+            weight, bias = np.ones(c, self.dtype), np.zeros(c, self.dtype)
             grad_weight, grad_bias, accumulate = np.empty(c, self.dtype), np.empty(c, self.dtype), False
         _backend.kernels().batchnorm_backward(
             x3, self._mean, self._invstd, weight, g3,
             None if grad_input is None else grad_input.reshape(x3.shape),
-            grad_weight, grad_bias, self._batch_stats, accumulate)
+            grad_weight, grad_bias, self._batch_stats, accumulate, bias, relu)
         return grad_input
 
 

@@ -39,13 +39,21 @@ def batchnorm_forward(x, mean, invstd, weight, bias, out, relu=False):
 
 
 def batchnorm_backward(x, mean, invstd, weight, grad_output, grad_input, grad_weight,
-                       grad_bias, batch_stats=True, accumulate=True):
+                       grad_bias, batch_stats=True, accumulate=True, bias=None, relu=False):
     """Gradients of out = (x - mean) * invstd * weight + bias (see the
     compiled kernel): grad_bias, grad_weight added to (written when
     ``accumulate`` is False); grad_input (unless None) with the batch
-    statistics' own terms when ``batch_stats``."""
+    statistics' own terms when ``batch_stats``. With ``relu``, grad_output
+    is first taken through the ReLU after the layer: kept where the
+    forward's output (before the ReLU, rounded to x's dtype) is > 0."""
+    if relu and bias is None:
+        raise ValueError("batchnorm_backward: relu=True needs the bias the forward added")
     xhat = (x - mean[:, None]) * invstd[:, None]
     g = grad_output.astype(np.float64)
+    if relu:
+        out = np.empty_like(x)
+        batchnorm_forward(x, mean, invstd, weight, bias, out)
+        g = np.where(out > 0, g, 0.0)
     sum_dy = g.sum(axis=(0, 2))
     sum_dyx = (g * xhat).sum(axis=(0, 2))
     if accumulate:

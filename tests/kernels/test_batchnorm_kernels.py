@@ -73,11 +73,15 @@ def test_forward_fast_matches_reference(shape, relu, dtype, threads):
         assert np.all(outs[0] >= 0)
 
 
+@pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("batch_stats", [True, False])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_backward_fast_matches_reference(shape, batch_stats, accumulate, dtype, threads):
-    x, weight, _, grad_output = _inputs(shape, dtype, 2)
+def test_backward_fast_matches_reference(shape, batch_stats, accumulate, relu, dtype, threads):
+    """With relu, grad_output is the ReLU's after the layer: the mask the
+    fast kernel recomputes from x must be the twin's (from the forward's
+    rounded output) exactly, or the sums would differ by whole terms."""
+    x, weight, bias, grad_output = _inputs(shape, dtype, 2)
     mean, var, invstd = _normalisation(reference, x)
     results = []
     for k in (_kernels, reference):
@@ -85,7 +89,7 @@ def test_backward_fast_matches_reference(shape, batch_stats, accumulate, dtype, 
         grad_weight = np.full(shape[1], 0.5, dtype)
         grad_bias = np.full(shape[1], -0.25, dtype)
         k.batchnorm_backward(x, mean, invstd, weight, grad_output, grad_input, grad_weight,
-                             grad_bias, batch_stats, accumulate)
+                             grad_bias, batch_stats, accumulate, bias, relu)
         results.append((grad_input, grad_weight, grad_bias))
     for f, r in zip(*results):
         assert f.dtype == dtype
@@ -152,3 +156,41 @@ def test_deterministic_mode_gives_the_free_running_bits(parts):
             nf.set_deterministic(False)
     for a, b in zip(serial, deterministic):
         np.testing.assert_array_equal(a, b)
+
+
+def test_relu_backward_mask_is_the_forwards(dtype, threads):
+    """The fused backward passes the gradient exactly where the fused
+    forward's output is > 0: outputs at and around 0 (x == mean with zero
+    bias, tiny positive and negative values), NaN in x; its input gradient
+    equals the ReLU kernel's backward followed by the plain one, bitwise."""
+    rng = np.random.default_rng(31)
+    n, c, s = 3, 4, 37
+    x = rng.standard_normal((n, c, s)).astype(dtype)
+    mean, var, invstd = _normalisation(reference, x)
+    x[0, 0, :5] = mean[0]                      # output exactly bias[0] = 0
+    x[1, 1, :3] = mean[1] + np.array([1e-7, -1e-7, 1e-30])
+    x[2, 2, 0] = np.nan
+    weight = rng.random(c).astype(dtype) + 0.5
+    bias = np.array([0.0, 0.0, 0.1, -0.1], dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    out = np.empty_like(x)
+    _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
+    through = np.empty_like(g)
+    _kernels.relu_backward(out.reshape(-1), g.reshape(-1), through.reshape(-1))
+    grads = []
+    for fused in (True, False):
+        gi, gw, gb = np.empty_like(x), np.zeros(c, dtype), np.zeros(c, dtype)
+        _kernels.batchnorm_backward(x, mean, invstd, weight, g if fused else through, gi, gw,
+                                    gb, True, False, bias, fused)
+        grads.append((gi, gw, gb))
+    for f, u in zip(*grads):
+        np.testing.assert_array_equal(f, u)
+
+
+def test_relu_backward_needs_the_bias():
+    x = np.ones((2, 1, 3), np.float32)
+    args = (x, np.zeros(1), np.ones(1), np.ones(1, np.float32), x, np.empty_like(x),
+            np.zeros(1, np.float32), np.zeros(1, np.float32), True, False)
+    for k in (_kernels, reference):
+        with pytest.raises(ValueError, match="relu=True needs the bias"):
+            k.batchnorm_backward(*args, None, True)

@@ -7,7 +7,7 @@ import pytest
 
 from nnfast import _kernels, reference
 from nnfast._kernels import _conv_plan as fast_conv
-from nnfast._kernels import _small_gemm, _threads
+from nnfast._kernels import _small_gemm, _threads, conv_im2col
 from conftest import assert_close
 
 SEEDS = range(100)
@@ -77,20 +77,24 @@ def span_columns(request):
     fast_conv.set_span_columns(old)
 
 
-@pytest.fixture(params=["as_is", "transposed", "small_gemm"])
+@pytest.fixture(params=["as_is", "transposed", "small_gemm", "small_gemm_no_dot"])
 def grad_output_layout(request):
     """Run the float32 GEMMs on BLAS, the weight gradient with the output
     gradient as it is and transposed (every CPU without AVX-512F), and on
-    the AVX-512 small GEMM (float32 forward, input and weight gradients;
-    float64 stays on BLAS)."""
-    if request.param == "small_gemm" and not _small_gemm.available():
+    the AVX-512 small GEMMs (float32 forward, input and weight gradients;
+    float64 stays on BLAS): the weight gradient of fewer than 32 output
+    channels on dot_gemm, and with that off on small_gemm as for more."""
+    small = request.param.startswith("small_gemm")
+    if small and not _small_gemm.available():
         pytest.skip("this CPU has no AVX-512F")
     old = fast_conv.get_weight_grad_layout()
-    old_small = _small_gemm.set_enabled(request.param == "small_gemm")
-    fast_conv.set_weight_grad_layout("auto" if request.param == "small_gemm" else request.param)
+    old_small = _small_gemm.set_enabled(small)
+    old_dot = conv_im2col.set_dot_max_channels(0 if request.param == "small_gemm_no_dot" else 32)
+    fast_conv.set_weight_grad_layout("auto" if small else request.param)
     yield request.param
     fast_conv.set_weight_grad_layout(old)
     _small_gemm.set_enabled(old_small)
+    conv_im2col.set_dot_max_channels(old_dot)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Sequential applies a ReLU inside the Linear or Conv2D before it, and
-takes a ReLU's backward into the MaxPool2D after it.
+"""Sequential applies a ReLU inside the Linear, Conv2D or BatchNorm before
+it, takes a ReLU's backward into the MaxPool2D after it, and into the
+BatchNorm before it.
 
 The fused passes must give exactly what the layers' own forwards and
 backwards give, and leave the same state; the kernels' ``relu`` flag and
@@ -315,3 +316,57 @@ def test_maxpool_backward_pooled_mask_fast_matches_reference(seed, dtype, thread
     plain = np.empty_like(x)
     _kernels.maxpool2d_backward(np.where(out > 0, g, 0).astype(dtype), argmax, plain)
     np.testing.assert_array_equal(results[0], plain)
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["batch-stats", "running-stats"])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_relu_backward_fused_equals_unfused(affine, train, dtype, threads):
+    """BatchNorm + ReLU: forward fused (forward_relu), backward fused the
+    other way (backward_after_relu, the mask from BatchNorm's input); a
+    ReLU + MaxPool2D after it keeps its own fusion; BatchNorm1D on (N, C)
+    and BatchNorm2D with a nonzero bias."""
+    rng = np.random.default_rng(11)
+    bn2 = L.BatchNorm2D(3, affine=affine, dtype=dtype)
+    bn1 = L.BatchNorm1D(5, affine=affine, dtype=dtype)
+    if affine:
+        bn2.bias.value[...] = [0.4, -0.3, 0.0]
+        bn2.weight.value[...] = [1.5, 0.5, -1.0]
+    model = nf.Sequential([
+        L.Conv2D(2, 3, 3, padding=1, dtype=dtype, rng=1), bn2, L.ReLU(), L.MaxPool2D(2),
+        L.Conv2D(3, 3, 1, dtype=dtype, rng=2), L.BatchNorm2D(3, dtype=dtype), L.ReLU(),
+        L.Flatten(), L.Linear(3 * 3 * 4, 5, dtype=dtype, rng=3), bn1, L.ReLU(),
+        L.Linear(5, 2, dtype=dtype, rng=4)])
+    if not train:
+        model.forward(rng.standard_normal((4, 2, 6, 8)).astype(dtype))  # running stats
+        model.eval()
+    x = rng.standard_normal((4, 2, 6, 8)).astype(dtype)
+    calls = []
+    original = L.BatchNorm2D.backward_after_relu
+    L.BatchNorm2D.backward_after_relu = lambda self, relu, g: (calls.append(1),
+                                                               original(self, relu, g))[1]
+    try:
+        _compare(model, x)
+    finally:
+        L.BatchNorm2D.backward_after_relu = original
+    assert calls   # the fused path ran (the second BatchNorm2D's; the first's ReLU is MaxPool's)
+
+
+def test_batchnorm_relu_fused_gradcheck():
+    # (no convolution bias: BatchNorm's batch mean removes it, its gradient is 0)
+    model = nf.Sequential([L.Conv2D(2, 3, 3, padding=1, bias=False, dtype=np.float64, rng=1),
+                           L.BatchNorm2D(3, dtype=np.float64), L.ReLU(), L.Flatten(),
+                           L.Linear(3 * 4 * 5, 2, dtype=np.float64, rng=2)])
+    model.layers[1].bias.value[...] = [0.3, -0.2, 0.1]
+    nf.gradcheck(model, np.random.default_rng(8).standard_normal((4, 2, 4, 5)))
+
+
+def test_batchnorm_after_plain_forward_backs_off_the_fusion():
+    """A BatchNorm whose last forward was not forward_relu (run by hand)
+    takes the ReLU's own backward, then its own."""
+    bn, relu = L.BatchNorm2D(2), L.ReLU()
+    x = np.random.default_rng(3).standard_normal((3, 2, 4, 4)).astype(np.float32)
+    out = relu.forward(bn.forward(x))
+    g = np.ones_like(out)
+    twin_bn, twin_relu = copy.deepcopy(bn), copy.deepcopy(relu)
+    np.testing.assert_array_equal(bn.backward_after_relu(relu, g),
+                                  twin_bn.backward(twin_relu.backward(g)))
