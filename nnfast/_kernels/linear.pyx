@@ -6,11 +6,16 @@ the same block while it is still in cache (../DESIGN.md, "Threads"). A
 block of rows makes every thread pack all of the right operand, a block of
 columns all of the left one; the split is along the output's longer side,
 so that the operand every thread packs again is the smaller one (``_by_columns``).
+In float32 on AVX-512 the forward's block runs on dot_gemm (csrc/dot_gemm.h):
+x and the weight both have the input features contiguous, and it packs
+neither (2 threads, 20 calls, min of 30 interleaved: (128, 512) -> 512 in
+524 us against BLAS's 660, (256, 784) -> 512 1250 against 1511, the
+scikit-learn defaults' (200, 784) -> 100 284 against 269).
 """
 from cython cimport floating
 
 from nnfast._kernels._blas cimport gemm
-from nnfast._kernels._small_gemm cimport small_gemm
+from nnfast._kernels._small_gemm cimport dot_gemm, small_gemm
 from nnfast._kernels._math cimport add_bias
 from nnfast._kernels._threads cimport (TypedPart, run_part, split_columns, split_range,
                                        team_size)
@@ -50,16 +55,22 @@ cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil
         split_columns(n_out, t, nt, sizeof(floating), &lo, &hi)
         if hi <= lo:
             return
-        gemm(False, True, n, hi - lo, n_in, 1, x, n_in, weight + lo * n_in,
-             n_in, 0, out + lo, n_out)
+        if not (floating is float and dot_gemm(
+                n, hi - lo, n_in, <const float *>x, n_in, <const float *>weight + lo * n_in,
+                n_in, False, <float *>out + lo, n_out)):
+            gemm(False, True, n, hi - lo, n_in, 1, x, n_in, weight + lo * n_in,
+                 n_in, 0, out + lo, n_out)
         for i in range(n):
             add_bias(out + i * n_out + lo, bias + lo, 1, hi - lo, a.relu)
         return
     split_range(n, t, nt, &lo, &hi)
     if hi <= lo:
         return
-    gemm(False, True, hi - lo, n_out, n_in, 1, x + lo * n_in, n_in, weight,
-         n_in, 0, out + lo * n_out, n_out)
+    if not (floating is float and dot_gemm(
+            hi - lo, n_out, n_in, <const float *>x + lo * n_in, n_in, <const float *>weight,
+            n_in, False, <float *>out + lo * n_out, n_out)):
+        gemm(False, True, hi - lo, n_out, n_in, 1, x + lo * n_in, n_in, weight,
+             n_in, 0, out + lo * n_out, n_out)
     for i in range(lo, hi):
         add_bias(out + i * n_out, bias, 1, n_out, a.relu)
 
