@@ -30,33 +30,6 @@ NNFAST_CLONES void NNFAST_FN(batchnorm_moments)(const NNFAST_T *x, int64_t n_sam
     *var_out = count > 0 ? m2 / count : 0;
 }
 
-NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums)(const NNFAST_T *x, const NNFAST_T *dy,
-                                                  int64_t n_samples, int64_t sample_stride,
-                                                  int64_t spatial, double mean,
-                                                  double *sum_dy, double *sum_dy_centered) {
-    nnfast_v8d a_lo = {0}, a_hi = {0}, b_lo = {0}, b_hi = {0};
-    double tail_a = 0, tail_b = 0;
-    for (int64_t n = 0; n < n_samples; n++) {
-        const NNFAST_T *xp = x + n * sample_stride;
-        const NNFAST_T *gp = dy + n * sample_stride;
-        int64_t s = 0;
-        for (; s + 16 <= spatial; s += 16) {
-            nnfast_v8d g_lo = NNFAST_LOAD8(gp + s), g_hi = NNFAST_LOAD8(gp + s + 8);
-            a_lo += g_lo;
-            a_hi += g_hi;
-            b_lo += g_lo * (NNFAST_LOAD8(xp + s) - mean);
-            b_hi += g_hi * (NNFAST_LOAD8(xp + s + 8) - mean);
-        }
-        for (; s < spatial; s++) {
-            double g = gp[s];
-            tail_a += g;
-            tail_b += g * ((double)xp[s] - mean);
-        }
-    }
-    *sum_dy = lanes_total(a_lo, a_hi) + tail_a;
-    *sum_dy_centered = lanes_total(b_lo, b_hi) + tail_b;
-}
-
 /* The normalised value, as the forward writes it (before its ReLU): the
  * fused backward recomputes it from x to find where the ReLU passed the
  * gradient, so both go through this one expression (and the file is built
@@ -105,14 +78,16 @@ static inline __attribute__((always_inline)) double NNFAST_FN(through_relu)(
     return NNFAST_FN(normalized)(x, mean, scale, bias) > 0 ? (double)dy : 0.0;
 }
 
-NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums_relu)(
-    const NNFAST_T *x, const NNFAST_T *dy, int64_t n_samples, int64_t sample_stride,
-    int64_t spatial, double mean, double scale, double bias, double *sum_dy,
-    double *sum_dy_centered) {
-    /* batchnorm_grad_sums with dy masked by the ReLU, 8 lanes at a time:
-     * the output recomputed in double vectors (the same operations as
-     * ``normalized``, no contraction), its sign taken after the rounding to
-     * NNFAST_T that the forward applied, and dy kept by a bit mask */
+/* sum(g) and sum(g * (x - mean)) over one channel, g = dy or, with relu,
+ * dy masked by the ReLU after the layer; 16 lanes as two vectors of 8. The
+ * mask recomputes the output in double vectors (the same operations as
+ * ``normalized``, no contraction), takes its sign after the rounding to
+ * NNFAST_T that the forward applied, and keeps dy by a bit mask. Inlined
+ * with relu constant into the two entry points below. */
+static inline __attribute__((always_inline)) void NNFAST_FN(grad_sums)(
+    const int relu, const NNFAST_T *x, const NNFAST_T *dy, int64_t n_samples,
+    int64_t sample_stride, int64_t spatial, double mean, double scale, double bias,
+    double *sum_dy, double *sum_dy_centered) {
     nnfast_v8d a_lo = {0}, a_hi = {0}, b_lo = {0}, b_hi = {0};
     double tail_a = 0, tail_b = 0;
     for (int64_t n = 0; n < n_samples; n++) {
@@ -121,21 +96,41 @@ NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums_relu)(
         int64_t s = 0;
         for (; s + 16 <= spatial; s += 16) {
             nnfast_v8d xc_lo = NNFAST_LOAD8(xp + s) - mean, xc_hi = NNFAST_LOAD8(xp + s + 8) - mean;
-            nnfast_v8d g_lo = NNFAST_MASK8(xc_lo * scale + bias, NNFAST_LOAD8(gp + s));
-            nnfast_v8d g_hi = NNFAST_MASK8(xc_hi * scale + bias, NNFAST_LOAD8(gp + s + 8));
+            nnfast_v8d g_lo = NNFAST_LOAD8(gp + s), g_hi = NNFAST_LOAD8(gp + s + 8);
+            if (relu) {
+                g_lo = NNFAST_MASK8(xc_lo * scale + bias, g_lo);
+                g_hi = NNFAST_MASK8(xc_hi * scale + bias, g_hi);
+            }
             a_lo += g_lo;
             a_hi += g_hi;
             b_lo += g_lo * xc_lo;
             b_hi += g_hi * xc_hi;
         }
         for (; s < spatial; s++) {
-            double g = NNFAST_FN(through_relu)(xp[s], gp[s], mean, scale, bias);
+            double g = relu ? NNFAST_FN(through_relu)(xp[s], gp[s], mean, scale, bias)
+                            : (double)gp[s];
             tail_a += g;
             tail_b += g * ((double)xp[s] - mean);
         }
     }
     *sum_dy = lanes_total(a_lo, a_hi) + tail_a;
     *sum_dy_centered = lanes_total(b_lo, b_hi) + tail_b;
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums)(const NNFAST_T *x, const NNFAST_T *dy,
+                                                  int64_t n_samples, int64_t sample_stride,
+                                                  int64_t spatial, double mean,
+                                                  double *sum_dy, double *sum_dy_centered) {
+    NNFAST_FN(grad_sums)(0, x, dy, n_samples, sample_stride, spatial, mean, 0, 0, sum_dy,
+                         sum_dy_centered);
+}
+
+NNFAST_CLONES void NNFAST_FN(batchnorm_grad_sums_relu)(
+    const NNFAST_T *x, const NNFAST_T *dy, int64_t n_samples, int64_t sample_stride,
+    int64_t spatial, double mean, double scale, double bias, double *sum_dy,
+    double *sum_dy_centered) {
+    NNFAST_FN(grad_sums)(1, x, dy, n_samples, sample_stride, spatial, mean, scale, bias,
+                         sum_dy, sum_dy_centered);
 }
 
 NNFAST_CLONES void NNFAST_FN(batchnorm_input_grad_plane_relu)(
