@@ -1,6 +1,7 @@
 /* See dot_gemm.h. */
 #include "dot_gemm.h"
 #include "small_gemm.h"
+#include "gemm_avx2.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
@@ -98,19 +99,18 @@ static NNFAST_AVX512 void dot_block(
     }
 }
 
-int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+static NNFAST_AVX512 void dot_gemm_avx512(
+    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+    int64_t ldb, int accumulate, float *c, int64_t ldc)
 {
-    if (!nnfast_small_gemm_available())
-        return 0;
     if (m <= 0 || n <= 0)
-        return 1;
+        return;
     if (k <= 0) {               /* an empty sum: c := c or 0 */
         if (!accumulate)
             for (int64_t i = 0; i < m; ++i)
                 for (int64_t j = 0; j < n; ++j)
                     c[i * ldc + j] = 0;
-        return 1;
+        return;
     }
     /* equal blocks of at most DOT_DEPTH, whole vectors but the last */
     const int64_t blocks = (k + DOT_DEPTH - 1) / DOT_DEPTH;
@@ -118,15 +118,28 @@ int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t
     for (int64_t p = 0; p < k; p += depth)
         dot_block(m, n, k - p < depth ? k - p : depth, a + p, lda, b + p, ldb,
                   accumulate || p > 0, c, ldc);
-    return 1;
+}
+
+int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
+                        int64_t ldc)
+{
+    if (isa > nnfast_gemm_isa())
+        isa = nnfast_gemm_isa();
+    if (isa == NNFAST_GEMM_AVX512)
+        dot_gemm_avx512(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    else if (isa == NNFAST_GEMM_AVX2)
+        nnfast_dot_gemm_avx2_f32(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    return isa > NNFAST_GEMM_NONE ? isa : NNFAST_GEMM_NONE;
 }
 
 #else
 
-int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
+                        int64_t ldc)
 {
-    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
+    (void)isa; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
     (void)accumulate; (void)c; (void)ldc;
     return 0;
 }

@@ -1,5 +1,5 @@
 /* Row-major float32 C (+)= A @ B.T with both operands' rows along the
- * summed axis, in AVX-512:
+ * summed axis, in AVX-512 or, on CPUs without it, AVX2 (gemm_avx2.h):
  *
  *   c[i*ldc + j] := (accumulate ? c[i*ldc + j] : 0) + sum_p a[i*lda + p] * b[j*ldb + p]
  *
@@ -16,15 +16,17 @@
  * over p: 10 loads per 24 FMAs, nothing transposed, and the 16 lanes
  * reduced once per block of k (~10 % of the FMAs at a span of 400).
  *
- * nnfast_dot_gemm_f32 returns 1 when it ran, 0 when this CPU lacks
- * AVX-512F (or the build is not x86-64 GCC/Clang): the caller then uses
- * another path. Chosen when the program runs (__builtin_cpu_supports). */
+ * nnfast_dot_gemm_f32 takes and returns an instruction set as
+ * nnfast_small_gemm_f32 does (small_gemm.h): NNFAST_GEMM_NONE when it did
+ * not run, and the caller then uses another path. Chosen when the program
+ * runs (__builtin_cpu_supports). */
 #ifndef NNFAST_DOT_GEMM_H
 #define NNFAST_DOT_GEMM_H
 
 #include <stdint.h>
 
-int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
+                        int64_t ldc);
 
 #endif

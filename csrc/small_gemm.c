@@ -1,5 +1,6 @@
 /* See small_gemm.h. */
 #include "small_gemm.h"
+#include "gemm_avx2.h"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #include <immintrin.h>
@@ -272,7 +273,7 @@ static NNFAST_AVX512 void small_gemm_avx512(
     }
 }
 
-int nnfast_small_gemm_available(void)
+static int avx512_available(void)
 {
     static int has = -1;      /* racy first write, always of the same value */
     if (has < 0)
@@ -280,28 +281,38 @@ int nnfast_small_gemm_available(void)
     return has;
 }
 
-int nnfast_small_gemm_f32(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
-                          int64_t lda, const float *b, int64_t ldb, int accumulate,
-                          float *c, int64_t ldc)
+int nnfast_gemm_isa(void)
 {
-    if (!nnfast_small_gemm_available())
-        return 0;
-    if (m > 0 && n > 0)
-        small_gemm_avx512(trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    return 1;
+    return avx512_available() ? NNFAST_GEMM_AVX512
+         : nnfast_gemm_avx2_available() ? NNFAST_GEMM_AVX2 : NNFAST_GEMM_NONE;
+}
+
+int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int accumulate, float *c, int64_t ldc)
+{
+    if (isa > nnfast_gemm_isa())
+        isa = nnfast_gemm_isa();
+    if (isa == NNFAST_GEMM_AVX512) {
+        if (m > 0 && n > 0)
+            small_gemm_avx512(trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    } else if (isa == NNFAST_GEMM_AVX2) {
+        nnfast_small_gemm_avx2_f32(trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    }
+    return isa > NNFAST_GEMM_NONE ? isa : NNFAST_GEMM_NONE;
 }
 
 #else
 
-int nnfast_small_gemm_available(void) { return 0; }
+int nnfast_gemm_isa(void) { return NNFAST_GEMM_NONE; }
 
-int nnfast_small_gemm_f32(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
-                          int64_t lda, const float *b, int64_t ldb, int accumulate,
-                          float *c, int64_t ldc)
+int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int accumulate, float *c, int64_t ldc)
 {
-    (void)trans_a; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
-    (void)accumulate; (void)c; (void)ldc;
-    return 0;
+    (void)isa; (void)trans_a; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b;
+    (void)ldb; (void)accumulate; (void)c; (void)ldc;
+    return NNFAST_GEMM_NONE;
 }
 
 #endif

@@ -1,4 +1,5 @@
-/* Row-major float32 GEMM for the recurrent kernels' shapes, in AVX-512.
+/* Row-major float32 GEMM for the recurrent kernels' and the convolutions'
+ * shapes, in AVX-512 or, on CPUs without it, AVX2 (gemm_avx2.h).
  *
  *   c[i*ldc + j] := (accumulate ? c[i*ldc + j] : 0) + sum_p A(i, p) * b[p*ldb + j]
  *   A(i, p) = a[i*lda + p] (trans_a == 0) or a[p*lda + i] (trans_a == 1)
@@ -16,8 +17,10 @@
  * registers over a block of k, reading b's rows a vector at a time and
  * broadcasting A's elements.
  *
- * nnfast_small_gemm_f32 returns 1 when it ran, 0 when this CPU lacks
- * AVX-512F (or the build is not x86-64 GCC/Clang): the caller then calls
+ * nnfast_small_gemm_f32 runs in the instruction set ``isa`` or, if this
+ * CPU lacks it, the best below it that the CPU has, and returns the one it
+ * ran in: NNFAST_GEMM_NONE when it did not run (no AVX2 and FMA, or the
+ * build is not x86-64 GCC/Clang, or isa was NONE); the caller then calls
  * BLAS. The instruction set is chosen when the program runs, not when it
  * is built (__builtin_cpu_supports). */
 #ifndef NNFAST_SMALL_GEMM_H
@@ -25,12 +28,15 @@
 
 #include <stdint.h>
 
-int nnfast_small_gemm_f32(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
-                          int64_t lda, const float *b, int64_t ldb, int accumulate,
-                          float *c, int64_t ldc);
+/* The instruction sets the float32 GEMMs have kernels in, worst to best. */
+enum { NNFAST_GEMM_NONE = 0, NNFAST_GEMM_AVX2 = 1, NNFAST_GEMM_AVX512 = 2 };
 
-/* 1 if this CPU runs nnfast_small_gemm_f32 (AVX-512F), else 0. */
-int nnfast_small_gemm_available(void);
+/* The best of them this CPU runs. */
+int nnfast_gemm_isa(void);
+
+int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
+                          const float *a, int64_t lda, const float *b, int64_t ldb,
+                          int accumulate, float *c, int64_t ldc);
 
 /* out[j] += sum_i a[i*lda + j] for j < n, i < m: the column sums of a
  * (m, n) row-major block, as a bias gradient, in float32 (vectorized over

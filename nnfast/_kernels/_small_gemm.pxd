@@ -1,4 +1,4 @@
-# The recurrent kernels' float32 GEMM (csrc/small_gemm.h), one copy of the C
+# The float32 register-tile GEMMs (csrc/small_gemm.h), one copy of the C
 # in _small_gemm's extension, shared by the modules that cimport this.
 cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                      const float *a, Py_ssize_t lda, const float *b, Py_ssize_t ldb,
@@ -9,3 +9,4 @@ cdef bint dot_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_
 cdef void column_sums(Py_ssize_t m, Py_ssize_t n, const float *a, Py_ssize_t lda,
                       float *out) noexcept nogil
 cdef bint small_gemm_runs() noexcept nogil
+cdef bint small_gemm_is_avx512() noexcept nogil

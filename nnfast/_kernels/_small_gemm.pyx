@@ -1,31 +1,38 @@
-# distutils: sources = csrc/small_gemm.c csrc/dot_gemm.c
-"""The recurrent kernels' float32 GEMM: AVX-512 tiles, no operand packing
-(csrc/small_gemm.h says why and what it measured), and its companion for
-A @ B.T with both operands' rows along the summed axis (csrc/dot_gemm.h:
-the convolutions' weight gradients).
+# distutils: sources = csrc/small_gemm.c csrc/dot_gemm.c csrc/gemm_avx2.c
+"""The recurrent kernels' and the convolutions' float32 GEMM: register tiles
+in AVX-512 or, on CPUs without it, AVX2, no operand packing
+(csrc/small_gemm.h and csrc/gemm_avx2.h say why and what they measured),
+and its companion for A @ B.T with both operands' rows along the summed
+axis (csrc/dot_gemm.h: the convolutions' weight gradients).
 
-``small_gemm`` returns False when it did not run: this CPU lacks AVX-512F,
-or ``set_enabled(False)`` turned it off (the tests run the recurrent
-kernels both ways, so that the BLAS path stays tested on AVX-512 machines
-too). The caller then calls BLAS.
+``small_gemm`` returns False when it did not run: this CPU lacks AVX2 and
+FMA, or ``set_enabled(False)`` turned it off (the tests run the recurrent
+kernels both ways, so that the BLAS path stays tested on every machine).
+The caller then calls BLAS. ``set_instruction_set`` picks one of the
+instruction sets this CPU has, so that the tests run each of them here.
 """
 from libc.stdint cimport int64_t
 
 cdef extern from "small_gemm.h" nogil:
-    int nnfast_small_gemm_f32(int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
-                              int64_t lda, const float *b, int64_t ldb, int accumulate,
-                              float *c, int64_t ldc)
-    int nnfast_small_gemm_available()
+    int NNFAST_GEMM_NONE, NNFAST_GEMM_AVX2, NNFAST_GEMM_AVX512
+    int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
+                              const float *a, int64_t lda, const float *b, int64_t ldb,
+                              int accumulate, float *c, int64_t ldc)
+    int nnfast_gemm_isa()
 
 cdef extern from "dot_gemm.h" nogil:
-    int nnfast_dot_gemm_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                            const float *b, int64_t ldb, int accumulate, float *c,
+    int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                            int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
                             int64_t ldc)
     void nnfast_column_sums_f32(int64_t m, int64_t n, const float *a, int64_t lda,
                                 float *out)
 
-# Read by every kernel thread, written only by set_enabled (between calls).
+# Read by every kernel thread, written only by set_enabled and
+# set_instruction_set (between calls).
 cdef bint _enabled = True
+cdef int _isa = nnfast_gemm_isa()
+
+_ISA_NAMES = {NNFAST_GEMM_AVX2: "avx2", NNFAST_GEMM_AVX512: "avx512"}
 
 
 cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -35,7 +42,8 @@ cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     (k, m); all row-major. False (c untouched) when it cannot run here."""
     if not _enabled:
         return False
-    return nnfast_small_gemm_f32(trans_a, m, n, k, a, lda, b, ldb, accumulate, c, ldc) != 0
+    return nnfast_small_gemm_f32(_isa, trans_a, m, n, k, a, lda, b, ldb, accumulate, c,
+                                 ldc) != NNFAST_GEMM_NONE
 
 
 cdef bint dot_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
@@ -45,12 +53,13 @@ cdef bint dot_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_
     row-major. False (c untouched) when it cannot run here."""
     if not _enabled:
         return False
-    return nnfast_dot_gemm_f32(m, n, k, a, lda, b, ldb, accumulate, c, ldc) != 0
+    return nnfast_dot_gemm_f32(_isa, m, n, k, a, lda, b, ldb, accumulate, c,
+                               ldc) != NNFAST_GEMM_NONE
 
 
 cdef bint small_gemm_runs() noexcept nogil:
-    """True if small_gemm runs here (AVX-512F, and enabled)."""
-    return _enabled and nnfast_small_gemm_available() != 0
+    """True if small_gemm runs here (AVX2 and FMA at least, and enabled)."""
+    return _enabled and _isa != NNFAST_GEMM_NONE
 
 
 cdef void column_sums(Py_ssize_t m, Py_ssize_t n, const float *a, Py_ssize_t lda,
@@ -59,14 +68,53 @@ cdef void column_sums(Py_ssize_t m, Py_ssize_t n, const float *a, Py_ssize_t lda
     nnfast_column_sums_f32(m, n, a, lda, out)
 
 
+cdef bint small_gemm_is_avx512() noexcept nogil:
+    """True if small_gemm runs in AVX-512 here (enabled, and the CPU has
+    it): the condition of the kernels written in AVX-512 alone."""
+    return _enabled and _isa == NNFAST_GEMM_AVX512 and nnfast_gemm_isa() == NNFAST_GEMM_AVX512
+
+
 def available():
-    """True if this CPU runs the AVX-512 GEMM."""
-    return nnfast_small_gemm_available() != 0
+    """True if this CPU runs the register-tile GEMMs (AVX2 and FMA at least)."""
+    return nnfast_gemm_isa() != NNFAST_GEMM_NONE
+
+
+def instruction_sets():
+    """The instruction sets the GEMMs can run in on this CPU, best first:
+    a tuple of "avx512" and "avx2" (empty where neither runs)."""
+    cdef int best = nnfast_gemm_isa()
+    names = []
+    if best >= NNFAST_GEMM_AVX512:
+        names.append("avx512")
+    if best >= NNFAST_GEMM_AVX2:
+        names.append("avx2")
+    return tuple(names)
+
+
+def instruction_set():
+    """The instruction set the GEMMs run in now, or None (BLAS everywhere)."""
+    return _ISA_NAMES.get(_isa) if _enabled else None
+
+
+def set_instruction_set(name):
+    """Run the GEMMs in ``name``, one of ``instruction_sets()`` (None: the
+    best this CPU has); returns the previous one. For tests and
+    measurements: each instruction set's kernels checked on one machine."""
+    global _isa
+    old = _ISA_NAMES.get(_isa)
+    if name is None:
+        _isa = nnfast_gemm_isa()
+    elif name in instruction_sets():
+        _isa = {v: k for k, v in _ISA_NAMES.items()}[name]
+    else:
+        raise ValueError(f"set_instruction_set: name must be one of {instruction_sets()} "
+                         f"or None, got {name!r}")
+    return old
 
 
 def set_enabled(bint flag):
-    """Use the AVX-512 GEMM where it runs (True, the default) or BLAS
-    everywhere (False); returns the previous setting."""
+    """Use the register-tile GEMMs where they run (True, the default) or
+    BLAS everywhere (False); returns the previous setting."""
     global _enabled
     old = _enabled
     _enabled = flag
@@ -74,7 +122,7 @@ def set_enabled(bint flag):
 
 
 def enabled():
-    """True if the recurrent kernels use the AVX-512 GEMM on this machine."""
+    """True if the kernels use the register-tile GEMMs on this machine."""
     return bool(small_gemm_runs())
 
 

@@ -33,7 +33,7 @@ from nnfast._kernels._recurrent_steps cimport (
     GRU_BACKWARD, GRU_FORWARD, LSTM_BACKWARD, LSTM_FORWARD, Op, RNN_BACKWARD, RNN_FORWARD,
     SequenceCall, gru_backward_block, gru_forward_block, lstm_backward_block,
     lstm_forward_block, rnn_backward_block, rnn_forward_block)
-from nnfast._kernels._small_gemm cimport small_gemm_runs
+from nnfast._kernels._small_gemm cimport small_gemm_is_avx512
 from nnfast._kernels._threads cimport run_team, split_range, team_size
 
 
@@ -165,8 +165,9 @@ def lstm_sequence_forward(const floating[:, :, ::1] x, const floating[:, ::1] we
     cdef floating *scratch = NULL
     cdef float *packed = NULL
     if floating is float:
-        if _fused and small_gemm_runs():
-            # the projection, the GEMM and the gates in one pass (csrc/lstm_fused.h)
+        if _fused and small_gemm_is_avx512():
+            # the projection, the GEMM and the gates in one pass, in AVX-512
+            # (csrc/lstm_fused.h)
             packed = <float *>malloc(nnfast_lstm_packed_size(I, H) * sizeof(float))
             if packed == NULL:
                 raise MemoryError()

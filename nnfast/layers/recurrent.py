@@ -25,8 +25,8 @@ which the forward with its input projection 1.8 / 1.0 (step GEMMs 1.5 /
 GEMMs 1.3 / 0.55), the weight and bias gradients 1.8 / 0.8, and 0.4 / 0.55
 ms Python, copies, the Linear layer, loss and SGD (on 2 threads this rest
 includes what the kernels lose inside a step to caches the other kernels
-left). The step GEMMs and the weight gradients run in nnfast's own AVX-512
-GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F, BLAS elsewhere;
+left). The step GEMMs and the weight gradients run in nnfast's own register-tile
+GEMM (``_kernels/_small_gemm``) where the CPU has AVX-512F or AVX2, BLAS elsewhere;
 every buffer they read is 64-byte aligned (nnfast._aligned).
 """
 

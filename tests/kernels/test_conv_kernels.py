@@ -77,23 +77,32 @@ def span_columns(request):
     fast_conv.set_span_columns(old)
 
 
-@pytest.fixture(params=["as_is", "transposed", "small_gemm", "small_gemm_no_dot"])
+# the AVX2 kernels once more where the best is AVX-512 (elsewhere "small_gemm" is them)
+_AVX2_TOO = ["small_gemm_avx2"] if _small_gemm.instruction_sets()[:1] == ("avx512",) else []
+
+
+@pytest.fixture(params=["as_is", "transposed", "small_gemm", "small_gemm_no_dot"] + _AVX2_TOO)
 def grad_output_layout(request):
     """Run the float32 GEMMs on BLAS, the weight gradient with the output
-    gradient as it is and transposed (every CPU without AVX-512F), and on
-    the AVX-512 small GEMMs (float32 forward, input and weight gradients;
-    float64 stays on BLAS): the weight gradient of fewer than 32 output
-    channels on dot_gemm, and with that off on small_gemm as for more."""
+    gradient as it is and transposed (every CPU without AVX2), and on the
+    register-tile GEMMs in the CPU's best instruction set (float32 forward,
+    input and weight gradients; float64 stays on BLAS): the weight gradient
+    of fewer than 32 output channels on dot_gemm, and with that off on
+    small_gemm as for more; on an AVX-512 CPU, in AVX2 as well."""
     small = request.param.startswith("small_gemm")
     if small and not _small_gemm.available():
-        pytest.skip("this CPU has no AVX-512F")
+        pytest.skip("this CPU has neither AVX-512F nor AVX2 with FMA")
     old = fast_conv.get_weight_grad_layout()
     old_small = _small_gemm.set_enabled(small)
+    old_isa = _small_gemm.set_instruction_set("avx2" if request.param == "small_gemm_avx2"
+                                              else None) if small else None
     old_dot = conv_im2col.set_dot_max_channels(0 if request.param == "small_gemm_no_dot" else 32)
     fast_conv.set_weight_grad_layout("auto" if small else request.param)
     yield request.param
     fast_conv.set_weight_grad_layout(old)
     _small_gemm.set_enabled(old_small)
+    if small:
+        _small_gemm.set_instruction_set(old_isa)
     conv_im2col.set_dot_max_channels(old_dot)
 
 

@@ -11,17 +11,28 @@ from nnfast._kernels import _small_gemm, recurrent
 SEEDS = range(6)
 
 
-@pytest.fixture(autouse=True, params=["fused", "small_gemm", "blas"])
+# the AVX2 kernels once more where the best is AVX-512 (elsewhere "small_gemm" is them)
+_AVX2_TOO = ["small_gemm_avx2"] if _small_gemm.instruction_sets()[:1] == ("avx512",) else []
+
+
+@pytest.fixture(autouse=True, params=["fused", "small_gemm", "blas"] + _AVX2_TOO)
 def gemm_path(request):
     """Every test here on each float32 path: the LSTM forward's fused GEMM
-    and gates and the AVX-512 small GEMM (where the CPU has AVX-512F), the
-    small GEMM with the gate loops, and BLAS (the path of every other CPU)."""
-    if request.param != "blas" and not _small_gemm.available():
+    and gates and the small GEMM (where the CPU has AVX-512F), the small
+    GEMM with the gate loops (AVX-512, or AVX2 with FMA; on an AVX-512 CPU
+    in AVX2 too), and BLAS (the path of every other CPU)."""
+    if request.param == "fused" and "avx512" not in _small_gemm.instruction_sets():
         pytest.skip("this CPU has no AVX-512F")
+    if request.param != "blas" and not _small_gemm.available():
+        pytest.skip("this CPU has neither AVX-512F nor AVX2 with FMA")
     old = _small_gemm.set_enabled(request.param != "blas")
+    old_isa = _small_gemm.set_instruction_set(
+        "avx2" if request.param == "small_gemm_avx2" else None) if _small_gemm.available() else None
     old_fused = recurrent.set_fused(request.param == "fused")
     yield request.param
     _small_gemm.set_enabled(old)
+    if _small_gemm.available():
+        _small_gemm.set_instruction_set(old_isa)
     recurrent.set_fused(old_fused)
 
 

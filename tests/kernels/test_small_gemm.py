@@ -1,7 +1,10 @@
-"""The AVX-512 float32 GEMMs (csrc/small_gemm.c, csrc/dot_gemm.c) against
-float64 NumPy: shapes around its 8 x 32 and 6 x 64 tiles, transposed and plain A,
-overwrite and accumulate, rows strided inside wider arrays. The recurrent
-kernel tests (test_recurrent_kernels.py) run with it on and off."""
+"""The register-tile float32 GEMMs (csrc/small_gemm.c, csrc/dot_gemm.c, and
+their AVX2 versions in csrc/gemm_avx2.c) against float64 NumPy: shapes
+around their tiles (8 x 32, 6 x 64 and 24 x 16 in AVX-512; 6 x 16 and
+12 x 8 in AVX2), transposed and plain A, overwrite and accumulate, rows
+strided inside wider arrays; each test once in every instruction set this
+CPU has. The recurrent kernel tests (test_recurrent_kernels.py) run with
+them on and off."""
 import numpy as np
 import pytest
 
@@ -9,7 +12,24 @@ from nnfast._kernels import _small_gemm
 from nnfast.reference import _small_gemm as twin
 
 pytestmark = pytest.mark.skipif(not _small_gemm.available(),
-                                reason="this CPU has no AVX-512F")
+                                reason="this CPU has neither AVX-512F nor AVX2 with FMA")
+
+
+@pytest.fixture(autouse=True, params=_small_gemm.instruction_sets() or ["none"])
+def instruction_set(request):
+    """Each test in each instruction set this CPU runs, the best one
+    restored after."""
+    old = _small_gemm.set_instruction_set(request.param)
+    assert _small_gemm.instruction_set() == request.param
+    yield request.param
+    _small_gemm.set_instruction_set(old)
+
+
+def test_set_instruction_set_names_the_choices():
+    with pytest.raises(ValueError, match=r"name must be one of .*got 'sse9'"):
+        _small_gemm.set_instruction_set("sse9")
+    assert _small_gemm.set_instruction_set(None) in _small_gemm.instruction_sets()
+    assert _small_gemm.instruction_set() == _small_gemm.instruction_sets()[0]
 
 
 def _padded(rng, rows, cols, pad):
@@ -43,12 +63,13 @@ def test_small_gemm_matches_numpy(seed):
     np.testing.assert_array_equal(c_full, 7.0)
 
 
-@pytest.mark.parametrize("n", [3, 16, 48, 80, 113])
+@pytest.mark.parametrize("n", [3, 8, 16, 20, 24, 48, 80, 113])
 @pytest.mark.parametrize("trans_a", [False, True])
 def test_small_gemm_narrow_tiles_every_row_count(n, trans_a):
-    """At most 16 columns left after the wider tiles go to the 24 x 16 tile,
-    its last rows in tiles of 16, 8, 4, 2 and 1: every row count to 50 (each
-    mix of those), masked and full, into a strided c whose border must stay."""
+    """The last columns of c go to the narrow tiles (at most 16 left: 24 x 16,
+    then 16, 8, 4, 2 and 1 rows, in AVX-512; at most 8 left: 12 x 8, then 8,
+    4, 2, 1, in AVX2): every row count to 50 (each mix of those), masked and
+    full, into a strided c whose border must stay."""
     rng = np.random.default_rng([n, trans_a, 93])
     k = 37
     for m in range(1, 51):
@@ -96,13 +117,14 @@ def test_small_gemm_matches_its_twin(seed):
 
 @pytest.mark.parametrize("seed", range(60))
 def test_dot_gemm_matches_numpy(seed):
-    """Shapes around its 6 x 4 tile, k around its vector of 16 and its blocks
-    of at most 1024 (masked tails), overwrite and accumulate, strided rows
+    """Shapes around its tiles (6 x 4 in AVX-512, 3 x 4 in AVX2), k around
+    its vectors of 16 (8) and its blocks of at most 1024 (512; masked tails), overwrite and accumulate, strided rows
     with NaN gaps (a read past a row would show), a c border that must stay."""
     rng = np.random.default_rng([seed, 94])
     m, n, k = (int(rng.choice(v)) for v in ([1, 2, 5, 6, 7, 9, 12, 13, 144, 289],
                                             [1, 2, 3, 4, 5, 8, 15, 16, 17, 33],
-                                            [0, 1, 15, 16, 17, 198, 396, 1024, 1025, 4224]))
+                                            [0, 1, 7, 8, 9, 15, 16, 17, 198, 396, 513, 1024, 1025,
+                                             4224]))
     accumulate = bool(rng.integers(2))
     pad = int(rng.choice([0, 3]))
     a, b = _padded(rng, m, k, pad), _padded(rng, n, k, pad)

@@ -10,7 +10,7 @@ from nnfast._kernels import _small_gemm
 from nnfast.layers import conv
 from conftest import assert_close, threads_and_cutoff
 
-pytestmark = pytest.mark.skipif(not _small_gemm.available(), reason="this CPU has no AVX-512F")
+pytestmark = pytest.mark.skipif(not _small_gemm.available(), reason="this CPU has neither AVX-512F nor AVX2 with FMA")
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ def test_linear_forward_fast_matches_reference(seed, dtype, threads):
 @pytest.mark.parametrize("accumulate", [True, False])
 def test_linear_backward_fast_matches_reference(seed, dtype, threads, requires_input_grad,
                                                 small_gemm, accumulate):
-    """On both float32 weight-gradient paths: the AVX-512 GEMM where the CPU
-    has it, BLAS (every other CPU, and float64)."""
+    """On both float32 weight-gradient paths: the register-tile GEMM where
+    the CPU has AVX-512F or AVX2, BLAS (every other CPU, and float64)."""
     from nnfast._kernels import _small_gemm
     if small_gemm and not _small_gemm.available():
-        pytest.skip("this CPU has no AVX-512F")
+        pytest.skip("this CPU has neither AVX-512F nor AVX2 with FMA")
     x, w, b, g = random_linear_case(seed, dtype)
     results = []
     old = _small_gemm.set_enabled(small_gemm)

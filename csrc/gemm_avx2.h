@@ -1,0 +1,29 @@
+/* The AVX2 (with FMA) kernels of small_gemm.h and dot_gemm.h, for the CPUs
+ * without AVX-512: most laptops, and servers such as AMD's Zen 2 and 3.
+ * Same contracts as nnfast_small_gemm_f32 and nnfast_dot_gemm_f32; the
+ * dispatchers there call these when the CPU has AVX2 and FMA but not
+ * AVX-512F, or when a test asks for them.
+ *
+ * Why not BLAS there either: on one thread of a Zen 3 EPYC, scipy's
+ * OpenBLAS (its Haswell kernels) runs a 16-channel convolution's
+ * (16, 144) @ (144, 4096) at a fraction of what register tiles that keep
+ * the whole depth in accumulators reach, for the same reason as on
+ * AVX-512 (small_gemm.h): a thin m pays for packing. The tiles are half
+ * the AVX-512 ones, as AVX2 has 16 registers of 8 floats, not 32 of 16. */
+#ifndef NNFAST_GEMM_AVX2_H
+#define NNFAST_GEMM_AVX2_H
+
+#include <stdint.h>
+
+/* 1 if this CPU has AVX2 and FMA (and the build is x86-64 GCC/Clang). */
+int nnfast_gemm_avx2_available(void);
+
+void nnfast_small_gemm_avx2_f32(int trans_a, int64_t m, int64_t n, int64_t k,
+                                const float *a, int64_t lda, const float *b, int64_t ldb,
+                                int accumulate, float *c, int64_t ldc);
+
+void nnfast_dot_gemm_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                              const float *b, int64_t ldb, int accumulate, float *c,
+                              int64_t ldc);
+
+#endif
