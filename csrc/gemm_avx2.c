@@ -28,16 +28,20 @@ static NNFAST_AVX2 NNFAST_INLINE __m256i first_lanes(int64_t n)
 
 /* A(r, p): a[r*lda + p], or a[p*lda + r] if trans_a, broadcast */
 #define NNFAST_A(r) _mm256_broadcast_ss(trans_a ? a + p * lda + (r) : a + (r) * lda + p)
+/* Row p of B from column j on: b + p*ldb (b already at column j), or
+ * rows[p] + j where B is given by its rows (small_gemm_rows). */
+#define NNFAST_B_ROW(p) (by_rows ? rows[p] + j : b + (p) * ldb)
 
 /* One tile of c: mr (<= 6) rows, the columns that m0 (first 8) and m1
- * (next 8) select, all 16 if ``full``. Inlined with constant trans_a, mr
- * and full, so that the loops unroll and the accumulators stay in
- * registers; masked loads and stores touch no memory outside the
+ * (next 8) select, all 16 if ``full``. Inlined with constant trans_a,
+ * by_rows, mr and full, so that the loops unroll and the accumulators stay
+ * in registers; masked loads and stores touch no memory outside the
  * selected columns. */
 static NNFAST_AVX2 NNFAST_INLINE void tile(
-    const int trans_a, const int mr, const int full, int64_t k, const float *restrict a,
-    int64_t lda, const float *restrict b, int64_t ldb, __m256i m0, __m256i m1,
-    int accumulate, float *restrict c, int64_t ldc)
+    const int trans_a, const int by_rows, const int mr, const int full, int64_t k,
+    const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
+    const float *const *rows, int64_t j, __m256i m0, __m256i m1, int accumulate,
+    float *restrict c, int64_t ldc)
 {
     __m256 c0[TILE_ROWS], c1[TILE_ROWS];
     for (int r = 0; r < mr; ++r) {
@@ -47,7 +51,7 @@ static NNFAST_AVX2 NNFAST_INLINE void tile(
     for (int64_t p = 0; p < k; ++p) {
         if (trans_a)    /* one new line of A per step: fetch it ahead (small_gemm.c) */
             _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
-        const float *bp = b + p * ldb;
+        const float *bp = NNFAST_B_ROW(p);
         const __m256 b0 = full ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);
         const __m256 b1 = full ? _mm256_loadu_ps(bp + 8) : _mm256_maskload_ps(bp + 8, m1);
         for (int r = 0; r < mr; ++r) {
@@ -77,11 +81,13 @@ static NNFAST_AVX2 NNFAST_INLINE void tile(
 }
 
 /* One narrow tile of c: mr (<= 12) rows, the columns m0 selects (all 8 if
- * ``full``); inlined with constant trans_a, mr and full, as ``tile``. */
+ * ``full``); inlined with constant trans_a, by_rows, mr and full, as
+ * ``tile``. */
 static NNFAST_AVX2 NNFAST_INLINE void narrow_tile(
-    const int trans_a, const int mr, const int full, int64_t k, const float *restrict a,
-    int64_t lda, const float *restrict b, int64_t ldb, __m256i m0, int accumulate,
-    float *restrict c, int64_t ldc)
+    const int trans_a, const int by_rows, const int mr, const int full, int64_t k,
+    const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
+    const float *const *rows, int64_t j, __m256i m0, int accumulate, float *restrict c,
+    int64_t ldc)
 {
     __m256 acc[NARROW_ROWS];
     for (int r = 0; r < mr; ++r)
@@ -89,7 +95,7 @@ static NNFAST_AVX2 NNFAST_INLINE void narrow_tile(
     for (int64_t p = 0; p < k; ++p) {
         if (trans_a)
             _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
-        const float *bp = b + p * ldb;
+        const float *bp = NNFAST_B_ROW(p);
         const __m256 b0 = full ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);
         for (int r = 0; r < mr; ++r)
             acc[r] = _mm256_fmadd_ps(NNFAST_A(r), b0, acc[r]);
@@ -107,20 +113,21 @@ static NNFAST_AVX2 NNFAST_INLINE void narrow_tile(
         }
     }
 }
+#undef NNFAST_B_ROW
 #undef NNFAST_A
 
 #define NNFAST_NARROW(TA, MR, FULL) \
-    narrow_tile(TA, MR, FULL, k, ai, lda, bj, ldb, m0, accumulate, cij, ldc)
+    narrow_tile(TA, by_rows, MR, FULL, k, ai, lda, bj, ldb, rows, j, m0, accumulate, cij, ldc)
 /* The narrow tiles of c's rows [0, m) at column j (n - j <= 8): as many
  * 12-row tiles as fit, then the rest in tiles of 8, 4, 2 and 1 rows, each
  * size one inlined copy. */
 static NNFAST_AVX2 NNFAST_INLINE void narrow_from(
-    const int trans_a, const int full, int64_t j, int64_t m, int64_t n, int64_t k,
-    const float *a, int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
-    int64_t ldc)
+    const int trans_a, const int by_rows, const int full, int64_t j, int64_t m, int64_t n,
+    int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+    const float *const *rows, int accumulate, float *c, int64_t ldc)
 {
     const __m256i m0 = first_lanes(n - j);
-    const float *bj = b + j;
+    const float *bj = by_rows ? NULL : b + j;
     for (int64_t i = 0; i < m;) {
         const float *ai = trans_a ? a + i : a + i * lda;
         float *cij = c + i * ldc + j;
@@ -136,24 +143,9 @@ static NNFAST_AVX2 NNFAST_INLINE void narrow_from(
 }
 #undef NNFAST_NARROW
 
-/* narrow_from with trans_a and full constant, for each of their values. */
-static NNFAST_AVX2 void narrow_columns(
-    int trans_a, int64_t j, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-    const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
-{
-    const int full = n - j == 8;
-    if (trans_a && full)
-        narrow_from(1, 1, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    else if (trans_a)
-        narrow_from(1, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    else if (full)
-        narrow_from(0, 1, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-    else
-        narrow_from(0, 0, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-}
-
 #define NNFAST_TILE(TA, MR, FULL) \
-    case MR: tile(TA, MR, FULL, k, ai, lda, bj, ldb, m0, m1, accumulate, cij, ldc); break;
+    case MR: tile(TA, by_rows, MR, FULL, k, ai, lda, bj, ldb, rows, j, m0, m1, accumulate, \
+                  cij, ldc); break;
 #define NNFAST_TILES(TA, FULL) \
     switch (mr) { NNFAST_TILE(TA, 1, FULL) NNFAST_TILE(TA, 2, FULL) NNFAST_TILE(TA, 3, FULL) \
                   NNFAST_TILE(TA, 4, FULL) NNFAST_TILE(TA, 5, FULL) \
@@ -161,32 +153,31 @@ static NNFAST_AVX2 void narrow_columns(
 
 /* The tile of c at row i, column j (its edges masked or cut). */
 static NNFAST_AVX2 NNFAST_INLINE void tile_at(
-    int trans_a, int64_t i, int64_t j, int64_t m, int64_t n, int64_t k, const float *a,
-    int64_t lda, const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+    const int trans_a, const int by_rows, int64_t i, int64_t j, int64_t m, int64_t n,
+    int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+    const float *const *rows, int accumulate, float *c, int64_t ldc)
 {
     const int64_t nr = n - j < TILE_COLS ? n - j : TILE_COLS;
     const int64_t mr = m - i < TILE_ROWS ? m - i : TILE_ROWS;
     const __m256i m0 = first_lanes(nr), m1 = first_lanes(nr - 8);
-    const float *bj = b + j;
+    const float *bj = by_rows ? NULL : b + j;
     const float *ai = trans_a ? a + i : a + i * lda;
     float *cij = c + i * ldc + j;
-    if (trans_a && nr == TILE_COLS)
-        NNFAST_TILES(1, 1)
-    else if (trans_a)
-        NNFAST_TILES(1, 0)
-    else if (nr == TILE_COLS)
-        NNFAST_TILES(0, 1)
+    if (nr == TILE_COLS)
+        NNFAST_TILES(trans_a, 1)
     else
-        NNFAST_TILES(0, 0)
+        NNFAST_TILES(trans_a, 0)
 }
 #undef NNFAST_TILES
 #undef NNFAST_TILE
 
 /* Every tile of c over one block of k, in small_gemm.c's order: column
- * panels outside for a plain A, row tiles outside for a transposed one. */
-static NNFAST_AVX2 void block(
-    int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-    const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
+ * panels outside for a plain A, row tiles outside for a transposed one.
+ * Inlined with constant trans_a and by_rows (block_of below). */
+static NNFAST_AVX2 NNFAST_INLINE void block(
+    const int trans_a, const int by_rows, int64_t m, int64_t n, int64_t k, const float *a,
+    int64_t lda, const float *b, int64_t ldb, const float *const *rows, int accumulate,
+    float *c, int64_t ldc)
 {
     /* the 16-column tiles stop where at most 8 columns are left: those go
      * to the narrow tiles */
@@ -195,31 +186,69 @@ static NNFAST_AVX2 void block(
     if (trans_a) {
         for (int64_t i = 0; i < m; i += TILE_ROWS)
             for (int64_t j = 0; j < tile_n; j += TILE_COLS)
-                tile_at(1, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+                tile_at(1, by_rows, i, j, m, n, k, a, lda, b, ldb, rows, accumulate, c, ldc);
     } else {
         for (int64_t j = 0; j < tile_n; j += TILE_COLS)
             for (int64_t i = 0; i < m; i += TILE_ROWS)
-                tile_at(0, i, j, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+                tile_at(0, by_rows, i, j, m, n, k, a, lda, b, ldb, rows, accumulate, c, ldc);
     }
-    if (tile_n < n)
-        narrow_columns(trans_a, tile_n, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+    if (tile_n < n) {
+        if (n - tile_n == 8)
+            narrow_from(trans_a, by_rows, 1, tile_n, m, n, k, a, lda, b, ldb, rows,
+                        accumulate, c, ldc);
+        else
+            narrow_from(trans_a, by_rows, 0, tile_n, m, n, k, a, lda, b, ldb, rows,
+                        accumulate, c, ldc);
+    }
+}
+
+/* block for each (trans_a, by_rows) the entry points use: A transposed,
+ * A plain, A plain with B by its rows. */
+static NNFAST_AVX2 void block_of(
+    int trans_a, int by_rows, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+    const float *b, int64_t ldb, const float *const *rows, int accumulate, float *c,
+    int64_t ldc)
+{
+    if (by_rows)
+        block(0, 1, m, n, k, a, lda, NULL, 0, rows, accumulate, c, ldc);
+    else if (trans_a)
+        block(1, 0, m, n, k, a, lda, b, ldb, NULL, accumulate, c, ldc);
+    else
+        block(0, 0, m, n, k, a, lda, b, ldb, NULL, accumulate, c, ldc);
+}
+
+/* Blocks of DEPTH steps of k (c accumulating over them). */
+static NNFAST_AVX2 void small_gemm_blocks(
+    int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+    const float *b, int64_t ldb, const float *const *rows, int accumulate, float *c,
+    int64_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0) {                       /* an empty sum: c := c or 0 */
+        block_of(trans_a, rows != NULL, m, n, 0, a, lda, b, ldb, rows, accumulate, c, ldc);
+        return;
+    }
+    for (int64_t p = 0; p < k; p += DEPTH) {
+        const int64_t depth = k - p < DEPTH ? k - p : DEPTH;
+        block_of(trans_a, rows != NULL, m, n, depth, trans_a ? a + p * lda : a + p, lda,
+                 rows ? NULL : b + p * ldb, ldb, rows ? rows + p : NULL,
+                 accumulate || p > 0, c, ldc);
+    }
 }
 
 NNFAST_AVX2 void nnfast_small_gemm_avx2_f32(
     int trans_a, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
 {
-    if (m <= 0 || n <= 0)
-        return;
-    if (k <= 0) {                       /* an empty sum: c := c or 0 */
-        block(trans_a, m, n, 0, a, lda, b, ldb, accumulate, c, ldc);
-        return;
-    }
-    for (int64_t p = 0; p < k; p += DEPTH) {
-        const int64_t depth = k - p < DEPTH ? k - p : DEPTH;
-        block(trans_a, m, n, depth, trans_a ? a + p * lda : a + p, lda, b + p * ldb, ldb,
-              accumulate || p > 0, c, ldc);
-    }
+    small_gemm_blocks(trans_a, m, n, k, a, lda, b, ldb, NULL, accumulate, c, ldc);
+}
+
+NNFAST_AVX2 void nnfast_small_gemm_rows_avx2_f32(
+    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+    const float *const *b_rows, int accumulate, float *c, int64_t ldc)
+{
+    small_gemm_blocks(0, m, n, k, a, lda, NULL, 0, b_rows, accumulate, c, ldc);
 }
 
 /* -- dot_gemm: c (+)= a @ b.T ------------------------------------------------
@@ -348,6 +377,14 @@ void nnfast_small_gemm_avx2_f32(int trans_a, int64_t m, int64_t n, int64_t k, co
 {
     (void)trans_a; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
     (void)accumulate; (void)c; (void)ldc;
+}
+
+void nnfast_small_gemm_rows_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a,
+                                     int64_t lda, const float *const *b_rows, int accumulate,
+                                     float *c, int64_t ldc)
+{
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b_rows; (void)accumulate; (void)c;
+    (void)ldc;
 }
 
 void nnfast_dot_gemm_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

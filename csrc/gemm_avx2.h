@@ -22,6 +22,14 @@ void nnfast_small_gemm_avx2_f32(int trans_a, int64_t m, int64_t n, int64_t k,
                                 const float *a, int64_t lda, const float *b, int64_t ldb,
                                 int accumulate, float *c, int64_t ldc);
 
+/* small_gemm with A plain and B given by its rows: row p of B is
+ * b_rows[p][0 .. n), which need not lie at one stride (a convolution's
+ * kernel taps, each a span of the padded image: the column matrix read in
+ * place, never written). */
+void nnfast_small_gemm_rows_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a,
+                                     int64_t lda, const float *const *b_rows, int accumulate,
+                                     float *c, int64_t ldc);
+
 void nnfast_dot_gemm_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                               const float *b, int64_t ldb, int accumulate, float *c,
                               int64_t ldc);

@@ -302,9 +302,29 @@ int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
     return isa > NNFAST_GEMM_NONE ? isa : NNFAST_GEMM_NONE;
 }
 
+int nnfast_small_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                               int64_t lda, const float *const *b_rows, int accumulate,
+                               float *c, int64_t ldc)
+{
+    /* AVX2 only so far: an AVX-512 CPU runs it in AVX2 */
+    if (isa < NNFAST_GEMM_AVX2 || !nnfast_gemm_avx2_available())
+        return NNFAST_GEMM_NONE;
+    nnfast_small_gemm_rows_avx2_f32(m, n, k, a, lda, b_rows, accumulate, c, ldc);
+    return NNFAST_GEMM_AVX2;
+}
+
 #else
 
 int nnfast_gemm_isa(void) { return NNFAST_GEMM_NONE; }
+
+int nnfast_small_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                               int64_t lda, const float *const *b_rows, int accumulate,
+                               float *c, int64_t ldc)
+{
+    (void)isa; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b_rows;
+    (void)accumulate; (void)c; (void)ldc;
+    return NNFAST_GEMM_NONE;
+}
 
 int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
                           const float *a, int64_t lda, const float *b, int64_t ldb,

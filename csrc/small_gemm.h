@@ -38,6 +38,15 @@ int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
                           const float *a, int64_t lda, const float *b, int64_t ldb,
                           int accumulate, float *c, int64_t ldc);
 
+/* c := a @ B (+ c if accumulate) with A plain and row p of B at
+ * b_rows[p][0 .. n) (rows at no common stride: a convolution's kernel taps
+ * read in place from the padded image). In AVX2 (gemm_avx2.h), also on an
+ * AVX-512 CPU; returns the instruction set it ran in, NONE if isa is below
+ * AVX2 or the CPU lacks it. */
+int nnfast_small_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                               int64_t lda, const float *const *b_rows, int accumulate,
+                               float *c, int64_t ldc);
+
 /* out[j] += sum_i a[i*lda + j] for j < n, i < m: the column sums of a
  * (m, n) row-major block, as a bias gradient, in float32 (vectorized over
  * j; one pass over a). */

@@ -16,6 +16,7 @@ cdef struct Geometry:
     bint span                            # span columns (stride and dilation 1)
     bint padded                          # span columns of a padded copy of the sample
     Py_ssize_t height_pad, width_pad     # the padded image's size (span columns)
+    bint in_place                        # span columns read in place (small_gemm_rows)
 
 
 # The three passes, which may choose differently between the column layouts.

@@ -16,6 +16,12 @@ contiguous span of the (padded) image, so im2col is a copy and col2im a
 vector add per kernel tap, for width_pad / width_col times the GEMM work.
 ``set_span_columns`` says when (see ``_use_span``).
 
+Span columns in place. Each span column row being a span of the padded
+image, the float32 forward's GEMM can read the rows where they lie
+(``small_gemm_rows``, given a pointer per kernel tap) and no column matrix
+is written at all. Where small_gemm_rows is the GEMM of choice (AVX2; see
+``set_in_place_columns``), every stride-1 float32 forward does so.
+
 Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
 ((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
 The output size comes from ``out``'s shape, which the caller computed from
@@ -23,6 +29,7 @@ them: the bottom and right padding enter only through it.
 """
 import numpy as np
 
+from nnfast._kernels._small_gemm cimport small_gemm_rows_preferred
 from nnfast._kernels._threads cimport max_threads
 
 
@@ -33,6 +40,10 @@ cdef Py_ssize_t _column_bytes = 256 * 1024
 # Span columns: 0 never, 1 whenever stride and dilation are 1, 2 by _use_span.
 cdef int _span_mode = 2
 SPAN_MODES = {"never": 0, "always": 1, "auto": 2}
+
+# Span columns read in place by the float32 forward where small_gemm_rows is
+# preferred (set_in_place_columns).
+cdef bint _in_place = True
 
 # The weight gradient's GEMM with the output gradient as it is (0), or
 # transposed first (1), or by transpose_grad_output (2).
@@ -59,9 +70,15 @@ cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
     g.height_pad = g.height_col + g.kernel_h - 1
     g.width_pad = g.width_col + g.kernel_w - 1
     g.padded = g.height_pad != g.height or g.width_pad != g.width
-    g.span = (not g.pointwise and g.stride_h == 1 and g.stride_w == 1
-              and g.dilation_h == 1 and g.dilation_w == 1
-              and (_span_mode == 1 or (_span_mode == 2 and _use_span(&g, kind))))
+    cdef bint unit = (not g.pointwise and g.stride_h == 1 and g.stride_w == 1
+                      and g.dilation_h == 1 and g.dilation_w == 1)
+    # a column matrix never written: 16-channel U-Net layers (16, 16 | 32,
+    # 64, 64), forward, one thread of a Zen 3 EPYC, median of 11: 10.7 ->
+    # 7.2 | 19.6 -> 12.2 ms (bench/conv_phases.py's timing on those shapes)
+    g.in_place = (unit and kind == FORWARD and itemsize == 4 and _in_place
+                  and _span_mode != 0 and small_gemm_rows_preferred())
+    g.span = unit and (g.in_place or _span_mode == 1
+                       or (_span_mode == 2 and _use_span(&g, kind)))
     _set_rows(&g, itemsize)
     return g
 
@@ -201,6 +218,16 @@ def set_span_columns(mode):
     tests, which cover both paths, and for tuning."""
     global _span_mode
     _span_mode = _code_of(SPAN_MODES, mode, "mode")
+
+
+def set_in_place_columns(bint flag):
+    """Whether the float32 forward reads its span columns in place where
+    small_gemm_rows is preferred (True, the default) or copies them, as
+    elsewhere; returns the previous setting. For tests and measurements."""
+    global _in_place
+    old = _in_place
+    _in_place = flag
+    return old
 
 
 def get_span_columns():

@@ -12,12 +12,16 @@ The caller then calls BLAS. ``set_instruction_set`` picks one of the
 instruction sets this CPU has, so that the tests run each of them here.
 """
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
 
 cdef extern from "small_gemm.h" nogil:
     int NNFAST_GEMM_NONE, NNFAST_GEMM_AVX2, NNFAST_GEMM_AVX512
     int nnfast_small_gemm_f32(int isa, int trans_a, int64_t m, int64_t n, int64_t k,
                               const float *a, int64_t lda, const float *b, int64_t ldb,
                               int accumulate, float *c, int64_t ldc)
+    int nnfast_small_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
+                                   int64_t lda, const float *const *b_rows, int accumulate,
+                                   float *c, int64_t ldc)
     int nnfast_gemm_isa()
 
 cdef extern from "dot_gemm.h" nogil:
@@ -44,6 +48,24 @@ cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         return False
     return nnfast_small_gemm_f32(_isa, trans_a, m, n, k, a, lda, b, ldb, accumulate, c,
                                  ldc) != NNFAST_GEMM_NONE
+
+
+cdef bint small_gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
+                          Py_ssize_t lda, const float *const *b_rows, bint accumulate,
+                          float *c, Py_ssize_t ldc) noexcept nogil:
+    """c := a @ B (+ c if accumulate), a (m, k) row-major, row p of B the n
+    floats at b_rows[p]. False (c untouched) when it cannot run here."""
+    if not _enabled:
+        return False
+    return nnfast_small_gemm_rows_f32(_isa, m, n, k, a, lda, b_rows, accumulate, c,
+                                      ldc) != NNFAST_GEMM_NONE
+
+
+cdef bint small_gemm_rows_preferred() noexcept nogil:
+    """True where the convolutions read their column matrix in place through
+    small_gemm_rows: where it runs in the instruction set small_gemm runs in
+    (AVX2; on an AVX-512 CPU small_gemm's own tiles there, with im2col)."""
+    return _enabled and _isa == NNFAST_GEMM_AVX2
 
 
 cdef bint dot_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
@@ -150,6 +172,37 @@ def small_gemm_into(const float[:, :] a, const float[:, :] b, float[:, :] c,
     cdef bint ran
     with nogil:
         ran = small_gemm(trans_a, m, n, k, pa, lda, pb, ldb, accumulate, &c[0, 0], ldc)
+    return ran
+
+
+def small_gemm_rows_into(const float[:, :] a, const float[::1] source, offsets,
+                         Py_ssize_t n, float[:, :] c, bint accumulate=False):
+    """c := a @ B (+ c if accumulate) through small_gemm_rows, for tests; row
+    p of B is source[offsets[p] : offsets[p] + n]. False if it did not run
+    (c untouched). a (m, k) with k = len(offsets), c (m, n); rows of a and c
+    may be strided as long as each row is contiguous."""
+    cdef Py_ssize_t m = c.shape[0], k = len(offsets), p
+    if a.shape[0] != m or a.shape[1] != k or c.shape[1] != n:
+        raise ValueError("small_gemm_rows_into: shapes do not match")
+    if ((a.shape[1] > 1 and a.strides[1] != sizeof(float))
+            or (c.shape[1] > 1 and c.strides[1] != sizeof(float))):
+        raise ValueError("small_gemm_rows_into: rows must be contiguous")
+    for p in range(k):
+        if not 0 <= offsets[p] <= source.shape[0] - n:
+            raise ValueError(f"small_gemm_rows_into: row {p} at {offsets[p]} leaves the source")
+    if m == 0 or n == 0:
+        return small_gemm_rows_preferred() or small_gemm_runs()
+    cdef const float **rows = <const float **>malloc(max(k, 1) * sizeof(float *))
+    if rows == NULL:
+        raise MemoryError()
+    for p in range(k):
+        rows[p] = &source[0] + <Py_ssize_t>offsets[p]
+    cdef const float *pa = &a[0, 0] if k else NULL
+    cdef Py_ssize_t lda = a.strides[0] // sizeof(float), ldc = c.strides[0] // sizeof(float)
+    cdef bint ran
+    with nogil:
+        ran = small_gemm_rows(m, n, k, pa, lda, rows, accumulate, &c[0, 0], ldc)
+    free(rows)
     return ran
 
 

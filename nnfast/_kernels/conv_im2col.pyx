@@ -18,6 +18,7 @@ The output size comes from ``out``'s shape, which the caller computed from
 them.
 """
 from cython cimport floating
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from nnfast._kernels cimport _conv_c as csrc
@@ -26,7 +27,7 @@ from nnfast._kernels._conv_gemm cimport conv_gemm, conv_gemm_nt
 from nnfast._kernels._conv_columns cimport (image_from_columns, item_columns, span_columns,
                                             span_source, spread_grad_output,
                                             spread_grad_output_transposed, transpose_block)
-from nnfast._kernels._small_gemm cimport small_gemm_runs
+from nnfast._kernels._small_gemm cimport small_gemm_rows, small_gemm_runs
 from nnfast._kernels._conv_plan cimport (ADD_ACCUMULATORS_STEP, FORWARD_STEP, INPUT_GRAD,
                                          INPUT_GRAD_STEP, WEIGHT_GRAD, WEIGHT_GRAD_STEP,
                                          ConvCall, Geometry, column_size, conv_geometry,
@@ -119,7 +120,13 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
     cdef floating *staging = staging_of(g, column)
     cdef floating *padded = padded_copy_of(g, staging)
     cdef const floating *col
+    cdef const floating *src
     cdef floating *dst
+    # in place: a pointer per kernel tap (if there is no memory for them,
+    # the columns are copied as elsewhere)
+    cdef const float **taps = NULL
+    if floating is float and g.in_place:
+        taps = <const float **>malloc(g.ckk * sizeof(float *))
     split_range(g.n_samples * g.blocks, t, nt, &lo, &hi)
     for item in range(lo, hi):
         n = item // g.blocks
@@ -129,10 +136,21 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
         dst = out + n * g.out_channels * size_col + h0 * g.width_col
         if g.span:
             span = (h1 - h0) * g.width_pad
-            span_columns(span_source(x + n * image, g, padded, n, &padded_n),
-                         g, h0, h1, column)
-            conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
-                      column, span, False, staging, span)
+            src = span_source(x + n * image, g, padded, n, &padded_n)
+            if floating is float and taps != NULL:
+                # the column rows read where they lie; the last row's last
+                # kernel_w - 1 positions, discarded, are not computed (they
+                # would read past the image)
+                tap_rows(src, g, h0, taps)
+                if not small_gemm_rows(g.out_channels, span - (g.kernel_w - 1), g.ckk,
+                                       weight, g.ckk, taps, False, staging, span):
+                    span_columns(src, g, h0, h1, column)
+                    conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
+                              column, span, False, staging, span)
+            else:
+                span_columns(src, g, h0, h1, column)
+                conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
+                          column, span, False, staging, span)
             # discard the extra positions, add the bias
             csrc.pack_rows(staging, g.out_channels, h1 - h0, g.width_col,
                            g.width_pad, bias, relu, size_col, dst)
@@ -143,6 +161,22 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
         # bias (and ReLU) while the block is still in cache
         for o in range(g.out_channels):
             add_bias(dst + o * size_col, bias + o, 0, nb, relu)
+    if floating is float:
+        free(taps)
+
+
+cdef inline void tap_rows(const float *src, Geometry *g, Py_ssize_t h0,
+                          const float **taps) noexcept nogil:
+    """taps[(c * kernel_h + i) * kernel_w + j] := where the span column row
+    of tap (c, i, j) for output rows from h0 on starts in src, the padded
+    sample (channels, height_pad, width_pad): what span_columns would copy."""
+    cdef Py_ssize_t c, i, j, p = 0
+    cdef Py_ssize_t plane = g.height_pad * g.width_pad
+    for c in range(g.channels):
+        for i in range(g.kernel_h):
+            for j in range(g.kernel_w):
+                taps[p] = src + c * plane + (h0 + i) * g.width_pad + j
+                p += 1
 
 
 def conv2d_im2col_forward(const floating[:, :, :, ::1] x,

@@ -1,11 +1,13 @@
-"""The recurrent kernels' GEMM in NumPy: the twin of ``nnfast._kernels._small_gemm``.
+"""The register-tile GEMMs in NumPy: the twin of ``nnfast._kernels._small_gemm``.
 
-The compiled module is an AVX-512 GEMM inside the recurrent kernels
-(whose own twins, ``reference.recurrent`` and ``reference.recurrent_weights``,
-compute the same products with ``@``); its test entry ``small_gemm_into``
-has this twin, the product it must equal (its switches, ``available``,
-``enabled`` and ``set_enabled``, choose a path and have no twin).
+The compiled module holds the AVX-512 and AVX2 GEMMs inside the recurrent,
+Linear and convolution kernels (whose own twins compute the same products
+with ``@``); its test entries ``small_gemm_into``, ``small_gemm_rows_into``
+and ``dot_gemm_into`` have these twins, the products they must equal (its
+switches, ``available``, ``enabled``, ``set_enabled``, ``instruction_sets``
+and ``set_instruction_set``, choose a path and have no twin).
 """
+import numpy as np
 
 
 def small_gemm_into(a, b, c, trans_a=False, accumulate=False):
@@ -13,6 +15,20 @@ def small_gemm_into(a, b, c, trans_a=False, accumulate=False):
     op(a) (m, k), b (k, n), c (m, n). Returns True (it always runs).
     """
     product = (a.T if trans_a else a) @ b
+    if accumulate:
+        c += product
+    else:
+        c[...] = product
+    return True
+
+
+def small_gemm_rows_into(a, source, offsets, n, c, accumulate=False):
+    """c := a @ B (+ c if accumulate), row p of B being
+    source[offsets[p] : offsets[p] + n]; a (m, len(offsets)), c (m, n).
+    Returns True (it always runs)."""
+    offsets = np.asarray(offsets, dtype=np.intp).reshape(-1)
+    rows = source[offsets[:, None] + np.arange(n)] if offsets.size else np.zeros((0, n), c.dtype)
+    product = a @ rows
     if accumulate:
         c += product
     else:

@@ -81,7 +81,8 @@ def span_columns(request):
 _AVX2_TOO = ["small_gemm_avx2"] if _small_gemm.instruction_sets()[:1] == ("avx512",) else []
 
 
-@pytest.fixture(params=["as_is", "transposed", "small_gemm", "small_gemm_no_dot"] + _AVX2_TOO)
+@pytest.fixture(params=["as_is", "transposed", "small_gemm", "small_gemm_no_dot",
+                        "small_gemm_copied"] + _AVX2_TOO)
 def grad_output_layout(request):
     """Run the float32 GEMMs on BLAS, the weight gradient with the output
     gradient as it is and transposed (every CPU without AVX2), and on the
@@ -98,7 +99,9 @@ def grad_output_layout(request):
                                               else None) if small else None
     old_dot = conv_im2col.set_dot_max_channels(0 if request.param == "small_gemm_no_dot" else 32)
     fast_conv.set_weight_grad_layout("auto" if small else request.param)
+    old_in_place = fast_conv.set_in_place_columns(request.param != "small_gemm_copied")
     yield request.param
+    fast_conv.set_in_place_columns(old_in_place)
     fast_conv.set_weight_grad_layout(old)
     _small_gemm.set_enabled(old_small)
     if small:

@@ -187,3 +187,49 @@ def test_dot_gemm_matches_its_twin(seed):
     assert _small_gemm.dot_gemm_into(a, b, fast, accumulate)
     assert twin.dot_gemm_into(a, b, ref, accumulate)
     np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(ref).max()))
+
+
+# -- small_gemm_rows: B given by its rows (csrc/gemm_avx2.c) --------------------
+
+@pytest.mark.parametrize("seed", range(40))
+def test_small_gemm_rows_matches_numpy_and_twin(seed):
+    """Rows of B at arbitrary offsets into one source (overlapping, as a
+    convolution's kernel taps are), shapes around the 6 x 16 and 12 x 8
+    tiles and the blocks of 256 steps of k, NaN around every row's span in
+    the source (a read outside it would show), a c border that must stay."""
+    rng = np.random.default_rng([seed, 97])
+    m, n, k = (int(rng.choice(v)) for v in ([1, 4, 6, 7, 12, 16, 32, 33],
+                                            [1, 7, 8, 9, 16, 17, 24, 66, 200, 461],
+                                            [0, 1, 9, 144, 257, 576]))
+    accumulate = bool(rng.integers(2))
+    source = np.full(n + 5 * k + 40, np.nan, np.float32)
+    offsets = rng.integers(8, source.size - n - 8 + 1, k)
+    for o in offsets:
+        source[o:o + n] = rng.standard_normal(n)
+    a = _padded(rng, m, k, 3)
+    c_full = np.full((m + 1, n + 3), 7.0, np.float32)
+    c = c_full[:m, :n]
+    c[...] = rng.standard_normal((m, n))
+    start = c.copy()
+    rows = (np.stack([source[o:o + n] for o in offsets]) if k
+            else np.zeros((0, n), np.float32))
+    expected = a.astype(np.float64) @ rows.astype(np.float64)
+    if accumulate:
+        expected += start
+    if not _small_gemm.small_gemm_rows_into(a, source, offsets, n, c, accumulate):
+        pytest.skip("small_gemm_rows runs in AVX2, off here")
+    scale = max(1.0, np.abs(expected).max())
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-5 * scale)
+    ref = start.copy()
+    assert twin.small_gemm_rows_into(a, source, offsets, n, ref, accumulate)
+    np.testing.assert_allclose(c, ref, rtol=1e-5, atol=1e-5 * scale)
+    c_full[:m, :n] = 7.0
+    np.testing.assert_array_equal(c_full, 7.0)
+
+
+def test_small_gemm_rows_refuses_rows_outside_the_source():
+    a, c = np.ones((2, 2), np.float32), np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match="row 1 at 7 leaves the source"):
+        _small_gemm.small_gemm_rows_into(a, np.zeros(10, np.float32), [0, 7], 4, c)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        _small_gemm.small_gemm_rows_into(a, np.zeros(10, np.float32), [0, 1, 2], 4, c)
