@@ -133,7 +133,27 @@ int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a
     return isa > NNFAST_GEMM_NONE ? isa : NNFAST_GEMM_NONE;
 }
 
+int nnfast_dot_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k,
+                             const float *const *a_rows, const float *b, int64_t ldb,
+                             int accumulate, float *c, int64_t ldc)
+{
+    /* AVX2 only so far, as small_gemm_rows */
+    if (isa < NNFAST_GEMM_AVX2 || !nnfast_gemm_avx2_available())
+        return NNFAST_GEMM_NONE;
+    nnfast_dot_gemm_rows_avx2_f32(m, n, k, a_rows, b, ldb, accumulate, c, ldc);
+    return NNFAST_GEMM_AVX2;
+}
+
 #else
+
+int nnfast_dot_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k,
+                             const float *const *a_rows, const float *b, int64_t ldb,
+                             int accumulate, float *c, int64_t ldc)
+{
+    (void)isa; (void)m; (void)n; (void)k; (void)a_rows; (void)b; (void)ldb;
+    (void)accumulate; (void)c; (void)ldc;
+    return 0;
+}
 
 int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
                         int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,

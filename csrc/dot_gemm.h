@@ -29,4 +29,11 @@ int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a
                         int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
                         int64_t ldc);
 
+/* The same with row i of a at a_rows[i][0 .. k) (the kernel taps of a
+ * convolution's padded sample, read in place); in AVX2 only, also on an
+ * AVX-512 CPU, as nnfast_small_gemm_rows_f32 (small_gemm.h). */
+int nnfast_dot_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k,
+                             const float *const *a_rows, const float *b, int64_t ldb,
+                             int accumulate, float *c, int64_t ldc);
+
 #endif

@@ -268,12 +268,18 @@ static NNFAST_AVX2 NNFAST_INLINE __m128 lane_sums4(__m256 v0, __m256 v1, __m256 
     return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
 }
 
+/* Row r of a's tile at step p: a + r*lda + p, or a_rows[r] + p where a is
+ * given by its rows (dot_gemm_rows); a_rows already at the tile's first
+ * row and a at the block's first step (a_rows' steps offset by p0). */
+#define NNFAST_A_ROW(r) (by_rows ? a_rows[r] + p0 + p : a + (r) * lda + p)
+
 /* One tile of c: mr (<= 3) rows by nr (<= 4) columns over k steps of p
  * (the last k % 8 by masked loads, which touch no memory past k);
- * inlined with constant mr and nr. */
+ * inlined with constant by_rows, mr and nr. */
 static NNFAST_AVX2 NNFAST_INLINE void dot_tile(
-    const int mr, const int nr, int64_t k, const float *restrict a, int64_t lda,
-    const float *restrict b, int64_t ldb, int accumulate, float *restrict c, int64_t ldc)
+    const int by_rows, const int mr, const int nr, int64_t k, const float *restrict a,
+    int64_t lda, const float *const *a_rows, int64_t p0, const float *restrict b,
+    int64_t ldb, int accumulate, float *restrict c, int64_t ldc)
 {
     __m256 acc[DOT_ROWS][DOT_COLS];
     for (int r = 0; r < DOT_ROWS; ++r)
@@ -285,7 +291,7 @@ static NNFAST_AVX2 NNFAST_INLINE void dot_tile(
         for (int q = 0; q < nr; ++q)
             bv[q] = _mm256_loadu_ps(b + q * ldb + p);
         for (int r = 0; r < mr; ++r) {
-            const __m256 av = _mm256_loadu_ps(a + r * lda + p);
+            const __m256 av = _mm256_loadu_ps(NNFAST_A_ROW(r));
             for (int q = 0; q < nr; ++q)
                 acc[r][q] = _mm256_fmadd_ps(av, bv[q], acc[r][q]);
         }
@@ -296,7 +302,7 @@ static NNFAST_AVX2 NNFAST_INLINE void dot_tile(
         for (int q = 0; q < nr; ++q)
             bv[q] = _mm256_maskload_ps(b + q * ldb + p, tail);
         for (int r = 0; r < mr; ++r) {
-            const __m256 av = _mm256_maskload_ps(a + r * lda + p, tail);
+            const __m256 av = _mm256_maskload_ps(NNFAST_A_ROW(r), tail);
             for (int q = 0; q < nr; ++q)
                 acc[r][q] = _mm256_fmadd_ps(av, bv[q], acc[r][q]);
         }
@@ -309,18 +315,22 @@ static NNFAST_AVX2 NNFAST_INLINE void dot_tile(
             cr[q] = accumulate ? cr[q] + sums[q] : sums[q];
     }
 }
+#undef NNFAST_A_ROW
 
 #define NNFAST_DOT(MR, NR) \
-    case NR: dot_tile(MR, NR, k, a + i * lda, lda, b + j * ldb, ldb, accumulate, \
+    case NR: dot_tile(by_rows, MR, NR, k, by_rows ? NULL : a + i * lda, lda, \
+                      by_rows ? a_rows + i : NULL, p0, b + j * ldb, ldb, accumulate, \
                       c + i * ldc + j, ldc); break;
 #define NNFAST_DOT_ROW(MR) \
     switch (nr) { NNFAST_DOT(MR, 1) NNFAST_DOT(MR, 2) NNFAST_DOT(MR, 3) \
                   default: NNFAST_DOT(MR, 4) }
 
-/* Every tile of c over one block of k, a's rows outside (dot_gemm.c). */
-static NNFAST_AVX2 void dot_block(
-    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-    int64_t ldb, int accumulate, float *c, int64_t ldc)
+/* Every tile of c over one block of k, a's rows outside (dot_gemm.c);
+ * inlined with constant by_rows (dot_blocks below). */
+static NNFAST_AVX2 NNFAST_INLINE void dot_block(
+    const int by_rows, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+    const float *const *a_rows, int64_t p0, const float *b, int64_t ldb, int accumulate,
+    float *c, int64_t ldc)
 {
     for (int64_t i = 0; i < m; i += DOT_ROWS) {
         const int mr = m - i < DOT_ROWS ? (int)(m - i) : DOT_ROWS;
@@ -338,9 +348,10 @@ static NNFAST_AVX2 void dot_block(
 #undef NNFAST_DOT_ROW
 #undef NNFAST_DOT
 
-NNFAST_AVX2 void nnfast_dot_gemm_avx2_f32(
-    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-    int64_t ldb, int accumulate, float *c, int64_t ldc)
+/* Blocks of k (equal, of at most DOT_DEPTH, whole vectors but the last). */
+static NNFAST_AVX2 void dot_blocks(
+    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *const *a_rows,
+    const float *b, int64_t ldb, int accumulate, float *c, int64_t ldc)
 {
     if (m <= 0 || n <= 0)
         return;
@@ -351,12 +362,30 @@ NNFAST_AVX2 void nnfast_dot_gemm_avx2_f32(
                     c[i * ldc + j] = 0;
         return;
     }
-    /* equal blocks of at most DOT_DEPTH, whole vectors but the last */
     const int64_t blocks = (k + DOT_DEPTH - 1) / DOT_DEPTH;
     const int64_t depth = ((k + blocks - 1) / blocks + 7) / 8 * 8;
-    for (int64_t p = 0; p < k; p += depth)
-        dot_block(m, n, k - p < depth ? k - p : depth, a + p, lda, b + p, ldb,
-                  accumulate || p > 0, c, ldc);
+    for (int64_t p = 0; p < k; p += depth) {
+        const int64_t kb = k - p < depth ? k - p : depth;
+        if (a_rows)
+            dot_block(1, m, n, kb, NULL, 0, a_rows, p, b + p, ldb, accumulate || p > 0, c, ldc);
+        else
+            dot_block(0, m, n, kb, a + p, lda, NULL, 0, b + p, ldb, accumulate || p > 0, c,
+                      ldc);
+    }
+}
+
+NNFAST_AVX2 void nnfast_dot_gemm_avx2_f32(
+    int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+    int64_t ldb, int accumulate, float *c, int64_t ldc)
+{
+    dot_blocks(m, n, k, a, lda, NULL, b, ldb, accumulate, c, ldc);
+}
+
+NNFAST_AVX2 void nnfast_dot_gemm_rows_avx2_f32(
+    int64_t m, int64_t n, int64_t k, const float *const *a_rows, const float *b, int64_t ldb,
+    int accumulate, float *c, int64_t ldc)
+{
+    dot_blocks(m, n, k, NULL, 0, a_rows, b, ldb, accumulate, c, ldc);
 }
 
 int nnfast_gemm_avx2_available(void)
@@ -384,6 +413,14 @@ void nnfast_small_gemm_rows_avx2_f32(int64_t m, int64_t n, int64_t k, const floa
                                      float *c, int64_t ldc)
 {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b_rows; (void)accumulate; (void)c;
+    (void)ldc;
+}
+
+void nnfast_dot_gemm_rows_avx2_f32(int64_t m, int64_t n, int64_t k, const float *const *a_rows,
+                                   const float *b, int64_t ldb, int accumulate, float *c,
+                                   int64_t ldc)
+{
+    (void)m; (void)n; (void)k; (void)a_rows; (void)b; (void)ldb; (void)accumulate; (void)c;
     (void)ldc;
 }
 

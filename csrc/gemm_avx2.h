@@ -34,4 +34,10 @@ void nnfast_dot_gemm_avx2_f32(int64_t m, int64_t n, int64_t k, const float *a, i
                               const float *b, int64_t ldb, int accumulate, float *c,
                               int64_t ldc);
 
+/* dot_gemm with row i of a at a_rows[i][0 .. k): a convolution's weight
+ * gradient with its kernel taps read in place. */
+void nnfast_dot_gemm_rows_avx2_f32(int64_t m, int64_t n, int64_t k, const float *const *a_rows,
+                                   const float *b, int64_t ldb, int accumulate, float *c,
+                                   int64_t ldc);
+
 #endif

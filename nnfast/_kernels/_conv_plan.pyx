@@ -19,8 +19,9 @@ vector add per kernel tap, for width_pad / width_col times the GEMM work.
 Span columns in place. Each span column row being a span of the padded
 image, the float32 forward's GEMM can read the rows where they lie
 (``small_gemm_rows``, given a pointer per kernel tap) and no column matrix
-is written at all. Where small_gemm_rows is the GEMM of choice (AVX2; see
-``set_in_place_columns``), every stride-1 float32 forward does so.
+is written at all; the weight gradient's dot_gemm_rows likewise. Where
+these are the GEMMs of choice (AVX2; see ``set_in_place_columns``), every
+stride-1 float32 forward and weight gradient does so.
 
 Geometry arguments: ``stride`` = (stride_h, stride_w), ``padding`` =
 ((top, bottom), (left, right)), ``dilation`` = (dilation_h, dilation_w).
@@ -72,11 +73,18 @@ cdef Geometry conv_geometry(Py_ssize_t *x_shape, Py_ssize_t *w_shape,
     g.padded = g.height_pad != g.height or g.width_pad != g.width
     cdef bint unit = (not g.pointwise and g.stride_h == 1 and g.stride_w == 1
                       and g.dilation_h == 1 and g.dilation_w == 1)
-    # a column matrix never written: 16-channel U-Net layers (16, 16 | 32,
-    # 64, 64), forward, one thread of a Zen 3 EPYC, median of 11: 10.7 ->
-    # 7.2 | 19.6 -> 12.2 ms (bench/conv_phases.py's timing on those shapes)
-    g.in_place = (unit and kind == FORWARD and itemsize == 4 and _in_place
-                  and _span_mode != 0 and small_gemm_rows_preferred())
+    # a column matrix never written, in the forward and the weight
+    # gradient: 16-channel U-Net layers (16, 16 | 32, 64, 64), forward, one
+    # thread of a Zen 3 EPYC, median of 11: 10.7 -> 5.6 | 19.6 -> 12.8 ms
+    # (bench/conv_phases.py's timing on those shapes)
+    # The weight gradient's in place GEMM is dot_gemm_rows, whose tile of 4
+    # output channels loses to small_gemm's beyond 32 of them (one thread,
+    # median of 9 interleaved, batch 16, ms in place / copied: 16->16 at
+    # 64x64 6.95 / 9.37, 32->16 15.4 / 18.9, 32->32 at 32x32 8.43 / 9.17,
+    # 64->64 at 16x16 10.9 / 8.5).
+    g.in_place = (unit and itemsize == 4 and _in_place and _span_mode != 0
+                  and small_gemm_rows_preferred()
+                  and (kind == FORWARD or (kind == WEIGHT_GRAD and g.out_channels <= 32)))
     g.span = unit and (g.in_place or _span_mode == 1
                        or (_span_mode == 2 and _use_span(&g, kind)))
     _set_rows(&g, itemsize)

@@ -6,6 +6,9 @@ cdef bint small_gemm(bint trans_a, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
 cdef bint small_gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a,
                           Py_ssize_t lda, const float *const *b_rows, bint accumulate,
                           float *c, Py_ssize_t ldc) noexcept nogil
+cdef bint dot_gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *const *a_rows,
+                        const float *b, Py_ssize_t ldb, bint accumulate, float *c,
+                        Py_ssize_t ldc) noexcept nogil
 cdef bint small_gemm_rows_preferred() noexcept nogil
 cdef bint dot_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
                    const float *b, Py_ssize_t ldb, bint accumulate, float *c,

@@ -28,6 +28,9 @@ cdef extern from "dot_gemm.h" nogil:
     int nnfast_dot_gemm_f32(int isa, int64_t m, int64_t n, int64_t k, const float *a,
                             int64_t lda, const float *b, int64_t ldb, int accumulate, float *c,
                             int64_t ldc)
+    int nnfast_dot_gemm_rows_f32(int isa, int64_t m, int64_t n, int64_t k,
+                                 const float *const *a_rows, const float *b, int64_t ldb,
+                                 int accumulate, float *c, int64_t ldc)
     void nnfast_column_sums_f32(int64_t m, int64_t n, const float *a, int64_t lda,
                                 float *out)
 
@@ -59,6 +62,17 @@ cdef bint small_gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float 
         return False
     return nnfast_small_gemm_rows_f32(_isa, m, n, k, a, lda, b_rows, accumulate, c,
                                       ldc) != NNFAST_GEMM_NONE
+
+
+cdef bint dot_gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *const *a_rows,
+                        const float *b, Py_ssize_t ldb, bint accumulate, float *c,
+                        Py_ssize_t ldc) noexcept nogil:
+    """c := A @ b.T (+ c if accumulate), row i of A the k floats at
+    a_rows[i], b (n, k) row-major. False (c untouched) when it cannot run."""
+    if not _enabled:
+        return False
+    return nnfast_dot_gemm_rows_f32(_isa, m, n, k, a_rows, b, ldb, accumulate, c,
+                                    ldc) != NNFAST_GEMM_NONE
 
 
 cdef bint small_gemm_rows_preferred() noexcept nogil:
@@ -202,6 +216,37 @@ def small_gemm_rows_into(const float[:, :] a, const float[::1] source, offsets,
     cdef bint ran
     with nogil:
         ran = small_gemm_rows(m, n, k, pa, lda, rows, accumulate, &c[0, 0], ldc)
+    free(rows)
+    return ran
+
+
+def dot_gemm_rows_into(const float[::1] source, offsets, Py_ssize_t k,
+                       const float[:, :] b, float[:, :] c, bint accumulate=False):
+    """c := A @ b.T (+ c if accumulate) through dot_gemm_rows, for tests; row
+    i of A is source[offsets[i] : offsets[i] + k]. False if it did not run
+    (c untouched). b (n, k), c (len(offsets), n); rows may be strided as
+    long as each row is contiguous."""
+    cdef Py_ssize_t m = len(offsets), n = c.shape[1], i
+    if c.shape[0] != m or b.shape[0] != n or b.shape[1] != k:
+        raise ValueError("dot_gemm_rows_into: shapes do not match")
+    if ((b.shape[1] > 1 and b.strides[1] != sizeof(float))
+            or (c.shape[1] > 1 and c.strides[1] != sizeof(float))):
+        raise ValueError("dot_gemm_rows_into: rows must be contiguous")
+    for i in range(m):
+        if not 0 <= offsets[i] <= source.shape[0] - k:
+            raise ValueError(f"dot_gemm_rows_into: row {i} at {offsets[i]} leaves the source")
+    if m == 0 or n == 0:
+        return small_gemm_rows_preferred() or small_gemm_runs()
+    cdef const float **rows = <const float **>malloc(m * sizeof(float *))
+    if rows == NULL:
+        raise MemoryError()
+    for i in range(m):
+        rows[i] = &source[0] + <Py_ssize_t>offsets[i] if source.shape[0] else NULL
+    cdef const float *pb = &b[0, 0] if k else NULL
+    cdef Py_ssize_t ldb = b.strides[0] // sizeof(float), ldc = c.strides[0] // sizeof(float)
+    cdef bint ran
+    with nogil:
+        ran = dot_gemm_rows(m, n, k, rows, pb, ldb, accumulate, &c[0, 0], ldc)
     free(rows)
     return ran
 

@@ -27,7 +27,7 @@ from nnfast._kernels._conv_gemm cimport conv_gemm, conv_gemm_nt
 from nnfast._kernels._conv_columns cimport (image_from_columns, item_columns, span_columns,
                                             span_source, spread_grad_output,
                                             spread_grad_output_transposed, transpose_block)
-from nnfast._kernels._small_gemm cimport small_gemm_rows, small_gemm_runs
+from nnfast._kernels._small_gemm cimport dot_gemm_rows, small_gemm_rows, small_gemm_runs
 from nnfast._kernels._conv_plan cimport (ADD_ACCUMULATORS_STEP, FORWARD_STEP, INPUT_GRAD,
                                          INPUT_GRAD_STEP, WEIGHT_GRAD, WEIGHT_GRAD_STEP,
                                          ConvCall, Geometry, column_size, conv_geometry,
@@ -236,6 +236,12 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
     cdef const floating *gn
     cdef floating *acc = grad_weight
     cdef const floating *col
+    cdef const floating *src
+    # in place (the small_gemm path's transposed accumulators): a pointer
+    # per kernel tap, or the columns copied if there is no memory for them
+    cdef const float **taps = NULL
+    if floating is float and g.in_place and a.small:
+        taps = <const float **>malloc(g.ckk * sizeof(float *))
     if a.small:
         acc = workspace + a.nt_planned * column_size(g) + t * g.out_channels * g.ckk
     elif t > 0:
@@ -251,8 +257,19 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
         nb = (h1 - h0) * g.width_col
         if g.span:
             span = (h1 - h0) * g.width_pad
-            span_columns(span_source(x + n * image, g, padded, n, &padded_n),
-                         g, h0, h1, column)
+            src = span_source(x + n * image, g, padded, n, &padded_n)
+            if floating is float and taps != NULL:
+                # acc.T (ckk, out_channels) += columns @ (output gradient).T
+                # with the column rows read where they lie; the last row's
+                # last kernel_w - 1 positions (0 in the spread gradient) are
+                # left out, as in the forward
+                tap_rows(src, g, h0, taps)
+                spread_grad_output(grad_output + n * g.out_channels * size_col, g, h0, h1,
+                                   staging)
+                if dot_gemm_rows(g.ckk, g.out_channels, span - (g.kernel_w - 1), taps,
+                                 staging, span, True, acc, g.out_channels):
+                    continue
+            span_columns(src, g, h0, h1, column)
             if a.small and a.dot:
                 # acc.T (ckk, out_channels) += columns @ (output gradient).T,
                 # both with the span contiguous (csrc/dot_gemm.h)
@@ -292,6 +309,8 @@ cdef void _weight_grad_part(floating *workspace, ConvCall *a, int t,
             continue
         gemm(False, True, g.out_channels, g.ckk, nb, 1, gn, size_col, col,
              ldcol, 1, acc, g.ckk)
+    if floating is float:
+        free(taps)
 
 
 cdef void _add_accumulators(floating *workspace, ConvCall *a) noexcept nogil:

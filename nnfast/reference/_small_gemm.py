@@ -2,8 +2,8 @@
 
 The compiled module holds the AVX-512 and AVX2 GEMMs inside the recurrent,
 Linear and convolution kernels (whose own twins compute the same products
-with ``@``); its test entries ``small_gemm_into``, ``small_gemm_rows_into``
-and ``dot_gemm_into`` have these twins, the products they must equal (its
+with ``@``); its test entries ``small_gemm_into``, ``small_gemm_rows_into``,
+``dot_gemm_into`` and ``dot_gemm_rows_into`` have these twins, the products they must equal (its
 switches, ``available``, ``enabled``, ``set_enabled``, ``instruction_sets``
 and ``set_instruction_set``, choose a path and have no twin).
 """
@@ -29,6 +29,20 @@ def small_gemm_rows_into(a, source, offsets, n, c, accumulate=False):
     offsets = np.asarray(offsets, dtype=np.intp).reshape(-1)
     rows = source[offsets[:, None] + np.arange(n)] if offsets.size else np.zeros((0, n), c.dtype)
     product = a @ rows
+    if accumulate:
+        c += product
+    else:
+        c[...] = product
+    return True
+
+
+def dot_gemm_rows_into(source, offsets, k, b, c, accumulate=False):
+    """c := A @ b.T (+ c if accumulate), row i of A being
+    source[offsets[i] : offsets[i] + k]; b (n, k), c (len(offsets), n).
+    Returns True (it always runs)."""
+    offsets = np.asarray(offsets, dtype=np.intp).reshape(-1)
+    rows = source[offsets[:, None] + np.arange(k)] if offsets.size else np.zeros((0, k), c.dtype)
+    product = rows @ b.T
     if accumulate:
         c += product
     else:

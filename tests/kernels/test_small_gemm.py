@@ -233,3 +233,44 @@ def test_small_gemm_rows_refuses_rows_outside_the_source():
         _small_gemm.small_gemm_rows_into(a, np.zeros(10, np.float32), [0, 7], 4, c)
     with pytest.raises(ValueError, match="shapes do not match"):
         _small_gemm.small_gemm_rows_into(a, np.zeros(10, np.float32), [0, 1, 2], 4, c)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_dot_gemm_rows_matches_numpy_and_twin(seed):
+    """dot_gemm with the rows of A at arbitrary (overlapping) offsets into one
+    source, NaN around them; k around the vectors of 8 and the blocks of
+    512, every edge tile."""
+    rng = np.random.default_rng([seed, 98])
+    m, n, k = (int(rng.choice(v)) for v in ([1, 2, 3, 4, 5, 9, 144, 145],
+                                            [1, 3, 4, 5, 16, 33],
+                                            [0, 1, 7, 8, 9, 66, 513, 1030]))
+    accumulate = bool(rng.integers(2))
+    source = np.full(k + 5 * m + 40, np.nan, np.float32)
+    offsets = rng.integers(8, source.size - k - 8 + 1, m)
+    for o in offsets:
+        source[o:o + k] = rng.standard_normal(k)
+    rows = np.stack([source[o:o + k] for o in offsets])
+    b = _padded(rng, n, k, 3)
+    c_full = np.full((m + 1, n + 3), 7.0, np.float32)
+    c = c_full[:m, :n]
+    c[...] = rng.standard_normal((m, n))
+    start = c.copy()
+    expected = rows.astype(np.float64) @ b.T.astype(np.float64)
+    if accumulate:
+        expected += start
+    if not _small_gemm.dot_gemm_rows_into(source, offsets, k, b, c, accumulate):
+        pytest.skip("dot_gemm_rows runs in AVX2, off here")
+    scale = max(1.0, np.abs(expected).max(), np.sqrt(k))
+    np.testing.assert_allclose(c, expected, rtol=1e-5, atol=1e-5 * scale,
+                               err_msg=f"m={m} n={n} k={k}")
+    ref = start.copy()
+    assert twin.dot_gemm_rows_into(source, offsets, k, b, ref, accumulate)
+    np.testing.assert_allclose(c, ref, rtol=1e-5, atol=1e-5 * scale)
+    c_full[:m, :n] = 7.0
+    np.testing.assert_array_equal(c_full, 7.0)
+
+
+def test_dot_gemm_rows_refuses_rows_outside_the_source():
+    b, c = np.ones((2, 4), np.float32), np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="row 1 at 7 leaves the source"):
+        _small_gemm.dot_gemm_rows_into(np.zeros(10, np.float32), [0, 7], 4, b, c)
