@@ -10,12 +10,16 @@ In float32 on AVX-512 the forward's block runs on dot_gemm (csrc/dot_gemm.h):
 x and the weight both have the input features contiguous, and it packs
 neither (2 threads, 20 calls, min of 30 interleaved: (128, 512) -> 512 in
 524 us against BLAS's 660, (256, 784) -> 512 1250 against 1511, the
-scikit-learn defaults' (200, 784) -> 100 284 against 269).
+scikit-learn defaults' (200, 784) -> 100 284 against 269). In AVX2 the
+tiles lose to OpenBLAS's packed kernels on these shapes (Zen 3 EPYC, 2
+threads, median of 40 interleaved, tiles / BLAS: (256, 784) -> 512 forward
+3065 / 2271 us, backward 6602 / 4063; (128, 1024) -> 1024 backward 10970 /
+5351), so there the layer keeps BLAS (``_tiles``).
 """
 from cython cimport floating
 
 from nnfast._kernels._blas cimport gemm
-from nnfast._kernels._small_gemm cimport dot_gemm, small_gemm
+from nnfast._kernels._small_gemm cimport dot_gemm, small_gemm, small_gemm_is_avx512
 from nnfast._kernels._math cimport add_bias
 from nnfast._kernels._threads cimport (TypedPart, run_part, split_columns, split_range,
                                        team_size)
@@ -37,6 +41,12 @@ cdef struct LinearCall:
     bint relu, accumulate
 
 
+cdef inline bint _tiles() noexcept nogil:
+    """Whether the float32 GEMMs run on nnfast's register tiles: in AVX-512
+    only (see the module's docstring)."""
+    return small_gemm_is_avx512()
+
+
 cdef inline bint _by_columns(Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
     """Whether threads should split a (rows, cols) product by columns."""
     return cols > rows
@@ -55,7 +65,7 @@ cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil
         split_columns(n_out, t, nt, sizeof(floating), &lo, &hi)
         if hi <= lo:
             return
-        if not (floating is float and dot_gemm(
+        if not (floating is float and _tiles() and dot_gemm(
                 n, hi - lo, n_in, <const float *>x, n_in, <const float *>weight + lo * n_in,
                 n_in, False, <float *>out + lo, n_out)):
             gemm(False, True, n, hi - lo, n_in, 1, x, n_in, weight + lo * n_in,
@@ -66,7 +76,7 @@ cdef void _forward_part(floating *out, void *args, int t, int nt) noexcept nogil
     split_range(n, t, nt, &lo, &hi)
     if hi <= lo:
         return
-    if not (floating is float and dot_gemm(
+    if not (floating is float and _tiles() and dot_gemm(
             hi - lo, n_out, n_in, <const float *>x + lo * n_in, n_in, <const float *>weight,
             n_in, False, <float *>out + lo * n_out, n_out)):
         gemm(False, True, hi - lo, n_out, n_in, 1, x + lo * n_in, n_in, weight,
@@ -122,7 +132,7 @@ cdef void _weight_grad_part(floating *grad_weight, LinearCall *a, int t,
     if n_out >= 64:
         # grad_weight[lo:hi] += grad_output[:, lo:hi].T @ x
         split_range(n_out, t, nt, &lo, &hi)
-        if hi > lo and not (floating is float and small_gemm(
+        if hi > lo and not (floating is float and _tiles() and small_gemm(
                 True, hi - lo, n_in, n, <const float *>grad_output + lo, n_out,
                 <const float *>x, n_in, a.accumulate, <float *>grad_weight + lo * n_in, n_in)):
             gemm(True, False, hi - lo, n_in, n, 1, grad_output + lo, n_out,
@@ -130,7 +140,7 @@ cdef void _weight_grad_part(floating *grad_weight, LinearCall *a, int t,
     else:
         # grad_weight[:, lo:hi] += grad_output.T @ x[:, lo:hi]
         split_columns(n_in, t, nt, sizeof(floating), &lo, &hi)
-        if hi > lo and not (floating is float and small_gemm(
+        if hi > lo and not (floating is float and _tiles() and small_gemm(
                 True, n_out, hi - lo, n, <const float *>grad_output, n_out,
                 <const float *>x + lo, n_in, a.accumulate, <float *>grad_weight + lo, n_in)):
             gemm(True, False, n_out, hi - lo, n, 1, grad_output, n_out,
