@@ -16,6 +16,12 @@
 #define NNFAST_INLINE __attribute__((always_inline)) inline
 
 enum { TILE_ROWS = 6, TILE_COLS = 16, NARROW_ROWS = 12, AHEAD = 16, DEPTH = 256 };
+/* The quad tile, 4 rows x 24 columns (three vectors, 12 accumulators: 3
+ * loads of b and 4 broadcasts per 12 FMAs), for an m up to 32 that 4
+ * divides and 6 does not: a convolution's 16 or 32 output channels, which
+ * the 6-row tiles leave a tile of 4 or 2 rows (8 and 4 accumulators, too
+ * few to hide the FMA latency). */
+enum { QUAD_ROWS = 4, QUAD_COLS = 24 };
 
 /* lanes_from + 8 - n: the first n of 8 lanes on (AVX2 masks are vectors) */
 static const int32_t lanes_from[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -78,6 +84,47 @@ static NNFAST_AVX2 NNFAST_INLINE void tile(
             _mm256_maskstore_ps(cr + 8, m1, c1[r]);
         }
     }
+}
+
+/* One quad tile of c: 4 rows, the columns that m0, m1, m2 select (8
+ * each), all 24 if ``full``; inlined with constant trans_a, by_rows and
+ * full, as ``tile``. */
+static NNFAST_AVX2 NNFAST_INLINE void quad_tile(
+    const int trans_a, const int by_rows, const int full, int64_t k, const float *restrict a,
+    int64_t lda, const float *restrict b, int64_t ldb, const float *const *rows, int64_t j,
+    __m256i m0, __m256i m1, __m256i m2, int accumulate, float *restrict c, int64_t ldc)
+{
+    __m256 acc[QUAD_ROWS][3];
+    for (int r = 0; r < QUAD_ROWS; ++r)
+        for (int q = 0; q < 3; ++q)
+            acc[r][q] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k; ++p) {
+        if (trans_a)
+            _mm_prefetch((const char *)(a + (p + AHEAD) * lda), _MM_HINT_T0);
+        const float *bp = NNFAST_B_ROW(p);
+        const __m256 b0 = full ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, m0);
+        const __m256 b1 = full ? _mm256_loadu_ps(bp + 8) : _mm256_maskload_ps(bp + 8, m1);
+        const __m256 b2 = full ? _mm256_loadu_ps(bp + 16) : _mm256_maskload_ps(bp + 16, m2);
+        for (int r = 0; r < QUAD_ROWS; ++r) {
+            const __m256 av = NNFAST_A(r);
+            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+            acc[r][2] = _mm256_fmadd_ps(av, b2, acc[r][2]);
+        }
+    }
+    const __m256i masks[3] = {m0, m1, m2};
+    for (int r = 0; r < QUAD_ROWS; ++r)
+        for (int q = 0; q < 3; ++q) {
+            float *cq = c + r * ldc + 8 * q;
+            if (full) {
+                _mm256_storeu_ps(cq, accumulate ? _mm256_add_ps(acc[r][q], _mm256_loadu_ps(cq))
+                                                : acc[r][q]);
+            } else {
+                if (accumulate)
+                    acc[r][q] = _mm256_add_ps(acc[r][q], _mm256_maskload_ps(cq, masks[q]));
+                _mm256_maskstore_ps(cq, masks[q], acc[r][q]);
+            }
+        }
 }
 
 /* One narrow tile of c: mr (<= 12) rows, the columns m0 selects (all 8 if
@@ -171,6 +218,26 @@ static NNFAST_AVX2 NNFAST_INLINE void tile_at(
 #undef NNFAST_TILES
 #undef NNFAST_TILE
 
+/* The quad tile of c at row i (i + 4 <= m), column j (its columns masked
+ * at the edge). */
+static NNFAST_AVX2 NNFAST_INLINE void quad_at(
+    const int trans_a, const int by_rows, int64_t i, int64_t j, int64_t n, int64_t k,
+    const float *a, int64_t lda, const float *b, int64_t ldb, const float *const *rows,
+    int accumulate, float *c, int64_t ldc)
+{
+    const int64_t nr = n - j < QUAD_COLS ? n - j : QUAD_COLS;
+    const float *bj = by_rows ? NULL : b + j;
+    const float *ai = trans_a ? a + i : a + i * lda;
+    const float *const *ri = rows;
+    float *cij = c + i * ldc + j;
+    if (nr == QUAD_COLS)
+        quad_tile(trans_a, by_rows, 1, k, ai, lda, bj, ldb, ri, j, first_lanes(8),
+                  first_lanes(8), first_lanes(8), accumulate, cij, ldc);
+    else
+        quad_tile(trans_a, by_rows, 0, k, ai, lda, bj, ldb, ri, j, first_lanes(nr),
+                  first_lanes(nr - 8), first_lanes(nr - 16), accumulate, cij, ldc);
+}
+
 /* Every tile of c over one block of k, in small_gemm.c's order: column
  * panels outside for a plain A, row tiles outside for a transposed one.
  * Inlined with constant trans_a and by_rows (block_of below). */
@@ -179,11 +246,24 @@ static NNFAST_AVX2 NNFAST_INLINE void block(
     int64_t lda, const float *b, int64_t ldb, const float *const *rows, int accumulate,
     float *c, int64_t ldc)
 {
-    /* the 16-column tiles stop where at most 8 columns are left: those go
-     * to the narrow tiles */
-    const int64_t rest = n % TILE_COLS;
+    /* the 16- (24-) column tiles stop where at most 8 columns are left:
+     * those go to the narrow tiles */
+    /* quads for m = 32 (one thread, B read in place, k = 288: 57.7 and 72.3
+     * GFLOP/s in 6-row tiles, 77.3 and 77.0 in quads, alternated runs) and
+     * 16 (54-69 against 68-71); m = 64 loses a little (80-81 against 82) */
+    const int quads = m % TILE_ROWS != 0 && m % QUAD_ROWS == 0 && m <= 32;
+    const int64_t cols = quads ? QUAD_COLS : TILE_COLS;
+    const int64_t rest = n % cols;
     const int64_t tile_n = rest != 0 && rest <= 8 ? n - rest : n;
-    if (trans_a) {
+    if (quads && trans_a) {
+        for (int64_t i = 0; i < m; i += QUAD_ROWS)
+            for (int64_t j = 0; j < tile_n; j += QUAD_COLS)
+                quad_at(1, by_rows, i, j, n, k, a, lda, b, ldb, rows, accumulate, c, ldc);
+    } else if (quads) {
+        for (int64_t j = 0; j < tile_n; j += QUAD_COLS)
+            for (int64_t i = 0; i < m; i += QUAD_ROWS)
+                quad_at(0, by_rows, i, j, n, k, a, lda, b, ldb, rows, accumulate, c, ldc);
+    } else if (trans_a) {
         for (int64_t i = 0; i < m; i += TILE_ROWS)
             for (int64_t j = 0; j < tile_n; j += TILE_COLS)
                 tile_at(1, by_rows, i, j, m, n, k, a, lda, b, ldb, rows, accumulate, c, ldc);

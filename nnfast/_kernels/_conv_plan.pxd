@@ -52,7 +52,7 @@ cdef struct ConvCall:
     int nt_planned
     Py_ssize_t groups     # im2col input gradient: channel groups per sample
     bint relu, transpose, is_double
-    # im2col weight gradient on small_gemm (float32, AVX-512): every thread,
+    # im2col weight gradient on small_gemm (float32, AVX-512 or AVX2): every thread,
     # thread 0 too, sums into its own (ckk, out_channels) accumulator
     bint small
     # ... and through dot_gemm (csrc/dot_gemm.h), for few output channels
