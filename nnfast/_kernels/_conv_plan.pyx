@@ -42,8 +42,8 @@ cdef Py_ssize_t _column_bytes = 256 * 1024
 cdef int _span_mode = 2
 SPAN_MODES = {"never": 0, "always": 1, "auto": 2}
 
-# Span columns read in place by the float32 forward where small_gemm_rows is
-# preferred (set_in_place_columns).
+# Span columns read in place by the float32 forward and weight gradient
+# where small_gemm_rows is preferred (set_in_place_columns).
 cdef bint _in_place = True
 
 # The weight gradient's GEMM with the output gradient as it is (0), or
@@ -229,9 +229,10 @@ def set_span_columns(mode):
 
 
 def set_in_place_columns(bint flag):
-    """Whether the float32 forward reads its span columns in place where
-    small_gemm_rows is preferred (True, the default) or copies them, as
-    elsewhere; returns the previous setting. For tests and measurements."""
+    """Whether the float32 forward and weight gradient read their span
+    columns in place where small_gemm_rows is preferred (True, the default)
+    or copy them, as elsewhere; returns the previous setting. For tests and
+    measurements."""
     global _in_place
     old = _in_place
     _in_place = flag
