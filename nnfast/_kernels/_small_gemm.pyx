@@ -189,28 +189,41 @@ def small_gemm_into(const float[:, :] a, const float[:, :] b, float[:, :] c,
     return ran
 
 
+def _check_rows(const float[::1] source, offsets, Py_ssize_t width, name):
+    """ValueError unless every row source[o : o + width], o in offsets, lies
+    inside source (the rows test entries' operand given by its rows)."""
+    for p in range(len(offsets)):
+        if not 0 <= offsets[p] <= source.shape[0] - width:
+            raise ValueError(f"{name}: row {p} at {offsets[p]} leaves the source")
+
+
+cdef const float **_row_pointers(const float[::1] source, offsets) except NULL:
+    """A malloc'ed array of &source[o] for o in offsets (the caller frees it)."""
+    cdef Py_ssize_t p, k = len(offsets)
+    cdef const float **rows = <const float **>malloc(max(k, 1) * sizeof(float *))
+    if rows == NULL:
+        raise MemoryError()
+    for p in range(k):
+        rows[p] = &source[0] + <Py_ssize_t>offsets[p] if source.shape[0] else NULL
+    return rows
+
+
 def small_gemm_rows_into(const float[:, :] a, const float[::1] source, offsets,
                          Py_ssize_t n, float[:, :] c, bint accumulate=False):
     """c := a @ B (+ c if accumulate) through small_gemm_rows, for tests; row
     p of B is source[offsets[p] : offsets[p] + n]. False if it did not run
     (c untouched). a (m, k) with k = len(offsets), c (m, n); rows of a and c
     may be strided as long as each row is contiguous."""
-    cdef Py_ssize_t m = c.shape[0], k = len(offsets), p
+    cdef Py_ssize_t m = c.shape[0], k = len(offsets)
     if a.shape[0] != m or a.shape[1] != k or c.shape[1] != n:
         raise ValueError("small_gemm_rows_into: shapes do not match")
     if ((a.shape[1] > 1 and a.strides[1] != sizeof(float))
             or (c.shape[1] > 1 and c.strides[1] != sizeof(float))):
         raise ValueError("small_gemm_rows_into: rows must be contiguous")
-    for p in range(k):
-        if not 0 <= offsets[p] <= source.shape[0] - n:
-            raise ValueError(f"small_gemm_rows_into: row {p} at {offsets[p]} leaves the source")
+    _check_rows(source, offsets, n, "small_gemm_rows_into")
     if m == 0 or n == 0:
         return small_gemm_rows_preferred() or small_gemm_runs()
-    cdef const float **rows = <const float **>malloc(max(k, 1) * sizeof(float *))
-    if rows == NULL:
-        raise MemoryError()
-    for p in range(k):
-        rows[p] = &source[0] + <Py_ssize_t>offsets[p]
+    cdef const float **rows = _row_pointers(source, offsets)
     cdef const float *pa = &a[0, 0] if k else NULL
     cdef Py_ssize_t lda = a.strides[0] // sizeof(float), ldc = c.strides[0] // sizeof(float)
     cdef bint ran
@@ -226,22 +239,16 @@ def dot_gemm_rows_into(const float[::1] source, offsets, Py_ssize_t k,
     i of A is source[offsets[i] : offsets[i] + k]. False if it did not run
     (c untouched). b (n, k), c (len(offsets), n); rows may be strided as
     long as each row is contiguous."""
-    cdef Py_ssize_t m = len(offsets), n = c.shape[1], i
+    cdef Py_ssize_t m = len(offsets), n = c.shape[1]
     if c.shape[0] != m or b.shape[0] != n or b.shape[1] != k:
         raise ValueError("dot_gemm_rows_into: shapes do not match")
     if ((b.shape[1] > 1 and b.strides[1] != sizeof(float))
             or (c.shape[1] > 1 and c.strides[1] != sizeof(float))):
         raise ValueError("dot_gemm_rows_into: rows must be contiguous")
-    for i in range(m):
-        if not 0 <= offsets[i] <= source.shape[0] - k:
-            raise ValueError(f"dot_gemm_rows_into: row {i} at {offsets[i]} leaves the source")
+    _check_rows(source, offsets, k, "dot_gemm_rows_into")
     if m == 0 or n == 0:
         return small_gemm_rows_preferred() or small_gemm_runs()
-    cdef const float **rows = <const float **>malloc(m * sizeof(float *))
-    if rows == NULL:
-        raise MemoryError()
-    for i in range(m):
-        rows[i] = &source[0] + <Py_ssize_t>offsets[i] if source.shape[0] else NULL
+    cdef const float **rows = _row_pointers(source, offsets)
     cdef const float *pb = &b[0, 0] if k else NULL
     cdef Py_ssize_t ldb = b.strides[0] // sizeof(float), ldc = c.strides[0] // sizeof(float)
     cdef bint ran

@@ -138,16 +138,13 @@ cdef void _forward_part(floating *workspace, ConvCall *a, int t, int nt) noexcep
             span = (h1 - h0) * g.width_pad
             src = span_source(x + n * image, g, padded, n, &padded_n)
             if floating is float and taps != NULL:
-                # the column rows read where they lie; the last row's last
-                # kernel_w - 1 positions, discarded, are not computed (they
-                # would read past the image)
                 tap_rows(src, g, h0, taps)
-                if not small_gemm_rows(g.out_channels, span - (g.kernel_w - 1), g.ckk,
-                                       weight, g.ckk, taps, False, staging, span):
-                    span_columns(src, g, h0, h1, column)
-                    conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
-                              column, span, False, staging, span)
-            else:
+            # in place, the column rows read where they lie; the last row's
+            # last kernel_w - 1 positions, discarded, are not computed (they
+            # would read past the image). Else the columns copied.
+            if not (floating is float and taps != NULL and small_gemm_rows(
+                    g.out_channels, span - (g.kernel_w - 1), g.ckk, weight, g.ckk, taps,
+                    False, staging, span)):
                 span_columns(src, g, h0, h1, column)
                 conv_gemm(False, g.out_channels, span, g.ckk, weight, g.ckk,
                           column, span, False, staging, span)
