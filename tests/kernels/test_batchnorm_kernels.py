@@ -187,6 +187,36 @@ def test_relu_backward_mask_is_the_forwards(dtype, threads):
         np.testing.assert_array_equal(f, u)
 
 
+def test_relu_backward_mask_for_outputs_that_round_to_zero(dtype, threads):
+    """Positive outputs too small for the dtype (below 2**-150 a float32 0,
+    subnormal floats flushed to 0 in the kernels): the fused backward's
+    vector loops, which mask by the sign of the output in double, must find
+    them and mask exactly as the forward rounded them. Channel 0 all tiny,
+    channel 1 subnormal-sized, channel 2 ordinary with a few tiny outputs;
+    checked bitwise against the forward's output through the ReLU kernel."""
+    rng = np.random.default_rng(32)
+    n, c, s = 3, 3, 40               # two runs of 16 and a tail per plane
+    x = rng.standard_normal((n, c, s)).astype(dtype)
+    mean = np.zeros(c)
+    invstd = np.array([1e-46, 1e-40, 1.0])
+    weight = np.ones(c, dtype)
+    bias = np.zeros(c, dtype)
+    x[:, 2, 3:7] = np.array([1e-45, 1e-44, 1e-39, -1e-45], dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    out = np.empty_like(x)
+    _kernels.batchnorm_forward(x, mean, invstd, weight, bias, out, True)
+    through = np.empty_like(g)
+    _kernels.relu_backward(out.reshape(-1), g.reshape(-1), through.reshape(-1))
+    grads = []
+    for fused in (True, False):
+        gi, gw, gb = np.empty_like(x), np.zeros(c, dtype), np.zeros(c, dtype)
+        _kernels.batchnorm_backward(x, mean, invstd, weight, g if fused else through, gi, gw,
+                                    gb, True, False, bias, fused)
+        grads.append((gi, gw, gb))
+    for f, u in zip(*grads):
+        np.testing.assert_array_equal(f, u)
+
+
 def test_relu_backward_needs_the_bias():
     x = np.ones((2, 1, 3), np.float32)
     args = (x, np.zeros(1), np.ones(1), np.ones(1, np.float32), x, np.empty_like(x),
